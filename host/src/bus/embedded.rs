@@ -1,0 +1,1 @@
+//! Embedded bus (placeholder; being written).

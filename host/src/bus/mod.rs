@@ -1,0 +1,118 @@
+//! The record bus: where plugin records go and where the sink and topic
+//! triggers read them back.
+//!
+//! [`Bus`] is the one seam between the crawl side and the transport. The
+//! embedded backend ([`embedded::EmbeddedBus`], an append-only SQLite log) is
+//! the default; the Kafka backend implements the same trait with the same
+//! semantics: per-topic partitions, offsets that start at 0 and grow by one,
+//! keys, headers, record timestamps and committed positions per consumer
+//! group.
+
+pub mod embedded;
+pub mod partition;
+
+use async_trait::async_trait;
+
+/// One record to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProduceRecord {
+    /// Destination topic; created on first use by the embedded bus.
+    pub topic: String,
+    /// Record key. Decides the partition (murmur2, as Kafka's default
+    /// partitioner) when the topic has more than one.
+    pub key: Option<Vec<u8>>,
+    /// Record value (JSON text for plugin records, raw bytes for dead letters).
+    pub value: Vec<u8>,
+    /// Headers, in order; names may repeat.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Event time, milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+}
+
+/// Where a produced record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPosition {
+    pub partition: u32,
+    pub offset: u64,
+}
+
+/// One record read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumedRecord {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub timestamp_ms: i64,
+}
+
+/// Errors of any bus backend.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The backend's storage failed (disk full, corrupt file, ...).
+    #[error("bus storage failed: {0}")]
+    Storage(String),
+    /// The broker could not be reached or refused the request; worth retrying.
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    /// The topic does not exist (only for reads; appends create topics).
+    #[error("unknown topic `{0}`")]
+    UnknownTopic(String),
+    /// A partition outside the topic's range.
+    #[error("topic `{topic}` has no partition {partition}")]
+    UnknownPartition { topic: String, partition: u32 },
+    /// The caller asked for something invalid (empty topic name, ...).
+    #[error("invalid bus request: {0}")]
+    Invalid(String),
+}
+
+/// A record transport with Kafka's log semantics.
+///
+/// `produce` returns only once every record is durable (the embedded bus has
+/// committed its transaction; Kafka has acknowledged with `acks=all`): a task
+/// is marked done after that, never before.
+#[async_trait]
+pub trait Bus: Send + Sync {
+    /// Append records atomically and in order; returns where each landed, in
+    /// the same order.
+    async fn produce(&self, records: Vec<ProduceRecord>) -> Result<Vec<RecordPosition>, BusError>;
+
+    /// Create a topic with `partitions` partitions if it does not exist yet;
+    /// an existing topic keeps its partition count.
+    async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError>;
+
+    /// Topics and their partition counts, sorted by name.
+    async fn topics(&self) -> Result<Vec<(String, u32)>, BusError>;
+
+    /// Up to `max` records of one partition starting at `offset`, in offset
+    /// order (fewer or none at the end of the log).
+    async fn fetch(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+        max: usize,
+    ) -> Result<Vec<ConsumedRecord>, BusError>;
+
+    /// The offset the next appended record of this partition will get.
+    async fn end_offset(&self, topic: &str, partition: u32) -> Result<u64, BusError>;
+
+    /// The position (next offset to read) `group` committed, if any.
+    async fn committed(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Option<u64>, BusError>;
+
+    /// Commit `group`'s position (next offset to read).
+    async fn commit(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: u32,
+        next_offset: u64,
+    ) -> Result<(), BusError>;
+}

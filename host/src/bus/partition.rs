@@ -1,0 +1,1 @@
+//! Partitioning (placeholder; being written).

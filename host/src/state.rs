@@ -1,0 +1,1 @@
+//! Per-plugin key-value state (placeholder; being written).

@@ -1,0 +1,89 @@
+//! CSS selection over HTML, a thin layer over `scraper` that turns selector
+//! mistakes into errors instead of panics.
+
+use crate::CrawlError;
+pub use scraper::ElementRef;
+use scraper::{Html, Selector};
+
+/// A parsed HTML document (or fragment: the parser accepts both).
+pub struct Document {
+    html: Html,
+}
+
+/// Compile a CSS selector.
+pub fn selector(css: &str) -> Result<Selector, CrawlError> {
+    Selector::parse(css).map_err(|e| CrawlError::Other(format!("bad selector `{css}`: {e}")))
+}
+
+impl Document {
+    /// Parse HTML; malformed markup is repaired the way browsers do.
+    pub fn parse(text: &str) -> Self {
+        Self {
+            html: Html::parse_document(text),
+        }
+    }
+
+    /// Every element matching `css`, in document order.
+    pub fn select(&self, css: &str) -> Result<Vec<ElementRef<'_>>, CrawlError> {
+        let sel = selector(css)?;
+        Ok(self.html.select(&sel).collect())
+    }
+
+    /// The first element matching `css`.
+    pub fn first(&self, css: &str) -> Result<Option<ElementRef<'_>>, CrawlError> {
+        let sel = selector(css)?;
+        Ok(self.html.select(&sel).next())
+    }
+}
+
+/// Helpers on elements.
+pub trait ElementExt<'a> {
+    /// Elements below this one matching `css`.
+    fn select_all(&self, css: &str) -> Result<Vec<ElementRef<'a>>, CrawlError>;
+    /// The first element below this one matching `css`.
+    fn select_first(&self, css: &str) -> Result<Option<ElementRef<'a>>, CrawlError>;
+    /// All text below the element, whitespace collapsed and trimmed.
+    fn text_trimmed(&self) -> String;
+    /// An attribute value, trimmed.
+    fn attr_trimmed(&self, name: &str) -> Option<String>;
+}
+
+impl<'a> ElementExt<'a> for ElementRef<'a> {
+    fn select_all(&self, css: &str) -> Result<Vec<ElementRef<'a>>, CrawlError> {
+        let sel = selector(css)?;
+        Ok(self.select(&sel).collect())
+    }
+
+    fn select_first(&self, css: &str) -> Result<Option<ElementRef<'a>>, CrawlError> {
+        let sel = selector(css)?;
+        Ok(self.select(&sel).next())
+    }
+
+    fn text_trimmed(&self) -> String {
+        collapse_whitespace(&self.text().collect::<String>())
+    }
+
+    fn attr_trimmed(&self, name: &str) -> Option<String> {
+        self.value().attr(name).map(|v| v.trim().to_string())
+    }
+}
+
+/// Collapse runs of whitespace to one space and trim the ends.
+pub fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selects_and_trims() {
+        let doc = Document::parse("<ul><li data-x=' a '> one\n two </li><li>three</li></ul>");
+        let items = doc.select("li").unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].text_trimmed(), "one two");
+        assert_eq!(items[0].attr_trimmed("data-x").as_deref(), Some("a"));
+        assert!(doc.select("li[").is_err());
+    }
+}
