@@ -33,8 +33,8 @@ pub mod bindings {
 }
 
 pub use bindings::crawlhost::plugin::types::{
-    BusRecord, ConfigKey, CrawlError, CrawlOutput, Header, LogLevel, Manifest, OutRecord,
-    PlanInput, RunInfo, Task,
+    BusRecord, ConfigKey, CrawlError, CrawlOutput, Header, LogLevel, OutRecord, PlanInput,
+    PluginManifest as Manifest, RunInfo, Task,
 };
 pub use run::Run;
 
@@ -81,18 +81,9 @@ macro_rules! export_plugin {
     };
 }
 
-impl std::fmt::Display for CrawlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CrawlError::Retryable(m) => write!(f, "retryable: {m}"),
-            CrawlError::Blocked(m) => write!(f, "blocked: {m}"),
-            CrawlError::Parse(m) => write!(f, "parse: {m}"),
-            CrawlError::Other(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-impl std::error::Error for CrawlError {}
+// `Display` and `std::error::Error` for `CrawlError` come from wit-bindgen:
+// it derives both for every type the contract uses as the error of a
+// `result`, so implementing them here would conflict.
 
 /// Shorthand for a `parse` error, the usual reaction to a page whose shape
 /// changed.

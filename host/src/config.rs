@@ -1,0 +1,540 @@
+//! `crawlhost.toml`: the operator's configuration, parsed and then checked.
+//!
+//! Parsing ([`Config`]) is serde with `deny_unknown_fields`, so a typo is an
+//! error that names the field instead of a silently ignored setting. Checking
+//! ([`Config::validate`]) turns it into [`Settings`], the only form the rest of
+//! the host accepts; every bound is enforced there, with the field named.
+//! Every field has a default, so an empty file (or none) is a valid config:
+//! embedded bus, `./plugins`, `./.crawlhost`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Errors reading or checking the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema (unknown field, wrong type).
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    /// A value is outside its allowed range.
+    #[error("invalid config value `{field}`: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where plugins and data live.
+    #[serde(default)]
+    pub host: HostConfig,
+    /// Per-task sandbox limits.
+    #[serde(default)]
+    pub sandbox: SandboxConfig,
+    /// How runs schedule and retry tasks.
+    #[serde(default)]
+    pub run: RunConfig,
+    /// Outbound HTTP on behalf of plugins.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// The record bus.
+    #[serde(default)]
+    pub bus: BusConfig,
+    /// Per-plugin settings, by plugin name.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginConfig>,
+}
+
+/// `[host]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Directory scanned for `*.wasm` plugins. Relative paths are relative to
+    /// the working directory. Default `plugins`.
+    #[serde(default = "default_plugins_dir")]
+    pub plugins_dir: PathBuf,
+    /// Directory for the embedded bus, plugin state and the compiled-component
+    /// cache. Default `.crawlhost`.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+fn default_plugins_dir() -> PathBuf {
+    PathBuf::from("plugins")
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".crawlhost")
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            plugins_dir: default_plugins_dir(),
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+/// `[sandbox]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Linear memory a plugin instance may grow to, in MiB. Default 256.
+    #[serde(default = "default_memory_limit_mb")]
+    pub memory_limit_mb: u64,
+    /// Wall-clock limit for one `crawl` call, host calls (fetches) included,
+    /// in seconds. Default 120.
+    #[serde(default = "default_task_timeout_secs")]
+    pub task_timeout_secs: u64,
+    /// Wall-clock limit for `manifest` and `plan`, in seconds. Default 30.
+    #[serde(default = "default_plan_timeout_secs")]
+    pub plan_timeout_secs: u64,
+    /// Records one task may return. Default 100000.
+    #[serde(default = "default_max_records_per_task")]
+    pub max_records_per_task: usize,
+    /// Follow-up tasks one task may return. Default 100000.
+    #[serde(default = "default_max_follow_ups_per_task")]
+    pub max_follow_ups_per_task: usize,
+    /// Bytes of state (keys + values) per plugin. Default 64 MiB.
+    #[serde(default = "default_state_quota_mb")]
+    pub state_quota_mb: u64,
+    /// Use wasmtime's pooling allocator: `auto` (use it when the machine
+    /// allows the address-space reservation, else fall back), `on`, `off`.
+    #[serde(default)]
+    pub pooling: Pooling,
+}
+
+/// Whether to use the pooling instance allocator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Try pooling, fall back to on-demand allocation.
+    #[default]
+    Auto,
+    /// Pooling or fail.
+    On,
+    /// On-demand allocation only.
+    Off,
+}
+
+fn default_memory_limit_mb() -> u64 {
+    256
+}
+fn default_task_timeout_secs() -> u64 {
+    120
+}
+fn default_plan_timeout_secs() -> u64 {
+    30
+}
+fn default_max_records_per_task() -> usize {
+    100_000
+}
+fn default_max_follow_ups_per_task() -> usize {
+    100_000
+}
+fn default_state_quota_mb() -> u64 {
+    64
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit_mb: default_memory_limit_mb(),
+            task_timeout_secs: default_task_timeout_secs(),
+            plan_timeout_secs: default_plan_timeout_secs(),
+            max_records_per_task: default_max_records_per_task(),
+            max_follow_ups_per_task: default_max_follow_ups_per_task(),
+            state_quota_mb: default_state_quota_mb(),
+            pooling: Pooling::Auto,
+        }
+    }
+}
+
+/// `[run]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Tasks of one plugin in flight at once (async tasks, not threads).
+    /// Default 8.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Attempts for a task failing with a `retryable` error (timeouts, 5xx),
+    /// the first one included. Default 4.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Attempts for a task failing with a `blocked` error. Default 2.
+    #[serde(default = "default_blocked_max_attempts")]
+    pub blocked_max_attempts: u32,
+    /// First retry delay in milliseconds; doubles per attempt, with full
+    /// jitter. Default 1000.
+    #[serde(default = "default_retry_base_ms")]
+    pub retry_base_ms: u64,
+    /// Longest retry delay in milliseconds. Default 60000.
+    #[serde(default = "default_retry_max_ms")]
+    pub retry_max_ms: u64,
+    /// Multiplier on the delay after a `blocked` error. Default 10.
+    #[serde(default = "default_blocked_backoff_factor")]
+    pub blocked_backoff_factor: u64,
+    /// Distinct tasks one run may create; beyond it follow-ups are refused and
+    /// the run is reported as failed (stops endless fan-out). Default 1000000.
+    #[serde(default = "default_max_tasks_per_run")]
+    pub max_tasks_per_run: usize,
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+fn default_max_attempts() -> u32 {
+    4
+}
+fn default_blocked_max_attempts() -> u32 {
+    2
+}
+fn default_retry_base_ms() -> u64 {
+    1000
+}
+fn default_retry_max_ms() -> u64 {
+    60_000
+}
+fn default_blocked_backoff_factor() -> u64 {
+    10
+}
+fn default_max_tasks_per_run() -> usize {
+    1_000_000
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: default_concurrency(),
+            max_attempts: default_max_attempts(),
+            blocked_max_attempts: default_blocked_max_attempts(),
+            retry_base_ms: default_retry_base_ms(),
+            retry_max_ms: default_retry_max_ms(),
+            blocked_backoff_factor: default_blocked_backoff_factor(),
+            max_tasks_per_run: default_max_tasks_per_run(),
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `User-Agent` sent on every request. Default `crawlhost/<version>`.
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Allow requests to loopback, private, link-local and cloud-metadata
+    /// addresses. Off by default (blocks SSRF); fixture sites on 127.0.0.1
+    /// need it on.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
+    /// Largest response body accepted, in bytes, after decompression; a
+    /// larger body is cut and the fetch fails naming the limit. Default 16 MiB.
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: u64,
+    /// TCP + TLS connect timeout in seconds. Default 10.
+    #[serde(default = "default_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+    /// Whole-request timeout (first byte to last) in seconds. Default 30.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Redirect hops followed; each hop is checked against the allow-list
+    /// again. Default 10.
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: u32,
+}
+
+fn default_user_agent() -> String {
+    format!("crawlhost/{}", env!("CARGO_PKG_VERSION"))
+}
+fn default_max_response_bytes() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_connect_timeout_secs() -> u64 {
+    10
+}
+fn default_request_timeout_secs() -> u64 {
+    30
+}
+fn default_max_redirects() -> u32 {
+    10
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            user_agent: default_user_agent(),
+            allow_private_addresses: false,
+            max_response_bytes: default_max_response_bytes(),
+            connect_timeout_secs: default_connect_timeout_secs(),
+            request_timeout_secs: default_request_timeout_secs(),
+            max_redirects: default_max_redirects(),
+        }
+    }
+}
+
+/// `[bus]`: with no `[kafka]` section the embedded SQLite bus is used.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    /// Partitions of topics the embedded bus creates on first use. Default 1.
+    #[serde(default = "default_partitions")]
+    pub partitions: u32,
+    /// Topic receiving records whose value is not valid JSON, with the cause
+    /// in headers. Default `crawlhost.dead-letter`.
+    #[serde(default = "default_dead_letter_topic")]
+    pub dead_letter_topic: String,
+}
+
+fn default_partitions() -> u32 {
+    1
+}
+fn default_dead_letter_topic() -> String {
+    "crawlhost.dead-letter".to_string()
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            partitions: default_partitions(),
+            dead_letter_topic: default_dead_letter_topic(),
+        }
+    }
+}
+
+/// `[plugins.<name>]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Skip this plugin in `run` and `serve`. Default false.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Values for the plugin's config keys (see `crawlhost plugin inspect`).
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Overrides `run.concurrency` for this plugin.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub plugins_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub sandbox: SandboxSettings,
+    pub run: RunConfig,
+    pub http: HttpSettings,
+    pub bus: BusConfig,
+    pub plugins: BTreeMap<String, PluginConfig>,
+}
+
+/// Checked sandbox limits.
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    pub memory_limit_bytes: usize,
+    pub task_timeout: Duration,
+    pub plan_timeout: Duration,
+    pub max_records_per_task: usize,
+    pub max_follow_ups_per_task: usize,
+    pub state_quota_bytes: u64,
+    pub pooling: Pooling,
+}
+
+/// Checked HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub user_agent: String,
+    pub allow_private_addresses: bool,
+    pub max_response_bytes: u64,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_redirects: u32,
+}
+
+impl Config {
+    /// Read and parse a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse TOML text; `origin` names the source in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Check every bound and produce [`Settings`].
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let s = &self.sandbox;
+        if !(16..=4096).contains(&s.memory_limit_mb) {
+            return Err(invalid("sandbox.memory_limit_mb", "must be between 16 and 4096"));
+        }
+        if s.task_timeout_secs == 0 || s.task_timeout_secs > 3600 {
+            return Err(invalid("sandbox.task_timeout_secs", "must be between 1 and 3600"));
+        }
+        if s.plan_timeout_secs == 0 || s.plan_timeout_secs > 3600 {
+            return Err(invalid("sandbox.plan_timeout_secs", "must be between 1 and 3600"));
+        }
+        if s.max_records_per_task == 0 {
+            return Err(invalid("sandbox.max_records_per_task", "must be at least 1"));
+        }
+        let r = &self.run;
+        if r.concurrency == 0 || r.concurrency > 10_000 {
+            return Err(invalid("run.concurrency", "must be between 1 and 10000"));
+        }
+        if r.max_attempts == 0 {
+            return Err(invalid("run.max_attempts", "must be at least 1 (the first attempt)"));
+        }
+        if r.blocked_max_attempts == 0 {
+            return Err(invalid("run.blocked_max_attempts", "must be at least 1"));
+        }
+        if r.retry_max_ms < r.retry_base_ms {
+            return Err(invalid("run.retry_max_ms", "must not be below run.retry_base_ms"));
+        }
+        if r.max_tasks_per_run == 0 {
+            return Err(invalid("run.max_tasks_per_run", "must be at least 1"));
+        }
+        let h = &self.http;
+        if h.user_agent.trim().is_empty() || h.user_agent.contains(['\r', '\n']) {
+            return Err(invalid("http.user_agent", "must be one non-empty line"));
+        }
+        if h.max_response_bytes == 0 {
+            return Err(invalid("http.max_response_bytes", "must be at least 1"));
+        }
+        if h.connect_timeout_secs == 0 {
+            return Err(invalid("http.connect_timeout_secs", "must be at least 1"));
+        }
+        if h.request_timeout_secs == 0 {
+            return Err(invalid("http.request_timeout_secs", "must be at least 1"));
+        }
+        if self.bus.partitions == 0 || self.bus.partitions > 10_000 {
+            return Err(invalid("bus.partitions", "must be between 1 and 10000"));
+        }
+        if self.bus.dead_letter_topic.trim().is_empty() {
+            return Err(invalid("bus.dead_letter_topic", "must not be empty"));
+        }
+        for (name, p) in &self.plugins {
+            if p.concurrency == Some(0) {
+                return Err(invalid(
+                    &format!("plugins.{name}.concurrency"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        Ok(Settings {
+            plugins_dir: self.host.plugins_dir,
+            data_dir: self.host.data_dir,
+            sandbox: SandboxSettings {
+                memory_limit_bytes: (s.memory_limit_mb * 1024 * 1024) as usize,
+                task_timeout: Duration::from_secs(s.task_timeout_secs),
+                plan_timeout: Duration::from_secs(s.plan_timeout_secs),
+                max_records_per_task: s.max_records_per_task,
+                max_follow_ups_per_task: s.max_follow_ups_per_task,
+                state_quota_bytes: s.state_quota_mb * 1024 * 1024,
+                pooling: s.pooling,
+            },
+            run: self.run,
+            http: HttpSettings {
+                user_agent: h.user_agent.clone(),
+                allow_private_addresses: h.allow_private_addresses,
+                max_response_bytes: h.max_response_bytes,
+                connect_timeout: Duration::from_secs(h.connect_timeout_secs),
+                request_timeout: Duration::from_secs(h.request_timeout_secs),
+                max_redirects: h.max_redirects,
+            },
+            bus: self.bus,
+            plugins: self.plugins,
+        })
+    }
+}
+
+impl Settings {
+    /// Tasks in flight for `plugin`.
+    pub fn concurrency_for(&self, plugin: &str) -> usize {
+        self.plugins
+            .get(plugin)
+            .and_then(|p| p.concurrency)
+            .unwrap_or(self.run.concurrency)
+    }
+
+    /// Operator config values for `plugin`.
+    pub fn plugin_values(&self, plugin: &str) -> BTreeMap<String, String> {
+        self.plugins
+            .get(plugin)
+            .map(|p| p.config.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        Config::parse(text, Path::new("test.toml"))?.validate()
+    }
+
+    #[test]
+    fn empty_file_is_the_embedded_default() {
+        let s = parse("").unwrap();
+        assert_eq!(s.plugins_dir, PathBuf::from("plugins"));
+        assert_eq!(s.run.concurrency, 8);
+        assert_eq!(s.bus.partitions, 1);
+        assert!(!s.http.allow_private_addresses);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = parse("[run]\nconcurency = 3\n").unwrap_err().to_string();
+        assert!(err.contains("concurency"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_value_names_the_field() {
+        let err = parse("[run]\nconcurrency = 0\n").unwrap_err().to_string();
+        assert!(err.contains("run.concurrency"), "{err}");
+        let err = parse("[plugins.x]\nconcurrency = 0\n").unwrap_err().to_string();
+        assert!(err.contains("plugins.x.concurrency"), "{err}");
+        let err = parse("[sandbox]\nmemory_limit_mb = 1\n").unwrap_err().to_string();
+        assert!(err.contains("sandbox.memory_limit_mb"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let err = parse("[run]\nconcurrency = \"many\"\n").unwrap_err().to_string();
+        assert!(err.contains("concurrency"), "{err}");
+    }
+
+    #[test]
+    fn plugin_values_and_overrides() {
+        let s = parse("[plugins.oliveyoung]\nconcurrency = 3\nconfig = { base_url = \"http://x\" }\n")
+            .unwrap();
+        assert_eq!(s.concurrency_for("oliveyoung"), 3);
+        assert_eq!(s.concurrency_for("other"), 8);
+        assert_eq!(s.plugin_values("oliveyoung")["base_url"], "http://x");
+    }
+}

@@ -1,0 +1,417 @@
+//! The WebAssembly engine: one wasmtime [`Engine`] for the process, plugins
+//! compiled once (and cached on disk), and a fresh store and instance for
+//! every call.
+//!
+//! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`] (the
+//! pre-linked instance, so instantiation is cheap), [`StoreLimits`] for memory,
+//! and two deadlines. Epoch interruption stops guest code that spins (a ticker
+//! thread advances the epoch every [`EPOCH_TICK`]; the store's callback traps
+//! once the wall-clock deadline has passed and otherwise yields to the async
+//! executor, so one busy plugin cannot starve the others); an outer
+//! `tokio::time::timeout` with the same deadline covers time spent inside host
+//! calls such as a slow fetch.
+//!
+//! [`StoreLimits`]: wasmtime::StoreLimits
+
+pub mod bindings;
+pub mod cache;
+pub mod contract;
+pub mod sandbox;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
+
+use crate::config::{Pooling, SandboxSettings};
+use crate::http::FetchScope;
+use crate::manifest::{self, ManifestError};
+use bindings::{CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, PluginPre, RunInfo, Task};
+use cache::{ComponentCache, content_hash};
+use contract::ContractError;
+use sandbox::{HostServices, HostState};
+
+/// How often the epoch advances; the granularity of CPU deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Errors setting the engine up.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot create the WebAssembly engine: {0}")]
+    Create(String),
+    #[error("cannot link host functions: {0}")]
+    Link(String),
+}
+
+/// Why a plugin file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Contract {
+        path: PathBuf,
+        source: ContractError,
+    },
+    #[error("{path}: does not compile: {message}")]
+    Compile { path: PathBuf, message: String },
+    #[error("{path}: cannot be linked against the host: {message}")]
+    Link { path: PathBuf, message: String },
+    #[error("{path}: manifest() failed: {source}")]
+    ManifestCall {
+        path: PathBuf,
+        source: SandboxError,
+    },
+    #[error("{path}: {source}")]
+    Manifest {
+        path: PathBuf,
+        source: ManifestError,
+    },
+}
+
+/// Why a call into a plugin did not return.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SandboxError {
+    /// The wall-clock deadline passed (guest code or host calls).
+    #[error("deadline of {}s exceeded", limit.as_secs_f64())]
+    Deadline { limit: Duration },
+    /// The instance tried to grow memory past the limit.
+    #[error("memory limit of {} MiB exceeded", limit / (1024 * 1024))]
+    Memory { limit: usize },
+    /// Any other trap: a panic, an unreachable, a stack overflow.
+    #[error("plugin trapped: {message}")]
+    Trap { message: String },
+    /// Instantiation failed (pool exhausted, start function trapped).
+    #[error("cannot instantiate plugin: {message}")]
+    Instantiate { message: String },
+}
+
+/// A plugin that passed every check and is ready to run.
+pub struct LoadedPlugin {
+    pub manifest: PluginManifest,
+    /// The contract version it was built against.
+    pub contract: semver::Version,
+    /// SHA-256 of the `.wasm` file.
+    pub hash: String,
+    pub path: PathBuf,
+    /// Whether compilation was skipped thanks to the on-disk cache.
+    pub from_cache: bool,
+    pre: PluginPre<HostState>,
+}
+
+/// Everything a call needs besides the plugin itself.
+pub struct CallContext {
+    pub scope: FetchScope,
+    /// Task key (or `plan`), for logs.
+    pub label: String,
+    pub started_at_ms: i64,
+    /// Seed of the guest's random source.
+    pub seed: u64,
+}
+
+/// The process-wide engine.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: Option<Arc<ComponentCache>>,
+    services: Arc<HostServices>,
+    sandbox: SandboxSettings,
+    pooling: bool,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+fn base_config() -> wasmtime::Config {
+    let mut cfg = wasmtime::Config::new();
+    cfg.wasm_component_model(true);
+    cfg.epoch_interruption(true);
+    cfg
+}
+
+impl PluginEngine {
+    /// Create the engine. `instances` sizes the pooling allocator (instances
+    /// alive at once across all plugins); `cache_dir` enables the compiled
+    /// component cache.
+    pub fn new(
+        sandbox: SandboxSettings,
+        instances: u32,
+        cache_dir: Option<&Path>,
+        services: Arc<HostServices>,
+    ) -> Result<Self, EngineError> {
+        let (engine, pooling) = match sandbox.pooling {
+            Pooling::Off => (Self::on_demand()?, false),
+            Pooling::On => (Self::pooled(&sandbox, instances)?, true),
+            Pooling::Auto => match Self::pooled(&sandbox, instances) {
+                Ok(e) => (e, true),
+                Err(e) => {
+                    tracing::info!(error = %e, "Pooling allocator unavailable; using on-demand allocation.");
+                    (Self::on_demand()?, false)
+                }
+            },
+        };
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| EngineError::Link(e.to_string()))?;
+        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| EngineError::Link(e.to_string()))?;
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = stop_ticker.clone();
+            std::thread::Builder::new()
+                .name("crawlhost-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| EngineError::Create(format!("cannot start epoch ticker: {e}")))?;
+        }
+        let cache = cache_dir.map(|d| Arc::new(ComponentCache::new(d, &engine)));
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            services,
+            sandbox,
+            pooling,
+            stop_ticker,
+        })
+    }
+
+    fn on_demand() -> Result<Engine, EngineError> {
+        Engine::new(&base_config()).map_err(|e| EngineError::Create(e.to_string()))
+    }
+
+    fn pooled(sandbox: &SandboxSettings, instances: u32) -> Result<Engine, EngineError> {
+        let mut pool = PoolingAllocationConfig::default();
+        // A Rust component holds a few core instances, memories and tables.
+        pool.total_component_instances(instances)
+            .total_core_instances(instances * 4)
+            .total_memories(instances * 2)
+            .total_tables(instances * 4)
+            .total_stacks(instances)
+            .max_memory_size(sandbox.memory_limit_bytes);
+        let mut cfg = base_config();
+        cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        Engine::new(&cfg).map_err(|e| EngineError::Create(format!("{e:#}")))
+    }
+
+    /// Whether the pooling allocator is in use.
+    pub fn pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// Read, check, compile (or load from cache), link and describe a plugin.
+    pub async fn load(&self, path: &Path) -> Result<LoadedPlugin, LoadError> {
+        let bytes = tokio::fs::read(path).await.map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load_bytes(path, bytes).await
+    }
+
+    /// [`Self::load`] for bytes already in memory; `path` names it in errors.
+    pub async fn load_bytes(&self, path: &Path, bytes: Vec<u8>) -> Result<LoadedPlugin, LoadError> {
+        let contract_err = |source| LoadError::Contract {
+            path: path.to_path_buf(),
+            source,
+        };
+        contract::classify(&bytes).map_err(contract_err)?;
+        let hash = content_hash(&bytes);
+        // Compilation is CPU-bound: keep it off the async workers.
+        let (component, from_cache) = {
+            let engine = self.engine.clone();
+            let cache = self.cache.clone();
+            let hash = hash.clone();
+            tokio::task::spawn_blocking(move || match cache {
+                Some(cache) => cache.load_or_compile(&engine, &bytes, &hash),
+                None => wasmtime::component::Component::new(&engine, &bytes).map(|c| (c, false)),
+            })
+            .await
+            .map_err(|e| wasmtime::format_err!("compiler task failed: {e}"))
+            .and_then(|r| r)
+            .map_err(|e| LoadError::Compile {
+                path: path.to_path_buf(),
+                message: format!("{e:#}"),
+            })?
+        };
+        let ty = component.component_type();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let imports: Vec<String> = ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let contract = contract::check_names(
+            exports.iter().map(String::as_str),
+            imports.iter().map(String::as_str),
+        )
+        .map_err(contract_err)?;
+        let link_err = |e: wasmtime::Error| LoadError::Link {
+            path: path.to_path_buf(),
+            message: format!("{e:#}"),
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(link_err)?;
+        let pre = PluginPre::new(pre).map_err(link_err)?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ctx = CallContext {
+            scope: FetchScope {
+                plugin: stem,
+                allow: Default::default(),
+                stats: Default::default(),
+            },
+            label: "manifest".into(),
+            started_at_ms: 0,
+            seed: 0,
+        };
+        let manifest = self
+            .call(&pre, ctx, self.sandbox.plan_timeout, false, |plugin, store| {
+                Box::pin(async move { plugin.crawlhost_plugin_crawler().call_manifest(store).await })
+            })
+            .await
+            .map_err(|source| LoadError::ManifestCall {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        manifest::validate(&manifest).map_err(|source| LoadError::Manifest {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(LoadedPlugin {
+            manifest,
+            contract,
+            hash,
+            path: path.to_path_buf(),
+            from_cache,
+            pre,
+        })
+    }
+
+    /// Call `plan` in a fresh instance.
+    pub async fn plan(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: CallContext,
+        run: &RunInfo,
+        input: &PlanInput,
+    ) -> Result<Result<Vec<Task>, CrawlError>, SandboxError> {
+        let (run, input) = (run.clone(), input.clone());
+        self.call(&plugin.pre, ctx, self.sandbox.plan_timeout, true, move |p, store| {
+            Box::pin(async move {
+                p.crawlhost_plugin_crawler()
+                    .call_plan(store, &run, &input)
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// Call `crawl` in a fresh instance.
+    pub async fn crawl(
+        &self,
+        plugin: &LoadedPlugin,
+        ctx: CallContext,
+        run: &RunInfo,
+        task: &Task,
+    ) -> Result<Result<CrawlOutput, CrawlError>, SandboxError> {
+        let (run, task) = (run.clone(), task.clone());
+        self.call(&plugin.pre, ctx, self.sandbox.task_timeout, true, move |p, store| {
+            Box::pin(async move {
+                p.crawlhost_plugin_crawler()
+                    .call_crawl(store, &run, &task)
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// Instantiate into a fresh store and run `f` under both deadlines.
+    async fn call<R, F>(
+        &self,
+        pre: &PluginPre<HostState>,
+        ctx: CallContext,
+        timeout: Duration,
+        imports_allowed: bool,
+        f: F,
+    ) -> Result<R, SandboxError>
+    where
+        F: for<'a> FnOnce(
+            &'a Plugin,
+            &'a mut Store<HostState>,
+        ) -> futures::future::BoxFuture<'a, wasmtime::Result<R>>,
+    {
+        let deadline = Instant::now() + timeout;
+        let state = HostState::new(
+            self.services.clone(),
+            ctx.scope,
+            ctx.label,
+            self.sandbox.memory_limit_bytes,
+            ctx.started_at_ms,
+            ctx.seed,
+            imports_allowed,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let instance = match tokio::time::timeout(timeout, pre.instantiate_async(&mut store)).await {
+            Err(_) => return Err(SandboxError::Deadline { limit: timeout }),
+            Ok(Err(e)) => {
+                return Err(SandboxError::Instantiate {
+                    message: format!("{e:#}"),
+                });
+            }
+            Ok(Ok(i)) => i,
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let outcome = tokio::time::timeout(remaining, f(&instance, &mut store)).await;
+        match outcome {
+            Err(_) => Err(SandboxError::Deadline { limit: timeout }),
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(self.classify(e, &store, timeout)),
+        }
+    }
+
+    fn classify(&self, e: wasmtime::Error, store: &Store<HostState>, timeout: Duration) -> SandboxError {
+        if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+            return SandboxError::Deadline { limit: timeout };
+        }
+        let text = format!("{e:#}");
+        if text.contains("forcing trap when growing memory") {
+            return SandboxError::Memory {
+                limit: self.sandbox.memory_limit_bytes,
+            };
+        }
+        // The first line names the trap; the wasm backtrace follows.
+        let mut message: String = text.lines().next().unwrap_or("trap").to_string();
+        if let Some(tail) = store.data().stderr_tail() {
+            message = format!("{message} (guest stderr: {tail})");
+        }
+        if message.len() > 2000 {
+            let mut cut = 2000;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        SandboxError::Trap { message }
+    }
+}

@@ -1,0 +1,204 @@
+//! What one plugin instance can touch: the store data behind every import.
+//!
+//! Each task gets a fresh [`HostState`]: a locked-down WASI context (no
+//! preopened directories, no environment, no arguments, no sockets, a frozen
+//! clock and a seeded random source, stderr captured for trap reports),
+//! memory limits, and the plugin's scope for `fetch` and `state`. The WASI
+//! interfaces are linked only because Rust's standard library imports them;
+//! they give a plugin nothing beyond the contract.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::crawlhost::plugin::{fetch, log, state, types};
+use super::bindings::{CrawlError, HttpRequest, HttpResponse, LogLevel};
+use crate::http::{FetchScope, HttpClient};
+use crate::state::StateStore;
+
+/// Longest log message a plugin can write; longer ones are cut.
+const MAX_LOG_MESSAGE: usize = 4096;
+/// Captured stderr per instance (panic messages).
+const STDERR_CAPTURE: usize = 16 * 1024;
+
+/// Host services shared by every instance.
+pub struct HostServices {
+    pub http: HttpClient,
+    pub state: StateStore,
+}
+
+/// The store data of one instance.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    stderr: MemoryOutputPipe,
+    services: Arc<HostServices>,
+    scope: FetchScope,
+    task: String,
+    /// `fetch` is refused during `manifest()`.
+    fetch_allowed: bool,
+}
+
+/// A wall clock frozen at the run's start: plugins get time from `run-info`,
+/// and replays stay deterministic.
+struct FrozenClock(Duration);
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        self.0
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl HostState {
+    /// Fresh state for one call. `seed` makes the guest's randomness
+    /// (hash-map seeds) repeatable per task.
+    pub fn new(
+        services: Arc<HostServices>,
+        scope: FetchScope,
+        task: String,
+        memory_limit: usize,
+        started_at_ms: i64,
+        seed: u64,
+        fetch_allowed: bool,
+    ) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        let frozen = Duration::from_millis(started_at_ms.max(0) as u64);
+        let wasi = WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .wall_clock(FrozenClock(frozen))
+            .monotonic_clock(FrozenClock(frozen))
+            .secure_random(rand::rngs::StdRng::seed_from_u64(seed))
+            .insecure_random(rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37_79b9))
+            .insecure_random_seed(seed as u128)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory_limit)
+                .trap_on_grow_failure(true)
+                .build(),
+            stderr,
+            services,
+            scope,
+            task,
+            fetch_allowed,
+        }
+    }
+
+    /// The last line the guest wrote to stderr (a Rust panic message), if any.
+    pub fn stderr_tail(&self) -> Option<String> {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        text.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl fetch::Host for HostState {
+    async fn fetch(
+        &mut self,
+        request: HttpRequest,
+    ) -> wasmtime::Result<Result<HttpResponse, CrawlError>> {
+        if !self.fetch_allowed {
+            return Ok(Err(CrawlError::Other(
+                "fetch is not available in manifest()".to_string(),
+            )));
+        }
+        let url = request.url.clone();
+        match self.services.http.fetch(&self.scope, request).await {
+            Ok(resp) => {
+                tracing::debug!(plugin = %self.scope.plugin, task = %self.task, url = %url, status = resp.status, bytes = resp.body.len(), "Fetched.");
+                Ok(Ok(resp))
+            }
+            Err(e) => {
+                tracing::debug!(plugin = %self.scope.plugin, task = %self.task, url = %url, error = %e, "Fetch failed.");
+                Ok(Err(e.to_crawl_error()))
+            }
+        }
+    }
+}
+
+impl state::Host for HostState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        self.services
+            .state
+            .get(&self.scope.plugin, &key)
+            .map_err(|e| wasmtime::format_err!("state get `{key}` failed: {e}"))
+    }
+
+    async fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        match self.services.state.put(&self.scope.plugin, &key, &value) {
+            Ok(()) => Ok(Ok(())),
+            Err(crate::state::StateError::Storage(e)) => {
+                Err(wasmtime::format_err!("state put `{key}` failed: {e}"))
+            }
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        self.services
+            .state
+            .delete(&self.scope.plugin, &key)
+            .map_err(|e| wasmtime::format_err!("state delete `{key}` failed: {e}"))
+    }
+}
+
+impl log::Host for HostState {
+    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        let mut message = message;
+        if message.len() > MAX_LOG_MESSAGE {
+            let mut cut = MAX_LOG_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("…");
+        }
+        let (plugin, task) = (&self.scope.plugin, &self.task);
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin = %plugin, task = %task, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin = %plugin, task = %task, "{message}"),
+            LogLevel::Info => tracing::info!(plugin = %plugin, task = %task, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin = %plugin, task = %task, "{message}"),
+            LogLevel::Error => tracing::error!(plugin = %plugin, task = %task, "{message}"),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,95 @@
+//! Assembly: from checked [`Settings`] to a working host (HTTP client, state
+//! store, bus, engine). The CLI and the tests build a [`Host`] and hand out
+//! its parts; nothing here is global.
+
+use std::sync::Arc;
+
+use crate::bus::Bus;
+use crate::bus::embedded::EmbeddedBus;
+use crate::config::Settings;
+use crate::engine::sandbox::HostServices;
+use crate::engine::{EngineError, PluginEngine};
+use crate::http::{FetchError, HttpClient};
+use crate::registry::{self, RegistryError, Scan};
+use crate::run::RunContext;
+use crate::state::{StateError, StateStore};
+
+/// Errors starting the host.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Http(#[from] FetchError),
+    #[error("cannot open plugin state: {0}")]
+    State(#[from] StateError),
+    #[error("cannot open the embedded bus: {0}")]
+    Bus(#[from] crate::bus::BusError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+/// A running host's shared parts.
+pub struct Host {
+    pub settings: Arc<Settings>,
+    pub engine: Arc<PluginEngine>,
+    pub bus: Arc<dyn Bus>,
+}
+
+impl Host {
+    /// Build the host on the embedded bus in `settings.data_dir`.
+    pub fn open(settings: Settings) -> Result<Self, HostError> {
+        let data = &settings.data_dir;
+        std::fs::create_dir_all(data).map_err(|source| HostError::DataDir {
+            path: data.clone(),
+            source,
+        })?;
+        let bus = EmbeddedBus::open(&data.join("bus.db"), settings.bus.partitions)?;
+        Self::with_bus(settings, Arc::new(bus))
+    }
+
+    /// Build the host on a given bus (the Kafka backend, or a test's).
+    pub fn with_bus(settings: Settings, bus: Arc<dyn Bus>) -> Result<Self, HostError> {
+        let data = &settings.data_dir;
+        std::fs::create_dir_all(data).map_err(|source| HostError::DataDir {
+            path: data.clone(),
+            source,
+        })?;
+        let services = Arc::new(HostServices {
+            http: HttpClient::new(settings.http.clone())?,
+            state: StateStore::open(&data.join("state.db"), settings.sandbox.state_quota_bytes)?,
+        });
+        // Pool sized for every plugin's concurrency plus load-time instances.
+        let instances = (settings.run.concurrency * 4).clamp(16, 1000) as u32;
+        let engine = PluginEngine::new(
+            settings.sandbox.clone(),
+            instances,
+            Some(&data.join("cache")),
+            services,
+        )?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            engine: Arc::new(engine),
+            bus,
+        })
+    }
+
+    /// Load every plugin in the plugins directory.
+    pub async fn scan_plugins(&self) -> Result<Scan, HostError> {
+        Ok(registry::scan(&self.engine, &self.settings.plugins_dir).await?)
+    }
+
+    /// The parts a run needs.
+    pub fn run_context(&self) -> RunContext {
+        RunContext {
+            engine: self.engine.clone(),
+            bus: self.bus.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}

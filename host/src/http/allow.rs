@@ -1,0 +1,287 @@
+//! Which hosts a plugin may reach: pure matching, no I/O.
+//!
+//! A plugin declares host patterns in its manifest; the host expands
+//! `{config-key}` references against the plugin's configuration and checks
+//! every request URL (and every redirect hop) against the result. Address
+//! classification ([`is_restricted_ip`]) is applied after DNS resolution by the
+//! client's resolver, so a public name that resolves to 127.0.0.1 or
+//! 169.254.169.254 is refused as well.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use url::Url;
+
+/// A bad host pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("host pattern `{0}` is empty or malformed")]
+    Malformed(String),
+    #[error("host pattern `{pattern}` refers to config key `{key}`, which is not set")]
+    MissingConfig { pattern: String, key: String },
+    #[error("host pattern `{pattern}`: config key `{key}` is not an absolute URL: {value}")]
+    BadConfigUrl {
+        pattern: String,
+        key: String,
+        value: String,
+    },
+}
+
+/// One allowed host: exact name or `*.suffix`, optionally with a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern {
+    /// Lower-case host name or IP literal; for wildcards the suffix after `*.`.
+    host: String,
+    wildcard: bool,
+    /// None: the scheme's default port only.
+    port: Option<u16>,
+}
+
+impl HostPattern {
+    /// Parse `host`, `host:port`, `*.domain` or `*.domain:port`.
+    pub fn parse(pattern: &str) -> Result<Self, PatternError> {
+        let bad = || PatternError::Malformed(pattern.to_string());
+        let p = pattern.trim().to_ascii_lowercase();
+        if p.is_empty() || p.contains(['/', '@', ' ', '?', '#']) {
+            return Err(bad());
+        }
+        let (wildcard, rest) = match p.strip_prefix("*.") {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, p.clone()),
+        };
+        let (host, port) = split_host_port(&rest).ok_or_else(bad)?;
+        if host.is_empty() || host.contains('*') {
+            return Err(bad());
+        }
+        Ok(Self {
+            host,
+            wildcard,
+            port,
+        })
+    }
+
+    /// The pattern for exactly the host (and explicit port) of `url`.
+    pub fn from_url(url: &Url) -> Option<Self> {
+        Some(Self {
+            host: url.host_str()?.to_ascii_lowercase(),
+            wildcard: false,
+            port: url.port(),
+        })
+    }
+
+    /// Whether a request to `url` matches.
+    pub fn matches(&self, url: &Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        let host_ok = if self.wildcard {
+            host.len() > self.host.len()
+                && host.ends_with(&self.host)
+                && host.as_bytes()[host.len() - self.host.len() - 1] == b'.'
+        } else {
+            host == self.host
+        };
+        // `Url::port` is None when the URL uses the scheme's default port.
+        host_ok && url.port() == self.port
+    }
+}
+
+impl std::fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.wildcard {
+            write!(f, "*.")?;
+        }
+        write!(f, "{}", self.host)?;
+        if let Some(port) = self.port {
+            write!(f, ":{port}")?;
+        }
+        Ok(())
+    }
+}
+
+fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        // [v6]:port
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.parse().ok()?),
+            None if after.is_empty() => None,
+            None => return None,
+        };
+        return Some((format!("[{host}]"), port));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => Some((h.to_string(), Some(p.parse().ok()?))),
+        None => Some((s.to_string(), None)),
+    }
+}
+
+/// The set of hosts one plugin may reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowList {
+    patterns: Vec<HostPattern>,
+}
+
+impl AllowList {
+    /// Build from manifest patterns, expanding `{key}` to the host of the URL
+    /// in config value `key`.
+    pub fn from_manifest(
+        patterns: &[String],
+        config: &BTreeMap<String, String>,
+    ) -> Result<Self, PatternError> {
+        let mut out = Vec::new();
+        for pattern in patterns {
+            let trimmed = pattern.trim();
+            if let Some(key) = trimmed.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                let value = config.get(key).ok_or_else(|| PatternError::MissingConfig {
+                    pattern: pattern.clone(),
+                    key: key.to_string(),
+                })?;
+                let bad_url = || PatternError::BadConfigUrl {
+                    pattern: pattern.clone(),
+                    key: key.to_string(),
+                    value: value.clone(),
+                };
+                let url = Url::parse(value).map_err(|_| bad_url())?;
+                out.push(HostPattern::from_url(&url).ok_or_else(bad_url)?);
+            } else {
+                out.push(HostPattern::parse(trimmed)?);
+            }
+        }
+        Ok(Self { patterns: out })
+    }
+
+    /// Whether `url` may be fetched (scheme http/https and a matching host).
+    pub fn allows(&self, url: &Url) -> bool {
+        matches!(url.scheme(), "http" | "https") && self.patterns.iter().any(|p| p.matches(url))
+    }
+
+    /// The patterns, for messages and `plugin inspect`.
+    pub fn patterns(&self) -> &[HostPattern] {
+        &self.patterns
+    }
+}
+
+/// Addresses a crawler must not reach unless the operator allows it:
+/// loopback, private, link-local (which holds the cloud metadata address
+/// 169.254.169.254), unspecified, multicast, broadcast, shared (CGNAT) and
+/// unique-local IPv6, plus IPv4-mapped forms of all of those.
+pub fn is_restricted_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_restricted_ip(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    fn list(patterns: &[&str]) -> AllowList {
+        let mut config = BTreeMap::new();
+        config.insert("base_url".to_string(), "http://127.0.0.1:8080/x".to_string());
+        let patterns: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
+        AllowList::from_manifest(&patterns, &config).unwrap()
+    }
+
+    #[test]
+    fn exact_host_matches_default_port_only() {
+        let l = list(&["www.oliveyoung.co.kr"]);
+        assert!(l.allows(&url("https://www.oliveyoung.co.kr/store")));
+        assert!(l.allows(&url("http://WWW.OLIVEYOUNG.CO.KR/")));
+        assert!(!l.allows(&url("https://www.oliveyoung.co.kr:8443/")));
+        assert!(!l.allows(&url("https://m.oliveyoung.co.kr/")));
+        assert!(!l.allows(&url("https://www.oliveyoung.co.kr.evil.com/")));
+    }
+
+    #[test]
+    fn wildcard_needs_a_subdomain() {
+        let l = list(&["*.oliveyoung.co.kr"]);
+        assert!(l.allows(&url("https://m.oliveyoung.co.kr/")));
+        assert!(l.allows(&url("https://a.b.oliveyoung.co.kr/")));
+        assert!(!l.allows(&url("https://oliveyoung.co.kr/")));
+        assert!(!l.allows(&url("https://evoliveyoung.co.kr/")));
+    }
+
+    #[test]
+    fn explicit_port_and_config_reference() {
+        let l = list(&["{base_url}"]);
+        assert!(l.allows(&url("http://127.0.0.1:8080/store")));
+        assert!(!l.allows(&url("http://127.0.0.1:8081/store")));
+        assert!(!l.allows(&url("http://127.0.0.1/store")));
+        let l = list(&["api.x.com:8443"]);
+        assert!(l.allows(&url("https://api.x.com:8443/2/tweets")));
+        assert!(!l.allows(&url("https://api.x.com/2/tweets")));
+    }
+
+    #[test]
+    fn other_schemes_are_refused() {
+        let l = list(&["example.com"]);
+        assert!(!l.allows(&url("ftp://example.com/")));
+        assert!(!l.allows(&url("file:///etc/passwd")));
+    }
+
+    #[test]
+    fn empty_list_denies_everything() {
+        assert!(!AllowList::default().allows(&url("https://example.com/")));
+    }
+
+    #[test]
+    fn malformed_patterns_and_missing_config_are_errors() {
+        for bad in ["", "*.", "a/b", "user@host", "host:notaport", "*.*.x"] {
+            assert!(HostPattern::parse(bad).is_err(), "{bad:?} parsed");
+        }
+        let err = AllowList::from_manifest(&["{nope}".to_string()], &BTreeMap::new());
+        assert!(matches!(err, Err(PatternError::MissingConfig { .. })));
+    }
+
+    #[test]
+    fn restricted_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(is_restricted_ip(ip.parse().unwrap()), "{ip} allowed");
+        }
+        for ip in ["93.184.216.34", "211.233.1.1", "2606:4700::1111"] {
+            assert!(!is_restricted_ip(ip.parse().unwrap()), "{ip} refused");
+        }
+    }
+}

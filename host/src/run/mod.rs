@@ -1,0 +1,580 @@
+//! One run of one plugin: `plan` seeds the frontier, tasks run in fresh
+//! instances with bounded concurrency, records go to the bus, follow-up tasks
+//! go back into the frontier, and the run ends when the frontier is empty.
+//!
+//! Concurrency is async (a `JoinSet` of at most `concurrency` tasks), not a
+//! thread per task. A task counts as done only after the bus acknowledged all
+//! its records; a bus failure makes the task fail retryably, and because a
+//! task's records are produced as one atomic batch nothing is half-written.
+//! Every failure is retried per [`retry`] and, if it persists, reported in
+//! the [`RunSummary`]: nothing is dropped silently.
+
+pub mod frontier;
+pub mod retry;
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::bus::{Bus, ProduceRecord};
+use crate::config::Settings;
+use crate::engine::bindings::{CrawlError, CrawlOutput, PlanInput, RunInfo, Task};
+use crate::engine::{CallContext, LoadedPlugin, PluginEngine, SandboxError};
+use crate::http::{FetchScope, FetchStats};
+use crate::manifest::{self, is_valid_topic};
+use frontier::{Entry, Frontier, Push};
+use retry::{Decision, FailureKind};
+
+/// Longest task key accepted.
+const MAX_TASK_KEY: usize = 1024;
+
+/// What a run needs from the host.
+#[derive(Clone)]
+pub struct RunContext {
+    pub engine: Arc<PluginEngine>,
+    pub bus: Arc<dyn Bus>,
+    pub settings: Arc<Settings>,
+}
+
+/// A live view of a run, for progress lines.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub done: u64,
+    pub failed: u64,
+    pub queued: usize,
+    pub running: usize,
+    pub records: u64,
+    pub retries: u64,
+    pub elapsed: Duration,
+}
+
+/// A task that failed for good.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TaskFailure {
+    pub key: String,
+    pub kind: String,
+    /// `retryable`, `blocked`, `parse`, `other` (the plugin's error variant),
+    /// or `deadline`, `memory`, `trap`, `instantiate`, `bus`, `output` (the
+    /// host's).
+    pub error_kind: String,
+    pub error: String,
+    pub attempts: u32,
+}
+
+/// Fetch counters of a run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FetchTotals {
+    pub requests: u64,
+    pub bytes: u64,
+    pub errors: u64,
+    pub status_2xx: u64,
+    pub status_3xx: u64,
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub plugin: String,
+    pub plugin_version: String,
+    pub started_at_ms: i64,
+    pub duration_ms: u64,
+    pub tasks_done: u64,
+    pub tasks_failed: Vec<TaskFailure>,
+    pub retries: u64,
+    pub duplicate_tasks: u64,
+    pub records: u64,
+    pub records_by_topic: BTreeMap<String, u64>,
+    pub dead_letters: u64,
+    pub fetch: FetchTotals,
+    /// Set when the run could not complete (plan failed, bad config, task
+    /// budget exhausted).
+    pub fatal: Option<String>,
+}
+
+impl RunSummary {
+    /// Every task done and nothing fatal.
+    pub fn is_clean(&self) -> bool {
+        self.fatal.is_none() && self.tasks_failed.is_empty()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn seed_for(run_id: &str, key: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    (run_id, key).hash(&mut h);
+    h.finish()
+}
+
+/// How one attempt ended.
+enum Outcome {
+    Done {
+        follow_ups: Vec<Task>,
+        records: BTreeMap<String, u64>,
+        dead_letters: u64,
+    },
+    Failed {
+        kind: FailureKind,
+        error_kind: &'static str,
+        error: String,
+    },
+}
+
+fn crawl_failure(e: CrawlError) -> Outcome {
+    let (kind, error_kind, error) = match e {
+        CrawlError::Retryable(m) => (FailureKind::Retryable, "retryable", m),
+        CrawlError::Blocked(m) => (FailureKind::Blocked, "blocked", m),
+        CrawlError::Parse(m) => (FailureKind::Permanent, "parse", m),
+        CrawlError::Other(m) => (FailureKind::Permanent, "other", m),
+    };
+    Outcome::Failed {
+        kind,
+        error_kind,
+        error,
+    }
+}
+
+fn sandbox_failure(e: SandboxError) -> Outcome {
+    let (kind, error_kind) = match &e {
+        SandboxError::Deadline { .. } => (FailureKind::Retryable, "deadline"),
+        SandboxError::Instantiate { .. } => (FailureKind::Retryable, "instantiate"),
+        SandboxError::Memory { .. } => (FailureKind::Permanent, "memory"),
+        SandboxError::Trap { .. } => (FailureKind::Permanent, "trap"),
+    };
+    Outcome::Failed {
+        kind,
+        error_kind,
+        error: e.to_string(),
+    }
+}
+
+fn output_failure(error: String) -> Outcome {
+    Outcome::Failed {
+        kind: FailureKind::Permanent,
+        error_kind: "output",
+        error,
+    }
+}
+
+/// Everything a task needs, shared by all tasks of the run.
+struct RunShared {
+    ctx: RunContext,
+    plugin: Arc<LoadedPlugin>,
+    info: RunInfo,
+    scope: FetchScope,
+}
+
+/// Check a task's follow-ups: keys, kinds, JSON payloads, phases.
+fn check_follow_ups(parent: &Task, tasks: &[Task]) -> Result<(), String> {
+    for t in tasks {
+        if t.key.is_empty() || t.key.len() > MAX_TASK_KEY {
+            return Err(format!(
+                "follow-up task key must be 1-{MAX_TASK_KEY} bytes (got {} bytes)",
+                t.key.len()
+            ));
+        }
+        if t.kind.is_empty() {
+            return Err(format!("follow-up task `{}` has an empty kind", t.key));
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&t.payload) {
+            return Err(format!("follow-up task `{}` has a payload that is not JSON: {e}", t.key));
+        }
+        if t.phase < parent.phase {
+            return Err(format!(
+                "follow-up task `{}` is in phase {} but its parent `{}` is in phase {}; \
+                 a task cannot add work to an earlier phase",
+                t.key, t.phase, parent.key, parent.phase
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl RunShared {
+    /// Turn a plugin's output into bus records; invalid ones become dead
+    /// letters carrying the cause.
+    fn to_bus_records(&self, task: &Task, output: &CrawlOutput) -> (Vec<ProduceRecord>, u64) {
+        let settings = &self.ctx.settings;
+        let manifest = &self.plugin.manifest;
+        let base_headers = vec![
+            ("crawlhost-plugin".to_string(), manifest.name.clone().into_bytes()),
+            (
+                "crawlhost-plugin-version".to_string(),
+                manifest.version.clone().into_bytes(),
+            ),
+            ("crawlhost-run".to_string(), self.info.run_id.clone().into_bytes()),
+            ("crawlhost-task".to_string(), task.key.clone().into_bytes()),
+        ];
+        let mut out = Vec::with_capacity(output.records.len());
+        let mut dead = 0;
+        for r in &output.records {
+            let problem = if !is_valid_topic(&r.topic) {
+                Some(format!("topic `{}` is not a valid topic name", r.topic))
+            } else if !manifest.topics.iter().any(|t| t == &r.topic) {
+                Some(format!(
+                    "topic `{}` is not declared in the plugin's manifest (declared: {})",
+                    r.topic,
+                    manifest.topics.join(", ")
+                ))
+            } else if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&r.value) {
+                Some(format!("value is not valid JSON: {e}"))
+            } else {
+                None
+            };
+            let mut headers = base_headers.clone();
+            let topic = match problem {
+                None => r.topic.clone(),
+                Some(cause) => {
+                    dead += 1;
+                    tracing::warn!(plugin = %manifest.name, task = %task.key, topic = %r.topic, cause = %cause, "Record sent to the dead-letter topic.");
+                    headers.push(("crawlhost-error".to_string(), cause.into_bytes()));
+                    headers.push(("crawlhost-original-topic".to_string(), r.topic.clone().into_bytes()));
+                    headers.push(("crawlhost-stage".to_string(), b"validate".to_vec()));
+                    settings.bus.dead_letter_topic.clone()
+                }
+            };
+            out.push(ProduceRecord {
+                topic,
+                key: r.key.clone().map(String::into_bytes),
+                value: r.value.clone().into_bytes(),
+                headers,
+                timestamp_ms: r.timestamp_ms.unwrap_or(self.info.started_at_ms),
+            });
+        }
+        (out, dead)
+    }
+
+    async fn attempt(self: Arc<Self>, task: Task) -> Outcome {
+        let call = CallContext {
+            scope: self.scope.clone(),
+            label: task.key.clone(),
+            started_at_ms: self.info.started_at_ms,
+            seed: seed_for(&self.info.run_id, &task.key),
+        };
+        let output = match self.ctx.engine.crawl(&self.plugin, call, &self.info, &task).await {
+            Err(e) => return sandbox_failure(e),
+            Ok(Err(e)) => return crawl_failure(e),
+            Ok(Ok(output)) => output,
+        };
+        let limits = &self.ctx.settings.sandbox;
+        if output.records.len() > limits.max_records_per_task {
+            return output_failure(format!(
+                "returned {} records; the limit is {} (sandbox.max_records_per_task)",
+                output.records.len(),
+                limits.max_records_per_task
+            ));
+        }
+        if output.tasks.len() > limits.max_follow_ups_per_task {
+            return output_failure(format!(
+                "returned {} follow-up tasks; the limit is {} (sandbox.max_follow_ups_per_task)",
+                output.tasks.len(),
+                limits.max_follow_ups_per_task
+            ));
+        }
+        if let Err(e) = check_follow_ups(&task, &output.tasks) {
+            return output_failure(e);
+        }
+        let (records, dead_letters) = self.to_bus_records(&task, &output);
+        let mut per_topic: BTreeMap<String, u64> = BTreeMap::new();
+        for r in &records {
+            *per_topic.entry(r.topic.clone()).or_default() += 1;
+        }
+        if !records.is_empty()
+            && let Err(e) = self.ctx.bus.produce(records).await
+        {
+            return Outcome::Failed {
+                kind: FailureKind::Retryable,
+                error_kind: "bus",
+                error: e.to_string(),
+            };
+        }
+        Outcome::Done {
+            follow_ups: output.tasks,
+            records: per_topic,
+            dead_letters,
+        }
+    }
+}
+
+/// Run `plugin` once with `input`, calling `progress` about four times a
+/// second.
+pub async fn run_plugin(
+    ctx: RunContext,
+    plugin: Arc<LoadedPlugin>,
+    input: PlanInput,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> RunSummary {
+    let started = Instant::now();
+    let started_at_ms = now_ms();
+    let manifest = &plugin.manifest;
+    let run_id = format!(
+        "{}-{}-{:04x}",
+        manifest.name,
+        started_at_ms,
+        rand::random::<u16>()
+    );
+    let mut summary = RunSummary {
+        run_id: run_id.clone(),
+        plugin: manifest.name.clone(),
+        plugin_version: manifest.version.clone(),
+        started_at_ms,
+        duration_ms: 0,
+        tasks_done: 0,
+        tasks_failed: Vec::new(),
+        retries: 0,
+        duplicate_tasks: 0,
+        records: 0,
+        records_by_topic: BTreeMap::new(),
+        dead_letters: 0,
+        fetch: FetchTotals::default(),
+        fatal: None,
+    };
+    let settings = ctx.settings.clone();
+    let operator = settings.plugin_values(&manifest.name);
+    let config = match manifest::effective_config(manifest, &operator) {
+        Ok(c) => c,
+        Err(e) => {
+            summary.fatal = Some(e.to_string());
+            return summary;
+        }
+    };
+    let allow = match manifest::allow_list(manifest, &config) {
+        Ok(a) => a,
+        Err(e) => {
+            summary.fatal = Some(e.to_string());
+            return summary;
+        }
+    };
+    let stats = Arc::new(FetchStats::default());
+    let shared = Arc::new(RunShared {
+        ctx: ctx.clone(),
+        plugin: plugin.clone(),
+        info: RunInfo {
+            run_id: run_id.clone(),
+            started_at_ms,
+            config: config.into_iter().collect(),
+        },
+        scope: FetchScope {
+            plugin: manifest.name.clone(),
+            allow: Arc::new(allow),
+            stats: stats.clone(),
+        },
+    });
+    tracing::info!(plugin = %manifest.name, run = %run_id, "Run started.");
+
+    let plan_ctx = CallContext {
+        scope: shared.scope.clone(),
+        label: "plan".into(),
+        started_at_ms,
+        seed: seed_for(&run_id, "plan"),
+    };
+    let seeds = match ctx.engine.plan(&plugin, plan_ctx, &shared.info, &input).await {
+        Ok(Ok(seeds)) => seeds,
+        Ok(Err(e)) => {
+            summary.fatal = Some(format!("plan failed: {e:?}"));
+            return finish(summary, &stats, started);
+        }
+        Err(e) => {
+            summary.fatal = Some(format!("plan failed: {e}"));
+            return finish(summary, &stats, started);
+        }
+    };
+    let root = Task {
+        key: "plan".into(),
+        kind: "plan".into(),
+        payload: "null".into(),
+        phase: 0,
+    };
+    if let Err(e) = check_follow_ups(&root, &seeds) {
+        summary.fatal = Some(format!("plan returned an invalid task: {e}"));
+        return finish(summary, &stats, started);
+    }
+
+    let mut frontier = Frontier::new(settings.run.max_tasks_per_run);
+    for t in seeds {
+        match frontier.push(t) {
+            Push::Queued => {}
+            Push::Duplicate => summary.duplicate_tasks += 1,
+            Push::OverBudget => {
+                summary.fatal = Some(budget_message(settings.run.max_tasks_per_run));
+            }
+        }
+    }
+
+    let concurrency = settings.concurrency_for(&manifest.name);
+    let mut running: JoinSet<(Entry, Outcome)> = JoinSet::new();
+    let (retry_tx, mut retry_rx) = mpsc::unbounded_channel::<Entry>();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    loop {
+        while running.len() < concurrency {
+            let Some(entry) = frontier.next() else { break };
+            let shared = shared.clone();
+            running.spawn(async move {
+                let outcome = shared.attempt(entry.task.clone()).await;
+                (entry, outcome)
+            });
+        }
+        if frontier.is_done() && running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(joined) = running.join_next() => {
+                let (mut entry, outcome) = match joined {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // A panic in host code for one task: the run cannot
+                        // account for it, so it is fatal rather than silent.
+                        summary.fatal = Some(format!("internal error in a task: {e}"));
+                        break;
+                    }
+                };
+                entry.attempts += 1;
+                let phase = entry.task.phase;
+                match outcome {
+                    Outcome::Done { follow_ups, records, dead_letters } => {
+                        summary.tasks_done += 1;
+                        summary.dead_letters += dead_letters;
+                        for (topic, n) in records {
+                            summary.records += n;
+                            *summary.records_by_topic.entry(topic).or_default() += n;
+                        }
+                        for t in follow_ups {
+                            match frontier.push(t) {
+                                Push::Queued => {}
+                                Push::Duplicate => summary.duplicate_tasks += 1,
+                                Push::OverBudget => {
+                                    if summary.fatal.is_none() {
+                                        tracing::error!(plugin = %manifest.name, run = %run_id, "Task budget exhausted; refusing new tasks.");
+                                    }
+                                    summary.fatal = Some(budget_message(settings.run.max_tasks_per_run));
+                                }
+                            }
+                        }
+                        frontier.finish(phase);
+                    }
+                    Outcome::Failed { kind, error_kind, error } => {
+                        let jitter = rand::random::<f64>();
+                        match retry::decide(&settings.run, kind, entry.attempts, jitter) {
+                            Decision::RetryAfter(delay) => {
+                                summary.retries += 1;
+                                tracing::info!(plugin = %manifest.name, task = %entry.task.key, attempt = entry.attempts, delay_ms = delay.as_millis() as u64, error = %error, "Task failed; retrying.");
+                                let tx = retry_tx.clone();
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(delay).await;
+                                    let _ = tx.send(entry);
+                                });
+                            }
+                            Decision::GiveUp => {
+                                tracing::warn!(plugin = %manifest.name, task = %entry.task.key, attempts = entry.attempts, kind = error_kind, error = %error, "Task failed.");
+                                summary.tasks_failed.push(TaskFailure {
+                                    key: entry.task.key.clone(),
+                                    kind: entry.task.kind.clone(),
+                                    error_kind: error_kind.to_string(),
+                                    error,
+                                    attempts: entry.attempts,
+                                });
+                                frontier.finish(phase);
+                            }
+                        }
+                    }
+                }
+            }
+            Some(entry) = retry_rx.recv() => {
+                frontier.retry(entry);
+            }
+            _ = tick.tick() => {
+                progress(&Progress {
+                    done: summary.tasks_done,
+                    failed: summary.tasks_failed.len() as u64,
+                    queued: frontier.queued(),
+                    running: running.len(),
+                    records: summary.records,
+                    retries: summary.retries,
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
+    }
+    progress(&Progress {
+        done: summary.tasks_done,
+        failed: summary.tasks_failed.len() as u64,
+        queued: 0,
+        running: 0,
+        records: summary.records,
+        retries: summary.retries,
+        elapsed: started.elapsed(),
+    });
+    let summary = finish(summary, &stats, started);
+    tracing::info!(
+        plugin = %summary.plugin,
+        run = %summary.run_id,
+        tasks_done = summary.tasks_done,
+        tasks_failed = summary.tasks_failed.len(),
+        records = summary.records,
+        "Run finished."
+    );
+    summary
+}
+
+fn budget_message(max: usize) -> String {
+    format!(
+        "task budget of {max} distinct tasks exhausted (run.max_tasks_per_run); \
+         later follow-up tasks were refused"
+    )
+}
+
+fn finish(mut summary: RunSummary, stats: &FetchStats, started: Instant) -> RunSummary {
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    summary.fetch = FetchTotals {
+        requests: stats.requests.load(Ordering::Relaxed),
+        bytes: stats.bytes.load(Ordering::Relaxed),
+        errors: stats.errors.load(Ordering::Relaxed),
+        status_2xx: stats.status_2xx.load(Ordering::Relaxed),
+        status_3xx: stats.status_3xx.load(Ordering::Relaxed),
+        status_4xx: stats.status_4xx.load(Ordering::Relaxed),
+        status_5xx: stats.status_5xx.load(Ordering::Relaxed),
+    };
+    summary.tasks_failed.sort_by(|a, b| a.key.cmp(&b.key));
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(key: &str, phase: u32, payload: &str) -> Task {
+        Task {
+            key: key.into(),
+            kind: "k".into(),
+            payload: payload.into(),
+            phase,
+        }
+    }
+
+    #[test]
+    fn follow_up_checks() {
+        let parent = task("p", 1, "{}");
+        assert!(check_follow_ups(&parent, &[task("a", 1, "{}"), task("b", 2, "[1]")]).is_ok());
+        let err = check_follow_ups(&parent, &[task("a", 0, "{}")]).unwrap_err();
+        assert!(err.contains("earlier phase"), "{err}");
+        let err = check_follow_ups(&parent, &[task("a", 1, "{nope")]).unwrap_err();
+        assert!(err.contains("not JSON"), "{err}");
+        let err = check_follow_ups(&parent, &[task("", 1, "{}")]).unwrap_err();
+        assert!(err.contains("key"), "{err}");
+    }
+}
