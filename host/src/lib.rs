@@ -17,6 +17,7 @@
 //! - [`run`]: one run of one plugin: frontier, retries, concurrency, summary.
 //! - [`registry`]: loading the plugins directory.
 //! - [`host`]: assembling the parts from settings.
+//! - [`cli`]: the command line (the only place `anyhow` is used).
 
 pub mod bus;
 pub mod config;
@@ -27,3 +28,4 @@ pub mod manifest;
 pub mod registry;
 pub mod run;
 pub mod state;
+pub mod cli;

@@ -1,0 +1,502 @@
+//! The command line: argument definitions and the commands behind them.
+//! `main.rs` only parses and calls [`execute`]; errors here are `anyhow` with
+//! context, the one place the crate uses it.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::bus::Bus;
+use crate::bus::ndjson::to_ndjson;
+use crate::config::{Config, Settings};
+use crate::engine::bindings::PlanInput;
+use crate::host::Host;
+use crate::run::{Progress, RunSummary, run_plugin};
+
+/// Exit code: a run completed but some tasks failed for good.
+pub const EXIT_TASK_FAILURES: u8 = 2;
+
+/// crawlhost runs sandboxed WebAssembly crawlers and ships their records to a
+/// bus (an embedded SQLite log by default, Kafka when configured).
+///
+/// Plugins are `.wasm` components in the plugins directory (default
+/// `./plugins`). The host does all network access for them, with an
+/// allow-list, limits and retries.
+#[derive(Debug, Parser)]
+#[command(name = "crawlhost", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file. Default: `crawlhost.toml` when it exists, else
+    /// built-in defaults (embedded bus, ./plugins, ./.crawlhost).
+    #[arg(long, short, global = true, env = "CRAWLHOST_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter, e.g. `info`, `crawlhost=debug` (RUST_LOG syntax).
+    #[arg(long, global = true, env = "CRAWLHOST_LOG", default_value = "warn")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run plugins' crawls to completion and exit (the cron form).
+    ///
+    /// Exit codes: 0 every task done; 2 the run completed but some tasks
+    /// failed for good (listed in the summary); 1 a run could not complete
+    /// (bad config, broken plugin, plan failure, bus failure).
+    Run {
+        /// Run once and exit. Required: the long-running scheduler is
+        /// `crawlhost serve`.
+        #[arg(long)]
+        once: bool,
+        /// Only this plugin (default: every enabled plugin without triggers).
+        #[arg(long)]
+        plugin: Option<String>,
+        /// Print the run summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// No live progress line.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List the plugins in the plugins directory, and refused files with the
+    /// reason.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+    /// Work with one plugin file.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Print a topic's records as NDJSON (one JSON object per line).
+    Tail {
+        /// Topic to read.
+        topic: String,
+        /// Only the last N records of each partition.
+        #[arg(long)]
+        last: Option<u64>,
+        /// Keep waiting for new records.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Name, version, contract, hash and file of every plugin.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Check a `.wasm` file and print its manifest, or why it is refused
+    /// (not a component, another world, an incompatible contract version).
+    Inspect {
+        /// The `.wasm` file.
+        file: PathBuf,
+        /// Print the manifest as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Parse and check the configuration; print the effective settings.
+    Check,
+}
+
+/// Load the configuration named on the command line (or the default file).
+pub fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
+    let config = match path {
+        Some(p) => Config::load(p)?,
+        None if Path::new("crawlhost.toml").exists() => Config::load(Path::new("crawlhost.toml"))?,
+        None => Config::default(),
+    };
+    Ok(config.validate()?)
+}
+
+/// Run the parsed command line.
+pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = load_settings(cli.config.as_deref())?;
+    match cli.command {
+        Command::Run {
+            once,
+            plugin,
+            json,
+            quiet,
+        } => {
+            if !once {
+                bail!("`crawlhost run` needs --once (the long-running scheduler is `crawlhost serve`)");
+            }
+            run_once(settings, plugin, json, quiet).await
+        }
+        Command::Plugins {
+            command: PluginsCommand::List,
+        } => plugins_list(settings).await,
+        Command::Plugin {
+            command: PluginCommand::Inspect { file, json },
+        } => plugin_inspect(settings, &file, json).await,
+        Command::Tail {
+            topic,
+            last,
+            follow,
+        } => tail(settings, &topic, last, follow).await,
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            println!("configuration OK");
+            println!("{settings:#?}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn run_once(
+    settings: Settings,
+    only: Option<String>,
+    json: bool,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let host = Host::open(settings).context("cannot start the host")?;
+    let scan = host.scan_plugins().await?;
+    for refused in &scan.refused {
+        eprintln!("refused {}: {}", refused.path.display(), refused.reason);
+    }
+    let selected: Vec<_> = match &only {
+        Some(name) => match scan.plugins.get(name) {
+            Some(p) => vec![p.clone()],
+            None => {
+                let refused = scan
+                    .refused
+                    .iter()
+                    .find(|r| r.path.file_stem().is_some_and(|s| s == name.as_str()));
+                match refused {
+                    Some(r) => bail!("plugin `{name}` was refused: {}", r.reason),
+                    None => bail!(
+                        "no plugin named `{name}` in {} (found: {})",
+                        host.settings.plugins_dir.display(),
+                        scan.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                }
+            }
+        },
+        None => scan
+            .plugins
+            .values()
+            .filter(|p| {
+                p.manifest.triggers.is_empty()
+                    && !host
+                        .settings
+                        .plugins
+                        .get(&p.manifest.name)
+                        .is_some_and(|c| c.disabled)
+            })
+            .cloned()
+            .collect(),
+    };
+    if selected.is_empty() {
+        bail!(
+            "no plugins to run in {} (build them with `make plugins`)",
+            host.settings.plugins_dir.display()
+        );
+    }
+    let mut worst = 0u8;
+    let mut summaries = Vec::new();
+    for plugin in selected {
+        let name = plugin.manifest.name.clone();
+        let show = !quiet && !json;
+        let mut line = ProgressLine::new(&name, show);
+        let summary = run_plugin(
+            host.run_context(),
+            plugin,
+            PlanInput::Scheduled,
+            &mut |p: &Progress| line.update(p),
+        )
+        .await;
+        line.finish();
+        let code = if summary.fatal.is_some() {
+            1
+        } else if summary.tasks_failed.is_empty() {
+            0
+        } else {
+            EXIT_TASK_FAILURES
+        };
+        // Fatal (1) outranks task failures (2).
+        worst = match (worst, code) {
+            (1, _) | (_, 1) => 1,
+            (a, b) => a.max(b),
+        };
+        if !json {
+            print_summary(&summary);
+        }
+        summaries.push(summary);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summaries)?);
+    }
+    Ok(ExitCode::from(worst))
+}
+
+/// The live progress line: redrawn in place on a terminal, a plain line every
+/// 10 seconds otherwise (logs, CI).
+struct ProgressLine {
+    name: String,
+    enabled: bool,
+    tty: bool,
+    last_plain: Option<Duration>,
+    drawn: bool,
+}
+
+impl ProgressLine {
+    fn new(name: &str, enabled: bool) -> Self {
+        Self {
+            name: name.to_string(),
+            enabled,
+            tty: std::io::stderr().is_terminal(),
+            last_plain: None,
+            drawn: false,
+        }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        if !self.enabled {
+            return;
+        }
+        let secs = p.elapsed.as_secs();
+        let text = format!(
+            "[{}] {} done, {} failed, {} queued, {} running, {} records, {} retries, {:02}:{:02}",
+            self.name,
+            p.done,
+            p.failed,
+            p.queued,
+            p.running,
+            p.records,
+            p.retries,
+            secs / 60,
+            secs % 60
+        );
+        let mut err = std::io::stderr();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K{text}");
+            let _ = err.flush();
+            self.drawn = true;
+        } else if self
+            .last_plain
+            .is_none_or(|t| p.elapsed.saturating_sub(t) >= Duration::from_secs(10))
+        {
+            let _ = writeln!(err, "{text}");
+            self.last_plain = Some(p.elapsed);
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.drawn {
+            eprintln!();
+        }
+    }
+}
+
+fn print_summary(s: &RunSummary) {
+    println!(
+        "run {} of {} {}: {} tasks done, {} failed, {} retries, {} records in {:.1}s",
+        s.run_id,
+        s.plugin,
+        s.plugin_version,
+        s.tasks_done,
+        s.tasks_failed.len(),
+        s.retries,
+        s.records,
+        s.duration_ms as f64 / 1000.0
+    );
+    for (topic, n) in &s.records_by_topic {
+        println!("  {topic}: {n} records");
+    }
+    if s.dead_letters > 0 {
+        println!("  ({} of them dead letters)", s.dead_letters);
+    }
+    println!(
+        "  fetches: {} requests, {} bytes, {} errors (2xx {}, 3xx {}, 4xx {}, 5xx {})",
+        s.fetch.requests,
+        s.fetch.bytes,
+        s.fetch.errors,
+        s.fetch.status_2xx,
+        s.fetch.status_3xx,
+        s.fetch.status_4xx,
+        s.fetch.status_5xx
+    );
+    if !s.tasks_failed.is_empty() {
+        println!("  failed tasks:");
+        for f in &s.tasks_failed {
+            println!(
+                "    {} [{}] after {} attempt(s): {}: {}",
+                f.key, f.kind, f.attempts, f.error_kind, f.error
+            );
+        }
+    }
+    if let Some(fatal) = &s.fatal {
+        println!("  RUN FAILED: {fatal}");
+    }
+}
+
+async fn plugins_list(settings: Settings) -> anyhow::Result<ExitCode> {
+    let host = Host::open(settings).context("cannot start the host")?;
+    let scan = host.scan_plugins().await?;
+    println!(
+        "{:<16} {:<10} {:<9} {:<14} FILE",
+        "NAME", "VERSION", "CONTRACT", "HASH"
+    );
+    for p in scan.plugins.values() {
+        println!(
+            "{:<16} {:<10} {:<9} {:<14} {}",
+            p.manifest.name,
+            p.manifest.version,
+            p.contract.to_string(),
+            &p.hash[..12],
+            p.path.display()
+        );
+    }
+    for r in &scan.refused {
+        println!("REFUSED {}: {}", r.path.display(), r.reason);
+    }
+    if scan.plugins.is_empty() && scan.refused.is_empty() {
+        println!("(no .wasm files in {})", host.settings.plugins_dir.display());
+    }
+    Ok(if scan.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn plugin_inspect(settings: Settings, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let host = Host::open(settings).context("cannot start the host")?;
+    let plugin = match host.engine.load(file).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("refused: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let m = &plugin.manifest;
+    if json {
+        let value = serde_json::json!({
+            "name": m.name,
+            "version": m.version,
+            "description": m.description,
+            "schedule": m.schedule,
+            "topics": m.topics,
+            "hosts": m.hosts,
+            "triggers": m.triggers,
+            "config": m.config.iter().map(|k| serde_json::json!({
+                "name": k.name,
+                "description": k.description,
+                "default": k.default_value,
+                "required": k.required,
+            })).collect::<Vec<_>>(),
+            "contract": plugin.contract.to_string(),
+            "sha256": plugin.hash,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} {} — {}", m.name, m.version, m.description);
+    println!("  contract:  crawlhost:plugin@{}", plugin.contract);
+    println!("  sha256:    {}", plugin.hash);
+    println!("  schedule:  {}", m.schedule.as_deref().unwrap_or("(none)"));
+    println!("  topics:    {}", m.topics.join(", "));
+    println!("  hosts:     {}", m.hosts.join(", "));
+    if !m.triggers.is_empty() {
+        println!("  triggers:  {}", m.triggers.join(", "));
+    }
+    if !m.config.is_empty() {
+        println!("  config:");
+        for k in &m.config {
+            println!(
+                "    {}{} (default: {}) — {}",
+                k.name,
+                if k.required { " [required]" } else { "" },
+                k.default_value.as_deref().unwrap_or("none"),
+                k.description
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn tail(
+    settings: Settings,
+    topic: &str,
+    last: Option<u64>,
+    follow: bool,
+) -> anyhow::Result<ExitCode> {
+    let path = settings.data_dir.join("bus.db");
+    if !path.exists() {
+        bail!(
+            "no embedded bus at {} (nothing has been crawled with this data_dir yet)",
+            path.display()
+        );
+    }
+    let bus: Arc<dyn Bus> = Arc::new(crate::bus::embedded::EmbeddedBus::open(
+        &path,
+        settings.bus.partitions,
+    )?);
+    let topics = bus.topics().await?;
+    let Some((_, partitions)) = topics.iter().find(|(t, _)| t == topic) else {
+        let names: Vec<&str> = topics.iter().map(|(t, _)| t.as_str()).collect();
+        bail!("unknown topic `{topic}` (topics: {})", names.join(", "));
+    };
+    let mut positions = Vec::new();
+    for p in 0..*partitions {
+        let end = bus.end_offset(topic, p).await?;
+        positions.push(last.map_or(0, |n| end.saturating_sub(n)));
+    }
+    let mut out = std::io::stdout().lock();
+    loop {
+        let mut any = false;
+        for (p, pos) in positions.iter_mut().enumerate() {
+            loop {
+                let batch = bus.fetch(topic, p as u32, *pos, 1000).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                any = true;
+                for r in &batch {
+                    writeln!(out, "{}", to_ndjson(r))?;
+                    *pos = r.offset + 1;
+                }
+            }
+        }
+        out.flush()?;
+        if !follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !any {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
