@@ -9,6 +9,7 @@
 //! group.
 
 pub mod embedded;
+pub mod ndjson;
 pub mod partition;
 
 use async_trait::async_trait;

@@ -52,8 +52,11 @@ pub fn classify(bytes: &[u8]) -> Result<(), ContractError> {
 /// Whether a plugin built against `found` can run on this host: same major
 /// version, and for 0.x the same minor (semver's rule for pre-1.0).
 pub fn is_compatible(found: &Version) -> bool {
-    found.major == CONTRACT_VERSION.major
-        && (CONTRACT_VERSION.major > 0 || found.minor == CONTRACT_VERSION.minor)
+    is_compatible_with(found, &CONTRACT_VERSION)
+}
+
+fn is_compatible_with(found: &Version, host: &Version) -> bool {
+    found.major == host.major && (host.major > 0 || found.minor == host.minor)
 }
 
 fn split_version(name: &str) -> (&str, Option<&str>) {
@@ -152,6 +155,13 @@ mod tests {
         assert!(err.to_string().contains("crawlhost:plugin@1.0.0"));
         let err = check_names(["crawlhost:plugin/crawler@0.2.0"], []).unwrap_err();
         assert!(matches!(err, ContractError::IncompatibleContract { .. }));
+    }
+
+    #[test]
+    fn semver_rules_after_1_0() {
+        let host = Version::new(1, 2, 0);
+        assert!(is_compatible_with(&Version::new(1, 0, 3), &host));
+        assert!(!is_compatible_with(&Version::new(2, 0, 0), &host));
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl log::Host for HostState {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("…");
+            message.push('…');
         }
         let (plugin, task) = (&self.scope.plugin, &self.task);
         match level {

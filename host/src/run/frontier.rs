@@ -72,7 +72,7 @@ impl Frontier {
     }
 
     /// The next task allowed to start, now marked busy.
-    pub fn next(&mut self) -> Option<Entry> {
+    pub fn pop_ready(&mut self) -> Option<Entry> {
         for phase in self.phases.values_mut() {
             if let Some(entry) = phase.queued.pop_front() {
                 phase.busy += 1;
@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(f.push(task("a", 0)), Push::Queued);
         assert_eq!(f.push(task("a", 0)), Push::Duplicate);
         assert_eq!(f.queued(), 1);
-        let e = f.next().unwrap();
+        let e = f.pop_ready().unwrap();
         f.finish(e.task.phase);
         // Still a duplicate after it ran: one run does a key once.
         assert_eq!(f.push(task("a", 0)), Push::Duplicate);
@@ -153,17 +153,17 @@ mod tests {
         let mut f = Frontier::new(10);
         f.push(task("join", 1));
         f.push(task("a", 0));
-        let a = f.next().unwrap();
+        let a = f.pop_ready().unwrap();
         assert_eq!(a.task.key, "a");
         // `a` is running: phase 1 must wait.
-        assert!(f.next().is_none());
+        assert!(f.pop_ready().is_none());
         // `a` discovers more phase-0 work; it goes first.
         f.push(task("b", 0));
         f.finish(0);
-        assert_eq!(f.next().unwrap().task.key, "b");
-        assert!(f.next().is_none());
+        assert_eq!(f.pop_ready().unwrap().task.key, "b");
+        assert!(f.pop_ready().is_none());
         f.finish(0);
-        assert_eq!(f.next().unwrap().task.key, "join");
+        assert_eq!(f.pop_ready().unwrap().task.key, "join");
         f.finish(1);
         assert!(f.is_done());
     }
@@ -173,16 +173,16 @@ mod tests {
         let mut f = Frontier::new(10);
         f.push(task("a", 0));
         f.push(task("z", 1));
-        let mut a = f.next().unwrap();
+        let mut a = f.pop_ready().unwrap();
         // Waiting for its backoff: still busy, phase 1 blocked.
-        assert!(f.next().is_none());
+        assert!(f.pop_ready().is_none());
         assert!(!f.is_done());
         a.attempts = 1;
         f.retry(a);
-        let again = f.next().unwrap();
+        let again = f.pop_ready().unwrap();
         assert_eq!((again.task.key.as_str(), again.attempts), ("a", 1));
         f.finish(0);
-        assert_eq!(f.next().unwrap().task.key, "z");
+        assert_eq!(f.pop_ready().unwrap().task.key, "z");
     }
 
     #[test]

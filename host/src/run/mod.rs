@@ -422,7 +422,7 @@ pub async fn run_plugin(
 
     loop {
         while running.len() < concurrency {
-            let Some(entry) = frontier.next() else { break };
+            let Some(entry) = frontier.pop_ready() else { break };
             let shared = shared.clone();
             running.spawn(async move {
                 let outcome = shared.attempt(entry.task.clone()).await;

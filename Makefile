@@ -1,0 +1,44 @@
+# crawlhost developer entry points. `make demo` and `make test` are the two
+# commands of the README; both install what they need on a fresh machine.
+
+CARGO ?= cargo
+JOBS ?= 2
+WASM_TARGET := wasm32-wasip2
+WASM_OUT := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/release
+# Plugins shipped with the host, copied into ./plugins for the host to load.
+PLUGINS := oliveyoung
+# Guest components used only by the tests.
+GUESTS := guest-wrong-world guest-future-contract
+
+.PHONY: build plugins guests demo test lint fmt
+
+## build: the host binary (release) and the plugins
+build: plugins
+	$(CARGO) build -j$(JOBS) --release -p crawlhost
+
+## plugins: build every plugin for wasm32-wasip2 and drop it into ./plugins
+plugins:
+	$(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) $(addprefix -p ,$(PLUGINS))
+	@mkdir -p plugins
+	@for p in $(PLUGINS); do cp $(WASM_OUT)/$$p.wasm plugins/$$p.wasm; echo "plugins/$$p.wasm"; done
+
+## guests: build the test guest components
+guests:
+	$(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) $(addprefix -p ,$(GUESTS))
+
+## demo: crawl the bundled fixture site on embedded defaults and show what landed
+demo:
+	bash scripts/demo.sh
+
+## test: install prerequisites, build plugins and guests, run every test
+test:
+	bash scripts/test.sh
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -j$(JOBS) --target $(WASM_TARGET) $(addprefix -p ,$(PLUGINS)) -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all

@@ -1,0 +1,67 @@
+//! The loader refuses files that are not crawlers of a compatible contract,
+//! each with a message naming the cause, and loads a good one.
+
+mod common;
+
+use crawlhost::engine::LoadError;
+use crawlhost::engine::contract::ContractError;
+use crawlhost::host::Host;
+
+async fn load_err(host: &Host, path: &std::path::Path) -> LoadError {
+    match host.engine.load(path).await {
+        Ok(p) => panic!("{} loaded as {}", path.display(), p.manifest.name),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refuses_non_components_other_worlds_and_other_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(common::settings(dir.path(), "")).unwrap();
+
+    let core = dir.path().join("core.wasm");
+    // The smallest valid core module: magic + version 1.
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let err = load_err(&host, &core).await;
+    assert!(
+        matches!(err, LoadError::Contract { source: ContractError::CoreModule, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not a component"), "{err}");
+
+    let text = dir.path().join("text.wasm");
+    std::fs::write(&text, b"not wasm at all").unwrap();
+    let err = load_err(&host, &text).await;
+    assert!(err.to_string().contains("not a WebAssembly file"), "{err}");
+
+    let err = load_err(&host, &common::wasm("wrong-world")).await;
+    let msg = err.to_string();
+    assert!(
+        matches!(err, LoadError::Contract { source: ContractError::WrongWorld { .. }, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("another world") && msg.contains("wasi:cli/run"), "{msg}");
+
+    let err = load_err(&host, &common::wasm("guest_future_contract")).await;
+    let msg = err.to_string();
+    assert!(
+        matches!(err, LoadError::Contract { source: ContractError::IncompatibleContract { .. }, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("crawlhost:plugin@1.0.0") && msg.contains("0.1.0"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loads_the_oliveyoung_plugin_and_caches_the_compilation() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(common::settings(dir.path(), "")).unwrap();
+    let path = common::wasm("oliveyoung");
+    let first = host.engine.load(&path).await.unwrap();
+    assert_eq!(first.manifest.name, "oliveyoung");
+    assert_eq!(first.contract.to_string(), "0.1.0");
+    assert!(!first.from_cache);
+    assert!(first.manifest.topics.contains(&"oliveyoung".to_string()));
+    let second = host.engine.load(&path).await.unwrap();
+    assert!(second.from_cache, "the second load should come from the on-disk cache");
+    assert_eq!(first.hash, second.hash);
+}

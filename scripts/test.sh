@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# make test: everything the test suite needs, then the suite. On a fresh
+# machine this installs the wasm target, builds the plugins and the test guest
+# components, and runs every test in the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+JOBS="${JOBS:-2}"
+log "building plugins and test guests (wasm32-wasip2)"
+make --no-print-directory plugins guests JOBS="$JOBS"
+
+log "running the tests"
+cargo test -j"$JOBS" --workspace --exclude guest-wrong-world --exclude guest-future-contract
