@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 JOBS="${JOBS:-2}"
+# Services the integration tests start on loopback (broker, S3 server, ...):
+# each installer skips what is already installed.
+for installer in scripts/install/*.sh; do
+  [ -e "$installer" ] || continue
+  log "install: $(basename "$installer" .sh)"
+  bash "$installer"
+done
+
 log "building plugins and test guests (wasm32-wasip2)"
 make --no-print-directory plugins guests JOBS="$JOBS"
 

@@ -56,6 +56,13 @@ pub struct Config {
     /// The record bus.
     #[serde(default)]
     pub bus: BusConfig,
+    /// Kafka; when absent the embedded bus is used. Owned and checked by
+    /// [`crate::bus::kafka`].
+    #[serde(default)]
+    pub kafka: Option<crate::bus::kafka::KafkaConfig>,
+    /// The S3 sink; owned and checked by [`crate::sink`].
+    #[serde(default)]
+    pub sink: Option<crate::sink::SinkConfig>,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -343,6 +350,10 @@ pub struct Settings {
     pub run: RunConfig,
     pub http: HttpSettings,
     pub bus: BusConfig,
+    /// `[kafka]` as written; [`crate::bus::kafka`] checks it when it connects.
+    pub kafka: Option<crate::bus::kafka::KafkaConfig>,
+    /// `[sink]` as written; [`crate::sink`] checks it when it starts.
+    pub sink: Option<crate::sink::SinkConfig>,
     pub plugins: BTreeMap<String, PluginConfig>,
 }
 
@@ -467,6 +478,8 @@ impl Config {
                 max_redirects: h.max_redirects,
             },
             bus: self.bus,
+            kafka: self.kafka,
+            sink: self.sink,
             plugins: self.plugins,
         })
     }

@@ -14,6 +14,7 @@
 //! - [`http`]: the `fetch` import: allow-list, SSRF guard, size limit, charset.
 //! - [`state`]: per-plugin key-value state behind the `state` import.
 //! - [`bus`]: the record transport trait and its embedded SQLite backend.
+//! - [`sink`]: the S3 sink (Kafka Connect S3 semantics).
 //! - [`run`]: one run of one plugin: frontier, retries, concurrency, summary.
 //! - [`registry`]: loading the plugins directory.
 //! - [`host`]: assembling the parts from settings.
@@ -27,5 +28,6 @@ pub mod http;
 pub mod manifest;
 pub mod registry;
 pub mod run;
+pub mod sink;
 pub mod state;
 pub mod cli;

@@ -9,6 +9,7 @@
 //! group.
 
 pub mod embedded;
+pub mod kafka;
 pub mod ndjson;
 pub mod partition;
 
