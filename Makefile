@@ -8,7 +8,7 @@ WASM_OUT := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/release
 # Plugins shipped with the host, copied into ./plugins for the host to load.
 PLUGINS := oliveyoung
 # Guest components used only by the tests.
-GUESTS := guest-wrong-world guest-future-contract
+GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile
 
 .PHONY: build plugins guests demo test lint fmt
 

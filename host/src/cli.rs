@@ -76,6 +76,18 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run as a service: load every plugin, hot-swap changed `.wasm` files,
+    /// fire cron schedules, serve the admin API; stop gracefully on
+    /// SIGTERM/SIGINT (tasks in flight finish, interrupted runs resume on the
+    /// next start; exit 0).
+    Serve {
+        /// Admin API address (overrides `admin.listen`).
+        #[arg(long)]
+        admin_listen: Option<String>,
+        /// No admin API.
+        #[arg(long)]
+        no_admin: bool,
+    },
     /// List the plugins in the plugins directory, and refused files with the
     /// reason.
     Plugins {
@@ -97,6 +109,27 @@ pub enum Command {
         /// Keep waiting for new records.
         #[arg(long, short)]
         follow: bool,
+    },
+    /// Write topics out as objects (Kafka Connect S3 sink semantics, exactly
+    /// once) to S3 or a local directory, until Ctrl-C/SIGTERM.
+    ///
+    /// Configured by `[sink]` in crawlhost.toml, or by a Kafka Connect S3
+    /// sink connector config with `--connect-config`. Stopping at any moment
+    /// loses nothing: open batches are re-read on the next start.
+    Sink {
+        /// A Kafka Connect S3 sink connector config (JSON), used unchanged
+        /// instead of `[sink]`; unknown properties are listed as ignored.
+        #[arg(long, value_name = "FILE.json")]
+        connect_config: Option<PathBuf>,
+        /// Write the records present at start, flush every open file, exit.
+        #[arg(long, conflicts_with = "until_idle")]
+        once: bool,
+        /// Run until a poll finds no new record, flush every open file, exit.
+        #[arg(long)]
+        until_idle: bool,
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Configuration helpers.
     Config {
@@ -155,6 +188,10 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             run_once(settings, plugin, json, quiet).await
         }
+        Command::Serve {
+            admin_listen,
+            no_admin,
+        } => serve(settings, admin_listen, no_admin).await,
         Command::Plugins {
             command: PluginsCommand::List,
         } => plugins_list(settings).await,
@@ -166,6 +203,12 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             last,
             follow,
         } => tail(settings, &topic, last, follow).await,
+        Command::Sink {
+            connect_config,
+            once,
+            until_idle,
+            json,
+        } => sink(settings, connect_config.as_deref(), once, until_idle, json).await,
         Command::Config {
             command: ConfigCommand::Check,
         } => {
@@ -363,6 +406,37 @@ fn print_summary(s: &RunSummary) {
     }
 }
 
+async fn serve(
+    settings: Settings,
+    admin_listen: Option<String>,
+    no_admin: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut admin_cfg = settings.admin.clone().unwrap_or_default();
+    if let Some(listen) = admin_listen {
+        admin_cfg.listen = listen;
+    }
+    let host = Host::open(settings).context("cannot start the host")?;
+    let service = crate::serve::Service::new(host);
+    let listener = if no_admin || !admin_cfg.enabled {
+        None
+    } else {
+        let addr = admin_cfg.addr().map_err(anyhow::Error::msg)?;
+        if !addr.ip().is_loopback() && admin_cfg.token().is_none() {
+            bail!(
+                "refusing to serve the admin API on {addr} without a token: set ${} or bind 127.0.0.1",
+                admin_cfg.token_env
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot bind the admin API to {addr}"))?;
+        eprintln!("admin API on http://{}", listener.local_addr()?);
+        Some(listener)
+    };
+    crate::serve::serve(service, listener, crate::serve::signals()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn plugins_list(settings: Settings) -> anyhow::Result<ExitCode> {
     let host = Host::open(settings).context("cannot start the host")?;
     let scan = host.scan_plugins().await?;
@@ -446,6 +520,94 @@ async fn plugin_inspect(settings: Settings, file: &Path, json: bool) -> anyhow::
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn sink(
+    settings: Settings,
+    connect_config: Option<&Path>,
+    once: bool,
+    until_idle: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::sink::connect_config::ConnectConfig;
+    use crate::sink::{RunMode, Sink, SystemClock};
+
+    let sink_settings = match connect_config {
+        Some(path) => {
+            let connect = ConnectConfig::load(path)?;
+            if !connect.ignored.is_empty() {
+                eprintln!(
+                    "ignored connector properties (not used by crawlhost): {}",
+                    connect.ignored.join(", ")
+                );
+            }
+            connect.validate(&settings.data_dir)?
+        }
+        None => match &settings.sink {
+            Some(config) => config.validate(&settings.data_dir)?,
+            None => bail!("no [sink] section in the configuration and no --connect-config FILE.json"),
+        },
+    };
+    for note in &sink_settings.notes {
+        eprintln!("note: {note}");
+    }
+    let topics = sink_settings.topics.join(", ");
+    let group = sink_settings.group.clone();
+    let host = Host::open(settings).context("cannot start the host")?;
+    let mut sink = Sink::new(sink_settings, host.bus.clone(), Arc::new(SystemClock))
+        .await
+        .context("cannot start the sink")?;
+    eprintln!(
+        "sink: {topics} -> {} (group {group})",
+        sink.store().describe()
+    );
+    let mode = if once {
+        RunMode::Once
+    } else if until_idle {
+        RunMode::UntilIdle
+    } else {
+        RunMode::Forever
+    };
+    let report = sink.run(mode, shutdown_signal()).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "sink: {} records in {} objects ({} batches committed, {} recovered after a restart), {} dead letters, {} null values skipped, {} partitions{}",
+            report.records_written,
+            report.objects_written,
+            report.batches_committed,
+            report.batches_recovered,
+            report.dead_letters,
+            report.nulls_skipped,
+            report.partitions,
+            if report.interrupted { "; stopped" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn tail(

@@ -63,6 +63,9 @@ pub struct Config {
     /// The S3 sink; owned and checked by [`crate::sink`].
     #[serde(default)]
     pub sink: Option<crate::sink::SinkConfig>,
+    /// The admin API of `crawlhost serve`; owned by [`crate::serve::admin`].
+    #[serde(default)]
+    pub admin: Option<crate::serve::admin::AdminConfig>,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -118,6 +121,14 @@ pub struct SandboxConfig {
     /// Follow-up tasks one task may return. Default 100000.
     #[serde(default = "default_max_follow_ups_per_task")]
     pub max_follow_ups_per_task: usize,
+    /// Bytes a plugin may hand the host in one transfer: the whole result of
+    /// a call (records and follow-up tasks, counted as the host would hold
+    /// them) or the arguments of one host call (a request body, a state
+    /// value). Enforced while the data is copied out of the instance, so a
+    /// plugin cannot make the host allocate more, even by pointing many
+    /// records at the same bytes. Default 64 MiB.
+    #[serde(default = "default_max_output_bytes_per_task")]
+    pub max_output_bytes_per_task: u64,
     /// Bytes of state (keys + values) per plugin. Default 64 MiB.
     #[serde(default = "default_state_quota_mb")]
     pub state_quota_mb: u64,
@@ -155,6 +166,9 @@ fn default_max_records_per_task() -> usize {
 fn default_max_follow_ups_per_task() -> usize {
     100_000
 }
+fn default_max_output_bytes_per_task() -> u64 {
+    64 * 1024 * 1024
+}
 fn default_state_quota_mb() -> u64 {
     64
 }
@@ -167,6 +181,7 @@ impl Default for SandboxConfig {
             plan_timeout_secs: default_plan_timeout_secs(),
             max_records_per_task: default_max_records_per_task(),
             max_follow_ups_per_task: default_max_follow_ups_per_task(),
+            max_output_bytes_per_task: default_max_output_bytes_per_task(),
             state_quota_mb: default_state_quota_mb(),
             pooling: Pooling::Auto,
         }
@@ -240,18 +255,27 @@ impl Default for RunConfig {
     }
 }
 
-/// `[http]`
+/// `[http]`: outbound HTTP for plugins. The sub-tables are owned by the
+/// [`crate::http`] modules that enforce them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
-    /// `User-Agent` sent on every request. Default `crawlhost/<version>`.
+    /// `User-Agent` sent on every request; its first word (before `/`) is
+    /// the token robots.txt groups are matched against. Default
+    /// `crawlhost/<version>`.
     #[serde(default = "default_user_agent")]
     pub user_agent: String,
-    /// Allow requests to loopback, private, link-local and cloud-metadata
-    /// addresses. Off by default (blocks SSRF); fixture sites on 127.0.0.1
-    /// need it on.
+    /// Allow requests to loopback, private, link-local and other reserved
+    /// addresses (checked after DNS). Off by default (blocks SSRF); fixture
+    /// sites on 127.0.0.1 need it on. Cloud metadata endpoints
+    /// (169.254.169.254 ...) stay refused even when on.
     #[serde(default)]
     pub allow_private_addresses: bool,
+    /// CIDR ranges reachable whatever their class, e.g. `["127.0.0.0/8"]`:
+    /// the narrow form of `allow_private_addresses`, and the only way to
+    /// reach a metadata endpoint. Default empty.
+    #[serde(default)]
+    pub allowed_private_ranges: Vec<String>,
     /// Largest response body accepted, in bytes, after decompression; a
     /// larger body is cut and the fetch fails naming the limit. Default 16 MiB.
     #[serde(default = "default_max_response_bytes")]
@@ -259,13 +283,42 @@ pub struct HttpConfig {
     /// TCP + TLS connect timeout in seconds. Default 10.
     #[serde(default = "default_connect_timeout_secs")]
     pub connect_timeout_secs: u64,
-    /// Whole-request timeout (first byte to last) in seconds. Default 30.
+    /// Seconds from sending a request to its response headers. Default 20.
+    #[serde(default = "default_first_byte_timeout_secs")]
+    pub first_byte_timeout_secs: u64,
+    /// Whole-request timeout (connect to last body byte) in seconds, per
+    /// attempt. Default 30.
     #[serde(default = "default_request_timeout_secs")]
     pub request_timeout_secs: u64,
     /// Redirect hops followed; each hop is checked against the allow-list
     /// again. Default 10.
     #[serde(default = "default_max_redirects")]
     pub max_redirects: u32,
+    /// One proxy for every request (`http://host:port`). Unset: the
+    /// `http_proxy` / `https_proxy` / `no_proxy` environment variables.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// Per-host rate limit, concurrency, jitter, auto-throttle.
+    #[serde(default)]
+    pub politeness: crate::http::politeness::PolitenessConfig,
+    /// robots.txt handling.
+    #[serde(default)]
+    pub robots: crate::http::robots::RobotsConfig,
+    /// Fetch-level retries and the retry budget.
+    #[serde(default)]
+    pub retry: crate::http::retry::RetryConfig,
+    /// The per-host circuit breaker.
+    #[serde(default)]
+    pub circuit: crate::http::retry::CircuitConfig,
+    /// Cookie jars.
+    #[serde(default)]
+    pub cookies: crate::http::cookies::CookieConfig,
+    /// Credentials added to requests for matching hosts.
+    #[serde(default)]
+    pub secrets: Vec<crate::http::secrets::SecretConfig>,
+    /// Per-plugin HTTP settings (robots opt-out, proxies), by plugin name.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, crate::http::proxy::PluginHttpConfig>,
 }
 
 fn default_user_agent() -> String {
@@ -276,6 +329,9 @@ fn default_max_response_bytes() -> u64 {
 }
 fn default_connect_timeout_secs() -> u64 {
     10
+}
+fn default_first_byte_timeout_secs() -> u64 {
+    20
 }
 fn default_request_timeout_secs() -> u64 {
     30
@@ -289,11 +345,90 @@ impl Default for HttpConfig {
         Self {
             user_agent: default_user_agent(),
             allow_private_addresses: false,
+            allowed_private_ranges: Vec::new(),
             max_response_bytes: default_max_response_bytes(),
             connect_timeout_secs: default_connect_timeout_secs(),
+            first_byte_timeout_secs: default_first_byte_timeout_secs(),
             request_timeout_secs: default_request_timeout_secs(),
             max_redirects: default_max_redirects(),
+            proxy: None,
+            politeness: Default::default(),
+            robots: Default::default(),
+            retry: Default::default(),
+            circuit: Default::default(),
+            cookies: Default::default(),
+            secrets: Vec::new(),
+            plugins: BTreeMap::new(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// Check every `[http]` bound into [`HttpSettings`]; `env` reads secret
+    /// values.
+    pub fn check(&self, env: impl Fn(&str) -> Option<String>) -> Result<HttpSettings, ConfigError> {
+        let h = self;
+        let field = |(f, r): (String, String)| invalid(&f, r);
+        if h.user_agent.trim().is_empty() || h.user_agent.contains(['\r', '\n']) {
+            return Err(invalid("http.user_agent", "must be one non-empty line"));
+        }
+        if h.max_response_bytes == 0 {
+            return Err(invalid("http.max_response_bytes", "must be at least 1"));
+        }
+        for (name, v) in [
+            ("http.connect_timeout_secs", h.connect_timeout_secs),
+            ("http.first_byte_timeout_secs", h.first_byte_timeout_secs),
+            ("http.request_timeout_secs", h.request_timeout_secs),
+        ] {
+            if v == 0 || v > 3600 {
+                return Err(invalid(name, "must be between 1 and 3600"));
+            }
+        }
+        let mut ranges = Vec::new();
+        for (i, r) in h.allowed_private_ranges.iter().enumerate() {
+            let net = r
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| r.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        &format!("http.allowed_private_ranges[{i}]"),
+                        format!("`{r}` is not an address or CIDR range (e.g. 127.0.0.0/8)"),
+                    )
+                })?;
+            ranges.push(net);
+        }
+        if let Some(p) = &h.proxy {
+            crate::http::proxy::check_proxy_url(p).map_err(|e| invalid("http.proxy", e))?;
+        }
+        let politeness = h.politeness.check().map_err(field)?;
+        h.retry.check().map_err(field)?;
+        h.circuit.check().map_err(field)?;
+        let mut secrets = Vec::new();
+        for (i, s) in h.secrets.iter().enumerate() {
+            secrets.push(s.resolve(&format!("http.secrets[{i}]"), &env).map_err(field)?);
+        }
+        for (name, p) in &h.plugins {
+            p.check(name).map_err(field)?;
+        }
+        Ok(HttpSettings {
+            user_agent: h.user_agent.clone(),
+            allow_private_addresses: h.allow_private_addresses,
+            allowed_private_ranges: ranges,
+            max_response_bytes: h.max_response_bytes,
+            connect_timeout: Duration::from_secs(h.connect_timeout_secs),
+            first_byte_timeout: Duration::from_secs(h.first_byte_timeout_secs),
+            request_timeout: Duration::from_secs(h.request_timeout_secs),
+            max_redirects: h.max_redirects,
+            proxy: h.proxy.clone(),
+            politeness,
+            robots: h.robots.clone(),
+            retry: h.retry.clone(),
+            circuit: h.circuit.clone(),
+            cookies: h.cookies.clone(),
+            secrets: crate::http::secrets::Secrets(secrets),
+            plugins: h.plugins.clone(),
+            mode: crate::http::record::Mode::Live,
+        })
     }
 }
 
@@ -339,6 +474,14 @@ pub struct PluginConfig {
     /// Overrides `run.concurrency` for this plugin.
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// Overrides the manifest's cron schedule in `serve`
+    /// (`sec min hour day-of-month month day-of-week [year]`); `off` disables
+    /// scheduled runs.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Time zone the schedule is evaluated in (IANA name). Default `UTC`.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// The checked configuration.
@@ -354,6 +497,8 @@ pub struct Settings {
     pub kafka: Option<crate::bus::kafka::KafkaConfig>,
     /// `[sink]` as written; [`crate::sink`] checks it when it starts.
     pub sink: Option<crate::sink::SinkConfig>,
+    /// `[admin]` as written.
+    pub admin: Option<crate::serve::admin::AdminConfig>,
     pub plugins: BTreeMap<String, PluginConfig>,
 }
 
@@ -365,6 +510,8 @@ pub struct SandboxSettings {
     pub plan_timeout: Duration,
     pub max_records_per_task: usize,
     pub max_follow_ups_per_task: usize,
+    /// `sandbox.max_output_bytes_per_task`.
+    pub max_output_bytes: usize,
     pub state_quota_bytes: u64,
     pub pooling: Pooling,
 }
@@ -374,10 +521,33 @@ pub struct SandboxSettings {
 pub struct HttpSettings {
     pub user_agent: String,
     pub allow_private_addresses: bool,
+    pub allowed_private_ranges: Vec<ipnet::IpNet>,
     pub max_response_bytes: u64,
     pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
     pub request_timeout: Duration,
     pub max_redirects: u32,
+    pub proxy: Option<String>,
+    pub politeness: crate::http::politeness::PolitenessSettings,
+    pub robots: crate::http::robots::RobotsConfig,
+    pub retry: crate::http::retry::RetryConfig,
+    pub circuit: crate::http::retry::CircuitConfig,
+    pub cookies: crate::http::cookies::CookieConfig,
+    /// Values already read from the environment; `Debug` redacts them.
+    pub secrets: crate::http::secrets::Secrets,
+    pub plugins: BTreeMap<String, crate::http::proxy::PluginHttpConfig>,
+    /// Live, `--record DIR` or `--replay DIR` (set by the CLI, not the file).
+    pub mode: crate::http::record::Mode,
+}
+
+impl HttpSettings {
+    /// The address policy applied after DNS and to IP literals.
+    pub fn address_policy(&self) -> crate::http::allow::AddressPolicy {
+        crate::http::allow::AddressPolicy {
+            allow_private: self.allow_private_addresses,
+            allowed_ranges: self.allowed_private_ranges.clone(),
+        }
+    }
 }
 
 impl Config {
@@ -413,6 +583,12 @@ impl Config {
         if s.max_records_per_task == 0 {
             return Err(invalid("sandbox.max_records_per_task", "must be at least 1"));
         }
+        if !(64 * 1024..=4 << 30).contains(&s.max_output_bytes_per_task) {
+            return Err(invalid(
+                "sandbox.max_output_bytes_per_task",
+                "must be between 65536 (64 KiB) and 4294967296 (4 GiB)",
+            ));
+        }
         let r = &self.run;
         if r.concurrency == 0 || r.concurrency > 10_000 {
             return Err(invalid("run.concurrency", "must be between 1 and 10000"));
@@ -429,19 +605,7 @@ impl Config {
         if r.max_tasks_per_run == 0 {
             return Err(invalid("run.max_tasks_per_run", "must be at least 1"));
         }
-        let h = &self.http;
-        if h.user_agent.trim().is_empty() || h.user_agent.contains(['\r', '\n']) {
-            return Err(invalid("http.user_agent", "must be one non-empty line"));
-        }
-        if h.max_response_bytes == 0 {
-            return Err(invalid("http.max_response_bytes", "must be at least 1"));
-        }
-        if h.connect_timeout_secs == 0 {
-            return Err(invalid("http.connect_timeout_secs", "must be at least 1"));
-        }
-        if h.request_timeout_secs == 0 {
-            return Err(invalid("http.request_timeout_secs", "must be at least 1"));
-        }
+        let http = self.http.check(|name| std::env::var(name).ok())?;
         if self.bus.partitions == 0 || self.bus.partitions > 10_000 {
             return Err(invalid("bus.partitions", "must be between 1 and 10000"));
         }
@@ -455,6 +619,17 @@ impl Config {
                     "must be at least 1",
                 ));
             }
+            let tz = p.timezone.as_deref().unwrap_or("UTC");
+            if let Some(expr) = p.schedule.as_deref().filter(|e| !e.trim().eq_ignore_ascii_case("off")) {
+                crate::serve::schedule::CronSchedule::parse(expr, tz)
+                    .map_err(|e| invalid(&format!("plugins.{name}.schedule"), e.to_string()))?;
+            } else if p.timezone.is_some() {
+                crate::serve::schedule::CronSchedule::parse("0 0 0 * * *", tz)
+                    .map_err(|e| invalid(&format!("plugins.{name}.timezone"), e.to_string()))?;
+            }
+        }
+        if let Some(admin) = &self.admin {
+            admin.addr().map_err(|e| invalid("admin.listen", e))?;
         }
         Ok(Settings {
             plugins_dir: self.host.plugins_dir,
@@ -465,21 +640,16 @@ impl Config {
                 plan_timeout: Duration::from_secs(s.plan_timeout_secs),
                 max_records_per_task: s.max_records_per_task,
                 max_follow_ups_per_task: s.max_follow_ups_per_task,
+                max_output_bytes: s.max_output_bytes_per_task as usize,
                 state_quota_bytes: s.state_quota_mb * 1024 * 1024,
                 pooling: s.pooling,
             },
             run: self.run,
-            http: HttpSettings {
-                user_agent: h.user_agent.clone(),
-                allow_private_addresses: h.allow_private_addresses,
-                max_response_bytes: h.max_response_bytes,
-                connect_timeout: Duration::from_secs(h.connect_timeout_secs),
-                request_timeout: Duration::from_secs(h.request_timeout_secs),
-                max_redirects: h.max_redirects,
-            },
+            http,
             bus: self.bus,
             kafka: self.kafka,
             sink: self.sink,
+            admin: self.admin,
             plugins: self.plugins,
         })
     }
@@ -534,12 +704,62 @@ mod tests {
         assert!(err.contains("plugins.x.concurrency"), "{err}");
         let err = parse("[sandbox]\nmemory_limit_mb = 1\n").unwrap_err().to_string();
         assert!(err.contains("sandbox.memory_limit_mb"), "{err}");
+        let err = parse("[sandbox]\nmax_output_bytes_per_task = 100\n").unwrap_err().to_string();
+        assert!(err.contains("sandbox.max_output_bytes_per_task"), "{err}");
     }
 
     #[test]
     fn wrong_type_is_reported() {
         let err = parse("[run]\nconcurrency = \"many\"\n").unwrap_err().to_string();
         assert!(err.contains("concurrency"), "{err}");
+    }
+
+    #[test]
+    fn http_sections_parse_and_name_bad_fields() {
+        let s = parse(
+            "[http]\nallowed_private_ranges = [\"127.0.0.0/8\", \"::1\"]\n\
+             [http.politeness]\nrequests_per_second = 50\njitter_ms = 0\n\
+             [[http.politeness.hosts]]\nhosts = [\"api.x.com\"]\nconcurrency = 4\n\
+             [http.retry]\nmax_attempts = 2\n[http.robots]\nobey = false\n\
+             [http.plugins.oliveyoung]\nobey_robots = true\nproxies = [\"http://127.0.0.1:3128\"]\n",
+        )
+        .unwrap();
+        assert_eq!(s.http.allowed_private_ranges.len(), 2);
+        assert_eq!(s.http.politeness.default.period, Duration::from_millis(20));
+        assert_eq!(s.http.retry.max_attempts, 2);
+        assert!(!s.http.robots.obey);
+        assert_eq!(s.http.plugins["oliveyoung"].obey_robots, Some(true));
+        // Defaults stay polite.
+        let d = parse("").unwrap();
+        assert_eq!(d.http.politeness.default.period, Duration::from_secs(1));
+        assert!(d.http.robots.obey);
+        for (text, field) in [
+            ("[http]\nallowed_private_ranges = [\"nope\"]\n", "http.allowed_private_ranges[0]"),
+            ("[http.politeness]\nconcurrency = 0\n", "http.politeness.concurrency"),
+            ("[http.retry]\nmax_attempts = 0\n", "http.retry.max_attempts"),
+            ("[http]\nfirst_byte_timeout_secs = 0\n", "http.first_byte_timeout_secs"),
+            ("[http]\nproxy = \"socks5://x:1\"\n", "http.proxy"),
+            ("[http.plugins.p]\nproxies = [\"x\"]\n", "http.plugins.p.proxies[0]"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(field), "{text}: {err}");
+        }
+        let err = parse("[http.politeness]\nrps = 3\n").unwrap_err().to_string();
+        assert!(err.contains("rps"), "{err}");
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_never_print() {
+        let text = "[[http.secrets]]\nhosts = [\"api.x.com\"]\nheader = \"authorization\"\n\
+                    value_env = \"CRAWLHOST_TEST_TOKEN\"\nprefix = \"Bearer \"\n";
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        let err = config.http.check(|_| None).unwrap_err().to_string();
+        assert!(err.contains("http.secrets[0].value_env") && err.contains("CRAWLHOST_TEST_TOKEN"), "{err}");
+        let http = config.http.check(|_| Some("s3cr3t-value".into())).unwrap();
+        let url = url::Url::parse("https://api.x.com/2/users").unwrap();
+        assert_eq!(http.secrets.for_url(&url).next().unwrap().value(), "Bearer s3cr3t-value");
+        let shown = format!("{http:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 
     #[test]

@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use crate::bus::Bus;
 use crate::bus::embedded::EmbeddedBus;
+use crate::bus::forward::ForwardingBus;
+use crate::bus::kafka::KafkaBus;
 use crate::config::Settings;
 use crate::engine::sandbox::HostServices;
 use crate::engine::{EngineError, PluginEngine};
 use crate::http::{FetchError, HttpClient};
 use crate::registry::{self, RegistryError, Scan};
 use crate::run::RunContext;
+use crate::run::journal::{Journal, JournalError};
 use crate::state::{StateError, StateStore};
 
 /// Errors starting the host.
@@ -26,12 +29,16 @@ pub enum HostError {
     Http(#[from] FetchError),
     #[error("cannot open plugin state: {0}")]
     State(#[from] StateError),
-    #[error("cannot open the embedded bus: {0}")]
+    #[error("cannot open the bus: {0}")]
     Bus(#[from] crate::bus::BusError),
+    #[error(transparent)]
+    Kafka(crate::bus::kafka::KafkaConfigError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("cannot open the frontier journal: {0}")]
+    Journal(#[from] JournalError),
 }
 
 /// A running host's shared parts.
@@ -39,18 +46,32 @@ pub struct Host {
     pub settings: Arc<Settings>,
     pub engine: Arc<PluginEngine>,
     pub bus: Arc<dyn Bus>,
+    /// The durable frontier (`<data_dir>/frontier.db`).
+    pub journal: Arc<Journal>,
 }
 
 impl Host {
-    /// Build the host on the embedded bus in `settings.data_dir`.
+    /// Build the host on the bus the settings choose: Kafka (behind the
+    /// store-and-forward log `forward.db`) when `[kafka]` is present, else
+    /// the embedded bus in `settings.data_dir`. With Kafka this must run
+    /// inside the async runtime (the forwarder is a task).
     pub fn open(settings: Settings) -> Result<Self, HostError> {
         let data = &settings.data_dir;
         std::fs::create_dir_all(data).map_err(|source| HostError::DataDir {
             path: data.clone(),
             source,
         })?;
-        let bus = EmbeddedBus::open(&data.join("bus.db"), settings.bus.partitions)?;
-        Self::with_bus(settings, Arc::new(bus))
+        let bus: Arc<dyn Bus> = match &settings.kafka {
+            Some(kafka) => {
+                let checked = kafka
+                    .check(&|name| std::env::var(name).ok())
+                    .map_err(HostError::Kafka)?;
+                let kafka = Arc::new(KafkaBus::connect(checked)?);
+                Arc::new(ForwardingBus::open(kafka, &data.join("forward.db"))?)
+            }
+            None => Arc::new(EmbeddedBus::open(&data.join("bus.db"), settings.bus.partitions)?),
+        };
+        Self::with_bus(settings, bus)
     }
 
     /// Build the host on a given bus (the Kafka backend, or a test's).
@@ -72,10 +93,12 @@ impl Host {
             Some(&data.join("cache")),
             services,
         )?;
+        let journal = Arc::new(Journal::open(&data.join("frontier.db"))?);
         Ok(Self {
             settings: Arc::new(settings),
             engine: Arc::new(engine),
             bus,
+            journal,
         })
     }
 
@@ -90,6 +113,7 @@ impl Host {
             engine: self.engine.clone(),
             bus: self.bus.clone(),
             settings: self.settings.clone(),
+            journal: Some(self.journal.clone()),
         }
     }
 }

@@ -16,18 +16,27 @@
 //! - [`bus`]: the record transport trait and its embedded SQLite backend.
 //! - [`sink`]: the S3 sink (Kafka Connect S3 semantics).
 //! - [`run`]: one run of one plugin: frontier, retries, concurrency, summary.
+//! - [`metrics`]: counters and histograms in the Prometheus text format.
 //! - [`registry`]: loading the plugins directory.
+//! - [`health`]: when a plugin that keeps failing is unhealthy, and when it recovers.
+//! - [`trigger`]: topic triggers: one `plan` per record of a trigger topic,
+//!   committed after the run's tasks are done.
+//! - [`serve`]: the long-running host: hot swap, cron, admin API, shutdown.
 //! - [`host`]: assembling the parts from settings.
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 
 pub mod bus;
 pub mod config;
 pub mod engine;
+pub mod health;
 pub mod host;
 pub mod http;
 pub mod manifest;
+pub mod metrics;
 pub mod registry;
 pub mod run;
+pub mod serve;
 pub mod sink;
 pub mod state;
+pub mod trigger;
 pub mod cli;

@@ -1,1 +1,15 @@
+//! Test support for crawlhost: local fixture sites that mimic the real
+//! sources (see `SOURCES.md`), so plugins and the host are tested end to end
+//! without the internet.
+//!
+//! Layout:
+//! - [`oliveyoung`]: the Oliveyoung brand/product site: generator, pages,
+//!   server and ground truth.
+//! - [`rng`]: SplitMix64, the seeded generator every fixture draws from.
+//! - [`html`]: escaping and number formatting for hand-written HTML.
+//!
+//! The `fixture-site` binary serves a site for `make demo`.
 
+pub mod html;
+pub mod oliveyoung;
+pub mod rng;

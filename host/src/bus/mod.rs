@@ -9,7 +9,9 @@
 //! group.
 
 pub mod embedded;
+pub mod forward;
 pub mod kafka;
+pub mod kafka_config;
 pub mod ndjson;
 pub mod partition;
 
@@ -117,4 +119,13 @@ pub trait Bus: Send + Sync {
         partition: u32,
         next_offset: u64,
     ) -> Result<(), BusError>;
+
+    /// Wait until every record `produce` accepted so far has reached its
+    /// final destination. A no-op for backends whose `produce` already
+    /// writes there; the store-and-forward Kafka bus waits here until its
+    /// local log has drained to the broker (a one-shot run calls this
+    /// before it exits).
+    async fn flush(&self) -> Result<(), BusError> {
+        Ok(())
+    }
 }

@@ -84,6 +84,14 @@ pub enum SandboxError {
     /// The instance tried to grow memory past the limit.
     #[error("memory limit of {} MiB exceeded", limit / (1024 * 1024))]
     Memory { limit: usize },
+    /// The plugin handed the host more bytes in one transfer (a call's result,
+    /// or one host call's arguments) than `sandbox.max_output_bytes_per_task`;
+    /// refused while copying, before the host allocated them.
+    #[error(
+        "output refused: the plugin handed the host more than {limit} bytes at once \
+         (sandbox.max_output_bytes_per_task)"
+    )]
+    Output { limit: usize },
     /// Any other trap: a panic, an unreachable, a stack overflow.
     #[error("plugin trapped: {message}")]
     Trap { message: String },
@@ -267,11 +275,7 @@ impl PluginEngine {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let ctx = CallContext {
-            scope: FetchScope {
-                plugin: stem,
-                allow: Default::default(),
-                stats: Default::default(),
-            },
+            scope: FetchScope::new(stem, Default::default(), Default::default()),
             label: "manifest".into(),
             started_at_ms: 0,
             seed: 0,
@@ -364,6 +368,10 @@ impl PluginEngine {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // Caps the bytes lifted out of the instance per transfer. Without it a
+        // guest could return many records pointing at the same buffer and make
+        // the host copy far more than the guest's memory holds.
+        store.set_hostcall_fuel(self.sandbox.max_output_bytes);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
@@ -395,6 +403,12 @@ impl PluginEngine {
             return SandboxError::Deadline { limit: timeout };
         }
         let text = format!("{e:#}");
+        // wasmtime's message when the hostcall fuel set in `call` runs out.
+        if text.contains("fuel allocated for hostcalls has been exhausted") {
+            return SandboxError::Output {
+                limit: self.sandbox.max_output_bytes,
+            };
+        }
         if text.contains("forcing trap when growing memory") {
             return SandboxError::Memory {
                 limit: self.sandbox.memory_limit_bytes,

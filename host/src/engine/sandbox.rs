@@ -141,14 +141,42 @@ impl fetch::Host for HostState {
             )));
         }
         let url = request.url.clone();
-        match self.services.http.fetch(&self.scope, request).await {
+        let http = &self.services.http;
+        // The run's cookie jar persists through state under a host-private
+        // name (`http.cookies.persist`).
+        let persist = http.settings().cookies.enabled && http.settings().cookies.persist;
+        let namespace = crate::http::cookies::state_namespace(&self.scope.plugin);
+        if persist {
+            let state = &self.services.state;
+            let loaded = self.scope.session.load_once(|| {
+                state
+                    .get(&namespace, crate::http::cookies::STATE_KEY)
+                    .ok()
+                    .flatten()
+            });
+            if let Err(e) = loaded {
+                tracing::warn!(plugin = %self.scope.plugin, error = %e, "Saved cookies are unreadable; starting with an empty jar.");
+            }
+        }
+        let result = http.fetch(&self.scope, request).await;
+        if persist
+            && let Some(json) = self.scope.session.save_if_changed()
+            && let Err(e) = self
+                .services
+                .state
+                .put(&namespace, crate::http::cookies::STATE_KEY, &json)
+        {
+            tracing::warn!(plugin = %self.scope.plugin, error = %e, "Cannot save cookies.");
+        }
+        match result {
             Ok(resp) => {
                 tracing::debug!(plugin = %self.scope.plugin, task = %self.task, url = %url, status = resp.status, bytes = resp.body.len(), "Fetched.");
                 Ok(Ok(resp))
             }
             Err(e) => {
-                tracing::debug!(plugin = %self.scope.plugin, task = %self.task, url = %url, error = %e, "Fetch failed.");
-                Ok(Err(e.to_crawl_error()))
+                let error = http.crawl_error(&e);
+                tracing::debug!(plugin = %self.scope.plugin, task = %self.task, url = %url, error = ?error, "Fetch failed.");
+                Ok(Err(error))
             }
         }
     }

@@ -163,6 +163,59 @@ impl AllowList {
     }
 }
 
+/// Cloud instance-metadata endpoints (AWS/GCP/Azure/OpenStack 169.254.169.254,
+/// AWS ECS 169.254.170.2, AWS IPv6 fd00:ec2::254, Alibaba 100.100.100.200),
+/// IPv4-mapped forms included. They hand out credentials, so
+/// `http.allow_private_addresses` does not open them: only an explicit entry
+/// in `http.allowed_private_ranges` does.
+pub fn is_metadata_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => matches!(
+            v4.octets(),
+            [169, 254, 169, 254] | [169, 254, 170, 2] | [100, 100, 100, 200]
+        ),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_metadata_ip(IpAddr::V4(v4)),
+            None => v6.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254],
+        },
+    }
+}
+
+/// Which resolved addresses requests may connect to: the operator's switch
+/// for private addresses plus explicitly allowed ranges. Pure; applied to IP
+/// literals before a request and to every address DNS returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressPolicy {
+    /// `http.allow_private_addresses`: loopback, private, link-local ...
+    /// become reachable, metadata endpoints still not.
+    pub allow_private: bool,
+    /// `http.allowed_private_ranges`: reachable whatever the class,
+    /// metadata endpoints included when listed.
+    pub allowed_ranges: Vec<ipnet::IpNet>,
+}
+
+impl AddressPolicy {
+    /// `Ok` when `ip` may be reached, else why not (for the error message).
+    pub fn check(&self, ip: IpAddr) -> Result<(), String> {
+        if self.allowed_ranges.iter().any(|net| net.contains(&ip)) {
+            return Ok(());
+        }
+        if is_metadata_ip(ip) {
+            return Err(format!(
+                "{ip} is a cloud metadata address (only an entry in \
+                 http.allowed_private_ranges makes it reachable)"
+            ));
+        }
+        if !self.allow_private && is_restricted_ip(ip) {
+            return Err(format!(
+                "{ip} is a loopback, private, link-local or reserved address \
+                 (set http.allow_private_addresses or http.allowed_private_ranges to allow it)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Addresses a crawler must not reach unless the operator allows it:
 /// loopback, private, link-local (which holds the cloud metadata address
 /// 169.254.169.254), unspecified, multicast, broadcast, shared (CGNAT) and
@@ -260,6 +313,32 @@ mod tests {
         }
         let err = AllowList::from_manifest(&["{nope}".to_string()], &BTreeMap::new());
         assert!(matches!(err, Err(PatternError::MissingConfig { .. })));
+    }
+
+    #[test]
+    fn address_policy_switches() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let strict = AddressPolicy::default();
+        assert!(strict.check(ip("127.0.0.1")).is_err());
+        assert!(strict.check(ip("93.184.216.34")).is_ok());
+        let open = AddressPolicy {
+            allow_private: true,
+            allowed_ranges: vec![],
+        };
+        assert!(open.check(ip("127.0.0.1")).is_ok());
+        assert!(open.check(ip("10.0.0.1")).is_ok());
+        // The switch does not open the metadata endpoints.
+        for meta in ["169.254.169.254", "::ffff:169.254.169.254", "fd00:ec2::254", "100.100.100.200"] {
+            let err = open.check(ip(meta)).unwrap_err();
+            assert!(err.contains("metadata"), "{meta}: {err}");
+        }
+        let ranges = AddressPolicy {
+            allow_private: false,
+            allowed_ranges: vec!["127.0.0.0/8".parse().unwrap(), "169.254.169.254/32".parse().unwrap()],
+        };
+        assert!(ranges.check(ip("127.0.0.2")).is_ok());
+        assert!(ranges.check(ip("169.254.169.254")).is_ok());
+        assert!(ranges.check(ip("10.0.0.1")).is_err());
     }
 
     #[test]

@@ -71,6 +71,23 @@ impl Frontier {
         Push::Queued
     }
 
+    /// Record `key` as already handled in this run (resume after a crash):
+    /// it will not be queued again.
+    pub fn mark_seen(&mut self, key: String) {
+        self.seen.insert(key);
+    }
+
+    /// Queue a task whose key is already seen (a journaled task to run
+    /// again after a crash); it bypasses dedup and the budget.
+    pub fn requeue(&mut self, task: Task) {
+        self.seen.insert(task.key.clone());
+        self.phases
+            .entry(task.phase)
+            .or_default()
+            .queued
+            .push_back(Entry { task, attempts: 0 });
+    }
+
     /// The next task allowed to start, now marked busy.
     pub fn pop_ready(&mut self) -> Option<Entry> {
         for phase in self.phases.values_mut() {

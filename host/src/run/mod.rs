@@ -10,6 +10,7 @@
 //! the [`RunSummary`]: nothing is dropped silently.
 
 pub mod frontier;
+pub mod journal;
 pub mod retry;
 
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::bus::{Bus, ProduceRecord};
@@ -28,6 +29,7 @@ use crate::engine::{CallContext, LoadedPlugin, PluginEngine, SandboxError};
 use crate::http::{FetchScope, FetchStats};
 use crate::manifest::{self, is_valid_topic};
 use frontier::{Entry, Frontier, Push};
+use journal::Journal;
 use retry::{Decision, FailureKind};
 
 /// Longest task key accepted.
@@ -39,6 +41,43 @@ pub struct RunContext {
     pub engine: Arc<PluginEngine>,
     pub bus: Arc<dyn Bus>,
     pub settings: Arc<Settings>,
+    /// The durable frontier; scheduled runs are journaled and resumed when
+    /// present.
+    pub journal: Option<Arc<Journal>>,
+}
+
+/// The version of a plugin that new tasks use. Hot swap replaces it; each
+/// task reads it when it starts, so tasks in flight finish on the version
+/// they started with and the next task runs the new one.
+pub struct CurrentPlugin(std::sync::RwLock<Arc<LoadedPlugin>>);
+
+impl CurrentPlugin {
+    /// A handle starting at `plugin`.
+    pub fn new(plugin: Arc<LoadedPlugin>) -> Arc<Self> {
+        Arc::new(Self(std::sync::RwLock::new(plugin)))
+    }
+
+    /// The version new tasks use.
+    pub fn get(&self) -> Arc<LoadedPlugin> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Switch new tasks to `plugin`.
+    pub fn set(&self, plugin: Arc<LoadedPlugin>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = plugin;
+    }
+}
+
+/// One run to execute.
+pub struct RunRequest {
+    pub plugin: Arc<CurrentPlugin>,
+    pub input: PlanInput,
+    /// Set to `true` to stop the run: no new tasks start, tasks in flight
+    /// finish, the run is left `interrupted` in the journal and resumes on
+    /// the next start.
+    pub shutdown: Option<watch::Receiver<bool>>,
+    /// Live counters for `/metrics`.
+    pub metrics: Option<Arc<crate::metrics::PluginMetrics>>,
 }
 
 /// A live view of a run, for progress lines.
@@ -66,17 +105,8 @@ pub struct TaskFailure {
     pub attempts: u32,
 }
 
-/// Fetch counters of a run.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct FetchTotals {
-    pub requests: u64,
-    pub bytes: u64,
-    pub errors: u64,
-    pub status_2xx: u64,
-    pub status_3xx: u64,
-    pub status_4xx: u64,
-    pub status_5xx: u64,
-}
+/// Fetch counters of a run (owned by [`crate::http::stats`]).
+pub use crate::http::FetchTotals;
 
 /// The outcome of a run.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -97,12 +127,17 @@ pub struct RunSummary {
     /// Set when the run could not complete (plan failed, bad config, task
     /// budget exhausted).
     pub fatal: Option<String>,
+    /// The run continued an earlier, killed or interrupted run.
+    pub resumed: bool,
+    /// Shutdown stopped the run before its frontier was empty; it resumes on
+    /// the next start.
+    pub interrupted: bool,
 }
 
 impl RunSummary {
     /// Every task done and nothing fatal.
     pub fn is_clean(&self) -> bool {
-        self.fatal.is_none() && self.tasks_failed.is_empty()
+        self.fatal.is_none() && self.tasks_failed.is_empty() && !self.interrupted
     }
 }
 
@@ -152,6 +187,7 @@ fn sandbox_failure(e: SandboxError) -> Outcome {
         SandboxError::Deadline { .. } => (FailureKind::Retryable, "deadline"),
         SandboxError::Instantiate { .. } => (FailureKind::Retryable, "instantiate"),
         SandboxError::Memory { .. } => (FailureKind::Permanent, "memory"),
+        SandboxError::Output { .. } => (FailureKind::Permanent, "output"),
         SandboxError::Trap { .. } => (FailureKind::Permanent, "trap"),
     };
     Outcome::Failed {
@@ -172,7 +208,7 @@ fn output_failure(error: String) -> Outcome {
 /// Everything a task needs, shared by all tasks of the run.
 struct RunShared {
     ctx: RunContext,
-    plugin: Arc<LoadedPlugin>,
+    plugin: Arc<CurrentPlugin>,
     info: RunInfo,
     scope: FetchScope,
 }
@@ -206,9 +242,14 @@ fn check_follow_ups(parent: &Task, tasks: &[Task]) -> Result<(), String> {
 impl RunShared {
     /// Turn a plugin's output into bus records; invalid ones become dead
     /// letters carrying the cause.
-    fn to_bus_records(&self, task: &Task, output: &CrawlOutput) -> (Vec<ProduceRecord>, u64) {
+    fn to_bus_records(
+        &self,
+        plugin: &LoadedPlugin,
+        task: &Task,
+        output: &CrawlOutput,
+    ) -> (Vec<ProduceRecord>, u64) {
         let settings = &self.ctx.settings;
-        let manifest = &self.plugin.manifest;
+        let manifest = &plugin.manifest;
         let base_headers = vec![
             ("crawlhost-plugin".to_string(), manifest.name.clone().into_bytes()),
             (
@@ -264,7 +305,8 @@ impl RunShared {
             started_at_ms: self.info.started_at_ms,
             seed: seed_for(&self.info.run_id, &task.key),
         };
-        let output = match self.ctx.engine.crawl(&self.plugin, call, &self.info, &task).await {
+        let plugin = self.plugin.get();
+        let output = match self.ctx.engine.crawl(&plugin, call, &self.info, &task).await {
             Err(e) => return sandbox_failure(e),
             Ok(Err(e)) => return crawl_failure(e),
             Ok(Ok(output)) => output,
@@ -287,7 +329,7 @@ impl RunShared {
         if let Err(e) = check_follow_ups(&task, &output.tasks) {
             return output_failure(e);
         }
-        let (records, dead_letters) = self.to_bus_records(&task, &output);
+        let (records, dead_letters) = self.to_bus_records(&plugin, &task, &output);
         let mut per_topic: BTreeMap<String, u64> = BTreeMap::new();
         for r in &records {
             *per_topic.entry(r.topic.clone()).or_default() += 1;
@@ -310,22 +352,68 @@ impl RunShared {
 }
 
 /// Run `plugin` once with `input`, calling `progress` about four times a
-/// second.
+/// second. Scheduled runs are journaled (and resume an unfinished run of the
+/// same plugin build) when the context has a journal.
 pub async fn run_plugin(
     ctx: RunContext,
     plugin: Arc<LoadedPlugin>,
     input: PlanInput,
     progress: &mut (dyn FnMut(&Progress) + Send),
 ) -> RunSummary {
+    let request = RunRequest {
+        plugin: CurrentPlugin::new(plugin),
+        input,
+        shutdown: None,
+        metrics: None,
+    };
+    execute_run(ctx, request, progress).await
+}
+
+/// Where a run's first tasks come from.
+enum Start {
+    /// A new run: call `plan`.
+    Fresh,
+    /// Continue a journaled run.
+    Resume(journal::Unfinished),
+}
+
+/// Run a [`RunRequest`] to completion (or until shutdown).
+pub async fn execute_run(
+    ctx: RunContext,
+    request: RunRequest,
+    progress: &mut (dyn FnMut(&Progress) + Send),
+) -> RunSummary {
     let started = Instant::now();
-    let started_at_ms = now_ms();
-    let manifest = &plugin.manifest;
-    let run_id = format!(
-        "{}-{}-{:04x}",
-        manifest.name,
-        started_at_ms,
-        rand::random::<u16>()
-    );
+    let first = request.plugin.get();
+    let manifest = first.manifest.clone();
+    let journal = match request.input {
+        PlanInput::Scheduled => ctx.journal.clone(),
+        PlanInput::Trigger(_) => None,
+    };
+    let mut start = Start::Fresh;
+    if let Some(j) = &journal {
+        match j.unfinished(&manifest.name) {
+            Ok(Some(u)) if u.run.plugin_hash == first.hash => start = Start::Resume(u),
+            Ok(Some(u)) => {
+                tracing::warn!(plugin = %manifest.name, run = %u.run.run_id, "An unfinished run was made by another build of the plugin; abandoning it and starting afresh.");
+                if let Err(e) = j.end_run(&u.run.run_id, "abandoned", "{}") {
+                    tracing::error!(error = %e, "Cannot update the frontier journal.");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "Cannot read the frontier journal; starting a new run."),
+        }
+    }
+    let (run_id, started_at_ms) = match &start {
+        Start::Resume(u) => (u.run.run_id.clone(), u.run.started_at_ms),
+        Start::Fresh => {
+            let ms = now_ms();
+            (
+                format!("{}-{}-{:04x}", manifest.name, ms, rand::random::<u16>()),
+                ms,
+            )
+        }
+    };
     let mut summary = RunSummary {
         run_id: run_id.clone(),
         plugin: manifest.name.clone(),
@@ -341,17 +429,19 @@ pub async fn run_plugin(
         dead_letters: 0,
         fetch: FetchTotals::default(),
         fatal: None,
+        resumed: matches!(start, Start::Resume(_)),
+        interrupted: false,
     };
     let settings = ctx.settings.clone();
     let operator = settings.plugin_values(&manifest.name);
-    let config = match manifest::effective_config(manifest, &operator) {
+    let config = match manifest::effective_config(&manifest, &operator) {
         Ok(c) => c,
         Err(e) => {
             summary.fatal = Some(e.to_string());
             return summary;
         }
     };
-    let allow = match manifest::allow_list(manifest, &config) {
+    let allow = match manifest::allow_list(&manifest, &config) {
         Ok(a) => a,
         Err(e) => {
             summary.fatal = Some(e.to_string());
@@ -361,80 +451,107 @@ pub async fn run_plugin(
     let stats = Arc::new(FetchStats::default());
     let shared = Arc::new(RunShared {
         ctx: ctx.clone(),
-        plugin: plugin.clone(),
+        plugin: request.plugin.clone(),
         info: RunInfo {
             run_id: run_id.clone(),
             started_at_ms,
             config: config.into_iter().collect(),
         },
-        scope: FetchScope {
-            plugin: manifest.name.clone(),
-            allow: Arc::new(allow),
-            stats: stats.clone(),
-        },
+        scope: FetchScope::new(manifest.name.clone(), Arc::new(allow), stats.clone()),
     });
-    tracing::info!(plugin = %manifest.name, run = %run_id, "Run started.");
-
-    let plan_ctx = CallContext {
-        scope: shared.scope.clone(),
-        label: "plan".into(),
-        started_at_ms,
-        seed: seed_for(&run_id, "plan"),
+    let journal_err = |e: journal::JournalError| {
+        tracing::error!(error = %e, "Cannot write the frontier journal; this run will not resume after a crash.");
     };
-    let seeds = match ctx.engine.plan(&plugin, plan_ctx, &shared.info, &input).await {
-        Ok(Ok(seeds)) => seeds,
-        Ok(Err(e)) => {
-            summary.fatal = Some(format!("plan failed: {e:?}"));
-            return finish(summary, &stats, started);
-        }
-        Err(e) => {
-            summary.fatal = Some(format!("plan failed: {e}"));
-            return finish(summary, &stats, started);
-        }
-    };
-    let root = Task {
-        key: "plan".into(),
-        kind: "plan".into(),
-        payload: "null".into(),
-        phase: 0,
-    };
-    if let Err(e) = check_follow_ups(&root, &seeds) {
-        summary.fatal = Some(format!("plan returned an invalid task: {e}"));
-        return finish(summary, &stats, started);
-    }
 
     let mut frontier = Frontier::new(settings.run.max_tasks_per_run);
-    for t in seeds {
-        match frontier.push(t) {
-            Push::Queued => {}
-            Push::Duplicate => summary.duplicate_tasks += 1,
-            Push::OverBudget => {
-                summary.fatal = Some(budget_message(settings.run.max_tasks_per_run));
+    match start {
+        Start::Resume(u) => {
+            tracing::info!(plugin = %manifest.name, run = %run_id, queued = u.queued.len(), done = u.done, "Resuming an unfinished run.");
+            summary.tasks_done = u.done;
+            for key in u.seen {
+                frontier.mark_seen(key);
+            }
+            for t in u.queued {
+                frontier.requeue(t);
+            }
+        }
+        Start::Fresh => {
+            tracing::info!(plugin = %manifest.name, run = %run_id, "Run started.");
+            let plan_ctx = CallContext {
+                scope: shared.scope.clone(),
+                label: "plan".into(),
+                started_at_ms,
+                seed: seed_for(&run_id, "plan"),
+            };
+            let seeds = match ctx
+                .engine
+                .plan(&first, plan_ctx, &shared.info, &request.input)
+                .await
+            {
+                Ok(Ok(seeds)) => seeds,
+                Ok(Err(e)) => {
+                    summary.fatal = Some(format!("plan failed: {e:?}"));
+                    return finish(summary, &stats, started);
+                }
+                Err(e) => {
+                    summary.fatal = Some(format!("plan failed: {e}"));
+                    return finish(summary, &stats, started);
+                }
+            };
+            let root = Task {
+                key: "plan".into(),
+                kind: "plan".into(),
+                payload: "null".into(),
+                phase: 0,
+            };
+            if let Err(e) = check_follow_ups(&root, &seeds) {
+                summary.fatal = Some(format!("plan returned an invalid task: {e}"));
+                return finish(summary, &stats, started);
+            }
+            let mut accepted = Vec::new();
+            for t in seeds {
+                match frontier.push(t.clone()) {
+                    Push::Queued => accepted.push(t),
+                    Push::Duplicate => summary.duplicate_tasks += 1,
+                    Push::OverBudget => {
+                        summary.fatal = Some(budget_message(settings.run.max_tasks_per_run));
+                    }
+                }
+            }
+            if let Some(j) = &journal
+                && let Err(e) = j.start_run(&run_id, &manifest.name, &first.hash, started_at_ms, &accepted)
+            {
+                journal_err(e);
             }
         }
     }
 
     let concurrency = settings.concurrency_for(&manifest.name);
-    let mut running: JoinSet<(Entry, Outcome)> = JoinSet::new();
+    let metrics = request.metrics.clone();
+    let mut running: JoinSet<(Entry, Outcome, Duration)> = JoinSet::new();
     let (retry_tx, mut retry_rx) = mpsc::unbounded_channel::<Entry>();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut shutdown = request.shutdown;
+    let mut stopping = shutdown.as_ref().is_some_and(|s| *s.borrow());
 
     loop {
-        while running.len() < concurrency {
+        while !stopping && running.len() < concurrency {
             let Some(entry) = frontier.pop_ready() else { break };
             let shared = shared.clone();
             running.spawn(async move {
+                let t = Instant::now();
                 let outcome = shared.attempt(entry.task.clone()).await;
-                (entry, outcome)
+                (entry, outcome, t.elapsed())
             });
         }
-        if frontier.is_done() && running.is_empty() {
+        if running.is_empty() && (stopping || frontier.is_done()) {
+            summary.interrupted = stopping && !frontier.is_done();
             break;
         }
         tokio::select! {
             Some(joined) = running.join_next() => {
-                let (mut entry, outcome) = match joined {
+                let (mut entry, outcome, took) = match joined {
                     Ok(pair) => pair,
                     Err(e) => {
                         // A panic in host code for one task: the run cannot
@@ -445,6 +562,17 @@ pub async fn run_plugin(
                 };
                 entry.attempts += 1;
                 let phase = entry.task.phase;
+                if let Some(m) = &metrics {
+                    m.task_seconds.observe(took.as_secs_f64());
+                    match &outcome {
+                        Outcome::Done { records, dead_letters, .. } => {
+                            m.tasks_done.fetch_add(1, Ordering::Relaxed);
+                            m.records.fetch_add(records.values().sum(), Ordering::Relaxed);
+                            m.dead_letters.fetch_add(*dead_letters, Ordering::Relaxed);
+                        }
+                        Outcome::Failed { .. } => {}
+                    }
+                }
                 match outcome {
                     Outcome::Done { follow_ups, records, dead_letters } => {
                         summary.tasks_done += 1;
@@ -453,9 +581,10 @@ pub async fn run_plugin(
                             summary.records += n;
                             *summary.records_by_topic.entry(topic).or_default() += n;
                         }
+                        let mut accepted = Vec::new();
                         for t in follow_ups {
-                            match frontier.push(t) {
-                                Push::Queued => {}
+                            match frontier.push(t.clone()) {
+                                Push::Queued => accepted.push(t),
                                 Push::Duplicate => summary.duplicate_tasks += 1,
                                 Push::OverBudget => {
                                     if summary.fatal.is_none() {
@@ -465,13 +594,21 @@ pub async fn run_plugin(
                                 }
                             }
                         }
+                        if let Some(j) = &journal
+                            && let Err(e) = j.complete_task(&run_id, &entry.task.key, &accepted)
+                        {
+                            journal_err(e);
+                        }
                         frontier.finish(phase);
                     }
                     Outcome::Failed { kind, error_kind, error } => {
                         let jitter = rand::random::<f64>();
                         match retry::decide(&settings.run, kind, entry.attempts, jitter) {
-                            Decision::RetryAfter(delay) => {
+                            Decision::RetryAfter(delay) if !stopping => {
                                 summary.retries += 1;
+                                if let Some(m) = &metrics {
+                                    m.task_retries.fetch_add(1, Ordering::Relaxed);
+                                }
                                 tracing::info!(plugin = %manifest.name, task = %entry.task.key, attempt = entry.attempts, delay_ms = delay.as_millis() as u64, error = %error, "Task failed; retrying.");
                                 let tx = retry_tx.clone();
                                 tokio::spawn(async move {
@@ -479,8 +616,21 @@ pub async fn run_plugin(
                                     let _ = tx.send(entry);
                                 });
                             }
+                            Decision::RetryAfter(_) => {
+                                // Shutting down: leave it queued in the
+                                // journal; it runs again on resume.
+                                frontier.finish(phase);
+                            }
                             Decision::GiveUp => {
+                                if let Some(m) = &metrics {
+                                    m.tasks_failed.fetch_add(1, Ordering::Relaxed);
+                                }
                                 tracing::warn!(plugin = %manifest.name, task = %entry.task.key, attempts = entry.attempts, kind = error_kind, error = %error, "Task failed.");
+                                if let Some(j) = &journal
+                                    && let Err(e) = j.fail_task(&run_id, &entry.task.key)
+                                {
+                                    journal_err(e);
+                                }
                                 summary.tasks_failed.push(TaskFailure {
                                     key: entry.task.key.clone(),
                                     kind: entry.task.kind.clone(),
@@ -495,7 +645,26 @@ pub async fn run_plugin(
                 }
             }
             Some(entry) = retry_rx.recv() => {
-                frontier.retry(entry);
+                if stopping {
+                    frontier.finish(entry.task.phase);
+                } else {
+                    frontier.retry(entry);
+                }
+            }
+            changed = async {
+                match shutdown.as_mut() {
+                    Some(rx) => rx.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if changed.is_err() || shutdown.as_ref().is_some_and(|s| *s.borrow()) {
+                    if !stopping {
+                        tracing::info!(plugin = %manifest.name, run = %run_id, in_flight = running.len(), "Shutting down: finishing tasks in flight, queued tasks resume on the next start.");
+                    }
+                    stopping = true;
+                    // A dropped sender also means stop; don't poll it again.
+                    shutdown = None;
+                }
             }
             _ = tick.tick() => {
                 progress(&Progress {
@@ -513,19 +682,35 @@ pub async fn run_plugin(
     progress(&Progress {
         done: summary.tasks_done,
         failed: summary.tasks_failed.len() as u64,
-        queued: 0,
+        queued: frontier.queued(),
         running: 0,
         records: summary.records,
         retries: summary.retries,
         elapsed: started.elapsed(),
     });
     let summary = finish(summary, &stats, started);
+    if let Some(m) = &metrics {
+        m.fetch_requests.fetch_add(summary.fetch.requests, Ordering::Relaxed);
+        m.fetch_bytes.fetch_add(summary.fetch.bytes, Ordering::Relaxed);
+        m.fetch_errors.fetch_add(summary.fetch.errors, Ordering::Relaxed);
+        m.run_seconds.observe(summary.duration_ms as f64 / 1000.0);
+        let counter = if summary.fatal.is_some() { &m.runs_failed } else { &m.runs_finished };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Some(j) = &journal {
+        let status = if summary.interrupted { "interrupted" } else { "finished" };
+        let json = serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into());
+        if let Err(e) = j.end_run(&run_id, status, &json) {
+            journal_err(e);
+        }
+    }
     tracing::info!(
         plugin = %summary.plugin,
         run = %summary.run_id,
         tasks_done = summary.tasks_done,
         tasks_failed = summary.tasks_failed.len(),
         records = summary.records,
+        interrupted = summary.interrupted,
         "Run finished."
     );
     summary
@@ -540,15 +725,7 @@ fn budget_message(max: usize) -> String {
 
 fn finish(mut summary: RunSummary, stats: &FetchStats, started: Instant) -> RunSummary {
     summary.duration_ms = started.elapsed().as_millis() as u64;
-    summary.fetch = FetchTotals {
-        requests: stats.requests.load(Ordering::Relaxed),
-        bytes: stats.bytes.load(Ordering::Relaxed),
-        errors: stats.errors.load(Ordering::Relaxed),
-        status_2xx: stats.status_2xx.load(Ordering::Relaxed),
-        status_3xx: stats.status_3xx.load(Ordering::Relaxed),
-        status_4xx: stats.status_4xx.load(Ordering::Relaxed),
-        status_5xx: stats.status_5xx.load(Ordering::Relaxed),
-    };
+    summary.fetch = stats.totals();
     summary.tasks_failed.sort_by(|a, b| a.key.cmp(&b.key));
     summary
 }

@@ -11,7 +11,9 @@ pub fn wasm(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("wasm32-wasip2/release").join(format!("{name}.wasm"));
+    let path = target
+        .join("wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
     assert!(
         path.exists(),
         "{} is missing: build the components with `make plugins guests` (make test does)",

@@ -58,6 +58,7 @@ pub trait Plugin {
 macro_rules! export_plugin {
     ($plugin:ty) => {
         const _: () = {
+            #[allow(dead_code)] // constructed by the generated exports, on wasm32 only
             struct CrawlhostExport;
             impl $crate::bindings::exports::crawlhost::plugin::crawler::Guest for CrawlhostExport {
                 fn manifest() -> $crate::Manifest {
@@ -76,7 +77,12 @@ macro_rules! export_plugin {
                     <$plugin as $crate::Plugin>::crawl(&$crate::Run::new(run), task)
                 }
             }
-            $crate::__export_guest!(CrawlhostExport with_types_in $crate::bindings);
+            // Only components export: natively (unit tests of a plugin
+            // crate built as `cdylib` + `rlib`) the component symbol names
+            // (`crawlhost:plugin/crawler@0.1.0#crawl`) are not valid linker
+            // symbols and would fail the link.
+            #[cfg(target_arch = "wasm32")]
+            $crate::bindings::__export_guest!(CrawlhostExport with_types_in $crate::bindings);
         };
     };
 }

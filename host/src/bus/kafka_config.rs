@@ -1,0 +1,690 @@
+//! `[kafka]` in `crawlhost.toml`: parsed ([`KafkaConfig`]), checked
+//! ([`KafkaConfig::check`]) into [`KafkaSettings`], and turned into the
+//! librdkafka property list every client of the Kafka backend is built from
+//! ([`KafkaSettings::client_properties`]). Pure: no I/O, no client.
+//!
+//! The producer properties are not negotiable where they carry the delivery
+//! guarantee (idempotence, `acks=all`): a pass-through `properties` entry that
+//! would weaken them is refused with the key named, not silently applied.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Environment variable that overrides `kafka.sasl_password`, so the secret
+/// need not sit in the file.
+pub const SASL_PASSWORD_ENV: &str = "CRAWLHOST_KAFKA_SASL_PASSWORD";
+/// Environment variable that overrides `kafka.ssl_key_password`.
+pub const SSL_KEY_PASSWORD_ENV: &str = "CRAWLHOST_KAFKA_SSL_KEY_PASSWORD";
+
+/// A `[kafka]` value outside what the backend accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid config value `kafka.{field}`: {reason}")]
+pub struct KafkaConfigError {
+    /// The field, without the `kafka.` prefix.
+    pub field: String,
+    pub reason: String,
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> KafkaConfigError {
+    KafkaConfigError {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// `[kafka]`: when present, records go to Kafka instead of the embedded bus.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Comma-separated `host:port` list of brokers to bootstrap from.
+    /// Required.
+    pub bootstrap_servers: String,
+    /// `client.id` the brokers see. Default `crawlhost`.
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`. TLS
+    /// (`ssl`, `sasl_ssl`) needs a host built with the `kafka-tls` feature.
+    #[serde(default)]
+    pub security_protocol: SecurityProtocol,
+    /// SASL mechanism for `sasl_*` protocols: `PLAIN` (default),
+    /// `SCRAM-SHA-256` or `SCRAM-SHA-512` (SCRAM needs the `kafka-tls`
+    /// feature).
+    #[serde(default)]
+    pub sasl_mechanism: Option<String>,
+    /// SASL user name.
+    #[serde(default)]
+    pub sasl_username: Option<String>,
+    /// SASL password; the environment variable
+    /// `CRAWLHOST_KAFKA_SASL_PASSWORD` overrides it.
+    #[serde(default)]
+    pub sasl_password: Option<String>,
+    /// PEM file of the CA that signed the brokers' certificates.
+    #[serde(default)]
+    pub ssl_ca_location: Option<String>,
+    /// PEM client certificate (mutual TLS).
+    #[serde(default)]
+    pub ssl_certificate_location: Option<String>,
+    /// PEM client private key (mutual TLS).
+    #[serde(default)]
+    pub ssl_key_location: Option<String>,
+    /// Password of the client key; `CRAWLHOST_KAFKA_SSL_KEY_PASSWORD`
+    /// overrides it.
+    #[serde(default)]
+    pub ssl_key_password: Option<String>,
+    /// Producer compression: `lz4` (default) or `none`.
+    #[serde(default)]
+    pub compression: Compression,
+    /// How long the producer keeps trying to deliver a record before the
+    /// batch is handed to the store-and-forward log, in milliseconds
+    /// (librdkafka `message.timeout.ms`). Default 30000.
+    #[serde(default = "default_delivery_timeout_ms")]
+    pub delivery_timeout_ms: u64,
+    /// How long the producer waits to fill a batch, in milliseconds
+    /// (`linger.ms`). Default 5.
+    #[serde(default = "default_linger_ms")]
+    pub linger_ms: u64,
+    /// Records the producer queues before `produce` waits (backpressure: a
+    /// full queue slows the crawl, it never drops). Default 100000.
+    #[serde(default = "default_queue_max_messages")]
+    pub queue_max_messages: u64,
+    /// Create a topic the host writes to when the cluster lacks it. Default
+    /// true.
+    #[serde(default = "default_true")]
+    pub create_topics: bool,
+    /// Partitions of topics the host creates. Default 6.
+    #[serde(default = "default_partitions")]
+    pub partitions: u32,
+    /// Replication factor of topics the host creates. Default 1 (raise it to
+    /// 3 on a real cluster).
+    #[serde(default = "default_replication_factor")]
+    pub replication_factor: u16,
+    /// Disk budget of the store-and-forward log (records waiting for an
+    /// unreachable broker), in MiB. When full, crawling pauses until the
+    /// broker is back; nothing is dropped. Default 1024.
+    #[serde(default = "default_forward_budget_mb")]
+    pub forward_budget_mb: u64,
+    /// Timeout of metadata, admin and offset requests, in milliseconds.
+    /// Default 10000.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Prefix of the consumer groups the host creates:
+    /// `<prefix>.trigger.<plugin>` for topic triggers and `<prefix>.workers`
+    /// for distributed tasks. Default `crawlhost`.
+    #[serde(default = "default_group_prefix")]
+    pub group_prefix: String,
+    /// Topic carrying tasks between hosts in `--distributed` mode. Default
+    /// `crawlhost.tasks`.
+    #[serde(default = "default_tasks_topic")]
+    pub tasks_topic: String,
+    /// Partitions of the tasks topic when the host creates it; the upper
+    /// bound of hosts sharing one run. Default 12.
+    #[serde(default = "default_tasks_partitions")]
+    pub tasks_partitions: u32,
+    /// Topic carrying task outcomes back to the host that coordinates a
+    /// run. Default `crawlhost.task-results`.
+    #[serde(default = "default_results_topic")]
+    pub results_topic: String,
+    /// Topic where hosts claim runs (one claim wins per run id, so a cron
+    /// tick fires once across the group). Default `crawlhost.run-claims`.
+    #[serde(default = "default_claims_topic")]
+    pub claims_topic: String,
+    /// Session timeout of the distributed workers group, in milliseconds:
+    /// how soon the tasks of a host that died move to the others. Default
+    /// 10000.
+    #[serde(default = "default_session_timeout_ms")]
+    pub session_timeout_ms: u64,
+    /// Any other librdkafka property, passed to every client as written
+    /// (e.g. `"socket.keepalive.enable" = "true"`). Properties that would
+    /// weaken delivery (`acks`, `enable.idempotence`, ...) are refused.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Transport security towards the brokers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityProtocol {
+    #[default]
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    fn as_librdkafka(self) -> &'static str {
+        match self {
+            SecurityProtocol::Plaintext => "plaintext",
+            SecurityProtocol::Ssl => "ssl",
+            SecurityProtocol::SaslPlaintext => "sasl_plaintext",
+            SecurityProtocol::SaslSsl => "sasl_ssl",
+        }
+    }
+    fn uses_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+    fn uses_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+}
+
+/// Producer compression codec.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    Lz4,
+    None,
+}
+
+fn default_client_id() -> String {
+    "crawlhost".into()
+}
+fn default_delivery_timeout_ms() -> u64 {
+    30_000
+}
+fn default_linger_ms() -> u64 {
+    5
+}
+fn default_queue_max_messages() -> u64 {
+    100_000
+}
+fn default_true() -> bool {
+    true
+}
+fn default_partitions() -> u32 {
+    6
+}
+fn default_replication_factor() -> u16 {
+    1
+}
+fn default_forward_budget_mb() -> u64 {
+    1024
+}
+fn default_request_timeout_ms() -> u64 {
+    10_000
+}
+fn default_group_prefix() -> String {
+    "crawlhost".into()
+}
+fn default_tasks_topic() -> String {
+    "crawlhost.tasks".into()
+}
+fn default_tasks_partitions() -> u32 {
+    12
+}
+fn default_results_topic() -> String {
+    "crawlhost.task-results".into()
+}
+fn default_claims_topic() -> String {
+    "crawlhost.run-claims".into()
+}
+fn default_session_timeout_ms() -> u64 {
+    10_000
+}
+
+/// Pass-through properties that would undo the delivery guarantee or that
+/// the backend sets per client itself.
+const RESERVED: &[&str] = &[
+    "bootstrap.servers",
+    "acks",
+    "request.required.acks",
+    "enable.idempotence",
+    "max.in.flight.requests.per.connection",
+    "max.in.flight",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "group.id",
+    "partitioner",
+];
+
+/// The checked `[kafka]` section.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    pub delivery_timeout: Duration,
+    pub request_timeout: Duration,
+    pub create_topics: bool,
+    pub partitions: u32,
+    pub replication_factor: u16,
+    pub forward_budget_bytes: u64,
+    pub group_prefix: String,
+    pub tasks_topic: String,
+    pub tasks_partitions: u32,
+    pub results_topic: String,
+    pub claims_topic: String,
+    pub session_timeout: Duration,
+    /// Properties shared by every client (connection, security, pass-through).
+    common: Vec<(String, String)>,
+    /// Producer-only properties.
+    producer: Vec<(String, String)>,
+}
+
+impl KafkaConfig {
+    /// A config with only the brokers set (everything else default).
+    pub fn for_brokers(bootstrap_servers: &str) -> Self {
+        let mut table = toml::Table::new();
+        table.insert("bootstrap_servers".into(), bootstrap_servers.into());
+        // Every other field has a default, so a table holding one string
+        // always deserializes.
+        table
+            .try_into()
+            .expect("a [kafka] table with only bootstrap_servers is valid")
+    }
+
+    /// Check every field and build the settings; `env` looks up secret
+    /// overrides (`std::env::var` in the host, a map in tests).
+    pub fn check(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<KafkaSettings, KafkaConfigError> {
+        let servers: Vec<&str> = self
+            .bootstrap_servers
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if servers.is_empty() {
+            return Err(invalid(
+                "bootstrap_servers",
+                "must name at least one broker as host:port",
+            ));
+        }
+        for s in &servers {
+            let ok = s
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !ok {
+                return Err(invalid(
+                    "bootstrap_servers",
+                    format!("`{s}` is not host:port"),
+                ));
+            }
+        }
+        if self.client_id.trim().is_empty() {
+            return Err(invalid("client_id", "must not be empty"));
+        }
+        if !(100..=3_600_000).contains(&self.delivery_timeout_ms) {
+            return Err(invalid(
+                "delivery_timeout_ms",
+                "must be between 100 and 3600000",
+            ));
+        }
+        if self.linger_ms > 60_000 {
+            return Err(invalid("linger_ms", "must be at most 60000"));
+        }
+        if !(1..=10_000_000).contains(&self.queue_max_messages) {
+            return Err(invalid(
+                "queue_max_messages",
+                "must be between 1 and 10000000",
+            ));
+        }
+        if self.partitions == 0 || self.partitions > 10_000 {
+            return Err(invalid("partitions", "must be between 1 and 10000"));
+        }
+        if self.replication_factor == 0 {
+            return Err(invalid("replication_factor", "must be at least 1"));
+        }
+        if self.forward_budget_mb == 0 {
+            return Err(invalid("forward_budget_mb", "must be at least 1"));
+        }
+        if !(100..=600_000).contains(&self.request_timeout_ms) {
+            return Err(invalid(
+                "request_timeout_ms",
+                "must be between 100 and 600000",
+            ));
+        }
+        if !(1_000..=600_000).contains(&self.session_timeout_ms) {
+            return Err(invalid(
+                "session_timeout_ms",
+                "must be between 1000 and 600000",
+            ));
+        }
+        if self.tasks_partitions == 0 || self.tasks_partitions > 10_000 {
+            return Err(invalid("tasks_partitions", "must be between 1 and 10000"));
+        }
+        if self.group_prefix.trim().is_empty() {
+            return Err(invalid("group_prefix", "must not be empty"));
+        }
+        for (field, topic) in [
+            ("tasks_topic", &self.tasks_topic),
+            ("results_topic", &self.results_topic),
+            ("claims_topic", &self.claims_topic),
+        ] {
+            super::embedded::validate_topic(topic).map_err(|e| invalid(field, e.to_string()))?;
+        }
+
+        let mut common: Vec<(String, String)> = vec![
+            ("bootstrap.servers".into(), servers.join(",")),
+            ("client.id".into(), self.client_id.clone()),
+            (
+                "security.protocol".into(),
+                self.security_protocol.as_librdkafka().into(),
+            ),
+            (
+                "socket.timeout.ms".into(),
+                self.request_timeout_ms.max(10).to_string(),
+            ),
+        ];
+        let sasl_fields = [
+            ("sasl_mechanism", self.sasl_mechanism.is_some()),
+            ("sasl_username", self.sasl_username.is_some()),
+            ("sasl_password", self.sasl_password.is_some()),
+        ];
+        if self.security_protocol.uses_sasl() {
+            let mechanism = self.sasl_mechanism.as_deref().unwrap_or("PLAIN");
+            if !matches!(mechanism, "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512") {
+                return Err(invalid(
+                    "sasl_mechanism",
+                    format!("`{mechanism}` is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
+                ));
+            }
+            let Some(user) = self.sasl_username.clone() else {
+                return Err(invalid(
+                    "sasl_username",
+                    "is required with a sasl_* security_protocol",
+                ));
+            };
+            let Some(password) = env(SASL_PASSWORD_ENV).or_else(|| self.sasl_password.clone())
+            else {
+                return Err(invalid(
+                    "sasl_password",
+                    format!(
+                        "is required with a sasl_* security_protocol (or set {SASL_PASSWORD_ENV})"
+                    ),
+                ));
+            };
+            common.push(("sasl.mechanism".into(), mechanism.into()));
+            common.push(("sasl.username".into(), user));
+            common.push(("sasl.password".into(), password));
+        } else if let Some((field, _)) = sasl_fields.iter().find(|(_, set)| *set) {
+            return Err(invalid(
+                field,
+                "is only used with security_protocol `sasl_plaintext` or `sasl_ssl`",
+            ));
+        }
+        let tls_files = [
+            ("ssl_ca_location", "ssl.ca.location", &self.ssl_ca_location),
+            (
+                "ssl_certificate_location",
+                "ssl.certificate.location",
+                &self.ssl_certificate_location,
+            ),
+            (
+                "ssl_key_location",
+                "ssl.key.location",
+                &self.ssl_key_location,
+            ),
+        ];
+        for (field, property, value) in tls_files {
+            let Some(value) = value else { continue };
+            if !self.security_protocol.uses_tls() {
+                return Err(invalid(
+                    field,
+                    "is only used with security_protocol `ssl` or `sasl_ssl`",
+                ));
+            }
+            if value.trim().is_empty() {
+                return Err(invalid(field, "must not be empty"));
+            }
+            common.push((property.into(), value.clone()));
+        }
+        if self.ssl_certificate_location.is_some() != self.ssl_key_location.is_some() {
+            return Err(invalid(
+                "ssl_key_location",
+                "ssl_certificate_location and ssl_key_location go together (mutual TLS)",
+            ));
+        }
+        if let Some(password) = env(SSL_KEY_PASSWORD_ENV).or_else(|| self.ssl_key_password.clone())
+        {
+            if !self.security_protocol.uses_tls() {
+                return Err(invalid(
+                    "ssl_key_password",
+                    "is only used with security_protocol `ssl` or `sasl_ssl`",
+                ));
+            }
+            common.push(("ssl.key.password".into(), password));
+        }
+        for (key, value) in &self.properties {
+            if RESERVED.contains(&key.as_str()) {
+                return Err(invalid(
+                    &format!("properties.\"{key}\""),
+                    "is set by crawlhost itself (delivery guarantee or per-client role) and cannot be overridden",
+                ));
+            }
+            if key.trim().is_empty() || key.contains(char::is_whitespace) {
+                return Err(invalid(
+                    "properties",
+                    format!("`{key}` is not a librdkafka property name"),
+                ));
+            }
+            common.push((key.clone(), value.clone()));
+        }
+
+        let producer = vec![
+            ("enable.idempotence".into(), "true".into()),
+            ("acks".into(), "all".into()),
+            ("max.in.flight.requests.per.connection".into(), "5".into()),
+            // Kafka's own default partitioner (murmur2 on the key), the same
+            // one the embedded bus uses, so keys land on the same partition
+            // whichever backend wrote them.
+            ("partitioner".into(), "murmur2_random".into()),
+            (
+                "compression.type".into(),
+                match self.compression {
+                    Compression::Lz4 => "lz4",
+                    Compression::None => "none",
+                }
+                .into(),
+            ),
+            (
+                "message.timeout.ms".into(),
+                self.delivery_timeout_ms.to_string(),
+            ),
+            ("linger.ms".into(), self.linger_ms.to_string()),
+            (
+                "queue.buffering.max.messages".into(),
+                self.queue_max_messages.to_string(),
+            ),
+        ];
+
+        Ok(KafkaSettings {
+            bootstrap_servers: servers.join(","),
+            delivery_timeout: Duration::from_millis(self.delivery_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            create_topics: self.create_topics,
+            partitions: self.partitions,
+            replication_factor: self.replication_factor,
+            forward_budget_bytes: self.forward_budget_mb * 1024 * 1024,
+            group_prefix: self.group_prefix.clone(),
+            tasks_topic: self.tasks_topic.clone(),
+            tasks_partitions: self.tasks_partitions,
+            results_topic: self.results_topic.clone(),
+            claims_topic: self.claims_topic.clone(),
+            session_timeout: Duration::from_millis(self.session_timeout_ms),
+            common,
+            producer,
+        })
+    }
+}
+
+/// Which client a property list is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRole {
+    Producer,
+    /// A consumer (the caller adds `group.id` when it has one).
+    Consumer,
+    Admin,
+}
+
+impl KafkaSettings {
+    /// The librdkafka properties of a client in `role`, in the order they
+    /// are applied (later entries win).
+    pub fn client_properties(&self, role: ClientRole) -> Vec<(String, String)> {
+        let mut props = self.common.clone();
+        match role {
+            ClientRole::Producer => props.extend(self.producer.iter().cloned()),
+            ClientRole::Consumer => {
+                props.push(("enable.auto.commit".into(), "false".into()));
+                props.push(("enable.auto.offset.store".into(), "false".into()));
+                props.push(("auto.offset.reset".into(), "earliest".into()));
+            }
+            ClientRole::Admin => {}
+        }
+        props
+    }
+
+    /// The consumer group of a plugin's topic triggers.
+    pub fn trigger_group(&self, plugin: &str) -> String {
+        format!("{}.trigger.{plugin}", self.group_prefix)
+    }
+
+    /// The consumer group shared by every host in `--distributed` mode.
+    pub fn workers_group(&self) -> String {
+        format!("{}.workers", self.group_prefix)
+    }
+
+    /// Override the disk budget of the store-and-forward log (tests).
+    pub fn with_forward_budget_bytes(mut self, bytes: u64) -> Self {
+        self.forward_budget_bytes = bytes.max(1);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> KafkaConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn props(s: &KafkaSettings, role: ClientRole) -> BTreeMap<String, String> {
+        s.client_properties(role).into_iter().collect()
+    }
+
+    #[test]
+    fn defaults_carry_the_delivery_guarantee() {
+        let s = parse("bootstrap_servers = \"127.0.0.1:9092\"")
+            .check(&no_env)
+            .unwrap();
+        let p = props(&s, ClientRole::Producer);
+        assert_eq!(p["enable.idempotence"], "true");
+        assert_eq!(p["acks"], "all");
+        assert_eq!(p["compression.type"], "lz4");
+        assert_eq!(p["partitioner"], "murmur2_random");
+        assert_eq!(p["message.timeout.ms"], "30000");
+        assert_eq!(p["security.protocol"], "plaintext");
+        let c = props(&s, ClientRole::Consumer);
+        assert_eq!(c["enable.auto.commit"], "false");
+        assert!(!c.contains_key("acks"));
+        assert_eq!(s.trigger_group("social"), "crawlhost.trigger.social");
+        assert_eq!(s.workers_group(), "crawlhost.workers");
+    }
+
+    #[test]
+    fn brokers_must_be_host_port() {
+        let err = parse("bootstrap_servers = \" , \"")
+            .check(&no_env)
+            .unwrap_err();
+        assert_eq!(err.field, "bootstrap_servers");
+        let err = parse("bootstrap_servers = \"a:1,b\"")
+            .check(&no_env)
+            .unwrap_err();
+        assert!(err.to_string().contains("`b` is not host:port"), "{err}");
+        let s = parse("bootstrap_servers = \"a:1, b:2\"")
+            .check(&no_env)
+            .unwrap();
+        assert_eq!(s.bootstrap_servers, "a:1,b:2");
+    }
+
+    #[test]
+    fn sasl_needs_user_and_password_and_env_overrides() {
+        let base = "bootstrap_servers = \"k:9093\"\nsecurity_protocol = \"sasl_ssl\"\n";
+        let err = parse(base).check(&no_env).unwrap_err();
+        assert_eq!(err.field, "sasl_username");
+        let cfg = parse(&format!(
+            "{base}sasl_username = \"u\"\nsasl_password = \"file\"\n"
+        ));
+        let env = |k: &str| (k == SASL_PASSWORD_ENV).then(|| "from-env".to_string());
+        let p = props(&cfg.check(&env).unwrap(), ClientRole::Admin);
+        assert_eq!(p["sasl.password"], "from-env");
+        assert_eq!(p["sasl.mechanism"], "PLAIN");
+        let err = parse(&format!(
+            "{base}sasl_username = \"u\"\nsasl_mechanism = \"GSSAPI\"\n"
+        ))
+        .check(&env)
+        .unwrap_err();
+        assert_eq!(err.field, "sasl_mechanism");
+        // SASL fields without a SASL protocol are a mistake, not ignored.
+        let err = parse("bootstrap_servers = \"k:1\"\nsasl_username = \"u\"\n")
+            .check(&no_env)
+            .unwrap_err();
+        assert_eq!(err.field, "sasl_username");
+    }
+
+    #[test]
+    fn tls_files_need_a_tls_protocol_and_go_in_pairs() {
+        let err = parse("bootstrap_servers = \"k:1\"\nssl_ca_location = \"ca.pem\"\n")
+            .check(&no_env)
+            .unwrap_err();
+        assert_eq!(err.field, "ssl_ca_location");
+        let err = parse(
+            "bootstrap_servers = \"k:1\"\nsecurity_protocol = \"ssl\"\nssl_certificate_location = \"c.pem\"\n",
+        )
+        .check(&no_env)
+        .unwrap_err();
+        assert_eq!(err.field, "ssl_key_location");
+        let s = parse(
+            "bootstrap_servers = \"k:1\"\nsecurity_protocol = \"ssl\"\nssl_ca_location = \"ca.pem\"\n",
+        )
+        .check(&no_env)
+        .unwrap();
+        assert_eq!(props(&s, ClientRole::Producer)["ssl.ca.location"], "ca.pem");
+    }
+
+    #[test]
+    fn pass_through_properties_cannot_weaken_delivery() {
+        let err = parse("bootstrap_servers = \"k:1\"\n[properties]\nacks = \"1\"\n")
+            .check(&no_env)
+            .unwrap_err();
+        assert!(err.field.contains("acks"), "{err}");
+        let s = parse(
+            "bootstrap_servers = \"k:1\"\n[properties]\n\"socket.keepalive.enable\" = \"true\"\n",
+        )
+        .check(&no_env)
+        .unwrap();
+        assert_eq!(
+            props(&s, ClientRole::Consumer)["socket.keepalive.enable"],
+            "true"
+        );
+    }
+
+    #[test]
+    fn bounds_name_the_field() {
+        for (line, field) in [
+            ("delivery_timeout_ms = 1", "delivery_timeout_ms"),
+            ("partitions = 0", "partitions"),
+            ("replication_factor = 0", "replication_factor"),
+            ("forward_budget_mb = 0", "forward_budget_mb"),
+            ("tasks_topic = \"bad topic\"", "tasks_topic"),
+            ("session_timeout_ms = 5", "session_timeout_ms"),
+        ] {
+            let err = parse(&format!("bootstrap_servers = \"k:1\"\n{line}\n"))
+                .check(&no_env)
+                .unwrap_err();
+            assert_eq!(err.field, field, "{line}: {err}");
+        }
+        let unknown = toml::from_str::<KafkaConfig>("bootstrap_servers = \"k:1\"\nacks = 1\n");
+        assert!(unknown.unwrap_err().to_string().contains("acks"));
+    }
+}

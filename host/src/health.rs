@@ -1,0 +1,378 @@
+//! Plugin health: whether a plugin keeps failing, decided from what its runs
+//! and tasks report. Pure policy, no I/O: the serving loop feeds it run
+//! summaries (and, where it sees them, single task outcomes) and shows the
+//! verdict; what to do with an unhealthy plugin (alert, pause) is the
+//! caller's choice.
+//!
+//! A run *fails* when it could not complete ([`RunSummary::fatal`]) or when
+//! too large a share of its tasks failed for good (a few broken pages are a
+//! normal crawl; a crawler whose every task traps is not). After
+//! [`HealthPolicy::failed_runs`] failed runs in a row, or
+//! [`HealthPolicy::failed_tasks`] failed tasks in a row, the plugin is
+//! [`Health::Unhealthy`] with a reason naming the count and the last error.
+//! [`HealthPolicy::recovery_runs`] successful runs in a row make it healthy
+//! again; a successful task only resets the task streak.
+
+use crate::run::RunSummary;
+
+/// When a plugin becomes unhealthy and when it recovers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthPolicy {
+    /// Failed runs in a row that make a plugin unhealthy. Default 3.
+    pub failed_runs: u32,
+    /// Failed tasks in a row (across runs) that make a plugin unhealthy.
+    /// Default 50.
+    pub failed_tasks: u32,
+    /// A run with tasks failing for good fails when more than this share of
+    /// its tasks failed, or when none succeeded. Default 0.5.
+    pub max_failed_task_ratio: f64,
+    /// Successful runs in a row that make an unhealthy plugin healthy again.
+    /// Default 1.
+    pub recovery_runs: u32,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        Self {
+            failed_runs: 3,
+            failed_tasks: 50,
+            max_failed_task_ratio: 0.5,
+            recovery_runs: 1,
+        }
+    }
+}
+
+/// A plugin's health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    /// Failing repeatedly; `reason` names the streak and the last error.
+    Unhealthy {
+        reason: String,
+    },
+}
+
+impl Health {
+    pub fn is_healthy(&self) -> bool {
+        matches!(self, Health::Healthy)
+    }
+}
+
+/// A change of [`Health`], returned so the caller can log or alert once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    BecameUnhealthy { reason: String },
+    Recovered,
+}
+
+/// How one run ended, for health purposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunVerdict {
+    Succeeded,
+    /// The run failed; the text says why.
+    Failed(String),
+}
+
+/// How one task ended, for callers that see tasks one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskOutcome<'a> {
+    Done,
+    /// Failed for good (after its retries); `error` is the last error.
+    Failed {
+        key: &'a str,
+        error: &'a str,
+    },
+}
+
+/// Judge one run under `policy`.
+pub fn judge_run(policy: &HealthPolicy, summary: &RunSummary) -> RunVerdict {
+    if let Some(fatal) = &summary.fatal {
+        return RunVerdict::Failed(format!("run {}: {fatal}", summary.run_id));
+    }
+    let failed = summary.tasks_failed.len() as u64;
+    if failed == 0 {
+        return RunVerdict::Succeeded;
+    }
+    let total = summary.tasks_done + failed;
+    let ratio = failed as f64 / total as f64;
+    if summary.tasks_done == 0 || ratio > policy.max_failed_task_ratio {
+        let first = &summary.tasks_failed[0];
+        RunVerdict::Failed(format!(
+            "run {}: {failed} of {total} tasks failed (first: task {}: {})",
+            summary.run_id, first.key, first.error
+        ))
+    } else {
+        RunVerdict::Succeeded
+    }
+}
+
+/// The health of one plugin, updated from what its runs and tasks report.
+#[derive(Debug, Clone)]
+pub struct PluginHealth {
+    policy: HealthPolicy,
+    health: Health,
+    failed_runs: u32,
+    succeeded_runs: u32,
+    failed_tasks: u32,
+}
+
+impl PluginHealth {
+    /// A plugin starts healthy.
+    pub fn new(policy: HealthPolicy) -> Self {
+        Self {
+            policy,
+            health: Health::Healthy,
+            failed_runs: 0,
+            succeeded_runs: 0,
+            failed_tasks: 0,
+        }
+    }
+
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Failed runs in a row so far.
+    pub fn consecutive_failed_runs(&self) -> u32 {
+        self.failed_runs
+    }
+
+    /// Failed tasks in a row so far.
+    pub fn consecutive_failed_tasks(&self) -> u32 {
+        self.failed_tasks
+    }
+
+    /// Account for a finished run.
+    pub fn observe_run(&mut self, summary: &RunSummary) -> Option<Transition> {
+        let verdict = judge_run(&self.policy, summary);
+        self.observe_verdict(verdict)
+    }
+
+    /// Account for a run already judged (see [`judge_run`]).
+    pub fn observe_verdict(&mut self, verdict: RunVerdict) -> Option<Transition> {
+        match verdict {
+            RunVerdict::Succeeded => {
+                self.failed_runs = 0;
+                self.failed_tasks = 0;
+                self.succeeded_runs = self.succeeded_runs.saturating_add(1);
+                if !self.health.is_healthy() && self.succeeded_runs >= self.policy.recovery_runs {
+                    self.health = Health::Healthy;
+                    return Some(Transition::Recovered);
+                }
+                None
+            }
+            RunVerdict::Failed(why) => {
+                self.succeeded_runs = 0;
+                self.failed_runs = self.failed_runs.saturating_add(1);
+                if self.failed_runs >= self.policy.failed_runs {
+                    let reason = format!("{} runs in a row failed; last: {why}", self.failed_runs);
+                    return self.become_unhealthy(reason);
+                }
+                None
+            }
+        }
+    }
+
+    /// Account for one task that finished (done, or failed for good).
+    pub fn observe_task(&mut self, outcome: TaskOutcome<'_>) -> Option<Transition> {
+        match outcome {
+            TaskOutcome::Done => {
+                self.failed_tasks = 0;
+                None
+            }
+            TaskOutcome::Failed { key, error } => {
+                self.failed_tasks = self.failed_tasks.saturating_add(1);
+                if self.failed_tasks >= self.policy.failed_tasks {
+                    let reason = format!(
+                        "{} tasks in a row failed; last: task {key}: {error}",
+                        self.failed_tasks
+                    );
+                    return self.become_unhealthy(reason);
+                }
+                None
+            }
+        }
+    }
+
+    /// Unhealthy with `reason`; reports a transition only on the first
+    /// change, later failures just update the reason.
+    fn become_unhealthy(&mut self, reason: String) -> Option<Transition> {
+        let was_healthy = self.health.is_healthy();
+        self.health = Health::Unhealthy {
+            reason: reason.clone(),
+        };
+        was_healthy.then_some(Transition::BecameUnhealthy { reason })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::TaskFailure;
+
+    fn summary(done: u64, failed: &[&str], fatal: Option<&str>) -> RunSummary {
+        RunSummary {
+            run_id: "r1".into(),
+            plugin: "p".into(),
+            plugin_version: "0.1.0".into(),
+            started_at_ms: 0,
+            duration_ms: 0,
+            tasks_done: done,
+            tasks_failed: failed
+                .iter()
+                .map(|k| TaskFailure {
+                    key: k.to_string(),
+                    kind: "seed".into(),
+                    error_kind: "deadline".into(),
+                    error: "deadline of 2s exceeded".into(),
+                    attempts: 2,
+                })
+                .collect(),
+            retries: 0,
+            duplicate_tasks: 0,
+            records: 0,
+            records_by_topic: Default::default(),
+            dead_letters: 0,
+            fetch: Default::default(),
+            fatal: fatal.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn runs_are_judged_by_fatal_errors_and_failure_share() {
+        let p = HealthPolicy::default();
+        assert_eq!(
+            judge_run(&p, &summary(10, &[], None)),
+            RunVerdict::Succeeded
+        );
+        // A few broken pages are a normal crawl.
+        assert_eq!(
+            judge_run(&p, &summary(8, &["a", "b"], None)),
+            RunVerdict::Succeeded
+        );
+        // Exactly at the ratio is still fine; above it fails.
+        assert_eq!(
+            judge_run(&p, &summary(2, &["a", "b"], None)),
+            RunVerdict::Succeeded
+        );
+        let RunVerdict::Failed(why) = judge_run(&p, &summary(1, &["a", "b"], None)) else {
+            panic!("2 of 3 failed should fail the run");
+        };
+        assert_eq!(
+            why,
+            "run r1: 2 of 3 tasks failed (first: task a: deadline of 2s exceeded)"
+        );
+        // Nothing succeeded.
+        assert!(matches!(
+            judge_run(&p, &summary(0, &["a"], None)),
+            RunVerdict::Failed(_)
+        ));
+        // Fatal wins even when every task was done.
+        let RunVerdict::Failed(why) = judge_run(&p, &summary(5, &[], Some("plan failed: trap")))
+        else {
+            panic!("fatal run should fail");
+        };
+        assert_eq!(why, "run r1: plan failed: trap");
+    }
+
+    #[test]
+    fn unhealthy_after_repeated_failed_runs_and_back_after_a_good_one() {
+        let mut h = PluginHealth::new(HealthPolicy::default());
+        let bad = summary(0, &["t0"], None);
+        assert_eq!(h.observe_run(&bad), None);
+        assert_eq!(h.observe_run(&bad), None);
+        assert!(h.health().is_healthy());
+        let Some(Transition::BecameUnhealthy { reason }) = h.observe_run(&bad) else {
+            panic!("third failed run should make the plugin unhealthy");
+        };
+        assert!(
+            reason.starts_with("3 runs in a row failed; last: run r1: 1 of 1 tasks failed"),
+            "{reason}"
+        );
+        assert!(reason.contains("deadline of 2s exceeded"), "{reason}");
+        assert_eq!(h.health(), &Health::Unhealthy { reason });
+        // Further failures keep it unhealthy without a second transition,
+        // and the reason follows the streak.
+        assert_eq!(h.observe_run(&bad), None);
+        assert_eq!(h.consecutive_failed_runs(), 4);
+        let Health::Unhealthy { reason } = h.health() else {
+            panic!()
+        };
+        assert!(reason.starts_with("4 runs in a row"), "{reason}");
+        assert_eq!(
+            h.observe_run(&summary(3, &[], None)),
+            Some(Transition::Recovered)
+        );
+        assert!(h.health().is_healthy());
+        assert_eq!(h.consecutive_failed_runs(), 0);
+    }
+
+    #[test]
+    fn a_success_breaks_the_streak() {
+        let mut h = PluginHealth::new(HealthPolicy::default());
+        let bad = summary(0, &[], Some("plan failed: deadline of 2s exceeded"));
+        h.observe_run(&bad);
+        h.observe_run(&bad);
+        h.observe_run(&summary(1, &[], None));
+        h.observe_run(&bad);
+        h.observe_run(&bad);
+        assert!(h.health().is_healthy());
+        assert_eq!(h.consecutive_failed_runs(), 2);
+    }
+
+    #[test]
+    fn recovery_can_require_several_good_runs() {
+        let policy = HealthPolicy {
+            failed_runs: 1,
+            recovery_runs: 2,
+            ..HealthPolicy::default()
+        };
+        let mut h = PluginHealth::new(policy);
+        assert!(matches!(
+            h.observe_run(&summary(0, &[], Some("x"))),
+            Some(Transition::BecameUnhealthy { .. })
+        ));
+        assert_eq!(h.observe_run(&summary(1, &[], None)), None);
+        assert!(!h.health().is_healthy());
+        // A failure in between restarts the recovery count.
+        h.observe_run(&summary(0, &[], Some("x")));
+        assert_eq!(h.observe_run(&summary(1, &[], None)), None);
+        assert_eq!(
+            h.observe_run(&summary(1, &[], None)),
+            Some(Transition::Recovered)
+        );
+    }
+
+    #[test]
+    fn task_streaks() {
+        let policy = HealthPolicy {
+            failed_tasks: 3,
+            ..HealthPolicy::default()
+        };
+        let mut h = PluginHealth::new(policy);
+        let failed = TaskOutcome::Failed {
+            key: "t7",
+            error: "memory limit of 32 MiB exceeded",
+        };
+        h.observe_task(failed);
+        h.observe_task(failed);
+        assert_eq!(h.observe_task(TaskOutcome::Done), None);
+        assert_eq!(h.consecutive_failed_tasks(), 0);
+        h.observe_task(failed);
+        h.observe_task(failed);
+        let Some(Transition::BecameUnhealthy { reason }) = h.observe_task(failed) else {
+            panic!("third failed task in a row should make the plugin unhealthy");
+        };
+        assert_eq!(
+            reason,
+            "3 tasks in a row failed; last: task t7: memory limit of 32 MiB exceeded"
+        );
+        // A done task alone does not make it healthy; a good run does.
+        h.observe_task(TaskOutcome::Done);
+        assert!(!h.health().is_healthy());
+        assert_eq!(
+            h.observe_run(&summary(4, &[], None)),
+            Some(Transition::Recovered)
+        );
+    }
+}

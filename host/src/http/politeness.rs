@@ -1,0 +1,455 @@
+//! Politeness toward each site: a per-host rate limit (GCRA, the `governor`
+//! crate), a per-host concurrency cap, pauses a server asked for
+//! (`Retry-After`), a robots.txt `Crawl-delay`, optional auto-throttle from
+//! observed latency, and jitter so requests do not tick like a metronome.
+//!
+//! "Host" is the authority a request goes to (`host:port`, the port of the
+//! scheme when none is written): every plugin that talks to a site shares its
+//! gate, so two plugins cannot double the load on one site. The decisions
+//! (which limits apply, the auto-throttle step) are pure functions; the
+//! [`Politeness`] table holds the per-host state and does the waiting.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use url::Url;
+
+use super::allow::HostPattern;
+
+/// `[http.politeness]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolitenessConfig {
+    /// Requests per second to one host (sustained). Default 1.
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: f64,
+    /// Requests that may go out back to back before the rate applies.
+    /// Default 1 (no bursts).
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Requests in flight to one host at once. Default 2.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Up to this many milliseconds of random delay before each request.
+    /// Default 250.
+    #[serde(default = "default_jitter_ms")]
+    pub jitter_ms: u64,
+    /// Slow down for slow hosts: keep about
+    /// `auto_throttle_target_concurrency` requests in flight by spacing
+    /// requests by latency / target (as Scrapy's AutoThrottle). Default false.
+    #[serde(default)]
+    pub auto_throttle: bool,
+    /// The concurrency auto-throttle aims at. Default 1.0.
+    #[serde(default = "default_target_concurrency")]
+    pub auto_throttle_target_concurrency: f64,
+    /// Largest spacing auto-throttle sets, in milliseconds. Default 30000.
+    #[serde(default = "default_auto_throttle_max_delay_ms")]
+    pub auto_throttle_max_delay_ms: u64,
+    /// Overrides for some hosts; the first rule whose patterns match wins.
+    #[serde(default)]
+    pub hosts: Vec<HostRuleConfig>,
+}
+
+/// `[[http.politeness.hosts]]`: limits for matching hosts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRuleConfig {
+    /// Host patterns (`host`, `host:port`, `*.domain`), as in manifests.
+    pub hosts: Vec<String>,
+    /// Overrides `requests_per_second`.
+    #[serde(default)]
+    pub requests_per_second: Option<f64>,
+    /// Overrides `burst`.
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// Overrides `concurrency`.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+}
+
+fn default_requests_per_second() -> f64 {
+    1.0
+}
+fn default_burst() -> u32 {
+    1
+}
+fn default_concurrency() -> usize {
+    2
+}
+fn default_jitter_ms() -> u64 {
+    250
+}
+fn default_target_concurrency() -> f64 {
+    1.0
+}
+fn default_auto_throttle_max_delay_ms() -> u64 {
+    30_000
+}
+
+impl Default for PolitenessConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_second: default_requests_per_second(),
+            burst: default_burst(),
+            concurrency: default_concurrency(),
+            jitter_ms: default_jitter_ms(),
+            auto_throttle: false,
+            auto_throttle_target_concurrency: default_target_concurrency(),
+            auto_throttle_max_delay_ms: default_auto_throttle_max_delay_ms(),
+            hosts: Vec::new(),
+        }
+    }
+}
+
+/// The limits one host gets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Interval between requests at the sustained rate.
+    pub period: Duration,
+    pub burst: u32,
+    pub concurrency: usize,
+}
+
+/// Checked politeness settings.
+#[derive(Debug, Clone)]
+pub struct PolitenessSettings {
+    pub default: Limits,
+    pub rules: Vec<(Vec<HostPattern>, Limits)>,
+    pub jitter: Duration,
+    /// Target concurrency and longest delay, when auto-throttle is on.
+    pub auto_throttle: Option<(f64, Duration)>,
+}
+
+fn check_rate(field: &str, rps: f64) -> Result<Duration, (String, String)> {
+    if !rps.is_finite() || !(0.001..=100_000.0).contains(&rps) {
+        return Err((field.into(), "must be between 0.001 and 100000".into()));
+    }
+    Ok(Duration::from_secs_f64(1.0 / rps))
+}
+
+impl PolitenessConfig {
+    /// Check bounds and parse host patterns; `Err((field, reason))`.
+    pub fn check(&self) -> Result<PolitenessSettings, (String, String)> {
+        let p = "http.politeness";
+        let period = check_rate(&format!("{p}.requests_per_second"), self.requests_per_second)?;
+        if self.burst == 0 {
+            return Err((format!("{p}.burst"), "must be at least 1".into()));
+        }
+        if self.concurrency == 0 || self.concurrency > 10_000 {
+            return Err((format!("{p}.concurrency"), "must be between 1 and 10000".into()));
+        }
+        let default = Limits {
+            period,
+            burst: self.burst,
+            concurrency: self.concurrency,
+        };
+        let mut rules = Vec::new();
+        for (i, rule) in self.hosts.iter().enumerate() {
+            let f = format!("{p}.hosts[{i}]");
+            if rule.hosts.is_empty() {
+                return Err((format!("{f}.hosts"), "must name at least one host".into()));
+            }
+            let patterns = rule
+                .hosts
+                .iter()
+                .map(|h| HostPattern::parse(h))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| (format!("{f}.hosts"), e.to_string()))?;
+            let mut limits = default;
+            if let Some(rps) = rule.requests_per_second {
+                limits.period = check_rate(&format!("{f}.requests_per_second"), rps)?;
+            }
+            if let Some(b) = rule.burst {
+                if b == 0 {
+                    return Err((format!("{f}.burst"), "must be at least 1".into()));
+                }
+                limits.burst = b;
+            }
+            if let Some(c) = rule.concurrency {
+                if c == 0 || c > 10_000 {
+                    return Err((format!("{f}.concurrency"), "must be between 1 and 10000".into()));
+                }
+                limits.concurrency = c;
+            }
+            rules.push((patterns, limits));
+        }
+        let auto_throttle = if self.auto_throttle {
+            let t = self.auto_throttle_target_concurrency;
+            if !t.is_finite() || !(0.1..=1000.0).contains(&t) {
+                return Err((
+                    format!("{p}.auto_throttle_target_concurrency"),
+                    "must be between 0.1 and 1000".into(),
+                ));
+            }
+            Some((t, Duration::from_millis(self.auto_throttle_max_delay_ms)))
+        } else {
+            None
+        };
+        Ok(PolitenessSettings {
+            default,
+            rules,
+            jitter: Duration::from_millis(self.jitter_ms),
+            auto_throttle,
+        })
+    }
+}
+
+impl Default for PolitenessSettings {
+    fn default() -> Self {
+        PolitenessConfig::default()
+            .check()
+            .expect("the default politeness settings are valid")
+    }
+}
+
+impl PolitenessSettings {
+    /// The limits for a request to `url`: the first matching rule, else the
+    /// defaults.
+    pub fn limits_for(&self, url: &Url) -> Limits {
+        self.rules
+            .iter()
+            .find(|(patterns, _)| patterns.iter().any(|p| p.matches(url)))
+            .map(|(_, l)| *l)
+            .unwrap_or(self.default)
+    }
+}
+
+/// The politeness key of a URL: `host:port`, with the scheme's port when none
+/// is written.
+pub fn host_key(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// One auto-throttle step (Scrapy's rule): aim at `latency / target`, move
+/// half-way from the current delay, never below `floor`, never above `max`.
+/// A failed response (429/5xx) only ever raises the delay.
+pub fn throttle_step(
+    current: Duration,
+    latency: Duration,
+    target_concurrency: f64,
+    floor: Duration,
+    max: Duration,
+    failed: bool,
+) -> Duration {
+    let target = latency.div_f64(target_concurrency.max(0.1));
+    let next = (current + target) / 2;
+    let next = if failed { next.max(current) } else { next };
+    next.clamp(floor, max.max(floor))
+}
+
+/// The state of one host.
+pub struct HostGate {
+    limiter: Mutex<(Arc<DefaultDirectRateLimiter>, Limits)>,
+    semaphore: Arc<Semaphore>,
+    pause_until: Mutex<Option<Instant>>,
+    /// Auto-throttle: the current spacing and when the next request may go.
+    throttle: Mutex<(Duration, Instant)>,
+}
+
+fn limiter(limits: Limits) -> DefaultDirectRateLimiter {
+    let burst = NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN);
+    // `with_period` fails only for a zero period, which `check` rules out.
+    let quota = Quota::with_period(limits.period.max(Duration::from_nanos(1)))
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(burst);
+    RateLimiter::direct(quota)
+}
+
+impl HostGate {
+    fn new(limits: Limits) -> Self {
+        Self {
+            limiter: Mutex::new((Arc::new(limiter(limits)), limits)),
+            semaphore: Arc::new(Semaphore::new(limits.concurrency)),
+            pause_until: Mutex::new(None),
+            throttle: Mutex::new((Duration::ZERO, Instant::now())),
+        }
+    }
+}
+
+/// Per-host gates for the whole process.
+pub struct Politeness {
+    settings: PolitenessSettings,
+    gates: Mutex<HashMap<String, Arc<HostGate>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Politeness {
+    pub fn new(settings: PolitenessSettings) -> Self {
+        Self {
+            settings,
+            gates: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The gate of `url`'s host, created with its limits on first use.
+    pub fn gate(&self, url: &Url) -> Arc<HostGate> {
+        let key = host_key(url);
+        lock(&self.gates)
+            .entry(key)
+            .or_insert_with(|| Arc::new(HostGate::new(self.settings.limits_for(url))))
+            .clone()
+    }
+
+    /// Wait for this host's turn: a concurrency slot, the end of any pause,
+    /// the rate limiter, auto-throttle spacing and jitter. Returns the slot
+    /// (hold it until the body is read) and the time spent waiting.
+    pub async fn acquire(&self, gate: &HostGate) -> (OwnedSemaphorePermit, Duration) {
+        let start = Instant::now();
+        let permit = gate
+            .semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("host semaphores are never closed");
+        loop {
+            let until = *lock(&gate.pause_until);
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                _ => break,
+            }
+        }
+        let limiter = lock(&gate.limiter).0.clone();
+        limiter.until_ready().await;
+        if self.settings.auto_throttle.is_some() {
+            let wait_until = {
+                let mut t = lock(&gate.throttle);
+                let now = Instant::now();
+                let at = t.1.max(now);
+                t.1 = at + t.0;
+                at
+            };
+            tokio::time::sleep_until(wait_until.into()).await;
+        }
+        if !self.settings.jitter.is_zero() {
+            let ms = rand::random_range(0..=self.settings.jitter.as_millis() as u64);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        (permit, start.elapsed())
+    }
+
+    /// Hold every request to this host until `until` (a server's
+    /// `Retry-After`). A later pause wins over an earlier one.
+    pub fn pause(&self, gate: &HostGate, until: Instant) {
+        let mut p = lock(&gate.pause_until);
+        if p.is_none_or(|t| t < until) {
+            *p = Some(until);
+        }
+    }
+
+    /// Never go faster than one request per `interval` (robots.txt
+    /// `Crawl-delay`); a slower configured rate is kept.
+    pub fn slow_down(&self, gate: &HostGate, interval: Duration) {
+        let mut l = lock(&gate.limiter);
+        if interval > l.1.period {
+            let limits = Limits {
+                period: interval,
+                burst: 1,
+                ..l.1
+            };
+            *l = (Arc::new(limiter(limits)), limits);
+        }
+    }
+
+    /// Feed one response's latency to auto-throttle.
+    pub fn observe(&self, gate: &HostGate, latency: Duration, failed: bool) {
+        if let Some((target, max)) = self.settings.auto_throttle {
+            let floor = lock(&gate.limiter).1.period;
+            let mut t = lock(&gate.throttle);
+            t.0 = throttle_step(t.0, latency, target, floor, max, failed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn host_keys_carry_the_port() {
+        assert_eq!(host_key(&url("https://WWW.Example.com/a")), "www.example.com:443");
+        assert_eq!(host_key(&url("http://example.com/a")), "example.com:80");
+        assert_eq!(host_key(&url("http://127.0.0.1:8080/")), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn defaults_are_gentle() {
+        let s = PolitenessSettings::default();
+        assert_eq!(s.default.period, Duration::from_secs(1));
+        assert_eq!(s.default.burst, 1);
+        assert_eq!(s.default.concurrency, 2);
+    }
+
+    #[test]
+    fn host_rules_override_in_order() {
+        let cfg = PolitenessConfig {
+            hosts: vec![
+                HostRuleConfig {
+                    hosts: vec!["api.x.com".into()],
+                    requests_per_second: Some(10.0),
+                    burst: Some(5),
+                    concurrency: None,
+                },
+                HostRuleConfig {
+                    hosts: vec!["*.x.com".into()],
+                    requests_per_second: Some(0.5),
+                    burst: None,
+                    concurrency: Some(1),
+                },
+            ],
+            ..PolitenessConfig::default()
+        };
+        let s = cfg.check().unwrap();
+        let api = s.limits_for(&url("https://api.x.com/2/tweets"));
+        assert_eq!((api.period, api.burst, api.concurrency), (Duration::from_millis(100), 5, 2));
+        let other = s.limits_for(&url("https://upload.x.com/"));
+        assert_eq!((other.period, other.burst, other.concurrency), (Duration::from_secs(2), 1, 1));
+        assert_eq!(s.limits_for(&url("https://example.com/")), s.default);
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let cfg = PolitenessConfig {
+            requests_per_second: 0.0,
+            ..PolitenessConfig::default()
+        };
+        assert_eq!(cfg.check().unwrap_err().0, "http.politeness.requests_per_second");
+        let cfg = PolitenessConfig {
+            hosts: vec![HostRuleConfig {
+                hosts: vec!["a/b".into()],
+                requests_per_second: None,
+                burst: None,
+                concurrency: None,
+            }],
+            ..PolitenessConfig::default()
+        };
+        assert_eq!(cfg.check().unwrap_err().0, "http.politeness.hosts[0].hosts");
+    }
+
+    #[test]
+    fn auto_throttle_moves_half_way_within_bounds() {
+        let ms = Duration::from_millis;
+        // Latency 800 ms at target 2 -> aim 400; from 0 half-way is 200.
+        assert_eq!(throttle_step(ms(0), ms(800), 2.0, ms(100), ms(5000), false), ms(200));
+        // Never below the rate limit's spacing, never above the max.
+        assert_eq!(throttle_step(ms(0), ms(10), 1.0, ms(100), ms(5000), false), ms(100));
+        assert_eq!(throttle_step(ms(4000), ms(20000), 1.0, ms(100), ms(5000), false), ms(5000));
+        // A fast failure does not speed things up.
+        assert_eq!(throttle_step(ms(1000), ms(10), 1.0, ms(100), ms(5000), true), ms(1000));
+    }
+}

@@ -1,0 +1,176 @@
+//! Process metrics in the Prometheus text format (`/metrics`).
+//!
+//! Counters per plugin are updated by the run loop as tasks finish (live),
+//! fetch counters when a run ends; histograms use fixed buckets. The
+//! exposition is written by hand: the format is small and stable, and this
+//! keeps the host free of a metrics framework.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 12] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+/// A fixed-bucket histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    inner: Mutex<HistogramData>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct HistogramData {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    /// Record one observation in seconds.
+    pub fn observe(&self, secs: f64) {
+        let mut d = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                d.buckets[i] += 1;
+            }
+        }
+        d.count += 1;
+        d.sum += secs;
+    }
+
+    fn snapshot(&self) -> HistogramData {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Counters of one plugin.
+#[derive(Debug, Default)]
+pub struct PluginMetrics {
+    pub runs_finished: AtomicU64,
+    pub runs_failed: AtomicU64,
+    pub tasks_done: AtomicU64,
+    pub tasks_failed: AtomicU64,
+    pub task_retries: AtomicU64,
+    pub records: AtomicU64,
+    pub dead_letters: AtomicU64,
+    pub fetch_requests: AtomicU64,
+    pub fetch_bytes: AtomicU64,
+    pub fetch_errors: AtomicU64,
+    /// Seconds per task attempt (fresh instance + crawl + produce).
+    pub task_seconds: Histogram,
+    /// Seconds per run.
+    pub run_seconds: Histogram,
+}
+
+/// All plugins' metrics plus host-wide gauges.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    plugins: Mutex<BTreeMap<String, std::sync::Arc<PluginMetrics>>>,
+    /// Plugin files refused since start.
+    pub plugins_refused: AtomicU64,
+    /// Successful hot swaps since start.
+    pub plugin_swaps: AtomicU64,
+}
+
+impl Metrics {
+    /// The counters of `plugin`, created on first use.
+    pub fn plugin(&self, plugin: &str) -> std::sync::Arc<PluginMetrics> {
+        self.plugins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(plugin.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Render the exposition. `gauges` are extra `(name, help, labels, value)`
+    /// samples computed by the caller (plugins loaded, sink lag, ...).
+    pub fn render(&self, gauges: &[(&str, &str, Vec<(&str, String)>, f64)]) -> String {
+        let plugins = self.plugins.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut out = String::new();
+        let counters: [(&str, &str, fn(&PluginMetrics) -> u64); 10] = [
+            ("crawlhost_runs_finished_total", "Runs that completed.", |m| m.runs_finished.load(Ordering::Relaxed)),
+            ("crawlhost_runs_failed_total", "Runs that could not complete.", |m| m.runs_failed.load(Ordering::Relaxed)),
+            ("crawlhost_tasks_done_total", "Tasks done (records acknowledged by the bus).", |m| m.tasks_done.load(Ordering::Relaxed)),
+            ("crawlhost_tasks_failed_total", "Tasks that failed for good.", |m| m.tasks_failed.load(Ordering::Relaxed)),
+            ("crawlhost_task_retries_total", "Task attempts that were retried.", |m| m.task_retries.load(Ordering::Relaxed)),
+            ("crawlhost_records_total", "Records produced to the bus.", |m| m.records.load(Ordering::Relaxed)),
+            ("crawlhost_dead_letters_total", "Records sent to the dead-letter topic.", |m| m.dead_letters.load(Ordering::Relaxed)),
+            ("crawlhost_fetch_requests_total", "HTTP requests sent for the plugin.", |m| m.fetch_requests.load(Ordering::Relaxed)),
+            ("crawlhost_fetch_bytes_total", "Response body bytes received for the plugin.", |m| m.fetch_bytes.load(Ordering::Relaxed)),
+            ("crawlhost_fetch_errors_total", "Fetches that failed.", |m| m.fetch_errors.load(Ordering::Relaxed)),
+        ];
+        for (name, help, get) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (plugin, m) in &plugins {
+                let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", escape(plugin), get(m));
+            }
+        }
+        let histograms: [(&str, &str, fn(&PluginMetrics) -> &Histogram); 2] = [
+            ("crawlhost_task_duration_seconds", "Duration of one task attempt.", |m| &m.task_seconds),
+            ("crawlhost_run_duration_seconds", "Duration of a run.", |m| &m.run_seconds),
+        ];
+        for (name, help, get) in histograms {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            for (plugin, m) in &plugins {
+                let d = get(m).snapshot();
+                let p = escape(plugin);
+                for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+                    let _ = writeln!(out, "{name}_bucket{{plugin=\"{p}\",le=\"{bound}\"}} {}", d.buckets[i]);
+                }
+                let _ = writeln!(out, "{name}_bucket{{plugin=\"{p}\",le=\"+Inf\"}} {}", d.count);
+                let _ = writeln!(out, "{name}_sum{{plugin=\"{p}\"}} {}", d.sum);
+                let _ = writeln!(out, "{name}_count{{plugin=\"{p}\"}} {}", d.count);
+            }
+        }
+        let host_counters = [
+            ("crawlhost_plugins_refused_total", "Plugin files refused since start.", self.plugins_refused.load(Ordering::Relaxed)),
+            ("crawlhost_plugin_swaps_total", "Plugin versions swapped in since start.", self.plugin_swaps.load(Ordering::Relaxed)),
+        ];
+        for (name, help, v) in host_counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        }
+        let mut last = "";
+        for (name, help, labels, value) in gauges {
+            if *name != last {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+                last = name;
+            }
+            let labels: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                .collect();
+            if labels.is_empty() {
+                let _ = writeln!(out, "{name} {value}");
+            } else {
+                let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
+            }
+        }
+        out
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histograms_and_gauges() {
+        let m = Metrics::default();
+        let p = m.plugin("oliveyoung");
+        p.tasks_done.fetch_add(3, Ordering::Relaxed);
+        p.task_seconds.observe(0.2);
+        p.task_seconds.observe(3.0);
+        let text = m.render(&[("crawlhost_plugins_loaded", "Plugins serving.", vec![], 1.0)]);
+        assert!(text.contains("crawlhost_tasks_done_total{plugin=\"oliveyoung\"} 3"), "{text}");
+        assert!(text.contains("crawlhost_task_duration_seconds_bucket{plugin=\"oliveyoung\",le=\"0.25\"} 1"));
+        assert!(text.contains("crawlhost_task_duration_seconds_bucket{plugin=\"oliveyoung\",le=\"5\"} 2"));
+        assert!(text.contains("crawlhost_task_duration_seconds_count{plugin=\"oliveyoung\"} 2"));
+        assert!(text.contains("crawlhost_plugins_loaded 1"));
+    }
+}

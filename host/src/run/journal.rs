@@ -1,0 +1,292 @@
+//! The durable frontier: every run and task of scheduled runs, in SQLite
+//! (`<data_dir>/frontier.db`), so a host killed mid-run resumes where it
+//! stopped instead of starting over or losing queued work.
+//!
+//! A task moves `queued -> done | failed`. Completing a task and queueing its
+//! follow-ups is one transaction, so after a crash the journal never holds a
+//! done task whose follow-ups are missing. A task is marked done right after
+//! the bus acknowledged its records; a crash in the instant between the two
+//! re-runs that one task on resume (at-least-once for that window; records
+//! are keyed, so consumers see the same key again, never a missing one).
+//! On restart the tasks still `queued` (including the ones in flight at the
+//! crash) run again; `done` and `failed` ones never do.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::engine::bindings::Task;
+
+/// Errors of the journal's storage.
+#[derive(Debug, thiserror::Error)]
+#[error("frontier journal: {0}")]
+pub struct JournalError(String);
+
+impl From<rusqlite::Error> for JournalError {
+    fn from(e: rusqlite::Error) -> Self {
+        JournalError(e.to_string())
+    }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub plugin: String,
+    pub plugin_hash: String,
+    pub started_at_ms: i64,
+    /// `running`, `finished`, `interrupted` or `abandoned`.
+    pub status: String,
+    /// The run summary as JSON, once finished.
+    pub summary: Option<String>,
+}
+
+/// What an unfinished run left behind.
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    pub run: RunRow,
+    /// Tasks to run again, in the order they were queued.
+    pub queued: Vec<Task>,
+    /// Keys of every task of the run (for dedup).
+    pub seen: Vec<String>,
+    pub done: u64,
+}
+
+/// The journal.
+pub struct Journal {
+    conn: Mutex<Connection>,
+}
+
+impl Journal {
+    /// Open (or create) the journal file.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| JournalError(e.to_string()))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS runs (
+                 run_id TEXT PRIMARY KEY,
+                 plugin TEXT NOT NULL,
+                 plugin_hash TEXT NOT NULL,
+                 started_at_ms INTEGER NOT NULL,
+                 status TEXT NOT NULL,
+                 summary TEXT
+             );
+             CREATE INDEX IF NOT EXISTS runs_by_plugin ON runs(plugin, status);
+             CREATE TABLE IF NOT EXISTS tasks (
+                 run_id TEXT NOT NULL,
+                 key TEXT NOT NULL,
+                 seq INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 payload TEXT NOT NULL,
+                 phase INTEGER NOT NULL,
+                 status TEXT NOT NULL,
+                 PRIMARY KEY (run_id, key)
+             );",
+        )?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half transaction
+        // (rusqlite rolls back on drop), so the connection stays usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record a new run and its seed tasks.
+    pub fn start_run(
+        &self,
+        run_id: &str,
+        plugin: &str,
+        plugin_hash: &str,
+        started_at_ms: i64,
+        seeds: &[Task],
+    ) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO runs (run_id, plugin, plugin_hash, started_at_ms, status) VALUES (?1, ?2, ?3, ?4, 'running')",
+            params![run_id, plugin, plugin_hash, started_at_ms],
+        )?;
+        insert_tasks(&tx, run_id, seeds)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Mark a task done and queue its follow-ups, atomically.
+    pub fn complete_task(
+        &self,
+        run_id: &str,
+        key: &str,
+        follow_ups: &[Task],
+    ) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE tasks SET status = 'done' WHERE run_id = ?1 AND key = ?2",
+            params![run_id, key],
+        )?;
+        insert_tasks(&tx, run_id, follow_ups)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Mark a task failed for good.
+    pub fn fail_task(&self, run_id: &str, key: &str) -> Result<(), JournalError> {
+        self.conn().execute(
+            "UPDATE tasks SET status = 'failed' WHERE run_id = ?1 AND key = ?2",
+            params![run_id, key],
+        )?;
+        Ok(())
+    }
+
+    /// Close a run with `status` (`finished`, `interrupted`, `abandoned`)
+    /// and its summary; the tasks of a finished run are deleted.
+    pub fn end_run(&self, run_id: &str, status: &str, summary: &str) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE runs SET status = ?2, summary = ?3 WHERE run_id = ?1",
+            params![run_id, status, summary],
+        )?;
+        if status != "interrupted" {
+            tx.execute("DELETE FROM tasks WHERE run_id = ?1", params![run_id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The newest run of `plugin` that did not finish, with its tasks.
+    pub fn unfinished(&self, plugin: &str) -> Result<Option<Unfinished>, JournalError> {
+        let conn = self.conn();
+        let run = conn
+            .query_row(
+                "SELECT run_id, plugin, plugin_hash, started_at_ms, status, summary FROM runs
+                 WHERE plugin = ?1 AND status IN ('running', 'interrupted')
+                 ORDER BY started_at_ms DESC LIMIT 1",
+                params![plugin],
+                row_to_run,
+            )
+            .optional()?;
+        let Some(run) = run else { return Ok(None) };
+        let mut queued = Vec::new();
+        let mut seen = Vec::new();
+        let mut done = 0;
+        let mut stmt = conn.prepare(
+            "SELECT key, kind, payload, phase, status FROM tasks WHERE run_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![run.run_id], |r| {
+            Ok((
+                Task {
+                    key: r.get(0)?,
+                    kind: r.get(1)?,
+                    payload: r.get(2)?,
+                    phase: r.get(3)?,
+                },
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (task, status) = row?;
+            seen.push(task.key.clone());
+            match status.as_str() {
+                "queued" => queued.push(task),
+                "done" => done += 1,
+                _ => {}
+            }
+        }
+        Ok(Some(Unfinished {
+            run,
+            queued,
+            seen,
+            done,
+        }))
+    }
+
+    /// The latest runs, newest first (all plugins when `plugin` is none).
+    pub fn recent_runs(&self, plugin: Option<&str>, limit: usize) -> Result<Vec<RunRow>, JournalError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT run_id, plugin, plugin_hash, started_at_ms, status, summary FROM runs
+             WHERE (?1 IS NULL OR plugin = ?1) ORDER BY started_at_ms DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![plugin, limit as i64], row_to_run)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        run_id: r.get(0)?,
+        plugin: r.get(1)?,
+        plugin_hash: r.get(2)?,
+        started_at_ms: r.get(3)?,
+        status: r.get(4)?,
+        summary: r.get(5)?,
+    })
+}
+
+fn insert_tasks(tx: &rusqlite::Transaction<'_>, run_id: &str, tasks: &[Task]) -> rusqlite::Result<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let next: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks WHERE run_id = ?1",
+        params![run_id],
+        |r| r.get(0),
+    )?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO tasks (run_id, key, seq, kind, payload, phase, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued')",
+    )?;
+    for (i, t) in tasks.iter().enumerate() {
+        stmt.execute(params![run_id, t.key, next + i as i64, t.kind, t.payload, t.phase])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(key: &str) -> Task {
+        Task {
+            key: key.into(),
+            kind: "k".into(),
+            payload: "{}".into(),
+            phase: 0,
+        }
+    }
+
+    #[test]
+    fn a_killed_run_resumes_with_its_queued_tasks_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("frontier.db");
+        {
+            let j = Journal::open(&path).unwrap();
+            j.start_run("r1", "p", "h", 5, &[task("a"), task("b")]).unwrap();
+            j.complete_task("r1", "a", &[task("c"), task("b")]).unwrap();
+            j.fail_task("r1", "b").unwrap();
+            // Dropped without end_run: as if killed.
+        }
+        let j = Journal::open(&path).unwrap();
+        let u = j.unfinished("p").unwrap().unwrap();
+        assert_eq!(u.run.run_id, "r1");
+        assert_eq!(u.run.started_at_ms, 5);
+        let queued: Vec<&str> = u.queued.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(queued, vec!["c"]);
+        assert_eq!(u.seen.len(), 3);
+        assert_eq!(u.done, 1);
+        assert!(j.unfinished("other").unwrap().is_none());
+        j.end_run("r1", "finished", "{}").unwrap();
+        assert!(j.unfinished("p").unwrap().is_none());
+        assert_eq!(j.recent_runs(Some("p"), 10).unwrap()[0].status, "finished");
+    }
+}

@@ -1,0 +1,257 @@
+//! Encoding a batch file: NDJSON (plain, gzip, zstd) and Parquet.
+//!
+//! Every open file writes straight into its own *spool file* on local disk
+//! (see [`super::upload`] for why): an encoder holds only a small write
+//! buffer, never the file's contents, whatever the number of open files.
+//!
+//! - **NDJSON** (`JsonFormat`): one value per line, each line ending in `\n`
+//!   (so the file ends with a newline), the value's JSON text with the
+//!   insignificant whitespace removed ([`compact_json`]): key order, number
+//!   text and escapes are the producer's, as Connect's `JsonConverter`
+//!   prints them compactly. gzip and zstd compress the stream as it is
+//!   written.
+//! - **Parquet**: lines are spooled as NDJSON and converted when the file
+//!   closes ([`super::parquet_file`]): a first pass infers the schema from all of
+//!   the file's values (widening), a second writes row groups of bounded
+//!   size. The schema is therefore exact for the file without holding it in
+//!   memory.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+
+/// Bytes each spool file buffers in memory before writing to disk.
+pub const SPOOL_BUFFER_BYTES: usize = 64 * 1024;
+
+/// `format.class`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// NDJSON (`io.confluent.connect.s3.format.json.JsonFormat`).
+    Json,
+    /// Parquet (`io.confluent.connect.s3.format.parquet.ParquetFormat`).
+    Parquet,
+}
+
+/// `s3.compression.type` for NDJSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// `parquet.codec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParquetCodec {
+    None,
+    Snappy,
+    Zstd,
+}
+
+/// How files are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding {
+    pub format: Format,
+    pub compression: Compression,
+    /// `s3.compression.level`; `None` is the codec's default.
+    pub level: Option<i32>,
+    pub parquet_codec: ParquetCodec,
+}
+
+impl Encoding {
+    /// The file extension, as Connect names it: `json`, `json.gz`,
+    /// `json.zst`, and for Parquet the codec's extension before `parquet`
+    /// (`snappy.parquet`, `zstd.parquet`, `parquet`).
+    pub fn extension(&self) -> &'static str {
+        match (self.format, self.compression, self.parquet_codec) {
+            (Format::Json, Compression::None, _) => "json",
+            (Format::Json, Compression::Gzip, _) => "json.gz",
+            (Format::Json, Compression::Zstd, _) => "json.zst",
+            (Format::Parquet, _, ParquetCodec::None) => "parquet",
+            (Format::Parquet, _, ParquetCodec::Snappy) => "snappy.parquet",
+            (Format::Parquet, _, ParquetCodec::Zstd) => "zstd.parquet",
+        }
+    }
+}
+
+/// Where an encoder writes.
+enum Sink {
+    Plain(BufWriter<File>),
+    Gzip(GzEncoder<BufWriter<File>>),
+    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
+}
+
+/// One open file being encoded into its spool file.
+pub struct FileEncoder {
+    sink: Sink,
+    encoding: Encoding,
+    path: PathBuf,
+    records: u64,
+}
+
+impl FileEncoder {
+    /// Create the spool file at `path` (truncating a leftover).
+    pub fn create(encoding: Encoding, path: &Path) -> io::Result<Self> {
+        let file = BufWriter::with_capacity(SPOOL_BUFFER_BYTES, File::create(path)?);
+        let sink = match (encoding.format, encoding.compression) {
+            // Parquet spools plain NDJSON and converts at close.
+            (Format::Parquet, _) | (Format::Json, Compression::None) => Sink::Plain(file),
+            (Format::Json, Compression::Gzip) => {
+                let level = encoding.level.map_or(flate2::Compression::default(), |l| {
+                    flate2::Compression::new(l.clamp(0, 9) as u32)
+                });
+                Sink::Gzip(GzEncoder::new(file, level))
+            }
+            (Format::Json, Compression::Zstd) => Sink::Zstd(zstd::stream::write::Encoder::new(
+                file,
+                encoding.level.unwrap_or(zstd::DEFAULT_COMPRESSION_LEVEL),
+            )?),
+        };
+        Ok(Self {
+            sink,
+            encoding,
+            path: path.to_path_buf(),
+            records: 0,
+        })
+    }
+
+    /// Append one record: `line` is compact JSON without a line break.
+    pub fn append(&mut self, line: &[u8]) -> io::Result<()> {
+        let w: &mut dyn Write = match &mut self.sink {
+            Sink::Plain(w) => w,
+            Sink::Gzip(w) => w,
+            Sink::Zstd(w) => w,
+        };
+        w.write_all(line)?;
+        w.write_all(b"\n")?;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Records appended so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Finish the stream; returns the path of the finished object's bytes
+    /// (for Parquet a second spool file next to the first, which is removed).
+    pub fn finish(self) -> Result<PathBuf, EncodeError> {
+        match self.sink {
+            Sink::Plain(w) => finish_file(w)?,
+            Sink::Gzip(w) => finish_file(w.finish()?)?,
+            Sink::Zstd(w) => finish_file(w.finish()?)?,
+        }
+        if self.encoding.format == Format::Parquet {
+            let out = self.path.with_extension("parquet");
+            super::parquet_file::convert(&self.path, &out, self.encoding.parquet_codec)?;
+            let _ = std::fs::remove_file(&self.path);
+            return Ok(out);
+        }
+        Ok(self.path)
+    }
+}
+
+fn finish_file(mut w: BufWriter<File>) -> io::Result<()> {
+    w.flush()?;
+    // The spool is scratch space (a crash re-reads the bus), so no fsync.
+    Ok(())
+}
+
+/// A file that could not be encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    #[error("spool file I/O failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("parquet encoding failed: {0}")]
+    Parquet(String),
+}
+
+/// `bytes` (valid JSON) without whitespace outside strings: one line.
+pub fn compact_json(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else {
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                b'"' => {
+                    in_string = true;
+                    out.push(b);
+                }
+                _ => out.push(b),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn enc(format: Format, compression: Compression) -> Encoding {
+        Encoding {
+            format,
+            compression,
+            level: None,
+            parquet_codec: ParquetCodec::Snappy,
+        }
+    }
+
+    #[test]
+    fn compact_keeps_strings_and_order() {
+        let raw = b" {\n  \"z\" : 1 ,\r\n \"a\": \"x y\\\" \\\\ \", \"n\": [1, 2.50,\ttrue] }\n";
+        assert_eq!(
+            String::from_utf8(compact_json(raw)).unwrap(),
+            r#"{"z":1,"a":"x y\" \\ ","n":[1,2.50,true]}"#
+        );
+    }
+
+    #[test]
+    fn extensions() {
+        assert_eq!(enc(Format::Json, Compression::None).extension(), "json");
+        assert_eq!(enc(Format::Json, Compression::Gzip).extension(), "json.gz");
+        assert_eq!(enc(Format::Json, Compression::Zstd).extension(), "json.zst");
+        assert_eq!(enc(Format::Parquet, Compression::None).extension(), "snappy.parquet");
+        let mut p = enc(Format::Parquet, Compression::None);
+        p.parquet_codec = ParquetCodec::None;
+        assert_eq!(p.extension(), "parquet");
+    }
+
+    #[test]
+    fn ndjson_plain_gzip_zstd_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let path = dir.path().join(format!("f-{compression:?}"));
+            let mut e = FileEncoder::create(enc(Format::Json, compression), &path).unwrap();
+            e.append(br#"{"a":1}"#).unwrap();
+            e.append(b"null").unwrap();
+            assert_eq!(e.records(), 2);
+            let out = e.finish().unwrap();
+            let bytes = std::fs::read(out).unwrap();
+            let text = match compression {
+                Compression::None => String::from_utf8(bytes).unwrap(),
+                Compression::Gzip => {
+                    let mut s = String::new();
+                    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).unwrap();
+                    s
+                }
+                Compression::Zstd => String::from_utf8(zstd::decode_all(&bytes[..]).unwrap()).unwrap(),
+            };
+            assert_eq!(text, "{\"a\":1}\nnull\n", "{compression:?}");
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The sink's main loop: find the partitions of the configured topics, keep
+//! one [`PartitionWriter`] per partition, fetch and feed records, wake up for
+//! idle flushes and schedules, and stop on request.
+//!
+//! Stopping (Ctrl-C, SIGTERM, a test dropping the future) needs no cleanup:
+//! open batches are not committed, so the next start re-reads them from the
+//! bus, and a batch that was half made visible is finished from its marker.
+//! A stop is therefore the same as a crash, on purpose: there is one recovery
+//! path and it is always exercised.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::SinkError;
+use super::config::SinkSettings;
+use super::rotation::Reason;
+use super::store::Store;
+use super::writer::{Clock, Core, PartitionWriter, bus_retry};
+use crate::bus::Bus;
+
+/// How long the sink runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Until stopped.
+    Forever,
+    /// Until the records present at start are written; then flush and exit.
+    Once,
+    /// Until a full poll finds no new record; then flush and exit.
+    UntilIdle,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SinkReport {
+    pub records_written: u64,
+    pub objects_written: u64,
+    pub batches_committed: u64,
+    pub batches_recovered: u64,
+    pub dead_letters: u64,
+    pub nulls_skipped: u64,
+    pub partitions: usize,
+    /// Stopped by a signal rather than by finishing its mode.
+    pub interrupted: bool,
+}
+
+/// How often the topic list is re-read for new topics and partitions.
+const REFRESH_EVERY: Duration = Duration::from_secs(5);
+
+/// A configured sink over a bus and a store.
+pub struct Sink {
+    core: Arc<Core>,
+    writers: Vec<PartitionWriter>,
+    known: HashSet<(String, u32)>,
+    /// `--once`: the end offsets to reach, per partition.
+    targets: HashMap<(String, u32), u64>,
+    last_refresh: Option<Instant>,
+}
+
+impl Sink {
+    /// Build the sink: open the store, prepare the spool directory
+    /// (`<spool_dir>/<group>`, emptied: its files are scratch), and make sure
+    /// the dead-letter topic exists.
+    pub async fn new(mut settings: SinkSettings, bus: Arc<dyn Bus>, clock: Arc<dyn Clock>) -> Result<Self, SinkError> {
+        let store = Store::open(&settings.store, settings.limits).map_err(SinkError::Store)?;
+        settings.spool_dir = settings.spool_dir.join(&settings.group);
+        let spool = settings.spool_dir.clone();
+        if spool.exists() {
+            std::fs::remove_dir_all(&spool)
+                .map_err(|e| SinkError::Spool(format!("cannot empty {}: {e}", spool.display())))?;
+        }
+        std::fs::create_dir_all(&spool)
+            .map_err(|e| SinkError::Spool(format!("cannot create {}: {e}", spool.display())))?;
+        if let Some(dlq) = &settings.dead_letter_topic {
+            bus_retry("creating the dead-letter topic", || bus.ensure_topic(dlq, 1)).await?;
+        }
+        for note in &settings.notes {
+            tracing::warn!("sink configuration: {note}");
+        }
+        Ok(Self {
+            core: Arc::new(Core::new(settings, store, bus, clock)),
+            writers: Vec::new(),
+            known: HashSet::new(),
+            targets: HashMap::new(),
+            last_refresh: None,
+        })
+    }
+
+    /// The store objects go to.
+    pub fn store(&self) -> &Store {
+        &self.core.store
+    }
+
+    /// Counters so far.
+    pub fn report(&self) -> SinkReport {
+        let s = &self.core.stats;
+        SinkReport {
+            records_written: s.records_written.load(Ordering::Relaxed),
+            objects_written: s.objects_written.load(Ordering::Relaxed),
+            batches_committed: s.batches_committed.load(Ordering::Relaxed),
+            batches_recovered: s.batches_recovered.load(Ordering::Relaxed),
+            dead_letters: s.dead_letters.load(Ordering::Relaxed),
+            nulls_skipped: s.nulls_skipped.load(Ordering::Relaxed),
+            partitions: self.writers.len(),
+            interrupted: false,
+        }
+    }
+
+    /// Run in `mode` until it finishes or `shutdown` resolves.
+    pub async fn run(&mut self, mode: RunMode, shutdown: impl Future<Output = ()>) -> Result<SinkReport, SinkError> {
+        let interrupted = tokio::select! {
+            biased;
+            () = shutdown => true,
+            r = self.run_inner(mode) => { r?; false }
+        };
+        if interrupted {
+            tracing::info!("sink stopping; open batches are re-read on the next start");
+        }
+        Ok(SinkReport {
+            interrupted,
+            ..self.report()
+        })
+    }
+
+    async fn refresh(&mut self, mode: RunMode) -> Result<(), SinkError> {
+        let core = self.core.clone();
+        let topics = bus_retry("listing topics", || core.bus.topics()).await?;
+        for (topic, partitions) in topics {
+            if !core.settings.topics.contains(&topic) {
+                continue;
+            }
+            for partition in 0..partitions {
+                if !self.known.insert((topic.clone(), partition)) {
+                    continue;
+                }
+                let writer = PartitionWriter::open(&core, &topic, partition).await?;
+                if mode == RunMode::Once {
+                    let end = bus_retry("reading the end offset", || core.bus.end_offset(&topic, partition)).await?;
+                    self.targets.insert((topic.clone(), partition), end);
+                }
+                tracing::info!(topic = %topic, partition, committed = writer.committed(), "sink partition assigned");
+                self.writers.push(writer);
+            }
+        }
+        self.last_refresh = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn run_inner(&mut self, mode: RunMode) -> Result<(), SinkError> {
+        let core = self.core.clone();
+        let max = core.settings.fetch_max_records;
+        loop {
+            if self.last_refresh.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) && !(mode == RunMode::Once && self.last_refresh.is_some()) {
+                self.refresh(mode).await?;
+            }
+            let mut fetched = 0usize;
+            for w in &mut self.writers {
+                let (topic, partition, position) = (w.topic().to_string(), w.partition(), w.position());
+                let batch = bus_retry("fetching records", || core.bus.fetch(&topic, partition, position, max)).await?;
+                if batch.is_empty() {
+                    w.on_idle(&core).await?;
+                } else {
+                    fetched += batch.len();
+                    for record in batch {
+                        // A writer that had to rewind (see PartitionWriter)
+                        // refetches from its new position.
+                        if record.offset != w.position() {
+                            break;
+                        }
+                        w.process(&core, record).await?;
+                    }
+                }
+            }
+            let done = match mode {
+                RunMode::Forever => false,
+                RunMode::UntilIdle => fetched == 0,
+                RunMode::Once => self.writers.iter().all(|w| {
+                    !w.replaying() && w.position() >= self.targets.get(&(w.topic().to_string(), w.partition())).copied().unwrap_or(0)
+                }),
+            };
+            if done {
+                for w in &mut self.writers {
+                    w.rotate(&core, Reason::Drain).await?;
+                }
+                return Ok(());
+            }
+            if fetched == 0 {
+                let now = core.clock.now_ms();
+                let wake = self.writers.iter().filter_map(|w| w.next_wakeup(&core)).min();
+                let mut wait = core.settings.poll_interval;
+                if let Some(at) = wake {
+                    let until = Duration::from_millis(at.saturating_sub(now).max(1) as u64);
+                    wait = wait.min(until);
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}

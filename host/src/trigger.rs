@@ -1,0 +1,393 @@
+//! Topic triggers: a plugin whose manifest lists `triggers` gets one `plan`
+//! per record of those topics.
+//!
+//! This module owns the trigger consumer: for every trigger topic and
+//! partition it reads from the plugin's own consumer group position
+//! (`<group_prefix>.trigger.<plugin>`, earliest when the group has none),
+//! runs the plugin with [`PlanInput::Trigger`] for each record — one run, so
+//! one `plan`, per record — and commits the position past a record only
+//! after that run's tasks are done. Several records run at once (up to
+//! `concurrency`); the committed position only ever moves past a contiguous
+//! prefix of finished records ([`OffsetTracker`]), so a crash re-plans the
+//! unfinished ones and never skips one.
+//!
+//! A run that cannot complete (plan failed, bad config) is tried again up to
+//! [`MAX_TRIGGER_ATTEMPTS`] times; after that the trigger record goes to the
+//! dead-letter topic with the cause in `crawlhost-error`, and the position
+//! moves on. Tasks that failed for good are in the run's summary, as for
+//! any run; the record counts as handled.
+//!
+//! The consumer works on any [`Bus`] (the embedded log or Kafka) through
+//! its fetch/commit calls. It does not join a Kafka group rebalance: run the
+//! triggers of one plugin on one host at a time (several hosts would each
+//! plan every record).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::bus::{BusError, ConsumedRecord, ProduceRecord};
+use crate::engine::LoadedPlugin;
+use crate::engine::bindings::{BusRecord, PlanInput};
+use crate::run::{RunContext, RunSummary, run_plugin};
+
+/// Runs a trigger record gets before it goes to the dead-letter topic.
+pub const MAX_TRIGGER_ATTEMPTS: u32 = 3;
+
+/// Errors that stop the trigger consumer.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    #[error("plugin `{0}` declares no trigger topics")]
+    NoTriggers(String),
+    #[error("trigger consumer for `{plugin}` failed on the bus: {source}")]
+    Bus {
+        plugin: String,
+        #[source]
+        source: BusError,
+    },
+}
+
+/// How long to wait between polls when every trigger topic is read to the
+/// end (only when following).
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Records read per partition per poll.
+const FETCH_MAX: usize = 100;
+
+/// Committed positions move only past a contiguous prefix of finished
+/// offsets. Pure bookkeeping for one partition.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetTracker {
+    /// Next offset to commit (everything below is finished).
+    committed: u64,
+    in_flight: BTreeSet<u64>,
+    finished: BTreeSet<u64>,
+}
+
+impl OffsetTracker {
+    /// A tracker whose committed position is `position`.
+    pub fn new(position: u64) -> Self {
+        Self {
+            committed: position,
+            ..Self::default()
+        }
+    }
+
+    /// An offset was handed out.
+    pub fn start(&mut self, offset: u64) {
+        self.in_flight.insert(offset);
+    }
+
+    /// An offset finished; returns the new position to commit when it moved.
+    pub fn finish(&mut self, offset: u64) -> Option<u64> {
+        self.in_flight.remove(&offset);
+        self.finished.insert(offset);
+        let before = self.committed;
+        // Everything below the lowest in-flight offset that is finished (or
+        // was never handed out because the log skipped it) is done.
+        let limit = self.in_flight.first().copied().unwrap_or(u64::MAX);
+        while let Some(&first) = self.finished.first() {
+            if first >= limit {
+                break;
+            }
+            self.finished.pop_first();
+            self.committed = self.committed.max(first + 1);
+        }
+        (self.committed > before).then_some(self.committed)
+    }
+
+    /// The position committed (or to commit) so far.
+    pub fn position(&self) -> u64 {
+        self.committed
+    }
+
+    /// Offsets handed out and not finished.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+/// What a trigger consumer did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TriggerReport {
+    pub plugin: String,
+    pub group: String,
+    /// Trigger records handled (run completed, or dead-lettered).
+    pub records: u64,
+    /// Runs started (retries included).
+    pub runs: u64,
+    pub dead_letters: u64,
+    /// The summary of every completed run, in completion order.
+    pub summaries: Vec<RunSummary>,
+}
+
+/// The consumer group of `plugin`'s triggers.
+pub fn trigger_group(ctx: &RunContext, plugin: &str) -> String {
+    let prefix = ctx
+        .settings
+        .kafka
+        .as_ref()
+        .map(|k| k.group_prefix.clone())
+        .unwrap_or_else(|| "crawlhost".to_string());
+    format!("{prefix}.trigger.{plugin}")
+}
+
+/// The record as the plugin sees it: key and value as text (lossy for bytes
+/// that are not UTF-8).
+pub fn to_bus_record(r: &ConsumedRecord) -> BusRecord {
+    BusRecord {
+        topic: r.topic.clone(),
+        partition: r.partition,
+        offset: r.offset,
+        key: r
+            .key
+            .as_ref()
+            .map(|k| String::from_utf8_lossy(k).into_owned()),
+        value: String::from_utf8_lossy(&r.value).into_owned(),
+        timestamp_ms: r.timestamp_ms,
+    }
+}
+
+/// How the consumer stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Handle every record present when it started, then return.
+    CaughtUp,
+    /// Keep waiting for new records (the long-running form).
+    Forever,
+}
+
+/// Run `plugin`'s triggers: `concurrency` runs at once.
+pub async fn consume(
+    ctx: RunContext,
+    plugin: Arc<LoadedPlugin>,
+    concurrency: usize,
+    until: Until,
+) -> Result<TriggerReport, TriggerError> {
+    let name = plugin.manifest.name.clone();
+    if plugin.manifest.triggers.is_empty() {
+        return Err(TriggerError::NoTriggers(name));
+    }
+    let group = trigger_group(&ctx, &name);
+    let bus = ctx.bus.clone();
+    let bus_err = |source| TriggerError::Bus {
+        plugin: name.clone(),
+        source,
+    };
+    let mut report = TriggerReport {
+        plugin: name.clone(),
+        group: group.clone(),
+        ..TriggerReport::default()
+    };
+
+    // Per (topic, partition): the tracker and the next offset to read.
+    let mut partitions: BTreeMap<(String, u32), (OffsetTracker, u64)> = BTreeMap::new();
+    // Where `CaughtUp` stops: the end offsets when the consumer started.
+    let mut stop_at: BTreeMap<(String, u32), u64> = BTreeMap::new();
+    let mut known_topics: BTreeSet<String> = BTreeSet::new();
+    let mut running: JoinSet<(ConsumedRecord, u32, RunSummary)> = JoinSet::new();
+    let mut waiting: Vec<(ConsumedRecord, u32)> = Vec::new();
+    let concurrency = concurrency.max(1);
+    let mut first_pass = true;
+
+    loop {
+        // Discover trigger topics (they may appear later) and their
+        // partitions.
+        if known_topics.len() < plugin.manifest.triggers.len() {
+            let topics = bus.topics().await.map_err(bus_err)?;
+            for trigger in &plugin.manifest.triggers {
+                if known_topics.contains(trigger) {
+                    continue;
+                }
+                let Some((_, count)) = topics.iter().find(|(t, _)| t == trigger) else {
+                    if first_pass {
+                        tracing::info!(plugin = %name, topic = %trigger, "Trigger topic does not exist yet.");
+                    }
+                    continue;
+                };
+                for p in 0..*count {
+                    let committed = bus.committed(&group, trigger, p).await.map_err(bus_err)?;
+                    let position = committed.unwrap_or(0);
+                    let end = bus.end_offset(trigger, p).await.map_err(bus_err)?;
+                    partitions.insert(
+                        (trigger.clone(), p),
+                        (OffsetTracker::new(position), position),
+                    );
+                    if first_pass {
+                        stop_at.insert((trigger.clone(), p), end);
+                    }
+                }
+                known_topics.insert(trigger.clone());
+            }
+        }
+        first_pass = false;
+
+        // Read more when there is room.
+        let mut read_any = false;
+        if waiting.len() < concurrency {
+            for ((topic, p), (_, next)) in partitions.iter_mut() {
+                let limit = match until {
+                    Until::CaughtUp => stop_at.get(&(topic.clone(), *p)).copied().unwrap_or(0),
+                    Until::Forever => u64::MAX,
+                };
+                if *next >= limit {
+                    continue;
+                }
+                let batch = bus
+                    .fetch(topic, *p, *next, FETCH_MAX)
+                    .await
+                    .map_err(bus_err)?;
+                for r in batch {
+                    if r.offset >= limit {
+                        break;
+                    }
+                    *next = r.offset + 1;
+                    waiting.push((r, 1));
+                    read_any = true;
+                }
+            }
+        }
+
+        // Start runs.
+        while running.len() < concurrency && !waiting.is_empty() {
+            let (record, attempt) = waiting.remove(0);
+            if let Some((tracker, _)) =
+                partitions.get_mut(&(record.topic.clone(), record.partition))
+            {
+                tracker.start(record.offset);
+            }
+            let (ctx, plugin) = (ctx.clone(), plugin.clone());
+            report.runs += 1;
+            running.spawn(async move {
+                tracing::info!(plugin = %plugin.manifest.name, topic = %record.topic, partition = record.partition, offset = record.offset, attempt, "Trigger record: planning a run.");
+                let input = PlanInput::Trigger(to_bus_record(&record));
+                let summary = run_plugin(ctx, plugin, input, &mut |_| {}).await;
+                (record, attempt, summary)
+            });
+        }
+
+        let idle = running.is_empty() && waiting.is_empty();
+        if idle {
+            let caught_up = partitions
+                .iter()
+                .all(|(k, (_, next))| *next >= stop_at.get(k).copied().unwrap_or(0));
+            // A trigger topic that does not exist has nothing to catch up on.
+            if until == Until::CaughtUp && caught_up {
+                return Ok(report);
+            }
+            if !read_any {
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+            continue;
+        }
+
+        let Some(joined) = running.join_next().await else {
+            continue;
+        };
+        let (record, attempt, summary) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                // A panic in host code: the record stays uncommitted and
+                // is planned again by the next consumer.
+                return Err(bus_err(BusError::Storage(format!(
+                    "trigger run crashed: {e}"
+                ))));
+            }
+        };
+        let handled = if let Some(fatal) = &summary.fatal {
+            if attempt < MAX_TRIGGER_ATTEMPTS {
+                tracing::warn!(plugin = %name, offset = record.offset, attempt, error = %fatal, "Triggered run failed; trying again.");
+                // Still in flight for its tracker: the position holds.
+                waiting.push((record.clone(), attempt + 1));
+                false
+            } else {
+                dead_letter(&ctx, &record, &name, fatal)
+                    .await
+                    .map_err(bus_err)?;
+                report.dead_letters += 1;
+                true
+            }
+        } else {
+            true
+        };
+        report.summaries.push(summary);
+        if handled {
+            report.records += 1;
+            if let Some((tracker, _)) =
+                partitions.get_mut(&(record.topic.clone(), record.partition))
+                && let Some(position) = tracker.finish(record.offset)
+            {
+                bus.commit(&group, &record.topic, record.partition, position)
+                    .await
+                    .map_err(bus_err)?;
+            }
+        }
+    }
+}
+
+/// Send a trigger record that could not be planned to the dead-letter topic.
+async fn dead_letter(
+    ctx: &RunContext,
+    record: &ConsumedRecord,
+    plugin: &str,
+    cause: &str,
+) -> Result<(), BusError> {
+    tracing::error!(plugin = %plugin, topic = %record.topic, partition = record.partition, offset = record.offset, cause = %cause, "Trigger record sent to the dead-letter topic.");
+    let mut headers = record.headers.clone();
+    headers.push(("crawlhost-error".into(), cause.as_bytes().to_vec()));
+    headers.push((
+        "crawlhost-original-topic".into(),
+        record.topic.clone().into_bytes(),
+    ));
+    headers.push(("crawlhost-stage".into(), b"trigger".to_vec()));
+    headers.push(("crawlhost-plugin".into(), plugin.as_bytes().to_vec()));
+    ctx.bus
+        .produce(vec![ProduceRecord {
+            topic: ctx.settings.bus.dead_letter_topic.clone(),
+            key: record.key.clone(),
+            value: record.value.clone(),
+            headers,
+            timestamp_ms: record.timestamp_ms,
+        }])
+        .await
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_only_past_a_contiguous_finished_prefix() {
+        let mut t = OffsetTracker::new(10);
+        for o in 10..14 {
+            t.start(o);
+        }
+        assert_eq!(t.finish(12), None, "10 and 11 still run");
+        assert_eq!(t.finish(11), None);
+        assert_eq!(t.finish(10), Some(13));
+        assert_eq!(t.position(), 13);
+        assert_eq!(t.in_flight(), 1);
+        assert_eq!(t.finish(13), Some(14));
+    }
+
+    #[test]
+    fn gaps_in_the_log_do_not_block_the_position() {
+        // Offsets 20 and 21 do not exist (compaction, control records).
+        let mut t = OffsetTracker::new(20);
+        t.start(22);
+        assert_eq!(t.finish(22), Some(23));
+    }
+
+    #[test]
+    fn a_retried_offset_holds_the_position() {
+        let mut t = OffsetTracker::new(0);
+        t.start(0);
+        t.start(1);
+        assert_eq!(t.finish(1), None);
+        assert_eq!(t.position(), 0);
+        assert_eq!(t.finish(0), Some(2));
+    }
+}

@@ -1,0 +1,280 @@
+//! The crawl steps: what each task kind fetches, parses, stores and emits.
+//! Side effects go through [`Io`]; parsing is in [`crate::parse`], record
+//! shapes in [`crate::records`], keys in [`crate::tasks`].
+
+use std::collections::{HashMap, HashSet};
+
+use crawlhost_sdk::{CrawlError, CrawlOutput, LogLevel, OutRecord, PlanInput, Run, Task, out};
+
+use crate::io::{Io, get_json, put_json};
+use crate::parse::{self, Category, Product};
+use crate::records::{self, BRAND_TOPIC, BrandInfo, PRODUCT_TOPIC};
+use crate::site::{ROWS_PER_PAGE, Settings};
+use crate::tasks::{self, CategoryPayload};
+
+/// Seed tasks: a scheduled run starts at the category landing. The plugin
+/// declares no triggers, so a trigger record plans nothing.
+pub fn plan(io: &mut impl Io, run: &Run, input: PlanInput) -> Result<Vec<Task>, CrawlError> {
+    Settings::from_run(run)?;
+    match input {
+        PlanInput::Scheduled => Ok(vec![tasks::categories_task()]),
+        PlanInput::Trigger(record) => {
+            io.log(
+                LogLevel::Warn,
+                &format!(
+                    "oliveyoung takes no triggers; ignoring a record of topic `{}`",
+                    record.topic
+                ),
+            );
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Run one task.
+pub fn crawl(io: &mut impl Io, run: &Run, task: &Task) -> Result<CrawlOutput, CrawlError> {
+    let settings = Settings::from_run(run)?;
+    match task.kind.as_str() {
+        tasks::KIND_CATEGORIES => categories(io, run, &settings),
+        tasks::KIND_CATEGORY => category(io, run, &settings, out::payload(task)?),
+        tasks::KIND_BRAND_LIST => brand_list(io, run, &settings),
+        tasks::KIND_BRAND => brand(io, run, &settings, out::payload(task)?),
+        other => Err(CrawlError::Other(format!(
+            "task `{}` has an unknown kind `{other}`",
+            task.key
+        ))),
+    }
+}
+
+/// Prefix a parse error's message with where it happened.
+fn at(context: &str) -> impl Fn(CrawlError) -> CrawlError + '_ {
+    move |e| match e {
+        CrawlError::Parse(m) => CrawlError::Parse(format!("{context}: {m}")),
+        other => other,
+    }
+}
+
+/// `categories`: landing -> categories in state, one task per category
+/// (page 1) and the phase-1 join.
+fn categories(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlOutput, CrawlError> {
+    let request = settings.category_landing()?;
+    let url = request.url().to_string();
+    let html = io.fetch_text(request)?;
+    let categories = parse::parse_categories(&html).map_err(at(&url))?;
+    put_json(io, &tasks::categories_key(run.id()), &categories)?;
+    io.log(
+        LogLevel::Info,
+        &format!("found {} categories on the landing page", categories.len()),
+    );
+    let mut follow_ups = categories
+        .iter()
+        .map(|c| tasks::category_task(&c.id, 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    follow_ups.push(tasks::brand_list_task());
+    Ok(CrawlOutput {
+        records: Vec::new(),
+        tasks: follow_ups,
+    })
+}
+
+/// `category:<id>:<page>`: brand names of one page into state; page 1 also
+/// stores the page count and schedules the other pages.
+fn category(
+    io: &mut impl Io,
+    run: &Run,
+    settings: &Settings,
+    payload: CategoryPayload,
+) -> Result<CrawlOutput, CrawlError> {
+    let CategoryPayload { id, page } = payload;
+    let request = settings.category_page(&id, page)?;
+    let url = request.url().to_string();
+    let html = io.fetch_text(request)?;
+    let parsed = parse::parse_category_page(&html).map_err(at(&url))?;
+    put_json(io, &tasks::category_page_key(run.id(), &id, page), &parsed.brands)?;
+    let mut follow_ups = Vec::new();
+    if page == 1 {
+        let pages = parsed.pages.min(settings.max_pages);
+        if pages < parsed.pages {
+            io.log(
+                LogLevel::Warn,
+                &format!(
+                    "category {id} announces {} pages; reading only {pages} (max_pages)",
+                    parsed.pages
+                ),
+            );
+        }
+        put_json(io, &tasks::category_pages_key(run.id(), &id), &pages)?;
+        for p in 2..=pages {
+            follow_ups.push(tasks::category_task(&id, p)?);
+        }
+    }
+    Ok(CrawlOutput {
+        records: Vec::new(),
+        tasks: follow_ups,
+    })
+}
+
+/// `brand-list` (phase 1): join the category pages from state with the
+/// brand list, one `brand:<code>` task per brand, then clear the run's
+/// state. State is cleared last, so a retry after a failed fetch still
+/// finds it.
+fn brand_list(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlOutput, CrawlError> {
+    let categories_key = tasks::categories_key(run.id());
+    let categories: Vec<Category> = get_json(io, &categories_key)?.ok_or_else(|| {
+        CrawlError::Other(format!(
+            "state `{categories_key}` is missing: the categories task of run {} did not store its result",
+            run.id()
+        ))
+    })?;
+    let mut used_keys = vec![categories_key];
+    let mut listed: HashMap<String, Vec<String>> = HashMap::new();
+    for category in &categories {
+        let pages_key = tasks::category_pages_key(run.id(), &category.id);
+        let pages = match get_json::<u32>(io, &pages_key)? {
+            Some(pages) => pages,
+            None => {
+                io.log(
+                    LogLevel::Warn,
+                    &format!(
+                        "category {} ({}) has no stored pages; its brands get no category",
+                        category.id, category.name
+                    ),
+                );
+                1
+            }
+        };
+        used_keys.push(pages_key);
+        let names = listed.entry(category.id.clone()).or_default();
+        for page in 1..=pages {
+            let key = tasks::category_page_key(run.id(), &category.id, page);
+            match get_json::<Vec<String>>(io, &key)? {
+                Some(page_names) => names.extend(page_names),
+                None => io.log(
+                    LogLevel::Warn,
+                    &format!(
+                        "page {page} of category {} ({}) is missing from state; continuing without it",
+                        category.id, category.name
+                    ),
+                ),
+            }
+            used_keys.push(key);
+        }
+    }
+    let by_brand = records::join_categories(&categories, &listed);
+
+    let request = settings.brand_list()?;
+    let url = request.url().to_string();
+    let html = io.fetch_text(request)?;
+    let entries = parse::parse_brand_list(&html).map_err(at(&url))?;
+    let mut follow_ups = Vec::with_capacity(entries.len());
+    let mut uncategorized = 0usize;
+    for entry in entries {
+        let categories = by_brand.get(&entry.name_ko).cloned().unwrap_or_default();
+        if categories.is_empty() {
+            uncategorized += 1;
+        }
+        follow_ups.push(tasks::brand_task(&BrandInfo {
+            code: entry.code,
+            name_ko: entry.name_ko,
+            name_en: entry.name_en,
+            categories,
+        })?);
+    }
+    io.log(
+        LogLevel::Info,
+        &format!(
+            "scheduling {} brands ({uncategorized} in no category)",
+            follow_ups.len()
+        ),
+    );
+    for key in &used_keys {
+        io.state_delete(key);
+    }
+    Ok(CrawlOutput {
+        records: Vec::new(),
+        tasks: follow_ups,
+    })
+}
+
+/// `brand:<code>`: the shop landing (a 5xx here is retried by the host),
+/// then the AJAX pages until a short page; one record per product and one
+/// for the brand.
+fn brand(
+    io: &mut impl Io,
+    run: &Run,
+    settings: &Settings,
+    info: BrandInfo,
+) -> Result<CrawlOutput, CrawlError> {
+    let request = settings.brand_shop(&info.code)?;
+    let shop_url = request.url().to_string();
+    let html = io.fetch_text(request)?;
+    match parse::parse_shop_detail(&html) {
+        Ok(detail) => {
+            if let Some(name) = detail.brand_name.filter(|n| *n != info.name_ko) {
+                io.log(
+                    LogLevel::Debug,
+                    &format!(
+                        "brand {} is titled `{name}` on {shop_url}, `{}` in the brand list",
+                        info.code, info.name_ko
+                    ),
+                );
+            }
+        }
+        Err(e) => io.log(
+            LogLevel::Warn,
+            &format!("cannot read the shop landing {shop_url}: {e}"),
+        ),
+    }
+
+    let mut products: Vec<Product> = Vec::new();
+    let mut seen = HashSet::new();
+    for page in 1..=settings.max_pages {
+        let request = settings.goods_page(&info.code, page)?;
+        let context = format!(
+            "brand {} ({}) page {page} at {}",
+            info.code,
+            info.name_ko,
+            request.url()
+        );
+        let html = io.fetch_text(request)?;
+        let items = parse::parse_goods_page(&html).map_err(at(&context))?;
+        let count = items.len();
+        for item in items {
+            if seen.insert(item.goods_no.clone()) {
+                products.push(item);
+            }
+        }
+        if count < ROWS_PER_PAGE {
+            break;
+        }
+        if page == settings.max_pages {
+            io.log(
+                LogLevel::Warn,
+                &format!(
+                    "brand {} still has full pages after {page} (max_pages); stopping there",
+                    info.code
+                ),
+            );
+        }
+    }
+
+    let started = run.started_at_ms();
+    let mut out_records = Vec::with_capacity(products.len() + 1);
+    for product in &products {
+        let record = records::product_record(settings, &info, product, started)?;
+        out_records.push(stamped(out::record(PRODUCT_TOPIC, &product.goods_no, &record)?, started));
+    }
+    let record = records::brand_record(settings, &info, &products, &run.date(9), started)?;
+    out_records.push(stamped(out::record(BRAND_TOPIC, &info.code, &record)?, started));
+    Ok(CrawlOutput {
+        records: out_records,
+        tasks: Vec::new(),
+    })
+}
+
+/// Records carry the run start as event time, so one run lands in one
+/// date partition of the sink and replays are repeatable.
+fn stamped(mut record: OutRecord, ms: i64) -> OutRecord {
+    record.timestamp_ms = Some(ms);
+    record
+}

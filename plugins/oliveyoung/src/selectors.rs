@@ -1,0 +1,70 @@
+//! Every CSS selector and attribute name the plugin reads, in one place:
+//! when the site's markup drifts, this is the file to change.
+
+// Category landing (`/store/display/getCategoryShop.do`).
+
+/// Category anchors. The `(` keeps out `moveCategoryShop(...)`, which links
+/// the top-level categories.
+pub const CATEGORY_LINK: &str = r#"a[href*="common.link.moveCategory("]"#;
+/// The category id on a category anchor.
+pub const CATEGORY_ID_ATTR: &str = "data-ref-dispcatno";
+/// The call in the anchor's `href` that also carries the id (fallback).
+pub const CATEGORY_HREF_CALL: &str = "moveCategory(";
+/// `공통^드로우^<big>_<small>`: the category name is the last `^` part.
+pub const CATEGORY_NAME_ATTR: &str = "data-attr";
+/// Separator of the `data-attr` parts.
+pub const DATA_ATTR_SEPARATOR: char = '^';
+
+// Brands of a category (`/store/display/getMCategoryList.do`).
+
+/// Brand filter checkboxes.
+pub const CATEGORY_BRAND_CHECKBOX: &str = r#"input[type="checkbox"][data-brndnm]"#;
+/// The brand name on a checkbox.
+pub const CATEGORY_BRAND_NAME_ATTR: &str = "data-brndnm";
+/// Pager links; the largest `data-page-no` is the page count.
+pub const PAGER_LINK: &str = ".pageing a[data-page-no]";
+/// The page number on a pager link.
+pub const PAGE_NO_ATTR: &str = "data-page-no";
+
+// Brand list (`/store/main/getBrandList.do`).
+
+/// Brand anchors (each brand appears under its Korean and its English name).
+pub const BRAND_LINK: &str = "a[data-ref-onlbrndcd]";
+/// The brand code on a brand anchor.
+pub const BRAND_CODE_ATTR: &str = "data-ref-onlbrndcd";
+
+// Brand shop (`/store/display/getBrandShopDetail.do`).
+
+/// The brand name heading.
+pub const SHOP_BRAND_NAME: &str = ".brand-head .brand-name";
+/// One product card of the first page.
+pub const SHOP_CARD: &str = "div.prod-info";
+/// The card's first anchor, whose `data-attr` is the item name.
+pub const SHOP_CARD_LINK: &str = "a";
+/// The item name on the card's first anchor.
+pub const ITEM_NAME_ATTR: &str = "data-attr";
+
+// Brand shop products, paged (`getBrandShopDetailGoodsPagingAjax.do`).
+
+/// One product of a page.
+pub const GOODS_ITEM: &str = "li[data-goods-idx]";
+/// The product's index on the page (for messages).
+pub const GOODS_INDEX_ATTR: &str = "data-goods-idx";
+/// Anchors carrying the goods number.
+pub const GOODS_LINK: &str = "a[data-ref-goodsno]";
+/// The goods number (`A000000xxxxxx`).
+pub const GOODS_NO_ATTR: &str = "data-ref-goodsno";
+/// Product name.
+pub const PRODUCT_NAME: &str = ".prod-name";
+/// List price, e.g. `25,600` (absent for some products).
+pub const PRICE_ORIGINAL: &str = "span.tx_org > span";
+/// Selling price.
+pub const PRICE_CURRENT: &str = "span.tx_cur > span";
+/// Present when the product is on promotion (also on shop cards).
+pub const DISCOUNT: &str = "div.discount";
+/// Present when the product is sold out.
+pub const SOLD_OUT: &str = "span.soldout";
+/// Average rating, e.g. `5점 만점에 4.7점` (the last number counts).
+pub const RATING: &str = ".point";
+/// Review count, e.g. `(1,234)`.
+pub const REVIEW_COUNT: &str = ".num";

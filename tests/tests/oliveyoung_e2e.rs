@@ -1,0 +1,219 @@
+//! The host runs the built `oliveyoung.wasm` against the fixture site and gets
+//! exactly the ground-truth brands and products; the fixture's broken pages
+//! are reported as task errors while the run completes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crawlhost::bus::{Bus, ConsumedRecord};
+use crawlhost::config::{Config, Settings};
+use crawlhost::engine::bindings::PlanInput;
+use crawlhost::host::Host;
+use crawlhost::run::run_plugin;
+use crawlhost_tests::oliveyoung::{Site, spawn};
+
+const SEED: u64 = 7;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+fn plugin_wasm() -> PathBuf {
+    let path = target_dir().join("wasm32-wasip2/release/oliveyoung.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `make plugins` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A config for the fixture at `base_url`, everything under `dir`.
+fn config_text(dir: &std::path::Path, base_url: &str) -> String {
+    format!(
+        "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
+         [http]\nallow_private_addresses = true\n\
+         [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\n\
+         [plugins.oliveyoung]\nconfig = {{ base_url = \"{base_url}\" }}\n",
+        plugins = dir.join("plugins").display(),
+        data = dir.join("data").display(),
+    )
+}
+
+fn settings(dir: &std::path::Path, base_url: &str) -> Settings {
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::copy(plugin_wasm(), dir.join("plugins/oliveyoung.wasm")).unwrap();
+    Config::parse(&config_text(dir, base_url), std::path::Path::new("e2e.toml"))
+        .unwrap()
+        .validate()
+        .unwrap()
+}
+
+async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
+    let mut out = Vec::new();
+    let topics = bus.topics().await.unwrap();
+    let partitions = topics
+        .iter()
+        .find(|(t, _)| t == topic)
+        .map(|(_, p)| *p)
+        .unwrap_or_else(|| panic!("topic {topic} was never written; topics: {topics:?}"));
+    for p in 0..partitions {
+        let mut offset = 0;
+        loop {
+            let batch = bus.fetch(topic, p, offset, 1000).await.unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            offset = batch.last().unwrap().offset + 1;
+            out.extend(batch);
+        }
+    }
+    out
+}
+
+/// key -> parsed value; a key seen twice fails the test (one record per key).
+fn by_key(records: &[ConsumedRecord]) -> BTreeMap<String, serde_json::Value> {
+    let mut map = BTreeMap::new();
+    for r in records {
+        let key = String::from_utf8(r.key.clone().expect("records are keyed")).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
+        assert!(map.insert(key.clone(), value).is_none(), "key {key} written twice");
+    }
+    map
+}
+
+fn header<'a>(r: &'a ConsumedRecord, name: &str) -> &'a str {
+    let v = r
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("header {name} missing"));
+    std::str::from_utf8(&v.1).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_matches_the_ground_truth() {
+    let (base_url, _server) = spawn(Site::generate(SEED)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(settings(dir.path(), &base_url)).unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    assert!(scan.refused.is_empty(), "{:?}", scan.refused);
+    let plugin = scan.plugins["oliveyoung"].clone();
+
+    let summary = run_plugin(host.run_context(), plugin, PlanInput::Scheduled, &mut |_| {}).await;
+    assert_eq!(summary.fatal, None);
+    let truth = Site::generate(SEED).ground_truth(&base_url, summary.started_at_ms);
+
+    // Scale of the fixture, as the issue requires.
+    assert!(truth.categories >= 20, "{} categories", truth.categories);
+    assert!(truth.brand_count >= 300, "{} brands", truth.brand_count);
+    assert!(truth.product_count >= 5000, "{} products", truth.product_count);
+
+    // Broken pages are reported as task failures, with the right kind.
+    let failed: BTreeMap<String, String> = summary
+        .tasks_failed
+        .iter()
+        .map(|f| (f.key.clone(), f.error_kind.clone()))
+        .collect();
+    let expected_failed: BTreeMap<String, String> = truth
+        .failed_tasks
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    assert_eq!(failed, expected_failed, "failed tasks: {:#?}", summary.tasks_failed);
+    // Retryable failures were retried before being given up; the page that
+    // fails only once succeeded on retry.
+    for f in &summary.tasks_failed {
+        let expected_attempts = if f.error_kind == "retryable" { 4 } else { 1 };
+        assert_eq!(f.attempts, expected_attempts, "{f:?}");
+    }
+    assert!(summary.retries > 0);
+
+    // Records: exactly the ground truth, field by field.
+    let brand_records = read_topic(host.bus.as_ref(), "oliveyoung").await;
+    let product_records = read_topic(host.bus.as_ref(), "oliveyoung-products").await;
+    let brands = by_key(&brand_records);
+    let products = by_key(&product_records);
+    assert_eq!(brands.len(), truth.brands.len());
+    assert_eq!(products.len(), truth.products.len());
+    for (code, expected) in &truth.brands {
+        assert_eq!(brands.get(code), Some(expected), "brand {code}");
+    }
+    for (goods_no, expected) in &truth.products {
+        assert_eq!(products.get(goods_no), Some(expected), "product {goods_no}");
+    }
+    assert_eq!(summary.records_by_topic["oliveyoung"], brands.len() as u64);
+    assert_eq!(summary.records_by_topic["oliveyoung-products"], products.len() as u64);
+    assert_eq!(summary.dead_letters, 0);
+
+    // Spot checks that read as the original pipeline's message.
+    let (code, brand) = brands.iter().next().unwrap();
+    assert_eq!(brand["brand_code"], code.as_str());
+    let keywords = brand["query_keyword"].as_array().unwrap();
+    assert_eq!(keywords.len(), 2);
+    assert!(keywords[0].as_str().unwrap().chars().any(|c| ('가'..='힣').contains(&c)));
+    assert!(brand["brand_shop_detail_url"].as_str().unwrap().ends_with(&format!("onlBrndCd={code}")));
+    assert!(!brand["category"].as_array().unwrap().is_empty());
+    assert_eq!(
+        brand["items"].as_object().unwrap().len(),
+        brand["product_count"].as_u64().unwrap() as usize
+    );
+    assert!(brand["released_date"].as_str().unwrap().len() == 10);
+
+    // Headers on every record name the plugin, version, run and task.
+    let r = &brand_records[0];
+    assert_eq!(header(r, "crawlhost-plugin"), "oliveyoung");
+    assert_eq!(header(r, "crawlhost-plugin-version"), "0.1.0");
+    assert_eq!(header(r, "crawlhost-run"), summary.run_id);
+    assert!(header(r, "crawlhost-task").starts_with("brand:"));
+    assert_eq!(r.timestamp_ms, summary.started_at_ms);
+}
+
+/// The CLI form: `crawlhost run --once` exits 2 (completed with task
+/// failures), prints the summary, and `crawlhost tail` prints NDJSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_run_once_and_tail() {
+    let (base_url, _server) = spawn(Site::generate(SEED)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _ = settings(dir.path(), &base_url);
+    let config = dir.path().join("crawlhost.toml");
+    std::fs::write(&config, config_text(dir.path(), &base_url)).unwrap();
+    let bin = target_dir().join("debug/crawlhost");
+    assert!(bin.exists(), "{} missing: cargo build -p crawlhost", bin.display());
+
+    let cli = |args: &[&str]| {
+        let bin = bin.clone();
+        let config = config.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            Command::new(bin)
+                .arg("--config")
+                .arg(config)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    let run = cli(&["run", "--once", "--plugin", "oliveyoung"]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(2), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("failed tasks:"), "{stdout}");
+    assert!(stdout.contains("oliveyoung-products:"), "{stdout}");
+
+    let tail = cli(&["tail", "oliveyoung", "--last", "3"]).await.unwrap();
+    assert!(tail.status.success());
+    let lines: Vec<&str> = std::str::from_utf8(&tail.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 3);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["topic"], "oliveyoung");
+        assert!(v["value"]["query_keyword"].is_array(), "{line}");
+    }
+
+    let missing = cli(&["run", "--once", "--plugin", "nope"]).await.unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no plugin named `nope`"));
+}
