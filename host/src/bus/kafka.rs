@@ -121,9 +121,16 @@ impl KafkaBus {
             client_config(&settings, ClientRole::Admin, &[])
                 .create()
                 .map_err(|e| client_err("admin client", e))?;
-        let reader: BaseConsumer = client_config(&settings, ClientRole::Consumer, &[])
-            .create()
-            .map_err(|e| client_err("reader", e))?;
+        // librdkafka refuses `assign` without a group id; the reader never
+        // commits, so the group only exists by name.
+        let reader_group = format!("{}.reader", settings.group_prefix);
+        let reader: BaseConsumer = client_config(
+            &settings,
+            ClientRole::Consumer,
+            &[("group.id", reader_group.as_str())],
+        )
+        .create()
+        .map_err(|e| client_err("reader", e))?;
         Ok(Self {
             settings,
             producer: RwLock::new(Arc::new(producer)),
