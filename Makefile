@@ -8,7 +8,7 @@ WASM_OUT := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/release
 # Plugins shipped with the host, copied into ./plugins for the host to load.
 PLUGINS := oliveyoung
 # Guest components used only by the tests.
-GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile
+GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest-fetcher
 
 .PHONY: build plugins guests demo test lint fmt
 
@@ -25,6 +25,11 @@ plugins:
 ## guests: build the test guest components
 guests:
 	$(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) $(addprefix -p ,$(GUESTS))
+	@# The ticker guest in two versions, for the hot-swap test.
+	@for v in 1.0.0 2.0.0; do \
+	  TICKER_VERSION=$$v $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p guest-ticker && \
+	  cp $(WASM_OUT)/guest_ticker.wasm $(WASM_OUT)/ticker-$$v.wasm || exit 1; \
+	done
 
 ## demo: crawl the bundled fixture site on embedded defaults and show what landed
 demo:

@@ -30,10 +30,21 @@ base_url="$(cat "$workdir/url")"
 echo "fixture site at $base_url"
 
 # The demo config: embedded defaults, plus the fixture's address (on
-# loopback, so private addresses must be allowed) and fast retries.
+# loopback, so private addresses must be allowed), no politeness delays (the
+# fixture is ours; the defaults of 1 request/s per host are for real sites)
+# and fast retries.
 cat >"$workdir/crawlhost.toml" <<TOML
 [http]
 allow_private_addresses = true
+
+[http.politeness]
+requests_per_second = 2000.0
+burst = 100
+concurrency = 16
+jitter_ms = 0
+
+[http.retry]
+base_ms = 20
 
 [run]
 retry_base_ms = 100

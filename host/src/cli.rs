@@ -75,6 +75,38 @@ pub enum Command {
         /// No live progress line.
         #[arg(long)]
         quiet: bool,
+        /// Share the run's tasks with every host running `crawlhost worker`
+        /// (or another distributed run) through Kafka; needs `[kafka]`.
+        #[arg(long)]
+        distributed: bool,
+        /// With --distributed: claim KEY across the group first and skip
+        /// the run (exit 0) when another host claimed it, e.g.
+        /// `--claim "oliveyoung@$(date +%Y%m%d%H)"` in every host's crontab
+        /// fires one run per hour across the group.
+        #[arg(long, requires = "distributed")]
+        claim: Option<String>,
+    },
+    /// Join the distributed workers group and run tasks of any host's
+    /// distributed run until SIGTERM/SIGINT (then finish the tasks in
+    /// flight and leave the group). Needs `[kafka]`.
+    Worker,
+    /// Run plugins on records of their trigger topics: one `plan` per
+    /// record, committed to the plugin's consumer group once its run's
+    /// tasks are done.
+    Triggers {
+        /// Only this plugin (default: every enabled plugin with triggers).
+        #[arg(long)]
+        plugin: Option<String>,
+        /// Handle the records present now, then exit (default: keep
+        /// waiting for new ones).
+        #[arg(long)]
+        once: bool,
+        /// Triggered runs at once per plugin.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Print the reports as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Run as a service: load every plugin, hot-swap changed `.wasm` files,
     /// fire cron schedules, serve the admin API; stop gracefully on
@@ -182,12 +214,24 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             plugin,
             json,
             quiet,
+            distributed,
+            claim,
         } => {
             if !once {
                 bail!("`crawlhost run` needs --once (the long-running scheduler is `crawlhost serve`)");
             }
+            if distributed {
+                return run_distributed(settings, plugin, json, quiet, claim).await;
+            }
             run_once(settings, plugin, json, quiet).await
         }
+        Command::Worker => worker(settings).await,
+        Command::Triggers {
+            plugin,
+            once,
+            concurrency,
+            json,
+        } => triggers(settings, plugin, once, concurrency, json).await,
         Command::Serve {
             admin_listen,
             no_admin,
@@ -302,6 +346,233 @@ async fn run_once(
     if json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);
     }
+    flush_bus(&host).await?;
+    Ok(ExitCode::from(worst))
+}
+
+/// Before a one-shot command exits: wait until every record reached its
+/// bus (with Kafka, until the store-and-forward log has drained).
+async fn flush_bus(host: &Host) -> anyhow::Result<()> {
+    host.bus
+        .flush()
+        .await
+        .context("records are safe in the local forward log but could not be delivered")
+}
+
+/// The plugins `run` or `triggers` should use: the named one, or every
+/// enabled one matching `want`.
+fn select_plugins(
+    host: &Host,
+    scan: &crate::registry::Scan,
+    only: Option<&str>,
+    want: impl Fn(&crate::engine::LoadedPlugin) -> bool,
+) -> anyhow::Result<Vec<Arc<crate::engine::LoadedPlugin>>> {
+    if let Some(name) = only {
+        return match scan.plugins.get(name) {
+            Some(p) => Ok(vec![p.clone()]),
+            None => bail!(
+                "no plugin named `{name}` in {} (found: {})",
+                host.settings.plugins_dir.display(),
+                scan.plugins.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
+    }
+    Ok(scan
+        .plugins
+        .values()
+        .filter(|p| {
+            want(p)
+                && !host
+                    .settings
+                    .plugins
+                    .get(&p.manifest.name)
+                    .is_some_and(|c| c.disabled)
+        })
+        .cloned()
+        .collect())
+}
+
+/// `run --once --distributed`: coordinate the runs here, share the tasks
+/// with the workers group (this process works too while its runs last).
+async fn run_distributed(
+    settings: Settings,
+    only: Option<String>,
+    json: bool,
+    quiet: bool,
+    claim_key: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use crate::distributed::{self, Claim, Dispatcher};
+    let host = Host::open(settings).context("cannot start the host")?;
+    let base = host.run_context();
+    let kafka = distributed::kafka_settings(&base)?;
+    let host_id = distributed::new_host_id();
+    if let Some(key) = &claim_key {
+        match distributed::claim(host.bus.as_ref(), &kafka.claims_topic, key, &host_id).await? {
+            Claim::Won => eprintln!("claimed `{key}` for this host ({host_id})"),
+            Claim::Lost { by } => {
+                eprintln!("`{key}` was already claimed by {by}; nothing to do here");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+    let scan = host.scan_plugins().await?;
+    for refused in &scan.refused {
+        eprintln!("refused {}: {}", refused.path.display(), refused.reason);
+    }
+    let selected = select_plugins(&host, &scan, only.as_deref(), |p| p.manifest.triggers.is_empty())?;
+    if selected.is_empty() {
+        bail!("no plugins to run in {}", host.settings.plugins_dir.display());
+    }
+    let dispatcher = Dispatcher::start(
+        host.bus.clone(),
+        kafka.clone(),
+        host_id.clone(),
+        host.settings.sandbox.task_timeout,
+    )
+    .await?;
+    // This host works on the group's tasks while it coordinates.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(distributed::run_worker(
+        base.clone(),
+        scan.plugins.clone(),
+        host_id.clone(),
+        stop_rx,
+    ));
+    // The run loop's concurrency bounds attempts in flight across the group.
+    let mut wide = (*host.settings).clone();
+    let window = (kafka.tasks_partitions as usize * wide.run.concurrency).clamp(1, 10_000);
+    for p in &selected {
+        wide.plugins.entry(p.manifest.name.clone()).or_default().concurrency = Some(window);
+    }
+    let ctx = crate::run::RunContext {
+        settings: Arc::new(wide),
+        remote: Some(dispatcher.clone()),
+        ..base
+    };
+    let mut worst = 0u8;
+    let mut summaries = Vec::new();
+    for plugin in selected {
+        let name = plugin.manifest.name.clone();
+        let mut line = ProgressLine::new(&name, !quiet && !json);
+        let summary = run_plugin(ctx.clone(), plugin, PlanInput::Scheduled, &mut |p: &Progress| {
+            line.update(p)
+        })
+        .await;
+        line.finish();
+        let code = if summary.fatal.is_some() {
+            1
+        } else if summary.tasks_failed.is_empty() {
+            0
+        } else {
+            EXIT_TASK_FAILURES
+        };
+        worst = match (worst, code) {
+            (1, _) | (_, 1) => 1,
+            (a, b) => a.max(b),
+        };
+        if !json {
+            print_summary(&summary);
+        }
+        summaries.push(summary);
+    }
+    let _ = stop_tx.send(true);
+    match worker.await {
+        Ok(Ok(n)) => tracing::info!(tasks = n, "This host's worker ran its share."),
+        Ok(Err(e)) => eprintln!("warning: this host's worker stopped: {e}"),
+        Err(e) => eprintln!("warning: this host's worker crashed: {e}"),
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summaries)?);
+    }
+    flush_bus(&host).await?;
+    Ok(ExitCode::from(worst))
+}
+
+/// `crawlhost worker`: run the group's tasks until SIGTERM/SIGINT.
+async fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
+    let host = Host::open(settings).context("cannot start the host")?;
+    let scan = host.scan_plugins().await?;
+    for refused in &scan.refused {
+        eprintln!("refused {}: {}", refused.path.display(), refused.reason);
+    }
+    let host_id = crate::distributed::new_host_id();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    eprintln!("worker {host_id}: {} plugin(s) loaded; waiting for tasks", scan.plugins.len());
+    let done = crate::distributed::run_worker(host.run_context(), scan.plugins.clone(), host_id, stop_rx).await?;
+    eprintln!("worker stopped after {done} task(s)");
+    flush_bus(&host).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `crawlhost triggers`: consume the trigger topics of triggered plugins.
+async fn triggers(
+    settings: Settings,
+    only: Option<String>,
+    once: bool,
+    concurrency: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::trigger::{Until, consume};
+    let host = Host::open(settings).context("cannot start the host")?;
+    let scan = host.scan_plugins().await?;
+    for refused in &scan.refused {
+        eprintln!("refused {}: {}", refused.path.display(), refused.reason);
+    }
+    let selected = select_plugins(&host, &scan, only.as_deref(), |p| !p.manifest.triggers.is_empty())?;
+    if selected.is_empty() {
+        bail!("no plugins with triggers in {}", host.settings.plugins_dir.display());
+    }
+    let until = if once { Until::CaughtUp } else { Until::Forever };
+    let mut consumers = tokio::task::JoinSet::new();
+    for plugin in selected {
+        let ctx = host.run_context();
+        consumers.spawn(consume(ctx, plugin, concurrency, until));
+    }
+    let mut reports = Vec::new();
+    let mut worst = 0u8;
+    while let Some(joined) = consumers.join_next().await {
+        let report = joined.context("a trigger consumer crashed")??;
+        for s in &report.summaries {
+            if !json {
+                print_summary(s);
+            }
+            if s.fatal.is_some() {
+                worst = 1;
+            } else if !s.tasks_failed.is_empty() && worst == 0 {
+                worst = EXIT_TASK_FAILURES;
+            }
+        }
+        if !json {
+            println!(
+                "triggers of {} (group {}): {} record(s), {} run(s), {} dead-lettered",
+                report.plugin, report.group, report.records, report.runs, report.dead_letters
+            );
+        }
+        reports.push(report);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    flush_bus(&host).await?;
     Ok(ExitCode::from(worst))
 }
 

@@ -6,7 +6,8 @@
 //!
 //! A run *fails* when it could not complete ([`RunSummary::fatal`]) or when
 //! too large a share of its tasks failed for good (a few broken pages are a
-//! normal crawl; a crawler whose every task traps is not). After
+//! normal crawl; a crawler whose every task traps is not). A run stopped by
+//! shutdown without failing says nothing either way. After
 //! [`HealthPolicy::failed_runs`] failed runs in a row, or
 //! [`HealthPolicy::failed_tasks`] failed tasks in a row, the plugin is
 //! [`Health::Unhealthy`] with a reason naming the count and the last error.
@@ -71,6 +72,39 @@ pub enum RunVerdict {
     Succeeded,
     /// The run failed; the text says why.
     Failed(String),
+    /// Interrupted by shutdown before it could show either.
+    Inconclusive,
+}
+
+/// What health needs to know about a finished run (see
+/// [`RunFacts::from`] for a [`RunSummary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunFacts<'a> {
+    pub run_id: &'a str,
+    /// Why the run could not complete, if it could not.
+    pub fatal: Option<&'a str>,
+    pub tasks_done: u64,
+    pub tasks_failed: u64,
+    /// Key and last error of the first task that failed for good.
+    pub first_failure: Option<(&'a str, &'a str)>,
+    /// Shutdown stopped the run early.
+    pub interrupted: bool,
+}
+
+impl<'a> From<&'a RunSummary> for RunFacts<'a> {
+    fn from(s: &'a RunSummary) -> Self {
+        Self {
+            run_id: &s.run_id,
+            fatal: s.fatal.as_deref(),
+            tasks_done: s.tasks_done,
+            tasks_failed: s.tasks_failed.len() as u64,
+            first_failure: s
+                .tasks_failed
+                .first()
+                .map(|f| (f.key.as_str(), f.error.as_str())),
+            interrupted: s.interrupted,
+        }
+    }
 }
 
 /// How one task ended, for callers that see tasks one by one.
@@ -85,22 +119,26 @@ pub enum TaskOutcome<'a> {
 }
 
 /// Judge one run under `policy`.
-pub fn judge_run(policy: &HealthPolicy, summary: &RunSummary) -> RunVerdict {
-    if let Some(fatal) = &summary.fatal {
-        return RunVerdict::Failed(format!("run {}: {fatal}", summary.run_id));
+pub fn judge_run(policy: &HealthPolicy, run: RunFacts<'_>) -> RunVerdict {
+    if let Some(fatal) = run.fatal {
+        return RunVerdict::Failed(format!("run {}: {fatal}", run.run_id));
     }
-    let failed = summary.tasks_failed.len() as u64;
-    if failed == 0 {
-        return RunVerdict::Succeeded;
+    let failed = run.tasks_failed;
+    let total = run.tasks_done + failed;
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        failed as f64 / total as f64
+    };
+    if failed > 0 && (run.tasks_done == 0 || ratio > policy.max_failed_task_ratio) {
+        let (key, error) = run.first_failure.unwrap_or(("?", "?"));
+        return RunVerdict::Failed(format!(
+            "run {}: {failed} of {total} tasks failed (first: task {key}: {error})",
+            run.run_id
+        ));
     }
-    let total = summary.tasks_done + failed;
-    let ratio = failed as f64 / total as f64;
-    if summary.tasks_done == 0 || ratio > policy.max_failed_task_ratio {
-        let first = &summary.tasks_failed[0];
-        RunVerdict::Failed(format!(
-            "run {}: {failed} of {total} tasks failed (first: task {}: {})",
-            summary.run_id, first.key, first.error
-        ))
+    if run.interrupted {
+        RunVerdict::Inconclusive
     } else {
         RunVerdict::Succeeded
     }
@@ -144,13 +182,19 @@ impl PluginHealth {
 
     /// Account for a finished run.
     pub fn observe_run(&mut self, summary: &RunSummary) -> Option<Transition> {
-        let verdict = judge_run(&self.policy, summary);
+        self.observe_facts(summary.into())
+    }
+
+    /// [`Self::observe_run`] from [`RunFacts`].
+    pub fn observe_facts(&mut self, run: RunFacts<'_>) -> Option<Transition> {
+        let verdict = judge_run(&self.policy, run);
         self.observe_verdict(verdict)
     }
 
     /// Account for a run already judged (see [`judge_run`]).
     pub fn observe_verdict(&mut self, verdict: RunVerdict) -> Option<Transition> {
         match verdict {
+            RunVerdict::Inconclusive => None,
             RunVerdict::Succeeded => {
                 self.failed_runs = 0;
                 self.failed_tasks = 0;
@@ -208,54 +252,35 @@ impl PluginHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::TaskFailure;
 
-    fn summary(done: u64, failed: &[&str], fatal: Option<&str>) -> RunSummary {
-        RunSummary {
-            run_id: "r1".into(),
-            plugin: "p".into(),
-            plugin_version: "0.1.0".into(),
-            started_at_ms: 0,
-            duration_ms: 0,
+    /// A run with `done` tasks done, the `failed` keys failed (each with a
+    /// deadline error) and maybe a fatal error.
+    fn summary<'a>(done: u64, failed: &'a [&'a str], fatal: Option<&'a str>) -> RunFacts<'a> {
+        RunFacts {
+            run_id: "r1",
+            fatal,
             tasks_done: done,
-            tasks_failed: failed
-                .iter()
-                .map(|k| TaskFailure {
-                    key: k.to_string(),
-                    kind: "seed".into(),
-                    error_kind: "deadline".into(),
-                    error: "deadline of 2s exceeded".into(),
-                    attempts: 2,
-                })
-                .collect(),
-            retries: 0,
-            duplicate_tasks: 0,
-            records: 0,
-            records_by_topic: Default::default(),
-            dead_letters: 0,
-            fetch: Default::default(),
-            fatal: fatal.map(str::to_string),
+            tasks_failed: failed.len() as u64,
+            first_failure: failed.first().map(|k| (*k, "deadline of 2s exceeded")),
+            interrupted: false,
         }
     }
 
     #[test]
     fn runs_are_judged_by_fatal_errors_and_failure_share() {
         let p = HealthPolicy::default();
-        assert_eq!(
-            judge_run(&p, &summary(10, &[], None)),
-            RunVerdict::Succeeded
-        );
+        assert_eq!(judge_run(&p, summary(10, &[], None)), RunVerdict::Succeeded);
         // A few broken pages are a normal crawl.
         assert_eq!(
-            judge_run(&p, &summary(8, &["a", "b"], None)),
+            judge_run(&p, summary(8, &["a", "b"], None)),
             RunVerdict::Succeeded
         );
         // Exactly at the ratio is still fine; above it fails.
         assert_eq!(
-            judge_run(&p, &summary(2, &["a", "b"], None)),
+            judge_run(&p, summary(2, &["a", "b"], None)),
             RunVerdict::Succeeded
         );
-        let RunVerdict::Failed(why) = judge_run(&p, &summary(1, &["a", "b"], None)) else {
+        let RunVerdict::Failed(why) = judge_run(&p, summary(1, &["a", "b"], None)) else {
             panic!("2 of 3 failed should fail the run");
         };
         assert_eq!(
@@ -264,11 +289,11 @@ mod tests {
         );
         // Nothing succeeded.
         assert!(matches!(
-            judge_run(&p, &summary(0, &["a"], None)),
+            judge_run(&p, summary(0, &["a"], None)),
             RunVerdict::Failed(_)
         ));
         // Fatal wins even when every task was done.
-        let RunVerdict::Failed(why) = judge_run(&p, &summary(5, &[], Some("plan failed: trap")))
+        let RunVerdict::Failed(why) = judge_run(&p, summary(5, &[], Some("plan failed: trap")))
         else {
             panic!("fatal run should fail");
         };
@@ -279,10 +304,10 @@ mod tests {
     fn unhealthy_after_repeated_failed_runs_and_back_after_a_good_one() {
         let mut h = PluginHealth::new(HealthPolicy::default());
         let bad = summary(0, &["t0"], None);
-        assert_eq!(h.observe_run(&bad), None);
-        assert_eq!(h.observe_run(&bad), None);
+        assert_eq!(h.observe_facts(bad), None);
+        assert_eq!(h.observe_facts(bad), None);
         assert!(h.health().is_healthy());
-        let Some(Transition::BecameUnhealthy { reason }) = h.observe_run(&bad) else {
+        let Some(Transition::BecameUnhealthy { reason }) = h.observe_facts(bad) else {
             panic!("third failed run should make the plugin unhealthy");
         };
         assert!(
@@ -293,14 +318,14 @@ mod tests {
         assert_eq!(h.health(), &Health::Unhealthy { reason });
         // Further failures keep it unhealthy without a second transition,
         // and the reason follows the streak.
-        assert_eq!(h.observe_run(&bad), None);
+        assert_eq!(h.observe_facts(bad), None);
         assert_eq!(h.consecutive_failed_runs(), 4);
         let Health::Unhealthy { reason } = h.health() else {
             panic!()
         };
         assert!(reason.starts_with("4 runs in a row"), "{reason}");
         assert_eq!(
-            h.observe_run(&summary(3, &[], None)),
+            h.observe_facts(summary(3, &[], None)),
             Some(Transition::Recovered)
         );
         assert!(h.health().is_healthy());
@@ -311,13 +336,38 @@ mod tests {
     fn a_success_breaks_the_streak() {
         let mut h = PluginHealth::new(HealthPolicy::default());
         let bad = summary(0, &[], Some("plan failed: deadline of 2s exceeded"));
-        h.observe_run(&bad);
-        h.observe_run(&bad);
-        h.observe_run(&summary(1, &[], None));
-        h.observe_run(&bad);
-        h.observe_run(&bad);
+        h.observe_facts(bad);
+        h.observe_facts(bad);
+        h.observe_facts(summary(1, &[], None));
+        h.observe_facts(bad);
+        h.observe_facts(bad);
         assert!(h.health().is_healthy());
         assert_eq!(h.consecutive_failed_runs(), 2);
+    }
+
+    #[test]
+    fn an_interrupted_run_counts_only_if_it_failed() {
+        let p = HealthPolicy::default();
+        let interrupted = RunFacts {
+            interrupted: true,
+            ..summary(4, &[], None)
+        };
+        assert_eq!(judge_run(&p, interrupted), RunVerdict::Inconclusive);
+        let mut h = PluginHealth::new(HealthPolicy {
+            failed_runs: 1,
+            ..p.clone()
+        });
+        h.observe_facts(summary(0, &[], Some("x")));
+        assert_eq!(h.observe_facts(interrupted), None);
+        assert!(
+            !h.health().is_healthy(),
+            "an interrupted run does not prove recovery"
+        );
+        let failed = RunFacts {
+            interrupted: true,
+            ..summary(0, &["a"], None)
+        };
+        assert!(matches!(judge_run(&p, failed), RunVerdict::Failed(_)));
     }
 
     #[test]
@@ -329,16 +379,16 @@ mod tests {
         };
         let mut h = PluginHealth::new(policy);
         assert!(matches!(
-            h.observe_run(&summary(0, &[], Some("x"))),
+            h.observe_facts(summary(0, &[], Some("x"))),
             Some(Transition::BecameUnhealthy { .. })
         ));
-        assert_eq!(h.observe_run(&summary(1, &[], None)), None);
+        assert_eq!(h.observe_facts(summary(1, &[], None)), None);
         assert!(!h.health().is_healthy());
         // A failure in between restarts the recovery count.
-        h.observe_run(&summary(0, &[], Some("x")));
-        assert_eq!(h.observe_run(&summary(1, &[], None)), None);
+        h.observe_facts(summary(0, &[], Some("x")));
+        assert_eq!(h.observe_facts(summary(1, &[], None)), None);
         assert_eq!(
-            h.observe_run(&summary(1, &[], None)),
+            h.observe_facts(summary(1, &[], None)),
             Some(Transition::Recovered)
         );
     }
@@ -371,7 +421,7 @@ mod tests {
         h.observe_task(TaskOutcome::Done);
         assert!(!h.health().is_healthy());
         assert_eq!(
-            h.observe_run(&summary(4, &[], None)),
+            h.observe_facts(summary(4, &[], None)),
             Some(Transition::Recovered)
         );
     }

@@ -114,6 +114,7 @@ impl Host {
             bus: self.bus.clone(),
             settings: self.settings.clone(),
             journal: Some(self.journal.clone()),
+            remote: None,
         }
     }
 }

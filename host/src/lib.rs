@@ -19,6 +19,8 @@
 //! - [`metrics`]: counters and histograms in the Prometheus text format.
 //! - [`registry`]: loading the plugins directory.
 //! - [`health`]: when a plugin that keeps failing is unhealthy, and when it recovers.
+//! - [`distributed`]: scale-out: tasks of one run shared by the hosts of a
+//!   Kafka consumer group; cron ticks claimed once across the group.
 //! - [`trigger`]: topic triggers: one `plan` per record of a trigger topic,
 //!   committed after the run's tasks are done.
 //! - [`serve`]: the long-running host: hot swap, cron, admin API, shutdown.
@@ -27,6 +29,7 @@
 
 pub mod bus;
 pub mod config;
+pub mod distributed;
 pub mod engine;
 pub mod health;
 pub mod host;

@@ -45,12 +45,14 @@ const RETRY_MAX: Duration = Duration::from_millis(200);
 /// (room for a loaded machine; a case that is not contained takes forever).
 const SLACK: f64 = 2.0;
 
-fn extra_config() -> String {
+fn extra_config(pooling: &str) -> String {
     format!(
         "max_attempts = {ATTEMPTS}\nblocked_max_attempts = {ATTEMPTS}\nmax_tasks_per_run = {MAX_TASKS}\n\
          [sandbox]\nmemory_limit_mb = {MEMORY_MB}\ntask_timeout_secs = {}\nplan_timeout_secs = {}\n\
          max_records_per_task = {MAX_RECORDS}\nmax_follow_ups_per_task = {MAX_FOLLOW_UPS}\n\
-         max_output_bytes_per_task = {MAX_OUTPUT_BYTES}\n",
+         max_output_bytes_per_task = {MAX_OUTPUT_BYTES}\npooling = \"{pooling}\"\n\
+         [http.politeness]\nrequests_per_second = 1000.0\nburst = 100\nconcurrency = 16\njitter_ms = 0\n\
+         [http.robots]\nobey = false\n",
         TASK_TIMEOUT.as_secs(),
         PLAN_TIMEOUT.as_secs(),
     )
@@ -103,7 +105,10 @@ async fn secret_listener() -> (String, Arc<AtomicU64>) {
 fn context(host: &Host, config: &[(&str, String)]) -> RunContext {
     let mut settings = (*host.settings).clone();
     let plugin = settings.plugins.entry("hostile".into()).or_default();
-    plugin.config = config.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    plugin.config = config
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     plugin.concurrency = Some(2);
     let mut ctx = host.run_context();
     ctx.settings = Arc::new(settings);
@@ -148,6 +153,19 @@ fn one_failure(
         }
     }
     Ok(())
+}
+
+/// A stack overflow: the wasm call stack runs out (`call stack exhausted`) or,
+/// for frames with big locals, the shadow stack at the bottom of linear
+/// memory wraps below address 0 (`out of bounds memory access`).
+fn stack_overflow(s: &RunSummary) -> Result<(), String> {
+    one_failure(s, "trap", 1, &["plugin trapped: wasm trap: "])?;
+    let error = &s.tasks_failed[0].error;
+    if error.contains("call stack exhausted") || error.contains("out of bounds memory access") {
+        Ok(())
+    } else {
+        Err(format!("not a stack overflow trap: {error}"))
+    }
 }
 
 /// A run with no failures, `done` tasks done.
@@ -228,7 +246,7 @@ fn check_good(s: &RunSummary) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let host = Host::open(common::settings(dir.path(), &extra_config())).unwrap();
+    let host = Host::open(common::settings(dir.path(), &extra_config("auto"))).unwrap();
     std::fs::copy(
         common::wasm("guest_hostile"),
         dir.path().join("plugins/hostile.wasm"),
@@ -239,6 +257,7 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
     let plugin = scan.plugins["hostile"].clone();
     let (base_url, hits) = site().await;
     let (tcp_addr, tcp_accepts) = secret_listener().await;
+    println!("pooling allocator: {}", host.engine.pooling());
     let host = Arc::new(host);
 
     // The well-behaved plugin serves in a loop until every hostile case is
@@ -267,6 +286,7 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
         case("plan-loop", vec![mode("plan-loop")], PLAN_TIMEOUT),
         case("memory", vec![mode("memory")], quick),
         case("stack", vec![mode("stack")], quick),
+        case("deep-stack", vec![mode("deep-stack")], quick),
         case(
             "records",
             vec![mode("records"), ("count", (MAX_RECORDS + 1).to_string())],
@@ -304,9 +324,14 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
             vec![mode("fanout")],
             Duration::from_millis(20) * MAX_TASKS as u32,
         ),
+        // Another name for the same site, so the hanging requests do not
+        // share per-host politeness slots with the good plugin.
         case(
             "hang",
-            vec![mode("hang"), ("base_url", base_url.clone())],
+            vec![
+                mode("hang"),
+                ("base_url", base_url.replace("127.0.0.1", "localhost")),
+            ],
             deadline_bound(ATTEMPTS),
         ),
         case("panic", vec![mode("panic")], quick),
@@ -420,9 +445,15 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
         one_failure(&results["memory"], "memory", 1, &[&memory]),
         &mut errors,
     );
+    check("stack", stack_overflow(&results["stack"]), &mut errors);
     check(
-        "stack",
-        one_failure(&results["stack"], "trap", 1, &["plugin trapped"]),
+        "deep-stack",
+        one_failure(
+            &results["deep-stack"],
+            "trap",
+            1,
+            &["wasm trap: call stack exhausted"],
+        ),
         &mut errors,
     );
     check(
@@ -704,7 +735,7 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_make_a_plugin_unhealthy_until_a_good_run() {
     let dir = tempfile::tempdir().unwrap();
-    let host = Host::open(common::settings(dir.path(), &extra_config())).unwrap();
+    let host = Host::open(common::settings(dir.path(), &extra_config("auto"))).unwrap();
     let plugin = Arc::new(
         host.engine
             .load(&common::wasm("guest_hostile"))
@@ -742,4 +773,42 @@ async fn repeated_failures_make_a_plugin_unhealthy_until_a_good_run() {
     check_good(&good).unwrap();
     assert_eq!(health.observe_run(&good), Some(Transition::Recovered));
     assert!(health.health().is_healthy());
+}
+
+/// The same limits hold when instances are allocated on demand (the fallback
+/// when the pooling allocator cannot reserve its address space): memory,
+/// both stack overflows, a panic and the aliased output, next to a good run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containment_holds_with_on_demand_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(common::settings(dir.path(), &extra_config("off"))).unwrap();
+    assert!(!host.engine.pooling());
+    let plugin = Arc::new(
+        host.engine
+            .load(&common::wasm("guest_hostile"))
+            .await
+            .unwrap(),
+    );
+    let (base_url, _hits) = site().await;
+    let memory = format!("memory limit of {MEMORY_MB} MiB exceeded");
+    let output_cap = format!("{MAX_OUTPUT_BYTES} bytes");
+    let alias = [
+        mode("alias"),
+        ("count", "1000".to_string()),
+        ("bytes", (1 << 20).to_string()),
+    ];
+    let (good, memory_run, stack, deep, panic, alias) = tokio::join!(
+        run(&host, &plugin, &good_config(&base_url)),
+        run(&host, &plugin, &[mode("memory")]),
+        run(&host, &plugin, &[mode("stack")]),
+        run(&host, &plugin, &[mode("deep-stack")]),
+        run(&host, &plugin, &[mode("panic")]),
+        run(&host, &plugin, &alias),
+    );
+    check_good(&good).unwrap();
+    one_failure(&memory_run, "memory", 1, &[&memory]).unwrap();
+    stack_overflow(&stack).unwrap();
+    one_failure(&deep, "trap", 1, &["wasm trap: call stack exhausted"]).unwrap();
+    one_failure(&panic, "trap", 1, &["hostile plugin panicked on purpose"]).unwrap();
+    one_failure(&alias, "output", 1, &[&output_cap]).unwrap();
 }

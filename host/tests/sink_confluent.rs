@@ -70,8 +70,12 @@ impl Fixture {
 
     async fn run_once(&self, sink_toml: &str) -> SinkReport {
         let bus: Arc<dyn Bus> = self.bus.clone();
-        let mut sink = Sink::new(self.config(sink_toml), bus, Arc::new(SystemClock)).await.unwrap();
-        sink.run(RunMode::Once, std::future::pending()).await.unwrap()
+        let mut sink = Sink::new(self.config(sink_toml), bus, Arc::new(SystemClock))
+            .await
+            .unwrap();
+        sink.run(RunMode::Once, std::future::pending())
+            .await
+            .unwrap()
     }
 
     async fn objects(&self, prefix: &str) -> BTreeMap<String, String> {
@@ -97,7 +101,12 @@ fn key_for(partition: u32, partitions: u32, n: &mut u32) -> String {
 fn expected(entries: &[(&str, &[&str])]) -> BTreeMap<String, String> {
     entries
         .iter()
-        .map(|(k, lines)| (k.to_string(), lines.iter().map(|l| format!("{l}\n")).collect()))
+        .map(|(k, lines)| {
+            (
+                k.to_string(),
+                lines.iter().map(|l| format!("{l}\n")).collect(),
+            )
+        })
         .collect()
 }
 
@@ -115,7 +124,10 @@ async fn flush_size_per_kafka_partition() {
         let key = key_for(p, 2, &mut n);
         let idx = if p == 0 { &mut p0 } else { &mut p1 };
         let value = format!("{{ \"p\": {p}, \"i\": {} }}", *idx);
-        assert_eq!(f.produce("orders", &key, &value, T0 + i as i64).await, (p, *idx));
+        assert_eq!(
+            f.produce("orders", &key, &value, T0 + i as i64).await,
+            (p, *idx)
+        );
         *idx += 1;
     }
     let report = f.run_once("topics = [\"orders\"]\nflush_size = 3").await;
@@ -125,16 +137,37 @@ async fn flush_size_per_kafka_partition() {
     // partition is flushed because --once drains (Connect would keep it open
     // until more records come).
     let want = expected(&[
-        ("topics/orders/partition=0/orders+0+0000000000.json", &[r#"{"p":0,"i":0}"#, r#"{"p":0,"i":1}"#, r#"{"p":0,"i":2}"#]),
-        ("topics/orders/partition=0/orders+0+0000000003.json", &[r#"{"p":0,"i":3}"#, r#"{"p":0,"i":4}"#, r#"{"p":0,"i":5}"#]),
-        ("topics/orders/partition=0/orders+0+0000000006.json", &[r#"{"p":0,"i":6}"#]),
-        ("topics/orders/partition=1/orders+1+0000000000.json", &[r#"{"p":1,"i":0}"#, r#"{"p":1,"i":1}"#, r#"{"p":1,"i":2}"#]),
-        ("topics/orders/partition=1/orders+1+0000000003.json", &[r#"{"p":1,"i":3}"#]),
+        (
+            "topics/orders/partition=0/orders+0+0000000000.json",
+            &[r#"{"p":0,"i":0}"#, r#"{"p":0,"i":1}"#, r#"{"p":0,"i":2}"#],
+        ),
+        (
+            "topics/orders/partition=0/orders+0+0000000003.json",
+            &[r#"{"p":0,"i":3}"#, r#"{"p":0,"i":4}"#, r#"{"p":0,"i":5}"#],
+        ),
+        (
+            "topics/orders/partition=0/orders+0+0000000006.json",
+            &[r#"{"p":0,"i":6}"#],
+        ),
+        (
+            "topics/orders/partition=1/orders+1+0000000000.json",
+            &[r#"{"p":1,"i":0}"#, r#"{"p":1,"i":1}"#, r#"{"p":1,"i":2}"#],
+        ),
+        (
+            "topics/orders/partition=1/orders+1+0000000003.json",
+            &[r#"{"p":1,"i":3}"#],
+        ),
     ]);
     assert_eq!(f.objects("topics").await, want);
     // Offsets committed to the end, markers gone.
     for (p, end) in [(0, 7), (1, 4)] {
-        assert_eq!(f.bus.committed("crawlhost-sink", "orders", p).await.unwrap(), Some(end));
+        assert_eq!(
+            f.bus
+                .committed("crawlhost-sink", "orders", p)
+                .await
+                .unwrap(),
+            Some(end)
+        );
     }
     assert!(f.objects("_crawlhost").await.is_empty());
     // A second run has nothing to do and writes nothing.
@@ -150,21 +183,22 @@ async fn flush_size_per_kafka_partition() {
 async fn rotate_interval_and_partition_changes() {
     let f = Fixture::new("rotate-interval");
     let stream: [(i64, &str); 12] = [
-        (T0, "a"),                   // o0 09:00 KST, opens the batch (base time)
-        (T0 + 5 * MIN, "b"),         // o1
-        (T0 + 10 * MIN - 1, "c"),    // o2 599999 ms after base: same batch
-        (T0 + 10 * MIN, "d"),        // o3 600000 ms: rotate before it
-        (T0 + 11 * MIN, "e"),        // o4
-        (T0 + 12 * MIN, "f"),        // o5
-        (T0 + 13 * MIN, "g"),        // o6 4th record: flush.size rotates after it
-        (T0 + 59 * MIN, "h"),        // o7 still hour 09
-        (T0 + 60 * MIN, "i"),        // o8 hour 10: partition change rotates before it
-        (T0 + 58 * MIN, "j"),        // o9 late record, hour 09: change again
-        (T0 + 61 * MIN, "k"),        // o10 hour 10: change again
-        (T0 + 62 * MIN, "l"),        // o11 same batch as o10
+        (T0, "a"),                // o0 09:00 KST, opens the batch (base time)
+        (T0 + 5 * MIN, "b"),      // o1
+        (T0 + 10 * MIN - 1, "c"), // o2 599999 ms after base: same batch
+        (T0 + 10 * MIN, "d"),     // o3 600000 ms: rotate before it
+        (T0 + 11 * MIN, "e"),     // o4
+        (T0 + 12 * MIN, "f"),     // o5
+        (T0 + 13 * MIN, "g"),     // o6 4th record: flush.size rotates after it
+        (T0 + 59 * MIN, "h"),     // o7 still hour 09
+        (T0 + 60 * MIN, "i"),     // o8 hour 10: partition change rotates before it
+        (T0 + 58 * MIN, "j"),     // o9 late record, hour 09: change again
+        (T0 + 61 * MIN, "k"),     // o10 hour 10: change again
+        (T0 + 62 * MIN, "l"),     // o11 same batch as o10
     ];
     for (ts, id) in stream {
-        f.produce("events", id, &format!("{{\"id\":\"{id}\"}}"), ts).await;
+        f.produce("events", id, &format!("{{\"id\":\"{id}\"}}"), ts)
+            .await;
     }
     let report = f
         .run_once(
@@ -177,12 +211,35 @@ async fn rotate_interval_and_partition_changes() {
     let h09 = "bronze/viral/events/dt=2024-08-21/hour=09";
     let h10 = "bronze/viral/events/dt=2024-08-21/hour=10";
     let want = expected(&[
-        (&format!("{h09}/events+0+0000000000.json"), &[r#"{"id":"a"}"#, r#"{"id":"b"}"#, r#"{"id":"c"}"#]),
-        (&format!("{h09}/events+0+0000000003.json"), &[r#"{"id":"d"}"#, r#"{"id":"e"}"#, r#"{"id":"f"}"#, r#"{"id":"g"}"#]),
-        (&format!("{h09}/events+0+0000000007.json"), &[r#"{"id":"h"}"#]),
-        (&format!("{h10}/events+0+0000000008.json"), &[r#"{"id":"i"}"#]),
-        (&format!("{h09}/events+0+0000000009.json"), &[r#"{"id":"j"}"#]),
-        (&format!("{h10}/events+0+0000000010.json"), &[r#"{"id":"k"}"#, r#"{"id":"l"}"#]),
+        (
+            &format!("{h09}/events+0+0000000000.json"),
+            &[r#"{"id":"a"}"#, r#"{"id":"b"}"#, r#"{"id":"c"}"#],
+        ),
+        (
+            &format!("{h09}/events+0+0000000003.json"),
+            &[
+                r#"{"id":"d"}"#,
+                r#"{"id":"e"}"#,
+                r#"{"id":"f"}"#,
+                r#"{"id":"g"}"#,
+            ],
+        ),
+        (
+            &format!("{h09}/events+0+0000000007.json"),
+            &[r#"{"id":"h"}"#],
+        ),
+        (
+            &format!("{h10}/events+0+0000000008.json"),
+            &[r#"{"id":"i"}"#],
+        ),
+        (
+            &format!("{h09}/events+0+0000000009.json"),
+            &[r#"{"id":"j"}"#],
+        ),
+        (
+            &format!("{h10}/events+0+0000000010.json"),
+            &[r#"{"id":"k"}"#, r#"{"id":"l"}"#],
+        ),
     ]);
     assert_eq!(f.objects("bronze").await, want);
 }
@@ -195,16 +252,43 @@ async fn field_partitioner_batches() {
     let f = Fixture::new("field-part");
     let brands = ["A", "B", "A", "B", "B", "C", "A"];
     for (i, b) in brands.iter().enumerate() {
-        f.produce("brands", "k", &format!("{{\"shop\":{{\"brand\":\"{b}\"}},\"i\":{i}}}"), T0).await;
+        f.produce(
+            "brands",
+            "k",
+            &format!("{{\"shop\":{{\"brand\":\"{b}\"}},\"i\":{i}}}"),
+            T0,
+        )
+        .await;
     }
     f.run_once("topics = [\"brands\"]\nflush_size = 3\npartitioner = \"field\"\npartition_fields = [\"shop.brand\"]")
         .await;
     let want = expected(&[
-        ("topics/brands/shop.brand=A/brands+0+0000000000.json", &[r#"{"shop":{"brand":"A"},"i":0}"#, r#"{"shop":{"brand":"A"},"i":2}"#]),
-        ("topics/brands/shop.brand=B/brands+0+0000000001.json", &[r#"{"shop":{"brand":"B"},"i":1}"#]),
-        ("topics/brands/shop.brand=B/brands+0+0000000003.json", &[r#"{"shop":{"brand":"B"},"i":3}"#, r#"{"shop":{"brand":"B"},"i":4}"#]),
-        ("topics/brands/shop.brand=C/brands+0+0000000005.json", &[r#"{"shop":{"brand":"C"},"i":5}"#]),
-        ("topics/brands/shop.brand=A/brands+0+0000000006.json", &[r#"{"shop":{"brand":"A"},"i":6}"#]),
+        (
+            "topics/brands/shop.brand=A/brands+0+0000000000.json",
+            &[
+                r#"{"shop":{"brand":"A"},"i":0}"#,
+                r#"{"shop":{"brand":"A"},"i":2}"#,
+            ],
+        ),
+        (
+            "topics/brands/shop.brand=B/brands+0+0000000001.json",
+            &[r#"{"shop":{"brand":"B"},"i":1}"#],
+        ),
+        (
+            "topics/brands/shop.brand=B/brands+0+0000000003.json",
+            &[
+                r#"{"shop":{"brand":"B"},"i":3}"#,
+                r#"{"shop":{"brand":"B"},"i":4}"#,
+            ],
+        ),
+        (
+            "topics/brands/shop.brand=C/brands+0+0000000005.json",
+            &[r#"{"shop":{"brand":"C"},"i":5}"#],
+        ),
+        (
+            "topics/brands/shop.brand=A/brands+0+0000000006.json",
+            &[r#"{"shop":{"brand":"A"},"i":6}"#],
+        ),
     ]);
     assert_eq!(f.objects("topics").await, want);
 }
@@ -226,12 +310,25 @@ async fn dead_letters_and_nulls() {
              errors_tolerance = \"all\"\ndead_letter_topic = \"t.dlq\"\nbehavior_on_null_values = \"ignore\"",
         )
         .await;
-    assert_eq!((report.dead_letters, report.nulls_skipped, report.records_written), (2, 1, 2));
+    assert_eq!(
+        (
+            report.dead_letters,
+            report.nulls_skipped,
+            report.records_written
+        ),
+        (2, 1, 2)
+    );
     assert_eq!(
         f.objects("topics").await,
         expected(&[
-            ("topics/t/brand=A/t+0+0000000000.json", &[r#"{"brand":"A"}"#]),
-            ("topics/t/brand=B/t+0+0000000004.json", &[r#"{"brand":"B"}"#]),
+            (
+                "topics/t/brand=A/t+0+0000000000.json",
+                &[r#"{"brand":"A"}"#]
+            ),
+            (
+                "topics/t/brand=B/t+0+0000000004.json",
+                &[r#"{"brand":"B"}"#]
+            ),
         ])
     );
     let dlq = f.bus.fetch("t.dlq", 0, 0, 10).await.unwrap();
@@ -245,14 +342,39 @@ async fn dead_letters_and_nulls() {
     assert_eq!(dlq[0].value, b"not json");
     assert_eq!(dlq[0].key.as_deref(), Some(&b"k"[..]));
     assert_eq!(header(&dlq[0], "origin").as_deref(), Some("test"));
-    assert_eq!(header(&dlq[0], "__connect.errors.topic").as_deref(), Some("t"));
-    assert_eq!(header(&dlq[0], "__connect.errors.partition").as_deref(), Some("0"));
-    assert_eq!(header(&dlq[0], "__connect.errors.offset").as_deref(), Some("1"));
-    assert_eq!(header(&dlq[0], "__connect.errors.stage").as_deref(), Some("VALUE_CONVERTER"));
-    assert_eq!(header(&dlq[1], "__connect.errors.offset").as_deref(), Some("2"));
-    assert_eq!(header(&dlq[1], "__connect.errors.stage").as_deref(), Some("TASK_PUT"));
-    assert!(header(&dlq[1], "__connect.errors.exception.message").unwrap().contains("brand"));
-    assert_eq!(f.bus.committed("crawlhost-sink", "t", 0).await.unwrap(), Some(5));
+    assert_eq!(
+        header(&dlq[0], "__connect.errors.topic").as_deref(),
+        Some("t")
+    );
+    assert_eq!(
+        header(&dlq[0], "__connect.errors.partition").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        header(&dlq[0], "__connect.errors.offset").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        header(&dlq[0], "__connect.errors.stage").as_deref(),
+        Some("VALUE_CONVERTER")
+    );
+    assert_eq!(
+        header(&dlq[1], "__connect.errors.offset").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        header(&dlq[1], "__connect.errors.stage").as_deref(),
+        Some("TASK_PUT")
+    );
+    assert!(
+        header(&dlq[1], "__connect.errors.exception.message")
+            .unwrap()
+            .contains("brand")
+    );
+    assert_eq!(
+        f.bus.committed("crawlhost-sink", "t", 0).await.unwrap(),
+        Some(5)
+    );
 
     // `none` stops at the first bad record and commits nothing past it.
     let g = Fixture::new("tolerance-none");
@@ -260,19 +382,34 @@ async fn dead_letters_and_nulls() {
     g.produce("t", "k", "null", T0).await;
     g.produce("t", "k", r#"{"a":2}"#, T0).await;
     let bus: Arc<dyn Bus> = g.bus.clone();
-    let mut sink = Sink::new(g.config("topics = [\"t\"]\nflush_size = 1"), bus, Arc::new(SystemClock))
+    let mut sink = Sink::new(
+        g.config("topics = [\"t\"]\nflush_size = 1"),
+        bus,
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let err = sink
+        .run(RunMode::Once, std::future::pending())
         .await
-        .unwrap();
-    let err = sink.run(RunMode::Once, std::future::pending()).await.unwrap_err().to_string();
-    assert!(err.contains("t/0 offset 1") && err.contains("null value"), "{err}");
-    assert_eq!(g.bus.committed("crawlhost-sink", "t", 0).await.unwrap(), Some(1));
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("t/0 offset 1") && err.contains("null value"),
+        "{err}"
+    );
+    assert_eq!(
+        g.bus.committed("crawlhost-sink", "t", 0).await.unwrap(),
+        Some(1)
+    );
     assert_eq!(g.objects("topics").await.len(), 1);
 
     // `write` writes the null as a line.
     let h = Fixture::new("null-write");
     h.produce("t", "k", "", T0).await;
     h.produce("t", "k", "1", T0).await;
-    h.run_once("topics = [\"t\"]\nbehavior_on_null_values = \"write\"").await;
+    h.run_once("topics = [\"t\"]\nbehavior_on_null_values = \"write\"")
+        .await;
     assert_eq!(
         h.objects("topics").await,
         expected(&[("topics/t/partition=0/t+0+0000000000.json", &["null", "1"])])
@@ -285,8 +422,18 @@ async fn dead_letters_and_nulls() {
 async fn encodings() {
     let f = Fixture::new("encodings");
     for i in 0..5 {
-        let price = if i == 3 { "12.5".to_string() } else { (1000 * i).to_string() };
-        f.produce("p", "k", &format!("{{\"id\":{i},\"price\":{price},\"tags\":[\"x\"]}}"), T0).await;
+        let price = if i == 3 {
+            "12.5".to_string()
+        } else {
+            (1000 * i).to_string()
+        };
+        f.produce(
+            "p",
+            "k",
+            &format!("{{\"id\":{i},\"price\":{price},\"tags\":[\"x\"]}}"),
+            T0,
+        )
+        .await;
     }
     let store = f.moto.client(&f.bucket);
     for (compression, dir) in [("gzip", "gz"), ("zstd", "zst")] {
@@ -300,32 +447,48 @@ async fn encodings() {
         let text = if compression == "gzip" {
             assert_eq!(key, "gz/p/partition=0/p+0+0000000000.json.gz");
             let mut s = String::new();
-            flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).unwrap();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut s)
+                .unwrap();
             s
         } else {
             assert_eq!(key, "zst/p/partition=0/p+0+0000000000.json.zst");
             String::from_utf8(zstd::decode_all(&bytes[..]).unwrap()).unwrap()
         };
         assert_eq!(text.lines().count(), 5);
-        assert!(text.starts_with("{\"id\":0,\"price\":0,\"tags\":[\"x\"]}\n"), "{text}");
+        assert!(
+            text.starts_with("{\"id\":0,\"price\":0,\"tags\":[\"x\"]}\n"),
+            "{text}"
+        );
     }
     f.run_once("topics = [\"p\"]\ngroup = \"g-pq\"\ntopics_dir = \"pq\"\nformat = \"parquet\"\nflush_size = 10")
         .await;
     let objects = read_all(&store, "pq").await;
     let (key, bytes) = objects.iter().next().unwrap();
     assert_eq!(key, "pq/p/partition=0/p+0+0000000000.snappy.parquet");
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.clone()))
-        .unwrap()
-        .build()
-        .unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        bytes::Bytes::from(bytes.clone()),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
     let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 5);
     let schema = batches[0].schema();
     // price widened from int64 to double by the 12.5; tags kept as JSON text.
-    assert_eq!(schema.field_with_name("price").unwrap().data_type(), &arrow_schema::DataType::Float64);
-    assert_eq!(schema.field_with_name("id").unwrap().data_type(), &arrow_schema::DataType::Int64);
-    assert_eq!(schema.field_with_name("tags").unwrap().data_type(), &arrow_schema::DataType::Utf8);
+    assert_eq!(
+        schema.field_with_name("price").unwrap().data_type(),
+        &arrow_schema::DataType::Float64
+    );
+    assert_eq!(
+        schema.field_with_name("id").unwrap().data_type(),
+        &arrow_schema::DataType::Int64
+    );
+    assert_eq!(
+        schema.field_with_name("tags").unwrap().data_type(),
+        &arrow_schema::DataType::Utf8
+    );
 }
 
 /// rotate.interval.ms is record time: a topic that goes quiet never reaches
@@ -339,7 +502,9 @@ async fn idle_topic_gets_its_last_file_within_the_interval() {
         "topics = [\"quiet\"]\nflush_size = 1000\npartitioner = \"hourly\"\nrotate_interval_ms = {interval_ms}\npoll_interval_ms = 50"
     ));
     let bus: Arc<dyn Bus> = f.bus.clone();
-    let mut sink = Sink::new(settings, bus, Arc::new(SystemClock)).await.unwrap();
+    let mut sink = Sink::new(settings, bus, Arc::new(SystemClock))
+        .await
+        .unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         sink.run(RunMode::Forever, async {
@@ -348,25 +513,38 @@ async fn idle_topic_gets_its_last_file_within_the_interval() {
         .await
     });
     for i in 0..3 {
-        f.produce("quiet", "k", &format!("{{\"i\":{i}}}"), T0 + i).await;
+        f.produce("quiet", "k", &format!("{{\"i\":{i}}}"), T0 + i)
+            .await;
     }
     let last_record = Instant::now();
     let store = f.moto.client(&f.bucket);
     // The records are 2 ms apart in record time: no record-time rotation
     // can close this batch; only the idle flush can.
-    wait_for("the idle flush", Duration::from_millis(interval_ms as u64 + 3000), || {
-        let store = store.clone();
-        async move { !read_all(&store, "topics").await.is_empty() }
-    })
+    wait_for(
+        "the idle flush",
+        Duration::from_millis(interval_ms as u64 + 3000),
+        || {
+            let store = store.clone();
+            async move { !read_all(&store, "topics").await.is_empty() }
+        },
+    )
     .await;
     let waited = last_record.elapsed();
     let objects = f.objects("topics").await;
     assert_eq!(
         objects,
-        expected(&[("topics/quiet/year=2024/month=08/day=21/hour=00/quiet+0+0000000000.json", &[r#"{"i":0}"#, r#"{"i":1}"#, r#"{"i":2}"#])])
+        expected(&[(
+            "topics/quiet/year=2024/month=08/day=21/hour=00/quiet+0+0000000000.json",
+            &[r#"{"i":0}"#, r#"{"i":1}"#, r#"{"i":2}"#]
+        )])
     );
-    assert_eq!(f.bus.committed("crawlhost-sink", "quiet", 0).await.unwrap(), Some(3));
-    eprintln!("idle flush: last file visible {waited:?} after the last record (interval {interval_ms} ms)");
+    assert_eq!(
+        f.bus.committed("crawlhost-sink", "quiet", 0).await.unwrap(),
+        Some(3)
+    );
+    eprintln!(
+        "idle flush: last file visible {waited:?} after the last record (interval {interval_ms} ms)"
+    );
     let _ = stop_tx.send(());
     let report = task.await.unwrap().unwrap();
     assert!(report.interrupted);
@@ -378,7 +556,13 @@ async fn idle_topic_gets_its_last_file_within_the_interval() {
 async fn cli_runs_a_connect_config() {
     let f = Fixture::new("connect-cli");
     for i in 0..3 {
-        f.produce("oliveyoung", &format!("brand{i}"), &format!("{{\"brand\":\"b{i}\"}}"), T0 + i * 1000).await;
+        f.produce(
+            "oliveyoung",
+            &format!("brand{i}"),
+            &format!("{{\"brand\":\"b{i}\"}}"),
+            T0 + i * 1000,
+        )
+        .await;
     }
     let connect = serde_json::json!({
         "name": "viral-s3-sink",
@@ -405,11 +589,25 @@ async fn cli_runs_a_connect_config() {
         }
     });
     let connect_path = f.dir.join("connector.json");
-    std::fs::write(&connect_path, serde_json::to_string_pretty(&connect).unwrap()).unwrap();
+    std::fs::write(
+        &connect_path,
+        serde_json::to_string_pretty(&connect).unwrap(),
+    )
+    .unwrap();
     let toml_path = f.dir.join("crawlhost.toml");
-    std::fs::write(&toml_path, format!("[host]\ndata_dir = \"{}\"\n", f.dir.display())).unwrap();
+    std::fs::write(
+        &toml_path,
+        format!("[host]\ndata_dir = \"{}\"\n", f.dir.display()),
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
-        .args(["--config", toml_path.to_str().unwrap(), "sink", "--once", "--connect-config"])
+        .args([
+            "--config",
+            toml_path.to_str().unwrap(),
+            "sink",
+            "--once",
+            "--connect-config",
+        ])
         .arg(&connect_path)
         .output()
         .unwrap();
@@ -423,16 +621,38 @@ async fn cli_runs_a_connect_config() {
     assert_eq!(
         f.objects("bronze").await,
         expected(&[
-            (&format!("{day}/oliveyoung+0+0000000000.json"), &[r#"{"brand":"b0"}"#, r#"{"brand":"b1"}"#]),
-            (&format!("{day}/oliveyoung+0+0000000002.json"), &[r#"{"brand":"b2"}"#]),
+            (
+                &format!("{day}/oliveyoung+0+0000000000.json"),
+                &[r#"{"brand":"b0"}"#, r#"{"brand":"b1"}"#]
+            ),
+            (
+                &format!("{day}/oliveyoung+0+0000000002.json"),
+                &[r#"{"brand":"b2"}"#]
+            ),
         ])
     );
-    assert_eq!(f.bus.committed("connect-viral-s3-sink", "oliveyoung", 0).await.unwrap(), Some(3));
+    assert_eq!(
+        f.bus
+            .committed("connect-viral-s3-sink", "oliveyoung", 0)
+            .await
+            .unwrap(),
+        Some(3)
+    );
 
     // An invalid property is refused by name.
-    std::fs::write(&connect_path, r#"{"topics":"t","s3.bucket.name":"b","flush.size":"lots"}"#).unwrap();
+    std::fs::write(
+        &connect_path,
+        r#"{"topics":"t","s3.bucket.name":"b","flush.size":"lots"}"#,
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
-        .args(["--config", toml_path.to_str().unwrap(), "sink", "--once", "--connect-config"])
+        .args([
+            "--config",
+            toml_path.to_str().unwrap(),
+            "sink",
+            "--once",
+            "--connect-config",
+        ])
         .arg(&connect_path)
         .output()
         .unwrap();
@@ -458,12 +678,32 @@ async fn local_directory_store() {
         .unwrap();
     }
     let data = tmp.path().join("data");
-    let text = format!("topics = [\"t\"]\nflush_size = 2\n[store]\nkind = \"local\"\npath = \"{}\"\n", data.display());
-    let settings = toml::from_str::<SinkConfig>(&text).unwrap().validate(tmp.path()).unwrap();
-    let mut sink = Sink::new(settings, bus, Arc::new(SystemClock)).await.unwrap();
-    sink.run(RunMode::Once, std::future::pending()).await.unwrap();
+    let text = format!(
+        "topics = [\"t\"]\nflush_size = 2\n[store]\nkind = \"local\"\npath = \"{}\"\n",
+        data.display()
+    );
+    let settings = toml::from_str::<SinkConfig>(&text)
+        .unwrap()
+        .validate(tmp.path())
+        .unwrap();
+    let mut sink = Sink::new(settings, bus, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    sink.run(RunMode::Once, std::future::pending())
+        .await
+        .unwrap();
     let read = |p: &str| std::fs::read_to_string(data.join(p)).unwrap();
-    assert_eq!(read("topics/t/partition=0/t+0+0000000000.json"), "{\"i\":0}\n{\"i\":1}\n");
-    assert_eq!(read("topics/t/partition=0/t+0+0000000002.json"), "{\"i\":2}\n");
-    assert!(!Path::new(&data.join("_crawlhost/sink/crawlhost-sink")).read_dir().is_ok_and(|mut d| d.next().is_some()));
+    assert_eq!(
+        read("topics/t/partition=0/t+0+0000000000.json"),
+        "{\"i\":0}\n{\"i\":1}\n"
+    );
+    assert_eq!(
+        read("topics/t/partition=0/t+0+0000000002.json"),
+        "{\"i\":2}\n"
+    );
+    assert!(
+        !Path::new(&data.join("_crawlhost/sink/crawlhost-sink"))
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
+    );
 }

@@ -50,18 +50,35 @@ fn write_config(dir: &Path, name: &str, moto: &Moto, bucket: &str, sink: &str) -
 
 fn spawn_sink(config: &Path, log: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_crawlhost"))
-        .args(["--config", config.to_str().unwrap(), "--log", "crawlhost=info", "sink"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--log",
+            "crawlhost=info",
+            "sink",
+        ])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap(),
+        )
         .spawn()
         .unwrap()
 }
 
 /// Kill the sink `kills` times at random moments, then run it with `--once`
 /// after the producer is done.
-fn kill_loop(config: PathBuf, log: PathBuf, seed: u64, producer_done: Arc<std::sync::atomic::AtomicBool>) {
+fn kill_loop(
+    config: PathBuf,
+    log: PathBuf,
+    seed: u64,
+    producer_done: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut rng = XorShift(seed);
     for _ in 0..KILLS_PER_SINK {
         let mut child = spawn_sink(&config, &log, &[]);
@@ -77,7 +94,11 @@ fn kill_loop(config: PathBuf, log: PathBuf, seed: u64, producer_done: Arc<std::s
     let mut last = spawn_sink(&config, &log, &["--once"]);
     loop {
         if let Some(status) = last.try_wait().unwrap() {
-            assert!(status.success(), "final sink run failed; see {}", log.display());
+            assert!(
+                status.success(),
+                "final sink run failed; see {}",
+                log.display()
+            );
             return;
         }
         if Instant::now() > deadline {
@@ -89,13 +110,19 @@ fn kill_loop(config: PathBuf, log: PathBuf, seed: u64, producer_done: Arc<std::s
 }
 
 /// Every record exactly once under `prefix`; object names match offsets.
-async fn verify(bus: &EmbeddedBus, store: &Arc<dyn object_store::ObjectStore>, gzip: bool) -> usize {
+async fn verify(
+    bus: &EmbeddedBus,
+    store: &Arc<dyn object_store::ObjectStore>,
+    gzip: bool,
+) -> usize {
     let objects = read_all(store, "topics").await;
     let mut seen: HashMap<u64, String> = HashMap::new();
     for (key, bytes) in &objects {
         let text = if gzip {
             let mut s = String::new();
-            flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).unwrap();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut s)
+                .unwrap();
             s
         } else {
             String::from_utf8(bytes.clone()).unwrap()
@@ -105,18 +132,33 @@ async fn verify(bus: &EmbeddedBus, store: &Arc<dyn object_store::ObjectStore>, g
         let mut parts = name.split('+');
         assert_eq!(parts.next(), Some("stream"), "{key}");
         let partition: u32 = parts.next().unwrap().parse().unwrap();
-        let offset: u64 = parts.next().unwrap().split('.').next().unwrap().parse().unwrap();
+        let offset: u64 = parts
+            .next()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         let mut first = true;
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let id = v["id"].as_u64().unwrap();
             let k = v["k"].as_str().unwrap();
-            assert_eq!(partition_for(k.as_bytes(), PARTITIONS), partition, "record {id} in {key}");
+            assert_eq!(
+                partition_for(k.as_bytes(), PARTITIONS),
+                partition,
+                "record {id} in {key}"
+            );
             if first {
                 // The name's offset is the offset of the file's first record.
                 let at = bus.fetch("stream", partition, offset, 1).await.unwrap();
                 let at: serde_json::Value = serde_json::from_slice(&at[0].value).unwrap();
-                assert_eq!(at["id"].as_u64(), Some(id), "{key} does not start at its offset");
+                assert_eq!(
+                    at["id"].as_u64(),
+                    Some(id),
+                    "{key} does not start at its offset"
+                );
                 first = false;
             }
             if let Some(other) = seen.insert(id, key.clone()) {
@@ -184,7 +226,11 @@ fn kill_nine_loop_every_record_exactly_once() {
                         ProduceRecord {
                             topic: "stream".into(),
                             key: Some(k.clone().into_bytes()),
-                            value: format!("{{\"id\":{id},\"k\":\"{k}\",\"ts\":{}}}", T0 + id as i64 * 7).into_bytes(),
+                            value: format!(
+                                "{{\"id\":{id},\"k\":\"{k}\",\"ts\":{}}}",
+                                T0 + id as i64 * 7
+                            )
+                            .into_bytes(),
                             headers: vec![],
                             timestamp_ms: T0 + id as i64 * 7,
                         }
@@ -215,13 +261,18 @@ fn kill_nine_loop_every_record_exactly_once() {
         let objects = rt.block_on(verify(&bus, &moto.client(bucket), gzip));
         for p in 0..PARTITIONS {
             let end = rt.block_on(bus.end_offset("stream", p)).unwrap();
-            assert_eq!(rt.block_on(bus.committed(group, "stream", p)).unwrap(), Some(end), "{group} partition {p}");
+            assert_eq!(
+                rt.block_on(bus.committed(group, "stream", p)).unwrap(),
+                Some(end),
+                "{group} partition {p}"
+            );
         }
         let log = std::fs::read_to_string(dir.join(format!("{group}.log"))).unwrap_or_default();
         eprintln!(
             "{group}: {RECORDS} records exactly once in {objects} objects after {KILLS_PER_SINK} kills; \
              {} batches finished from a marker after a kill",
-            log.matches("finishing a batch a previous run was making visible").count()
+            log.matches("finishing a batch a previous run was making visible")
+                .count()
         );
     }
 }

@@ -49,7 +49,13 @@ async fn s3_stopped_for_20_seconds_loses_nothing_and_commits_nothing_early() {
     .unwrap();
     let log = dir.join("sink.log");
     let mut sink = Command::new(env!("CARGO_BIN_EXE_crawlhost"))
-        .args(["--config", config.to_str().unwrap(), "--log", "crawlhost=info", "sink"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--log",
+            "crawlhost=info",
+            "sink",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -86,7 +92,12 @@ async fn s3_stopped_for_20_seconds_loses_nothing_and_commits_nothing_early() {
     // The sink is writing before the outage.
     wait_for("first commits", Duration::from_secs(30), || {
         let bus = bus.clone();
-        async move { committed(&bus).await.iter().all(|c| c.is_some_and(|c| c > 0)) }
+        async move {
+            committed(&bus)
+                .await
+                .iter()
+                .all(|c| c.is_some_and(|c| c > 0))
+        }
     })
     .await;
 
@@ -102,12 +113,18 @@ async fn s3_stopped_for_20_seconds_loses_nothing_and_commits_nothing_early() {
     }
     while frozen_at.elapsed() < OUTAGE {
         assert_eq!(committed(&bus).await, during, "committed while S3 was down");
-        assert!(sink.try_wait().unwrap().is_none(), "the sink exited during the outage");
+        assert!(
+            sink.try_wait().unwrap().is_none(),
+            "the sink exited during the outage"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // Records kept arriving during the outage and are not committed.
     for p in 0..PARTITIONS as usize {
-        assert!(during[p].unwrap() < end_during[p], "partition {p}: nothing was pending during the outage");
+        assert!(
+            during[p].unwrap() < end_during[p],
+            "partition {p}: nothing was pending during the outage"
+        );
     }
     moto.resume();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -115,17 +132,21 @@ async fn s3_stopped_for_20_seconds_loses_nothing_and_commits_nothing_early() {
     let produced = producer.await.unwrap();
 
     // Catches up: everything committed.
-    wait_for("all records committed after the outage", Duration::from_secs(60), || {
-        let bus = bus.clone();
-        async move {
-            let mut all = true;
-            for p in 0..PARTITIONS {
-                let end = bus.end_offset("s", p).await.unwrap();
-                all &= bus.committed("outage", "s", p).await.unwrap() == Some(end);
+    wait_for(
+        "all records committed after the outage",
+        Duration::from_secs(60),
+        || {
+            let bus = bus.clone();
+            async move {
+                let mut all = true;
+                for p in 0..PARTITIONS {
+                    let end = bus.end_offset("s", p).await.unwrap();
+                    all &= bus.committed("outage", "s", p).await.unwrap() == Some(end);
+                }
+                all
             }
-            all
-        }
-    })
+        },
+    )
     .await;
     sink.kill().unwrap();
     sink.wait().unwrap();

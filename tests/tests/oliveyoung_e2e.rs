@@ -36,6 +36,7 @@ fn config_text(dir: &std::path::Path, base_url: &str) -> String {
     format!(
         "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
          [http]\nallow_private_addresses = true\n\
+         [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n[http.retry]\nmax_attempts = 1\n[http.circuit]\nfailure_threshold = 0\n\
          [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\n\
          [plugins.oliveyoung]\nconfig = {{ base_url = \"{base_url}\" }}\n",
         plugins = dir.join("plugins").display(),
@@ -46,10 +47,13 @@ fn config_text(dir: &std::path::Path, base_url: &str) -> String {
 fn settings(dir: &std::path::Path, base_url: &str) -> Settings {
     std::fs::create_dir_all(dir.join("plugins")).unwrap();
     std::fs::copy(plugin_wasm(), dir.join("plugins/oliveyoung.wasm")).unwrap();
-    Config::parse(&config_text(dir, base_url), std::path::Path::new("e2e.toml"))
-        .unwrap()
-        .validate()
-        .unwrap()
+    Config::parse(
+        &config_text(dir, base_url),
+        std::path::Path::new("e2e.toml"),
+    )
+    .unwrap()
+    .validate()
+    .unwrap()
 }
 
 async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
@@ -80,7 +84,10 @@ fn by_key(records: &[ConsumedRecord]) -> BTreeMap<String, serde_json::Value> {
     for r in records {
         let key = String::from_utf8(r.key.clone().expect("records are keyed")).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
-        assert!(map.insert(key.clone(), value).is_none(), "key {key} written twice");
+        assert!(
+            map.insert(key.clone(), value).is_none(),
+            "key {key} written twice"
+        );
     }
     map
 }
@@ -103,14 +110,24 @@ async fn crawl_matches_the_ground_truth() {
     assert!(scan.refused.is_empty(), "{:?}", scan.refused);
     let plugin = scan.plugins["oliveyoung"].clone();
 
-    let summary = run_plugin(host.run_context(), plugin, PlanInput::Scheduled, &mut |_| {}).await;
+    let summary = run_plugin(
+        host.run_context(),
+        plugin,
+        PlanInput::Scheduled,
+        &mut |_| {},
+    )
+    .await;
     assert_eq!(summary.fatal, None);
     let truth = Site::generate(SEED).ground_truth(&base_url, summary.started_at_ms);
 
     // Scale of the fixture, as the issue requires.
     assert!(truth.categories >= 20, "{} categories", truth.categories);
     assert!(truth.brand_count >= 300, "{} brands", truth.brand_count);
-    assert!(truth.product_count >= 5000, "{} products", truth.product_count);
+    assert!(
+        truth.product_count >= 5000,
+        "{} products",
+        truth.product_count
+    );
 
     // Broken pages are reported as task failures, with the right kind.
     let failed: BTreeMap<String, String> = summary
@@ -123,7 +140,11 @@ async fn crawl_matches_the_ground_truth() {
         .iter()
         .map(|(k, v)| (k.clone(), v.to_string()))
         .collect();
-    assert_eq!(failed, expected_failed, "failed tasks: {:#?}", summary.tasks_failed);
+    assert_eq!(
+        failed, expected_failed,
+        "failed tasks: {:#?}",
+        summary.tasks_failed
+    );
     // Retryable failures were retried before being given up; the page that
     // fails only once succeeded on retry.
     for f in &summary.tasks_failed {
@@ -146,7 +167,10 @@ async fn crawl_matches_the_ground_truth() {
         assert_eq!(products.get(goods_no), Some(expected), "product {goods_no}");
     }
     assert_eq!(summary.records_by_topic["oliveyoung"], brands.len() as u64);
-    assert_eq!(summary.records_by_topic["oliveyoung-products"], products.len() as u64);
+    assert_eq!(
+        summary.records_by_topic["oliveyoung-products"],
+        products.len() as u64
+    );
     assert_eq!(summary.dead_letters, 0);
 
     // Spot checks that read as the original pipeline's message.
@@ -154,8 +178,19 @@ async fn crawl_matches_the_ground_truth() {
     assert_eq!(brand["brand_code"], code.as_str());
     let keywords = brand["query_keyword"].as_array().unwrap();
     assert_eq!(keywords.len(), 2);
-    assert!(keywords[0].as_str().unwrap().chars().any(|c| ('가'..='힣').contains(&c)));
-    assert!(brand["brand_shop_detail_url"].as_str().unwrap().ends_with(&format!("onlBrndCd={code}")));
+    assert!(
+        keywords[0]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| ('가'..='힣').contains(&c))
+    );
+    assert!(
+        brand["brand_shop_detail_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("onlBrndCd={code}"))
+    );
     assert!(!brand["category"].as_array().unwrap().is_empty());
     assert_eq!(
         brand["items"].as_object().unwrap().len(),
@@ -182,7 +217,11 @@ async fn cli_run_once_and_tail() {
     let config = dir.path().join("crawlhost.toml");
     std::fs::write(&config, config_text(dir.path(), &base_url)).unwrap();
     let bin = target_dir().join("debug/crawlhost");
-    assert!(bin.exists(), "{} missing: cargo build -p crawlhost", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing: cargo build -p crawlhost",
+        bin.display()
+    );
 
     let cli = |args: &[&str]| {
         let bin = bin.clone();
@@ -197,9 +236,16 @@ async fn cli_run_once_and_tail() {
                 .unwrap()
         })
     };
-    let run = cli(&["run", "--once", "--plugin", "oliveyoung"]).await.unwrap();
+    let run = cli(&["run", "--once", "--plugin", "oliveyoung"])
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert_eq!(run.status.code(), Some(2), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(stdout.contains("failed tasks:"), "{stdout}");
     assert!(stdout.contains("oliveyoung-products:"), "{stdout}");
 

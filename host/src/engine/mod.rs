@@ -17,6 +17,7 @@ pub mod bindings;
 pub mod cache;
 pub mod contract;
 pub mod sandbox;
+pub mod stderr;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -414,8 +415,12 @@ impl PluginEngine {
                 limit: self.sandbox.memory_limit_bytes,
             };
         }
-        // The first line names the trap; the wasm backtrace follows.
-        let mut message: String = text.lines().next().unwrap_or("trap").to_string();
+        // The trap itself (`wasm trap: call stack exhausted`); the error's
+        // outer context is only the backtrace header.
+        let mut message: String = match e.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => text.lines().next().unwrap_or("trap").to_string(),
+        };
         if let Some(tail) = store.data().stderr_tail() {
             message = format!("{message} (guest stderr: {tail})");
         }

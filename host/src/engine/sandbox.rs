@@ -13,18 +13,33 @@ use std::time::Duration;
 use rand::SeedableRng;
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::crawlhost::plugin::{fetch, log, state, types};
+use super::stderr::TailPipe;
 use super::bindings::{CrawlError, HttpRequest, HttpResponse, LogLevel};
 use crate::http::{FetchScope, HttpClient};
 use crate::state::StateStore;
 
 /// Longest log message a plugin can write; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 4096;
-/// Captured stderr per instance (panic messages).
+/// Captured stderr per instance: the last this many bytes (panic messages).
 const STDERR_CAPTURE: usize = 16 * 1024;
+
+/// Table elements an instance may grow to: the pooling allocator's default,
+/// so both allocation strategies refuse the same tables. Without it, on-demand
+/// allocation would let a `table.grow` of billions of elements allocate host
+/// memory.
+const MAX_TABLE_ELEMENTS: usize = 20_000;
+
+/// Limits of one instance; growing past them traps the guest.
+fn store_limits(memory_limit: usize) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(memory_limit)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .trap_on_grow_failure(true)
+        .build()
+}
 
 /// Host services shared by every instance.
 pub struct HostServices {
@@ -37,7 +52,7 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
-    stderr: MemoryOutputPipe,
+    stderr: TailPipe,
     services: Arc<HostServices>,
     scope: FetchScope,
     task: String,
@@ -79,7 +94,7 @@ impl HostState {
         seed: u64,
         fetch_allowed: bool,
     ) -> Self {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        let stderr = TailPipe::new(STDERR_CAPTURE);
         let frozen = Duration::from_millis(started_at_ms.max(0) as u64);
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
@@ -96,10 +111,7 @@ impl HostState {
         Self {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory_limit)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: store_limits(memory_limit),
             stderr,
             services,
             scope,
@@ -108,14 +120,9 @@ impl HostState {
         }
     }
 
-    /// The last line the guest wrote to stderr (a Rust panic message), if any.
+    /// What the guest last wrote to stderr (a Rust panic message), if any.
     pub fn stderr_tail(&self) -> Option<String> {
-        let bytes = self.stderr.contents();
-        let text = String::from_utf8_lossy(&bytes);
-        text.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.trim().to_string())
+        super::stderr::report(&self.stderr.contents())
     }
 }
 
@@ -228,5 +235,22 @@ impl log::Host for HostState {
             LogLevel::Error => tracing::error!(plugin = %plugin, task = %task, "{message}"),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn growing_past_the_limits_traps() {
+        let mut limits = store_limits(32 << 20);
+        assert!(limits.memory_growing(0, 32 << 20, None).unwrap());
+        let err = limits.memory_growing(0, (32 << 20) + 65536, None).unwrap_err();
+        assert!(format!("{err:#}").contains("forcing trap when growing memory"), "{err:#}");
+        assert!(limits.table_growing(0, MAX_TABLE_ELEMENTS, None).unwrap());
+        let err = limits.table_growing(0, 1 << 32, None).unwrap_err();
+        assert!(format!("{err:#}").contains("forcing trap when growing table"), "{err:#}");
     }
 }

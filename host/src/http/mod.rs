@@ -748,7 +748,7 @@ impl HttpClient {
             match robots::fresh(&entry, ttl, Instant::now()) {
                 Some(rules) => rules,
                 None => {
-                    let rules = Arc::new(self.fetch_robots(scope, robots_url).await);
+                    let rules = Arc::new(self.fetch_robots(scope, robots_url).await?);
                     tracing::debug!(origin = %origin, rules = ?rules, "Fetched robots.txt.");
                     if rules.cacheable() {
                         *entry = Some((Instant::now(), rules.clone()));
@@ -779,19 +779,22 @@ impl HttpClient {
 
     /// Fetch and interpret a robots.txt, following up to five redirects
     /// within the allow-list.
-    async fn fetch_robots(&self, scope: &FetchScope, mut url: Url) -> Rules {
+    async fn fetch_robots(&self, scope: &FetchScope, mut url: Url) -> Result<Rules, FetchError> {
         for _ in 0..=5 {
             let (client, proxied) = self.client_for(scope);
             if self.check(scope, &url, proxied).await.is_err() {
                 // A redirect off the allowed hosts: treat as unavailable.
-                return Rules::AllowAll;
+                return Ok(Rules::AllowAll);
             }
             let sent = self
                 .send(scope, client, &url, &reqwest::Method::GET, HeaderMap::new(), None)
                 .await;
             let (response, permit) = match sent {
                 Ok(pair) => pair,
-                Err(e) => return Rules::Unreachable(e.to_string()),
+                // The address policy refused the site itself: that is the
+                // answer for the request too.
+                Err(e @ FetchError::Restricted { .. }) => return Err(e),
+                Err(e) => return Ok(Rules::Unreachable(e.to_string())),
             };
             let status = response.status();
             if status.is_redirection()
@@ -807,12 +810,12 @@ impl HttpClient {
             let read = self
                 .read_response(scope, url.clone(), response, permit, robots::MAX_ROBOTS_BYTES, false)
                 .await;
-            return match read {
+            return Ok(match read {
                 Ok(resp) => robots::rules_from_response(resp.status, &resp.body, &self.agent),
                 Err(e) => Rules::Unreachable(e.to_string()),
-            };
+            });
         }
-        Rules::AllowAll
+        Ok(Rules::AllowAll)
     }
 }
 

@@ -391,7 +391,10 @@ pub struct SinkSettings {
 fn positive(field: &str, v: Option<u64>) -> Result<Option<i64>, SinkConfigError> {
     match v {
         None => Ok(None),
-        Some(0) => Err(invalid(field, "must be at least 1 (leave it out to disable)")),
+        Some(0) => Err(invalid(
+            field,
+            "must be at least 1 (leave it out to disable)",
+        )),
         Some(v) => i64::try_from(v)
             .map(Some)
             .map_err(|_| invalid(field, "is too large")),
@@ -407,7 +410,10 @@ impl SinkConfig {
         }
         for t in &self.topics {
             if t.trim().is_empty() || t.contains('/') || t.contains('+') {
-                return Err(invalid("topics", format!("`{t}` is not a usable topic name")));
+                return Err(invalid(
+                    "topics",
+                    format!("`{t}` is not a usable topic name"),
+                ));
             }
         }
         if self.group.trim().is_empty() || self.group.contains('/') {
@@ -416,10 +422,20 @@ impl SinkConfig {
         if self.flush_size == 0 {
             return Err(invalid("flush_size", "must be at least 1"));
         }
-        let tz = timefmt::parse_timezone(&self.timezone)
-            .ok_or_else(|| invalid("timezone", format!("`{}` is not an IANA time zone (e.g. Asia/Seoul, UTC)", self.timezone)))?;
+        let tz = timefmt::parse_timezone(&self.timezone).ok_or_else(|| {
+            invalid(
+                "timezone",
+                format!(
+                    "`{}` is not an IANA time zone (e.g. Asia/Seoul, UTC)",
+                    self.timezone
+                ),
+            )
+        })?;
         let rotate_interval_ms = positive("rotate_interval_ms", self.rotate_interval_ms)?;
-        let schedule_interval_ms = positive("rotate_schedule_interval_ms", self.rotate_schedule_interval_ms)?;
+        let schedule_interval_ms = positive(
+            "rotate_schedule_interval_ms",
+            self.rotate_schedule_interval_ms,
+        )?;
         let idle_ms = positive("idle_flush_ms", self.idle_flush_ms)?
             .or(rotate_interval_ms)
             .or(schedule_interval_ms);
@@ -428,15 +444,30 @@ impl SinkConfig {
             ExtractorKind::Record => TimestampExtractor::Record,
             ExtractorKind::Wallclock => TimestampExtractor::Wallclock,
             ExtractorKind::RecordField => match &self.timestamp_field {
-                Some(f) if !f.trim().is_empty() => TimestampExtractor::RecordField(f.trim().to_string()),
-                _ => return Err(invalid("timestamp_field", "is required with timestamp_extractor = record_field")),
+                Some(f) if !f.trim().is_empty() => {
+                    TimestampExtractor::RecordField(f.trim().to_string())
+                }
+                _ => {
+                    return Err(invalid(
+                        "timestamp_field",
+                        "is required with timestamp_extractor = record_field",
+                    ));
+                }
             },
         };
-        let time = |duration: Option<u64>, format: Option<&str>| -> Result<Partitioner, SinkConfigError> {
-            let duration = positive("partition_duration_ms", duration)?
-                .ok_or_else(|| invalid("partition_duration_ms", "is required with the time partitioner"))?;
-            let format = format.ok_or_else(|| invalid("path_format", "is required with the time partitioner"))?;
-            let format = PathFormat::compile(format, &self.locale).map_err(|e| invalid("path_format", e.to_string()))?;
+        let time = |duration: Option<u64>,
+                    format: Option<&str>|
+         -> Result<Partitioner, SinkConfigError> {
+            let duration = positive("partition_duration_ms", duration)?.ok_or_else(|| {
+                invalid(
+                    "partition_duration_ms",
+                    "is required with the time partitioner",
+                )
+            })?;
+            let format = format
+                .ok_or_else(|| invalid("path_format", "is required with the time partitioner"))?;
+            let format = PathFormat::compile(format, &self.locale)
+                .map_err(|e| invalid("path_format", e.to_string()))?;
             Ok(Partitioner::Time {
                 duration_ms: duration,
                 format,
@@ -454,7 +485,10 @@ impl SinkConfig {
                     .filter(|f| !f.is_empty())
                     .collect();
                 if fields.is_empty() {
-                    return Err(invalid("partition_fields", "list at least one field for the field partitioner"));
+                    return Err(invalid(
+                        "partition_fields",
+                        "list at least one field for the field partitioner",
+                    ));
                 }
                 Partitioner::Field { fields }
             }
@@ -478,7 +512,10 @@ impl SinkConfig {
             CompressionKind::Zstd => Compression::Zstd,
         };
         if format == Format::Parquet && compression != Compression::None {
-            return Err(invalid("compression", "applies to json only; Parquet uses parquet_codec"));
+            return Err(invalid(
+                "compression",
+                "applies to json only; Parquet uses parquet_codec",
+            ));
         }
         if let Some(level) = self.compression_level {
             let ok = match compression {
@@ -487,7 +524,10 @@ impl SinkConfig {
                 Compression::None => false,
             };
             if !ok {
-                return Err(invalid("compression_level", "must be 0..=9 for gzip, 1..=22 for zstd, and needs a compression"));
+                return Err(invalid(
+                    "compression_level",
+                    "must be 0..=9 for gzip, 1..=22 for zstd, and needs a compression",
+                ));
             }
         }
         let parquet_codec = match self.parquet_codec {
@@ -496,18 +536,27 @@ impl SinkConfig {
             ParquetCodecKind::Zstd => ParquetCodec::Zstd,
         };
         if self.tolerance_is_none_with_dlq() {
-            return Err(invalid("dead_letter_topic", "needs errors_tolerance = \"all\" (as Kafka Connect)"));
+            return Err(invalid(
+                "dead_letter_topic",
+                "needs errors_tolerance = \"all\" (as Kafka Connect)",
+            ));
         }
         if let Some(dlq) = &self.dead_letter_topic
             && (dlq.trim().is_empty() || self.topics.contains(dlq))
         {
-            return Err(invalid("dead_letter_topic", "must be a non-empty topic that is not one of `topics`"));
+            return Err(invalid(
+                "dead_letter_topic",
+                "must be a non-empty topic that is not one of `topics`",
+            ));
         }
         if !(1..=20).contains(&self.offset_zero_pad_width) {
             return Err(invalid("offset_zero_pad_width", "must be between 1 and 20"));
         }
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.part_size) {
-            return Err(invalid("part_size", "must be between 5 MiB (5242880) and 5 GiB"));
+            return Err(invalid(
+                "part_size",
+                "must be between 5 MiB (5242880) and 5 GiB",
+            ));
         }
         if !(1..=64).contains(&self.parts_in_flight) {
             return Err(invalid("parts_in_flight", "must be between 1 and 64"));
@@ -519,14 +568,19 @@ impl SinkConfig {
             return Err(invalid("poll_interval_ms", "must be at least 1"));
         }
         if self.retry_backoff_ms == 0 || self.retry_max_backoff_ms < self.retry_backoff_ms {
-            return Err(invalid("retry_backoff_ms", "must be at least 1 and not above retry_max_backoff_ms"));
+            return Err(invalid(
+                "retry_backoff_ms",
+                "must be at least 1 and not above retry_max_backoff_ms",
+            ));
         }
         let marker_prefix = self.marker_prefix.trim_matches('/').to_string();
         let topics_dir = self.topics_dir.trim_matches('/').to_string();
         if marker_prefix.is_empty() {
             return Err(invalid("marker_prefix", "must not be empty"));
         }
-        if !topics_dir.is_empty() && (marker_prefix == topics_dir || marker_prefix.starts_with(&format!("{topics_dir}/"))) {
+        if !topics_dir.is_empty()
+            && (marker_prefix == topics_dir || marker_prefix.starts_with(&format!("{topics_dir}/")))
+        {
             return Err(invalid("marker_prefix", "must lie outside topics_dir"));
         }
 
@@ -553,7 +607,10 @@ impl SinkConfig {
                     .filter(|b| !b.trim().is_empty())
                     .ok_or_else(|| invalid("store.bucket", "is required with kind = \"s3\""))?;
                 if bucket.len() < 3 || bucket.contains('/') {
-                    return Err(invalid("store.bucket", format!("`{bucket}` is not a bucket name")));
+                    return Err(invalid(
+                        "store.bucket",
+                        format!("`{bucket}` is not a bucket name"),
+                    ));
                 }
                 if s.path.is_some() {
                     return Err(invalid("store.path", "applies to kind = \"local\" only"));
@@ -561,10 +618,16 @@ impl SinkConfig {
                 if let Some(endpoint) = &s.endpoint
                     && url::Url::parse(endpoint).is_err()
                 {
-                    return Err(invalid("store.endpoint", format!("`{endpoint}` is not a URL")));
+                    return Err(invalid(
+                        "store.endpoint",
+                        format!("`{endpoint}` is not a URL"),
+                    ));
                 }
                 if s.access_key_id.is_some() != s.secret_access_key.is_some() {
-                    return Err(invalid("store.secret_access_key", "access_key_id and secret_access_key go together"));
+                    return Err(invalid(
+                        "store.secret_access_key",
+                        "access_key_id and secret_access_key go together",
+                    ));
                 }
                 if s.request_timeout_ms == 0 {
                     return Err(invalid("store.request_timeout_ms", "must be at least 1"));
@@ -572,7 +635,10 @@ impl SinkConfig {
                 if s.connect_timeout_ms == 0 {
                     return Err(invalid("store.connect_timeout_ms", "must be at least 1"));
                 }
-                let http_endpoint = s.endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+                let http_endpoint = s
+                    .endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://"));
                 S3Target {
                     bucket,
                     region: s.region.clone(),
@@ -613,7 +679,10 @@ impl SinkConfig {
             pad_width: self.offset_zero_pad_width,
             fetch_max_records: self.fetch_max_records,
             poll_interval: Duration::from_millis(self.poll_interval_ms),
-            spool_dir: self.spool_dir.clone().unwrap_or_else(|| data_dir.join("sink-spool")),
+            spool_dir: self
+                .spool_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("sink-spool")),
             marker_prefix,
             store,
             limits: UploadLimits {
@@ -652,7 +721,12 @@ mod tests {
         assert_eq!(s.group, "crawlhost-sink");
         assert_eq!(s.topics_dir, "topics");
         assert!(matches!(s.partitioner, Partitioner::Default));
-        assert_eq!(s.store, StoreTarget::Local { root: PathBuf::from("data") });
+        assert_eq!(
+            s.store,
+            StoreTarget::Local {
+                root: PathBuf::from("data")
+            }
+        );
         assert_eq!(s.encoding.extension(), "json");
         assert_eq!(s.rotation.flush_size, Some(1000));
         assert_eq!(s.rotation.idle_ms, None);
@@ -665,22 +739,45 @@ mod tests {
             ("", "topics"),
             ("topics=[\"t\"]\nflush_size = 0", "flush_size"),
             ("topics=[\"t\"]\ntimezone = \"Mars/Base\"", "timezone"),
-            ("topics=[\"t\"]\npartitioner = \"time\"\npartition_duration_ms = 1000", "path_format"),
-            ("topics=[\"t\"]\npartitioner = \"time\"\npath_format = \"yyyy\"", "partition_duration_ms"),
-            ("topics=[\"t\"]\npartitioner = \"hourly\"\npath_format = \"x\"\nlocale=\"en\"\ntimestamp_extractor=\"record_field\"", "timestamp_field"),
-            ("topics=[\"t\"]\npartitioner = \"field\"", "partition_fields"),
+            (
+                "topics=[\"t\"]\npartitioner = \"time\"\npartition_duration_ms = 1000",
+                "path_format",
+            ),
+            (
+                "topics=[\"t\"]\npartitioner = \"time\"\npath_format = \"yyyy\"",
+                "partition_duration_ms",
+            ),
+            (
+                "topics=[\"t\"]\npartitioner = \"hourly\"\npath_format = \"x\"\nlocale=\"en\"\ntimestamp_extractor=\"record_field\"",
+                "timestamp_field",
+            ),
+            (
+                "topics=[\"t\"]\npartitioner = \"field\"",
+                "partition_fields",
+            ),
             ("topics=[\"t\"]\npart_size = 1024", "part_size"),
-            ("topics=[\"t\"]\ndead_letter_topic = \"dlq\"", "dead_letter_topic"),
-            ("topics=[\"t\"]\nformat = \"parquet\"\ncompression = \"gzip\"", "compression"),
+            (
+                "topics=[\"t\"]\ndead_letter_topic = \"dlq\"",
+                "dead_letter_topic",
+            ),
+            (
+                "topics=[\"t\"]\nformat = \"parquet\"\ncompression = \"gzip\"",
+                "compression",
+            ),
             ("topics=[\"t\"]\n[store]\nkind = \"s3\"", "store.bucket"),
             ("topics=[\"t\"]\n[store]\nbucket = \"b\"", "store.bucket"),
-            ("topics=[\"t\"]\nmarker_prefix = \"topics/x\"", "marker_prefix"),
+            (
+                "topics=[\"t\"]\nmarker_prefix = \"topics/x\"",
+                "marker_prefix",
+            ),
         ];
         for (text, field) in cases {
             let err = parse(text).unwrap_err();
             assert_eq!(err.field, field, "{text}: {err}");
         }
-        let err = toml::from_str::<SinkConfig>("topicz = []").unwrap_err().to_string();
+        let err = toml::from_str::<SinkConfig>("topicz = []")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("topicz"), "{err}");
     }
 
@@ -688,7 +785,9 @@ mod tests {
     fn presets_and_idle_default() {
         let s = parse("topics=[\"t\"]\npartitioner=\"hourly\"\nrotate_interval_ms=60000\ntimezone=\"Asia/Seoul\"").unwrap();
         match &s.partitioner {
-            Partitioner::Time { duration_ms, tz, .. } => {
+            Partitioner::Time {
+                duration_ms, tz, ..
+            } => {
                 assert_eq!(*duration_ms, 3_600_000);
                 assert_eq!(*tz, chrono_tz::Asia::Seoul);
             }
@@ -706,7 +805,9 @@ mod tests {
             "topics=[\"t\"]\n[store]\nkind=\"s3\"\nbucket=\"bronze\"\nendpoint=\"http://127.0.0.1:9000\"\naccess_key_id=\"AK\"\nsecret_access_key=\"SECRET\"",
         )
         .unwrap();
-        let StoreTarget::S3(t) = &s.store else { panic!() };
+        let StoreTarget::S3(t) = &s.store else {
+            panic!()
+        };
         assert!(t.allow_http && t.path_style);
         assert!(!format!("{s:?}").contains("SECRET"));
     }

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::config::{
-    CompressionKind, ExtractorKind, FormatKind, NullBehavior, ParquetCodecKind, PartitionerKind, SinkConfig,
-    SinkSettings, StoreKind, Tolerance,
+    CompressionKind, ExtractorKind, FormatKind, NullBehavior, ParquetCodecKind, PartitionerKind,
+    SinkConfig, SinkSettings, StoreKind, Tolerance,
 };
 
 /// Connect properties this sink implements, with the `[sink]` field each
@@ -139,10 +139,14 @@ impl ConnectConfig {
                 "topics.dir" => c.topics_dir = text,
                 "flush.size" => c.flush_size = num(p, &text)?,
                 "rotate.interval.ms" => c.rotate_interval_ms = disabled_if_negative(p, &text)?,
-                "rotate.schedule.interval.ms" => c.rotate_schedule_interval_ms = disabled_if_negative(p, &text)?,
+                "rotate.schedule.interval.ms" => {
+                    c.rotate_schedule_interval_ms = disabled_if_negative(p, &text)?
+                }
                 "partitioner.class" => c.partitioner = partitioner(p, &text)?,
                 "partition.field.name" => c.partition_fields = list(&text),
-                "partition.duration.ms" => c.partition_duration_ms = disabled_if_negative(p, &text)?,
+                "partition.duration.ms" => {
+                    c.partition_duration_ms = disabled_if_negative(p, &text)?
+                }
                 "path.format" => c.path_format = Some(text),
                 "locale" => c.locale = text,
                 "timezone" => c.timezone = text,
@@ -156,7 +160,9 @@ impl ConnectConfig {
                 "store.url" => c.store.endpoint = Some(text).filter(|s| !s.is_empty()),
                 "s3.path.style.access.enabled" => c.store.path_style = Some(boolean(p, &text)?),
                 "aws.access.key.id" => c.store.access_key_id = Some(text).filter(|s| !s.is_empty()),
-                "aws.secret.access.key" => c.store.secret_access_key = Some(text).filter(|s| !s.is_empty()),
+                "aws.secret.access.key" => {
+                    c.store.secret_access_key = Some(text).filter(|s| !s.is_empty())
+                }
                 "s3.part.size" => c.part_size = num(p, &text)?,
                 "format.class" => c.format = format(p, &text)?,
                 "s3.compression.type" => {
@@ -164,11 +170,18 @@ impl ConnectConfig {
                         "none" | "" => CompressionKind::None,
                         "gzip" => CompressionKind::Gzip,
                         "zstd" => CompressionKind::Zstd,
-                        other => return Err(bad(p, format!("`{other}` is not one of none, gzip, zstd"))),
+                        other => {
+                            return Err(bad(
+                                p,
+                                format!("`{other}` is not one of none, gzip, zstd"),
+                            ));
+                        }
                     }
                 }
                 "s3.compression.level" => {
-                    let level: i32 = text.parse().map_err(|_| bad(p, format!("`{text}` is not an integer")))?;
+                    let level: i32 = text
+                        .parse()
+                        .map_err(|_| bad(p, format!("`{text}` is not an integer")))?;
                     c.compression_level = (level >= 0).then_some(level);
                 }
                 "parquet.codec" => {
@@ -176,7 +189,12 @@ impl ConnectConfig {
                         "none" | "uncompressed" => ParquetCodecKind::None,
                         "snappy" => ParquetCodecKind::Snappy,
                         "zstd" => ParquetCodecKind::Zstd,
-                        other => return Err(bad(p, format!("`{other}` is not supported (none, snappy, zstd)"))),
+                        other => {
+                            return Err(bad(
+                                p,
+                                format!("`{other}` is not supported (none, snappy, zstd)"),
+                            ));
+                        }
                     }
                 }
                 "behavior.on.null.values" => {
@@ -184,7 +202,12 @@ impl ConnectConfig {
                         "fail" => NullBehavior::Fail,
                         "ignore" => NullBehavior::Ignore,
                         "write" => NullBehavior::Write,
-                        other => return Err(bad(p, format!("`{other}` is not one of fail, ignore, write"))),
+                        other => {
+                            return Err(bad(
+                                p,
+                                format!("`{other}` is not one of fail, ignore, write"),
+                            ));
+                        }
                     }
                 }
                 "errors.tolerance" => {
@@ -194,7 +217,9 @@ impl ConnectConfig {
                         other => return Err(bad(p, format!("`{other}` is not one of none, all"))),
                     }
                 }
-                "errors.deadletterqueue.topic.name" => c.dead_letter_topic = Some(text).filter(|s| !s.is_empty()),
+                "errors.deadletterqueue.topic.name" => {
+                    c.dead_letter_topic = Some(text).filter(|s| !s.is_empty())
+                }
                 "filename.offset.zero.pad.width" => c.offset_zero_pad_width = num(p, &text)?,
                 "s3.retry.backoff.ms" => c.retry_backoff_ms = num(p, &text)?,
                 "crawlhost.idle.flush.ms" => c.idle_flush_ms = Some(num(p, &text)?),
@@ -211,7 +236,10 @@ impl ConnectConfig {
             return Err(bad("crawlhost.store.path", "conflicts with s3.bucket.name"));
         }
         if c.store.kind == StoreKind::Local && c.store.path.is_none() {
-            return Err(bad("s3.bucket.name", "is required (or crawlhost.store.path for a local directory)"));
+            return Err(bad(
+                "s3.bucket.name",
+                "is required (or crawlhost.store.path for a local directory)",
+            ));
         }
         ignored.sort();
         Ok(Self { config: c, ignored })
@@ -230,17 +258,26 @@ impl ConnectConfig {
 }
 
 fn list(text: &str) -> Vec<String> {
-    text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    text.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn num<T: std::str::FromStr>(p: &str, text: &str) -> Result<T, ConnectConfigError> {
-    text.parse()
-        .map_err(|_| bad(p, format!("`{text}` is not a non-negative integer in range")))
+    text.parse().map_err(|_| {
+        bad(
+            p,
+            format!("`{text}` is not a non-negative integer in range"),
+        )
+    })
 }
 
 /// Connect's `-1` (any negative) disables an interval.
 fn disabled_if_negative(p: &str, text: &str) -> Result<Option<u64>, ConnectConfigError> {
-    let v: i64 = text.parse().map_err(|_| bad(p, format!("`{text}` is not an integer")))?;
+    let v: i64 = text
+        .parse()
+        .map_err(|_| bad(p, format!("`{text}` is not an integer")))?;
     Ok((v > 0).then_some(v as u64))
 }
 
@@ -263,7 +300,9 @@ fn partitioner(p: &str, text: &str) -> Result<PartitionerKind, ConnectConfigErro
         _ => {
             return Err(bad(
                 p,
-                format!("`{text}` is not supported (DefaultPartitioner, FieldPartitioner, TimeBasedPartitioner, HourlyPartitioner, DailyPartitioner)"),
+                format!(
+                    "`{text}` is not supported (DefaultPartitioner, FieldPartitioner, TimeBasedPartitioner, HourlyPartitioner, DailyPartitioner)"
+                ),
             ));
         }
     })
@@ -275,7 +314,12 @@ fn extractor(p: &str, text: &str) -> Result<ExtractorKind, ConnectConfigError> {
         "Record" | "RecordTimestampExtractor" => ExtractorKind::Record,
         "RecordField" | "RecordFieldTimestampExtractor" => ExtractorKind::RecordField,
         "Wallclock" | "WallclockTimestampExtractor" => ExtractorKind::Wallclock,
-        _ => return Err(bad(p, format!("`{text}` is not one of Record, RecordField, Wallclock"))),
+        _ => {
+            return Err(bad(
+                p,
+                format!("`{text}` is not one of Record, RecordField, Wallclock"),
+            ));
+        }
     })
 }
 
@@ -284,7 +328,12 @@ fn format(p: &str, text: &str) -> Result<FormatKind, ConnectConfigError> {
     Ok(match short {
         "JsonFormat" | "json" => FormatKind::Json,
         "ParquetFormat" | "parquet" => FormatKind::Parquet,
-        _ => return Err(bad(p, format!("`{text}` is not supported (JsonFormat, ParquetFormat)"))),
+        _ => {
+            return Err(bad(
+                p,
+                format!("`{text}` is not supported (JsonFormat, ParquetFormat)"),
+            ));
+        }
     })
 }
 
@@ -349,8 +398,16 @@ mod tests {
         assert_eq!(s.topics_dir, "bronze/viral");
         assert_eq!(s.rotation.flush_size, Some(100));
         assert_eq!(s.rotation.rotate_interval_ms, Some(60_000));
-        assert!(matches!(s.partitioner, Partitioner::Time { duration_ms: 86_400_000, .. }));
-        let StoreTarget::S3(t) = &s.store else { panic!("{:?}", s.store) };
+        assert!(matches!(
+            s.partitioner,
+            Partitioner::Time {
+                duration_ms: 86_400_000,
+                ..
+            }
+        ));
+        let StoreTarget::S3(t) = &s.store else {
+            panic!("{:?}", s.store)
+        };
         assert_eq!(t.bucket, "datalake");
         assert!(t.allow_http && t.path_style);
         assert_eq!(s.limits.part_size, 5_242_880);
@@ -359,36 +416,76 @@ mod tests {
     #[test]
     fn invalid_values_name_the_property() {
         let cases = [
-            (r#"{"s3.bucket.name":"b","topics":"t","flush.size":"many"}"#, "flush.size"),
-            (r#"{"s3.bucket.name":"b","topics":"t","format.class":"io.confluent.connect.s3.format.avro.AvroFormat"}"#, "format.class"),
-            (r#"{"s3.bucket.name":"b","topics":"t","partitioner.class":"com.example.Mine"}"#, "partitioner.class"),
-            (r#"{"s3.bucket.name":"b","topics":"t","errors.tolerance":"some"}"#, "errors.tolerance"),
-            (r#"{"s3.bucket.name":"b","topics":"t","s3.path.style.access.enabled":"yes"}"#, "s3.path.style.access.enabled"),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","flush.size":"many"}"#,
+                "flush.size",
+            ),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","format.class":"io.confluent.connect.s3.format.avro.AvroFormat"}"#,
+                "format.class",
+            ),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","partitioner.class":"com.example.Mine"}"#,
+                "partitioner.class",
+            ),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","errors.tolerance":"some"}"#,
+                "errors.tolerance",
+            ),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","s3.path.style.access.enabled":"yes"}"#,
+                "s3.path.style.access.enabled",
+            ),
             (r#"{"topics":"t"}"#, "s3.bucket.name"),
-            (r#"{"s3.bucket.name":"b","topics":"t","parquet.codec":"lzo"}"#, "parquet.codec"),
-            (r#"{"s3.bucket.name":"b","topics":"t","flush.size":{"x":1}}"#, "flush.size"),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","parquet.codec":"lzo"}"#,
+                "parquet.codec",
+            ),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","flush.size":{"x":1}}"#,
+                "flush.size",
+            ),
         ];
         for (text, property) in cases {
             match parse(text) {
-                Err(ConnectConfigError::Invalid { property: p, .. }) => assert_eq!(p, property, "{text}"),
+                Err(ConnectConfigError::Invalid { property: p, .. }) => {
+                    assert_eq!(p, property, "{text}")
+                }
                 other => panic!("{text}: {other:?}"),
             }
         }
         // Errors found when checking the mapped config also use Connect names.
         let checks = [
-            (r#"{"s3.bucket.name":"b","topics":"t","s3.part.size":"1000"}"#, "s3.part.size"),
-            (r#"{"s3.bucket.name":"b","topics":"t","timezone":"Nowhere/Land"}"#, "timezone"),
-            (r#"{"s3.bucket.name":"b","topics":"t","partitioner.class":"TimeBasedPartitioner","partition.duration.ms":"3600000","path.format":"yyyy-qq"}"#, "path.format"),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","s3.part.size":"1000"}"#,
+                "s3.part.size",
+            ),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","timezone":"Nowhere/Land"}"#,
+                "timezone",
+            ),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","partitioner.class":"TimeBasedPartitioner","partition.duration.ms":"3600000","path.format":"yyyy-qq"}"#,
+                "path.format",
+            ),
             (r#"{"s3.bucket.name":"b","topics":""}"#, "topics"),
-            (r#"{"s3.bucket.name":"b","topics":"t","errors.deadletterqueue.topic.name":"dlq"}"#, "errors.deadletterqueue.topic.name"),
+            (
+                r#"{"s3.bucket.name":"b","topics":"t","errors.deadletterqueue.topic.name":"dlq"}"#,
+                "errors.deadletterqueue.topic.name",
+            ),
         ];
         for (text, property) in checks {
             match parse(text).unwrap().validate(Path::new(".")) {
-                Err(ConnectConfigError::Invalid { property: p, .. }) => assert_eq!(p, property, "{text}"),
+                Err(ConnectConfigError::Invalid { property: p, .. }) => {
+                    assert_eq!(p, property, "{text}")
+                }
                 other => panic!("{text}: {other:?}"),
             }
         }
-        assert!(matches!(parse("[1]"), Err(ConnectConfigError::NotAnObject { .. })));
+        assert!(matches!(
+            parse("[1]"),
+            Err(ConnectConfigError::NotAnObject { .. })
+        ));
     }
 
     #[test]
@@ -396,7 +493,12 @@ mod tests {
         let c = parse(r#"{"topics":"a, b","crawlhost.store.path":"out","flush.size":3,"behavior.on.null.values":"write"}"#).unwrap();
         assert!(c.ignored.is_empty());
         let s = c.validate(Path::new(".")).unwrap();
-        assert_eq!(s.store, StoreTarget::Local { root: PathBuf::from("out") });
+        assert_eq!(
+            s.store,
+            StoreTarget::Local {
+                root: PathBuf::from("out")
+            }
+        );
         assert_eq!(s.topics, ["a", "b"]);
         assert_eq!(s.null_behavior, NullBehavior::Write);
     }
@@ -405,13 +507,40 @@ mod tests {
     fn every_mapped_property_is_known_to_the_table() {
         // The error remapping relies on the table naming real [sink] fields.
         let fields = [
-            "group", "topics", "topics_dir", "flush_size", "rotate_interval_ms", "rotate_schedule_interval_ms",
-            "partitioner", "partition_fields", "partition_duration_ms", "path_format", "locale", "timezone",
-            "timestamp_extractor", "timestamp_field", "store.bucket", "store.region", "store.endpoint",
-            "store.path_style", "store.access_key_id", "store.secret_access_key", "part_size", "format",
-            "compression", "compression_level", "parquet_codec", "behavior_on_null_values", "errors_tolerance",
-            "dead_letter_topic", "offset_zero_pad_width", "retry_backoff_ms", "idle_flush_ms", "parts_in_flight",
-            "spool_dir", "store.path",
+            "group",
+            "topics",
+            "topics_dir",
+            "flush_size",
+            "rotate_interval_ms",
+            "rotate_schedule_interval_ms",
+            "partitioner",
+            "partition_fields",
+            "partition_duration_ms",
+            "path_format",
+            "locale",
+            "timezone",
+            "timestamp_extractor",
+            "timestamp_field",
+            "store.bucket",
+            "store.region",
+            "store.endpoint",
+            "store.path_style",
+            "store.access_key_id",
+            "store.secret_access_key",
+            "part_size",
+            "format",
+            "compression",
+            "compression_level",
+            "parquet_codec",
+            "behavior_on_null_values",
+            "errors_tolerance",
+            "dead_letter_topic",
+            "offset_zero_pad_width",
+            "retry_backoff_ms",
+            "idle_flush_ms",
+            "parts_in_flight",
+            "spool_dir",
+            "store.path",
         ];
         for (_, field) in PROPERTIES {
             assert!(fields.contains(field), "{field}");

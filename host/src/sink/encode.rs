@@ -225,7 +225,10 @@ mod tests {
         assert_eq!(enc(Format::Json, Compression::None).extension(), "json");
         assert_eq!(enc(Format::Json, Compression::Gzip).extension(), "json.gz");
         assert_eq!(enc(Format::Json, Compression::Zstd).extension(), "json.zst");
-        assert_eq!(enc(Format::Parquet, Compression::None).extension(), "snappy.parquet");
+        assert_eq!(
+            enc(Format::Parquet, Compression::None).extension(),
+            "snappy.parquet"
+        );
         let mut p = enc(Format::Parquet, Compression::None);
         p.parquet_codec = ParquetCodec::None;
         assert_eq!(p.extension(), "parquet");
@@ -246,10 +249,14 @@ mod tests {
                 Compression::None => String::from_utf8(bytes).unwrap(),
                 Compression::Gzip => {
                     let mut s = String::new();
-                    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).unwrap();
+                    flate2::read::GzDecoder::new(&bytes[..])
+                        .read_to_string(&mut s)
+                        .unwrap();
                     s
                 }
-                Compression::Zstd => String::from_utf8(zstd::decode_all(&bytes[..]).unwrap()).unwrap(),
+                Compression::Zstd => {
+                    String::from_utf8(zstd::decode_all(&bytes[..]).unwrap()).unwrap()
+                }
             };
             assert_eq!(text, "{\"a\":1}\nnull\n", "{compression:?}");
         }

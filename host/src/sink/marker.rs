@@ -78,8 +78,14 @@ mod tests {
                 records: 4,
             }],
             runs: vec![
-                Run { from: 10, encoded: "h1".into() },
-                Run { from: 15, encoded: "h2".into() },
+                Run {
+                    from: 10,
+                    encoded: "h1".into(),
+                },
+                Run {
+                    from: 15,
+                    encoded: "h2".into(),
+                },
             ],
         };
         let text = serde_json::to_string(&m).unwrap();

@@ -109,7 +109,9 @@ pub enum SinkError {
     #[error(transparent)]
     Store(store::StoreError),
     /// A bad record with `errors.tolerance = none`.
-    #[error("cannot write {topic}/{partition} offset {offset} ({stage}): {reason}; nothing after it is committed (set errors_tolerance = \"all\" to skip such records)")]
+    #[error(
+        "cannot write {topic}/{partition} offset {offset} ({stage}): {reason}; nothing after it is committed (set errors_tolerance = \"all\" to skip such records)"
+    )]
     BadRecord {
         topic: String,
         partition: u32,

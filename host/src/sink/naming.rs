@@ -35,7 +35,13 @@ pub fn object_key(
 /// `partition` that starts at committed offset `start` is made visible (see
 /// the exactly-once section of [`super`]). It lives outside `topics.dir`,
 /// under `marker_prefix/<group>/`, so readers of the data never see it.
-pub fn marker_key(marker_prefix: &str, group: &str, topic: &str, partition: u32, start: u64) -> String {
+pub fn marker_key(
+    marker_prefix: &str,
+    group: &str,
+    topic: &str,
+    partition: u32,
+    start: u64,
+) -> String {
     let prefix = marker_prefix.trim_matches('/');
     format!("{prefix}/{group}/{topic}+{partition}+{start:020}.json")
 }
@@ -51,7 +57,15 @@ mod tests {
             "topics/oliveyoung/partition=0/oliveyoung+0+0000000000.json"
         );
         assert_eq!(
-            object_key("bronze/viral/", "oliveyoung", "2024-08-21", 2, 1234, 10, "json.gz"),
+            object_key(
+                "bronze/viral/",
+                "oliveyoung",
+                "2024-08-21",
+                2,
+                1234,
+                10,
+                "json.gz"
+            ),
             "bronze/viral/oliveyoung/2024-08-21/oliveyoung+2+0000001234.json.gz"
         );
         assert_eq!(
@@ -60,7 +74,15 @@ mod tests {
         );
         // Offsets wider than the padding are printed in full.
         assert_eq!(
-            object_key("topics", "t", "partition=1", 1, 12_345_678_901, 10, "json.zst"),
+            object_key(
+                "topics",
+                "t",
+                "partition=1",
+                1,
+                12_345_678_901,
+                10,
+                "json.zst"
+            ),
             "topics/t/partition=1/t+1+12345678901.json.zst"
         );
     }

@@ -179,11 +179,14 @@ impl Schema {
     }
 }
 
-fn read_lines(path: &Path) -> Result<impl Iterator<Item = Result<Value, EncodeError>>, EncodeError> {
+fn read_lines(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<Value, EncodeError>>, EncodeError> {
     let reader = BufReader::with_capacity(SPOOL_BUFFER_BYTES, File::open(path)?);
     Ok(reader.lines().map(|line| {
         let line = line?;
-        serde_json::from_str::<Value>(&line).map_err(|e| EncodeError::Parquet(format!("spooled line is not JSON: {e}")))
+        serde_json::from_str::<Value>(&line)
+            .map_err(|e| EncodeError::Parquet(format!("spooled line is not JSON: {e}")))
     }))
 }
 
@@ -204,7 +207,8 @@ pub fn convert(input: &Path, output: &Path, codec: ParquetCodec) -> Result<(), E
         .build();
     let out = BufWriter::with_capacity(SPOOL_BUFFER_BYTES, File::create(output)?);
     let pq = |e: parquet::errors::ParquetError| EncodeError::Parquet(e.to_string());
-    let mut writer = ArrowWriter::try_new(out, Arc::new(schema.arrow()), Some(props)).map_err(pq)?;
+    let mut writer =
+        ArrowWriter::try_new(out, Arc::new(schema.arrow()), Some(props)).map_err(pq)?;
     let mut rows = Vec::with_capacity(ROWS_PER_BATCH);
     let mut lines = read_lines(input)?;
     loop {
@@ -277,7 +281,10 @@ mod tests {
         let output = dir.path().join("out.parquet");
         convert(&input, &output, ParquetCodec::Snappy).unwrap();
         let file = File::open(&output).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
         let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
         let batch = &batches[0];
         assert_eq!(batch.num_rows(), 3);

@@ -128,9 +128,15 @@ impl Partitioner {
     /// The record time `rotate.interval.ms` measures. As in Connect, only
     /// the time-based partitioner has one; others return `None` and
     /// `rotate.interval.ms` does not apply to them.
-    pub fn timestamp(&self, record: &RecordView<'_>, now_ms: i64) -> Result<Option<i64>, PartitionError> {
+    pub fn timestamp(
+        &self,
+        record: &RecordView<'_>,
+        now_ms: i64,
+    ) -> Result<Option<i64>, PartitionError> {
         match self {
-            Partitioner::Time { extractor, tz, .. } => extract(extractor, record, now_ms, *tz).map(Some),
+            Partitioner::Time { extractor, tz, .. } => {
+                extract(extractor, record, now_ms, *tz).map(Some)
+            }
             _ => Ok(None),
         }
     }
@@ -218,7 +224,11 @@ fn extract(
 /// Epoch digits, RFC 3339 / ISO-8601 with offset, or a local date-time or
 /// date (in `tz`).
 pub fn parse_time_text(s: &str, tz: Tz) -> Option<i64> {
-    if !s.is_empty() && s.trim_start_matches('-').chars().all(|c| c.is_ascii_digit()) {
+    if !s.is_empty()
+        && s.trim_start_matches('-')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+    {
         let i: i64 = s.parse().ok()?;
         return Some(if (i.unsigned_abs() as f64) < SECONDS_BELOW {
             i.checked_mul(1000)?
@@ -234,15 +244,23 @@ pub fn parse_time_text(s: &str, tz: Tz) -> Option<i64> {
             return Some(t.timestamp_millis());
         }
     }
-    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|p| NaiveDateTime::parse_from_str(s, p).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })?;
-    Some(tz.from_local_datetime(&local).earliest()?.timestamp_millis())
+    let local = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|p| NaiveDateTime::parse_from_str(s, p).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    Some(
+        tz.from_local_datetime(&local)
+            .earliest()?
+            .timestamp_millis(),
+    )
 }
 
 #[cfg(test)]
@@ -270,7 +288,10 @@ mod tests {
     #[test]
     fn default_partitioner() {
         let v = json!({});
-        assert_eq!(Partitioner::Default.encode(&view(&v), 0).unwrap(), "partition=3");
+        assert_eq!(
+            Partitioner::Default.encode(&view(&v), 0).unwrap(),
+            "partition=3"
+        );
     }
 
     #[test]
@@ -279,20 +300,36 @@ mod tests {
             fields: vec!["brand.code".into(), "promo".into(), "n".into()],
         };
         let v = json!({"brand": {"code": "A001"}, "promo": true, "n": 7});
-        assert_eq!(p.encode(&view(&v), 0).unwrap(), "brand.code=A001/promo=true/n=7");
+        assert_eq!(
+            p.encode(&view(&v), 0).unwrap(),
+            "brand.code=A001/promo=true/n=7"
+        );
         // An exact key with a dot wins over the path.
         let v = json!({"brand.code": "X", "brand": {"code": "A001"}, "promo": false, "n": 1.5});
-        assert_eq!(p.encode(&view(&v), 0).unwrap(), "brand.code=X/promo=false/n=1.5");
+        assert_eq!(
+            p.encode(&view(&v), 0).unwrap(),
+            "brand.code=X/promo=false/n=1.5"
+        );
         let missing = json!({"brand": {}, "promo": true, "n": 1});
         assert_eq!(
             p.encode(&view(&missing), 0).unwrap_err(),
             PartitionError::MissingField("brand.code".into())
         );
         let object = json!({"brand": {"code": {"x": 1}}, "promo": true, "n": 1});
-        assert!(matches!(p.encode(&view(&object), 0), Err(PartitionError::BadFieldType { kind: "object", .. })));
+        assert!(matches!(
+            p.encode(&view(&object), 0),
+            Err(PartitionError::BadFieldType { kind: "object", .. })
+        ));
         let not_object = json!([1, 2]);
-        assert!(matches!(p.encode(&view(&not_object), 0), Err(PartitionError::NotAnObject(_))));
-        let null_view = RecordView { partition: 0, timestamp_ms: 0, value: None };
+        assert!(matches!(
+            p.encode(&view(&not_object), 0),
+            Err(PartitionError::NotAnObject(_))
+        ));
+        let null_view = RecordView {
+            partition: 0,
+            timestamp_ms: 0,
+            value: None,
+        };
         assert!(p.encode(&null_view, 0).is_err());
     }
 
@@ -306,21 +343,40 @@ mod tests {
         assert_eq!(record.encode(&view(&v), 0).unwrap(), "2024-08-21");
         // ISO with offset, epoch seconds, epoch millis: 23:30Z = 08:30 KST next day.
         for field in ["at", "s", "ms"] {
-            let p = time("yyyy-MM-dd", seoul, TimestampExtractor::RecordField(field.into()));
+            let p = time(
+                "yyyy-MM-dd",
+                seoul,
+                TimestampExtractor::RecordField(field.into()),
+            );
             assert_eq!(p.encode(&view(&v), 0).unwrap(), "2024-08-21", "{field}");
         }
         // Local text is read in the zone.
-        let p = time("yyyy-MM-dd", seoul, TimestampExtractor::RecordField("local".into()));
+        let p = time(
+            "yyyy-MM-dd",
+            seoul,
+            TimestampExtractor::RecordField("local".into()),
+        );
         assert_eq!(p.encode(&view(&v), 0).unwrap(), "2024-08-20");
-        let p = time("yyyy-MM-dd", seoul, TimestampExtractor::RecordField("day".into()));
+        let p = time(
+            "yyyy-MM-dd",
+            seoul,
+            TimestampExtractor::RecordField("day".into()),
+        );
         assert_eq!(p.encode(&view(&v), 0).unwrap(), "2024-08-19");
         // Wallclock uses `now`.
         let p = time("yyyy-MM-dd", Tz::UTC, TimestampExtractor::Wallclock);
         assert_eq!(p.encode(&view(&v), 0).unwrap(), "1970-01-01");
         assert!(p.uses_wallclock());
         let bad = json!({"at": "yesterday"});
-        let p = time("yyyy-MM-dd", seoul, TimestampExtractor::RecordField("at".into()));
-        assert!(matches!(p.encode(&view(&bad), 0), Err(PartitionError::BadTimestamp { .. })));
+        let p = time(
+            "yyyy-MM-dd",
+            seoul,
+            TimestampExtractor::RecordField("at".into()),
+        );
+        assert!(matches!(
+            p.encode(&view(&bad), 0),
+            Err(PartitionError::BadTimestamp { .. })
+        ));
     }
 
     #[test]
@@ -335,9 +391,18 @@ mod tests {
     fn time_text_forms() {
         let utc = Tz::UTC;
         assert_eq!(parse_time_text("1724198400", utc), Some(1_724_198_400_000));
-        assert_eq!(parse_time_text("1724198400000", utc), Some(1_724_198_400_000));
-        assert_eq!(parse_time_text("2024-08-21T09:00:00+09:00", utc), Some(1_724_198_400_000));
-        assert_eq!(parse_time_text("2024-08-21T00:00:00.000Z", utc), Some(1_724_198_400_000));
+        assert_eq!(
+            parse_time_text("1724198400000", utc),
+            Some(1_724_198_400_000)
+        );
+        assert_eq!(
+            parse_time_text("2024-08-21T09:00:00+09:00", utc),
+            Some(1_724_198_400_000)
+        );
+        assert_eq!(
+            parse_time_text("2024-08-21T00:00:00.000Z", utc),
+            Some(1_724_198_400_000)
+        );
         assert_eq!(parse_time_text("2024-08-21", utc), Some(1_724_198_400_000));
         assert_eq!(parse_time_text("nope", utc), None);
     }

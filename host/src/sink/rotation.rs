@@ -96,7 +96,13 @@ pub struct BatchClock {
 impl RotationPolicy {
     /// Before appending a record with `encoded` partition and record time
     /// `ts` at wall clock `now`: close the open batch first?
-    pub fn before_append(&self, st: &BatchClock, encoded: &str, ts: Option<i64>, now: i64) -> Option<Reason> {
+    pub fn before_append(
+        &self,
+        st: &BatchClock,
+        encoded: &str,
+        ts: Option<i64>,
+        now: i64,
+    ) -> Option<Reason> {
         if st.records == 0 {
             return None;
         }
@@ -207,16 +213,29 @@ mod tests {
 
     #[test]
     fn flush_size_closes_after_the_nth_record() {
-        let p = RotationPolicy { rotate_interval_ms: None, ..policy() };
+        let p = RotationPolicy {
+            rotate_interval_ms: None,
+            ..policy()
+        };
         let recs: Vec<_> = (0..7).map(|i| ("a", Some(i))).collect();
         assert_eq!(batches(&p, &recs), vec![3, 3, 1]);
     }
 
     #[test]
     fn interval_is_record_time_from_the_first_record() {
-        let p = RotationPolicy { flush_size: None, ..policy() };
+        let p = RotationPolicy {
+            flush_size: None,
+            ..policy()
+        };
         // 0, 30s, 59.999s in one batch; 60s starts the next (>= interval).
-        let recs = [("a", Some(0)), ("a", Some(30_000)), ("a", Some(59_999)), ("a", Some(60_000)), ("a", Some(119_999)), ("a", Some(120_000))];
+        let recs = [
+            ("a", Some(0)),
+            ("a", Some(30_000)),
+            ("a", Some(59_999)),
+            ("a", Some(60_000)),
+            ("a", Some(119_999)),
+            ("a", Some(120_000)),
+        ];
         assert_eq!(batches(&p, &recs), vec![3, 2, 1]);
         // Out-of-order (older) records never trigger it.
         let recs = [("a", Some(50_000)), ("a", Some(0)), ("a", Some(109_999))];
@@ -226,19 +245,43 @@ mod tests {
     #[test]
     fn partition_change_rotates_only_with_an_interval() {
         let p = policy();
-        let recs = [("a", Some(0)), ("b", Some(1)), ("b", Some(2)), ("a", Some(3))];
+        let recs = [
+            ("a", Some(0)),
+            ("b", Some(1)),
+            ("b", Some(2)),
+            ("a", Some(3)),
+        ];
         assert_eq!(batches(&p, &recs), vec![1, 2, 1]);
-        let no_interval = RotationPolicy { rotate_interval_ms: None, flush_size: None, ..policy() };
+        let no_interval = RotationPolicy {
+            rotate_interval_ms: None,
+            flush_size: None,
+            ..policy()
+        };
         assert_eq!(batches(&no_interval, &recs), vec![4]);
         // Without a record time (non-time partitioner) the interval is off.
         let recs = [("a", None), ("b", None), ("a", None)];
-        assert_eq!(batches(&RotationPolicy { flush_size: None, ..policy() }, &recs), vec![3]);
+        assert_eq!(
+            batches(
+                &RotationPolicy {
+                    flush_size: None,
+                    ..policy()
+                },
+                &recs
+            ),
+            vec![3]
+        );
     }
 
     #[test]
     fn size_and_interval_together() {
         let p = policy();
-        let recs = [("a", Some(0)), ("a", Some(1)), ("a", Some(2)), ("a", Some(3)), ("a", Some(70_000))];
+        let recs = [
+            ("a", Some(0)),
+            ("a", Some(1)),
+            ("a", Some(2)),
+            ("a", Some(3)),
+            ("a", Some(70_000)),
+        ];
         assert_eq!(batches(&p, &recs), vec![3, 1, 1]);
     }
 
@@ -255,7 +298,10 @@ mod tests {
         p.appended(&mut st, "a", None, 12_345);
         assert_eq!(st.deadline, Some(20_000));
         assert_eq!(p.before_append(&st, "a", None, 19_999), None);
-        assert_eq!(p.before_append(&st, "a", None, 20_000), Some(Reason::Schedule));
+        assert_eq!(
+            p.before_append(&st, "a", None, 20_000),
+            Some(Reason::Schedule)
+        );
         assert_eq!(p.on_idle(&st, 19_999), None);
         assert_eq!(p.on_idle(&st, 20_000), Some(Reason::Schedule));
         assert_eq!(p.next_wakeup(&st), Some(20_000));

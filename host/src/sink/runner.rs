@@ -65,7 +65,11 @@ impl Sink {
     /// Build the sink: open the store, prepare the spool directory
     /// (`<spool_dir>/<group>`, emptied: its files are scratch), and make sure
     /// the dead-letter topic exists.
-    pub async fn new(mut settings: SinkSettings, bus: Arc<dyn Bus>, clock: Arc<dyn Clock>) -> Result<Self, SinkError> {
+    pub async fn new(
+        mut settings: SinkSettings,
+        bus: Arc<dyn Bus>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, SinkError> {
         let store = Store::open(&settings.store, settings.limits).map_err(SinkError::Store)?;
         settings.spool_dir = settings.spool_dir.join(&settings.group);
         let spool = settings.spool_dir.clone();
@@ -76,7 +80,10 @@ impl Sink {
         std::fs::create_dir_all(&spool)
             .map_err(|e| SinkError::Spool(format!("cannot create {}: {e}", spool.display())))?;
         if let Some(dlq) = &settings.dead_letter_topic {
-            bus_retry("creating the dead-letter topic", || bus.ensure_topic(dlq, 1)).await?;
+            bus_retry("creating the dead-letter topic", || {
+                bus.ensure_topic(dlq, 1)
+            })
+            .await?;
         }
         for note in &settings.notes {
             tracing::warn!("sink configuration: {note}");
@@ -111,7 +118,11 @@ impl Sink {
     }
 
     /// Run in `mode` until it finishes or `shutdown` resolves.
-    pub async fn run(&mut self, mode: RunMode, shutdown: impl Future<Output = ()>) -> Result<SinkReport, SinkError> {
+    pub async fn run(
+        &mut self,
+        mode: RunMode,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<SinkReport, SinkError> {
         let interrupted = tokio::select! {
             biased;
             () = shutdown => true,
@@ -139,7 +150,10 @@ impl Sink {
                 }
                 let writer = PartitionWriter::open(&core, &topic, partition).await?;
                 if mode == RunMode::Once {
-                    let end = bus_retry("reading the end offset", || core.bus.end_offset(&topic, partition)).await?;
+                    let end = bus_retry("reading the end offset", || {
+                        core.bus.end_offset(&topic, partition)
+                    })
+                    .await?;
                     self.targets.insert((topic.clone(), partition), end);
                 }
                 tracing::info!(topic = %topic, partition, committed = writer.committed(), "sink partition assigned");
@@ -154,13 +168,21 @@ impl Sink {
         let core = self.core.clone();
         let max = core.settings.fetch_max_records;
         loop {
-            if self.last_refresh.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) && !(mode == RunMode::Once && self.last_refresh.is_some()) {
+            if self
+                .last_refresh
+                .is_none_or(|t| t.elapsed() >= REFRESH_EVERY)
+                && !(mode == RunMode::Once && self.last_refresh.is_some())
+            {
                 self.refresh(mode).await?;
             }
             let mut fetched = 0usize;
             for w in &mut self.writers {
-                let (topic, partition, position) = (w.topic().to_string(), w.partition(), w.position());
-                let batch = bus_retry("fetching records", || core.bus.fetch(&topic, partition, position, max)).await?;
+                let (topic, partition, position) =
+                    (w.topic().to_string(), w.partition(), w.position());
+                let batch = bus_retry("fetching records", || {
+                    core.bus.fetch(&topic, partition, position, max)
+                })
+                .await?;
                 if batch.is_empty() {
                     w.on_idle(&core).await?;
                 } else {
@@ -179,7 +201,13 @@ impl Sink {
                 RunMode::Forever => false,
                 RunMode::UntilIdle => fetched == 0,
                 RunMode::Once => self.writers.iter().all(|w| {
-                    !w.replaying() && w.position() >= self.targets.get(&(w.topic().to_string(), w.partition())).copied().unwrap_or(0)
+                    !w.replaying()
+                        && w.position()
+                            >= self
+                                .targets
+                                .get(&(w.topic().to_string(), w.partition()))
+                                .copied()
+                                .unwrap_or(0)
                 }),
             };
             if done {
@@ -190,7 +218,11 @@ impl Sink {
             }
             if fetched == 0 {
                 let now = core.clock.now_ms();
-                let wake = self.writers.iter().filter_map(|w| w.next_wakeup(&core)).min();
+                let wake = self
+                    .writers
+                    .iter()
+                    .filter_map(|w| w.next_wakeup(&core))
+                    .min();
                 let mut wait = core.settings.poll_interval;
                 if let Some(at) = wake {
                     let until = Duration::from_millis(at.saturating_sub(now).max(1) as u64);

@@ -23,7 +23,8 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+    RetryConfig,
 };
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
@@ -66,9 +67,18 @@ impl std::fmt::Debug for S3Target {
             .field("endpoint", &self.endpoint)
             .field("path_style", &self.path_style)
             .field("allow_http", &self.allow_http)
-            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "<set>"))
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<set>"))
-            .field("session_token", &self.session_token.as_ref().map(|_| "<set>"))
+            .field(
+                "access_key_id",
+                &self.access_key_id.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<set>"),
+            )
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .finish()
@@ -92,7 +102,10 @@ pub struct UploadLimits {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the local store directory {path}: {source}")]
-    LocalDir { path: PathBuf, source: std::io::Error },
+    LocalDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot configure the object store: {0}")]
     Config(String),
 }
@@ -243,7 +256,10 @@ impl Store {
     pub async fn put_small(&self, key: &str, bytes: Bytes) {
         let path = Path::from(key);
         self.retrying("writing an object", key, || async {
-            self.inner.put(&path, PutPayload::from_bytes(bytes.clone())).await.map(|_| ())
+            self.inner
+                .put(&path, PutPayload::from_bytes(bytes.clone()))
+                .await
+                .map(|_| ())
         })
         .await
     }
@@ -260,12 +276,18 @@ impl Store {
                         mode: PutMode::Create,
                         ..PutOptions::default()
                     };
-                    match self.inner.put_opts(&path, PutPayload::from_bytes(bytes.clone()), opts).await {
+                    match self
+                        .inner
+                        .put_opts(&path, PutPayload::from_bytes(bytes.clone()), opts)
+                        .await
+                    {
                         Ok(_) => Ok(true),
                         Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-                        Err(object_store::Error::NotImplemented { .. }) => {
-                            self.inner.put(&path, PutPayload::from_bytes(bytes.clone())).await.map(|_| true)
-                        }
+                        Err(object_store::Error::NotImplemented { .. }) => self
+                            .inner
+                            .put(&path, PutPayload::from_bytes(bytes.clone()))
+                            .await
+                            .map(|_| true),
                         Err(e) => Err(e),
                     }
                 })
@@ -323,8 +345,15 @@ impl Store {
         }
     }
 
-    async fn try_upload(&self, path: &Path, file: &FsPath, mode: WriteMode) -> Result<(), UploadFailure> {
-        let mut f = tokio::fs::File::open(file).await.map_err(|e| UploadFailure::Other(e.to_string()))?;
+    async fn try_upload(
+        &self,
+        path: &Path,
+        file: &FsPath,
+        mode: WriteMode,
+    ) -> Result<(), UploadFailure> {
+        let mut f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| UploadFailure::Other(e.to_string()))?;
         let len = f
             .metadata()
             .await
@@ -332,9 +361,15 @@ impl Store {
             .len();
         let part_size = self.limits.part_size;
         if len <= part_size as u64 {
-            let _permit = self.parts.acquire().await.map_err(|e| UploadFailure::Other(e.to_string()))?;
+            let _permit = self
+                .parts
+                .acquire()
+                .await
+                .map_err(|e| UploadFailure::Other(e.to_string()))?;
             let mut buf = Vec::with_capacity(len as usize);
-            f.read_to_end(&mut buf).await.map_err(|e| UploadFailure::Other(e.to_string()))?;
+            f.read_to_end(&mut buf)
+                .await
+                .map_err(|e| UploadFailure::Other(e.to_string()))?;
             let opts = PutOptions {
                 mode: match mode {
                     WriteMode::Overwrite => PutMode::Overwrite,
@@ -345,7 +380,9 @@ impl Store {
             return match self.inner.put_opts(path, PutPayload::from(buf), opts).await {
                 Ok(_) => Ok(()),
                 Err(object_store::Error::AlreadyExists { .. }) => Err(UploadFailure::Exists),
-                Err(object_store::Error::NotImplemented { .. }) if mode == WriteMode::CreateIfAbsent => {
+                Err(object_store::Error::NotImplemented { .. })
+                    if mode == WriteMode::CreateIfAbsent =>
+                {
                     // A store without conditional puts: existence was checked
                     // just before, and the content is the same anyway.
                     Err(UploadFailure::Other("conditional put not supported".into()))

@@ -231,7 +231,11 @@ impl PathFormat {
             'K' => num(out, i64::from(t.hour() % 12), count),
             'h' => num(out, i64::from((t.hour() + 11) % 12 + 1), count),
             'H' => num(out, i64::from(t.hour()), count),
-            'k' => num(out, i64::from(if t.hour() == 0 { 24 } else { t.hour() }), count),
+            'k' => num(
+                out,
+                i64::from(if t.hour() == 0 { 24 } else { t.hour() }),
+                count,
+            ),
             'm' => num(out, i64::from(t.minute()), count),
             's' => num(out, i64::from(t.second()), count),
             'S' => {
@@ -315,7 +319,13 @@ pub fn parse_timezone(name: &str) -> Option<Tz> {
 pub fn offset_ms(tz: Tz, instant_ms: i64) -> i64 {
     let secs = instant_ms.div_euclid(1000);
     match DateTime::from_timestamp(secs, 0) {
-        Some(t) => i64::from(tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc()) * 1000,
+        Some(t) => {
+            i64::from(
+                tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            ) * 1000
+        }
         None => 0,
     }
 }
@@ -380,7 +390,10 @@ mod tests {
             .unwrap()
             .and_hms_opt(h, mi, 0)
             .unwrap();
-        tz.from_local_datetime(&naive).earliest().unwrap().timestamp_millis()
+        tz.from_local_datetime(&naive)
+            .earliest()
+            .unwrap()
+            .timestamp_millis()
     }
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
@@ -388,7 +401,9 @@ mod tests {
     }
 
     fn render(pattern: &str, locale: &str, instant: i64, tz: Tz) -> String {
-        PathFormat::compile(pattern, locale).unwrap().render(instant, tz)
+        PathFormat::compile(pattern, locale)
+            .unwrap()
+            .render(instant, tz)
     }
 
     const HOURLY: &str = "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH";
@@ -401,8 +416,14 @@ mod tests {
             render(HOURLY, "ko-KR", t, chrono_tz::Asia::Seoul),
             "year=2024/month=08/day=21/hour=08"
         );
-        assert_eq!(render(HOURLY, "en-US", t, Tz::UTC), "year=2024/month=08/day=20/hour=23");
-        assert_eq!(render("yyyy-MM-dd", "ko", t, chrono_tz::Asia::Seoul), "2024-08-21");
+        assert_eq!(
+            render(HOURLY, "en-US", t, Tz::UTC),
+            "year=2024/month=08/day=20/hour=23"
+        );
+        assert_eq!(
+            render("yyyy-MM-dd", "ko", t, chrono_tz::Asia::Seoul),
+            "2024-08-21"
+        );
     }
 
     #[test]
@@ -428,13 +449,22 @@ mod tests {
         // Both instants are in the same daily bucket, starting at local midnight.
         assert_eq!(bucket_start(late, DAY_MS, ny), day);
         assert_eq!(bucket_start(day + 1, DAY_MS, ny), day);
-        assert_eq!(render("yyyy-MM-dd", "en", bucket_start(late, DAY_MS, ny), ny), "2024-03-10");
+        assert_eq!(
+            render("yyyy-MM-dd", "en", bucket_start(late, DAY_MS, ny), ny),
+            "2024-03-10"
+        );
         // Hourly buckets around the gap: 01:30 EST -> hour 01; 03:30 EDT -> hour 03.
         let h = 3_600_000;
         let a = ms(ny, 2024, 3, 10, 1, 30);
         let b = a + h; // one real hour later is 03:30 EDT
-        assert_eq!(render(HOURLY, "en", bucket_start(a, h, ny), ny), "year=2024/month=03/day=10/hour=01");
-        assert_eq!(render(HOURLY, "en", bucket_start(b, h, ny), ny), "year=2024/month=03/day=10/hour=03");
+        assert_eq!(
+            render(HOURLY, "en", bucket_start(a, h, ny), ny),
+            "year=2024/month=03/day=10/hour=01"
+        );
+        assert_eq!(
+            render(HOURLY, "en", bucket_start(b, h, ny), ny),
+            "year=2024/month=03/day=10/hour=03"
+        );
         assert_eq!(bucket_start(b, h, ny), ms(ny, 2024, 3, 10, 3, 0));
     }
 
@@ -456,7 +486,10 @@ mod tests {
         // 00:00 EDT to 23:30 EST is 24.5 real hours.
         assert_eq!(late - day, 24 * h + 30 * 60_000);
         assert_eq!(bucket_start(late, DAY_MS, ny), day);
-        assert_eq!(bucket_start(ms(ny, 2024, 11, 4, 0, 10), DAY_MS, ny), ms(ny, 2024, 11, 4, 0, 0));
+        assert_eq!(
+            bucket_start(ms(ny, 2024, 11, 4, 0, 10), DAY_MS, ny),
+            ms(ny, 2024, 11, 4, 0, 0)
+        );
     }
 
     #[test]
@@ -473,21 +506,39 @@ mod tests {
     #[test]
     fn numeric_fields_and_padding() {
         let t = utc(2024, 2, 5, 7, 4) + 9_123; // 07:04:09.123
-        assert_eq!(render("y-M-d H:m:s.SSS", "en", t, Tz::UTC), "2024-2-5 7:4:9.123");
-        assert_eq!(render("yy/MM/dd HH/mm/ss/S", "en", t, Tz::UTC), "24/02/05 07/04/09/1");
+        assert_eq!(
+            render("y-M-d H:m:s.SSS", "en", t, Tz::UTC),
+            "2024-2-5 7:4:9.123"
+        );
+        assert_eq!(
+            render("yy/MM/dd HH/mm/ss/S", "en", t, Tz::UTC),
+            "24/02/05 07/04/09/1"
+        );
         assert_eq!(render("D DDD", "en", t, Tz::UTC), "36 036");
         assert_eq!(render("h a K k", "en", t, Tz::UTC), "7 AM 7 7");
-        assert_eq!(render("hh a", "en", utc(2024, 2, 5, 0, 0), Tz::UTC), "12 AM");
+        assert_eq!(
+            render("hh a", "en", utc(2024, 2, 5, 0, 0), Tz::UTC),
+            "12 AM"
+        );
         assert_eq!(render("kk", "en", utc(2024, 2, 5, 0, 0), Tz::UTC), "24");
         // ISO week-year: 2024-12-30 is in week 1 of 2025.
-        assert_eq!(render("xxxx-'W'ww-e", "en", utc(2024, 12, 30, 0, 0), Tz::UTC), "2025-W01-1");
+        assert_eq!(
+            render("xxxx-'W'ww-e", "en", utc(2024, 12, 30, 0, 0), Tz::UTC),
+            "2025-W01-1"
+        );
     }
 
     #[test]
     fn text_fields_by_locale() {
         let t = utc(2024, 8, 20, 15, 0); // a Tuesday
-        assert_eq!(render("MMM MMMM EEE EEEE a G", "en-US", t, Tz::UTC), "Aug August Tue Tuesday PM AD");
-        assert_eq!(render("MMM EEE EEEE a", "ko-KR", t, Tz::UTC), "8월 화 화요일 오후");
+        assert_eq!(
+            render("MMM MMMM EEE EEEE a G", "en-US", t, Tz::UTC),
+            "Aug August Tue Tuesday PM AD"
+        );
+        assert_eq!(
+            render("MMM EEE EEEE a", "ko-KR", t, Tz::UTC),
+            "8월 화 화요일 오후"
+        );
         // Numeric patterns work in any locale; text patterns need names.
         assert_eq!(render("yyyy", "fr-FR", t, Tz::UTC), "2024");
         assert!(matches!(
@@ -501,12 +552,23 @@ mod tests {
         let t = utc(2024, 8, 20, 15, 0);
         assert_eq!(render("'it''s' yyyy ''", "en", t, Tz::UTC), "it's 2024 '");
         assert_eq!(
-            PathFormat::compile("'dt'=yyyyMMdd", "en").unwrap().render(t, Tz::UTC),
+            PathFormat::compile("'dt'=yyyyMMdd", "en")
+                .unwrap()
+                .render(t, Tz::UTC),
             "dt=20240820"
         );
-        assert_eq!(PathFormat::compile("yyyy-qq", "en").unwrap_err(), PathFormatError::UnknownLetter('q'));
-        assert_eq!(PathFormat::compile("'open", "en").unwrap_err(), PathFormatError::UnterminatedQuote);
-        assert_eq!(PathFormat::compile("", "en").unwrap_err(), PathFormatError::Empty);
+        assert_eq!(
+            PathFormat::compile("yyyy-qq", "en").unwrap_err(),
+            PathFormatError::UnknownLetter('q')
+        );
+        assert_eq!(
+            PathFormat::compile("'open", "en").unwrap_err(),
+            PathFormatError::UnterminatedQuote
+        );
+        assert_eq!(
+            PathFormat::compile("", "en").unwrap_err(),
+            PathFormatError::Empty
+        );
     }
 
     #[test]
@@ -515,12 +577,21 @@ mod tests {
         let six_h = 6 * 3_600_000;
         // 10:15 KST -> next 6-hour boundary is 12:00 KST.
         let now = ms(seoul, 2024, 8, 21, 10, 15);
-        assert_eq!(next_aligned(now, six_h, seoul), ms(seoul, 2024, 8, 21, 12, 0));
+        assert_eq!(
+            next_aligned(now, six_h, seoul),
+            ms(seoul, 2024, 8, 21, 12, 0)
+        );
         // Exactly on a boundary -> the following one.
         let on = ms(seoul, 2024, 8, 21, 12, 0);
-        assert_eq!(next_aligned(on, six_h, seoul), ms(seoul, 2024, 8, 21, 18, 0));
+        assert_eq!(
+            next_aligned(on, six_h, seoul),
+            ms(seoul, 2024, 8, 21, 18, 0)
+        );
         // Hourly in UTC.
-        assert_eq!(next_aligned(utc(2024, 1, 1, 5, 59), 3_600_000, Tz::UTC), utc(2024, 1, 1, 6, 0));
+        assert_eq!(
+            next_aligned(utc(2024, 1, 1, 5, 59), 3_600_000, Tz::UTC),
+            utc(2024, 1, 1, 6, 0)
+        );
     }
 
     #[test]

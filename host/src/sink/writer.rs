@@ -77,7 +77,12 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(settings: SinkSettings, store: Store, bus: Arc<dyn Bus>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        settings: SinkSettings,
+        store: Store,
+        bus: Arc<dyn Bus>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             settings,
             store,
@@ -89,7 +94,13 @@ impl Core {
     }
 
     fn marker_key(&self, topic: &str, partition: u32, start: u64) -> String {
-        naming::marker_key(&self.settings.marker_prefix, &self.settings.group, topic, partition, start)
+        naming::marker_key(
+            &self.settings.marker_prefix,
+            &self.settings.group,
+            topic,
+            partition,
+            start,
+        )
     }
 }
 
@@ -105,7 +116,10 @@ where
         match op().await {
             Ok(v) => return Ok(v),
             Err(BusError::Unavailable(e)) => {
-                tracing::warn!(retry_in_ms = delay.as_millis() as u64, "{what}: bus unavailable, retrying: {e}");
+                tracing::warn!(
+                    retry_in_ms = delay.as_millis() as u64,
+                    "{what}: bus unavailable, retrying: {e}"
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
@@ -147,17 +161,20 @@ impl PartitionWriter {
     /// while making a batch visible.
     pub async fn open(core: &Core, topic: &str, partition: u32) -> Result<Self, SinkError> {
         let group = core.settings.group.clone();
-        let committed = bus_retry("reading the committed offset", || core.bus.committed(&group, topic, partition))
-            .await?
-            .unwrap_or(0);
+        let committed = bus_retry("reading the committed offset", || {
+            core.bus.committed(&group, topic, partition)
+        })
+        .await?
+        .unwrap_or(0);
         let key = core.marker_key(topic, partition, committed);
         let replay = match core.store.get_small(&key).await {
             None => None,
             Some(bytes) => {
-                let marker: BatchMarker = serde_json::from_slice(&bytes).map_err(|e| SinkError::Marker {
-                    key: key.clone(),
-                    reason: e.to_string(),
-                })?;
+                let marker: BatchMarker =
+                    serde_json::from_slice(&bytes).map_err(|e| SinkError::Marker {
+                        key: key.clone(),
+                        reason: e.to_string(),
+                    })?;
                 if marker.version != MARKER_VERSION
                     || marker.topic != topic
                     || marker.partition != partition
@@ -172,7 +189,11 @@ impl PartitionWriter {
                     });
                 }
                 tracing::info!(
-                    topic, partition, start = marker.start, end = marker.end, files = marker.files.len(),
+                    topic,
+                    partition,
+                    start = marker.start,
+                    end = marker.end,
+                    files = marker.files.len(),
                     "finishing a batch a previous run was making visible"
                 );
                 Some(marker)
@@ -235,7 +256,9 @@ impl PartitionWriter {
         let is_null = trimmed.is_empty() || trimmed == b"null";
         let needs_value = match &s.partitioner {
             Partitioner::Field { .. } => true,
-            Partitioner::Time { extractor, .. } => matches!(extractor, TimestampExtractor::RecordField(_)),
+            Partitioner::Time { extractor, .. } => {
+                matches!(extractor, TimestampExtractor::RecordField(_))
+            }
             Partitioner::Default => false,
         };
         let mut parsed: Option<Value> = None;
@@ -247,7 +270,12 @@ impl PartitionWriter {
                 }
                 NullBehavior::Fail => {
                     return self
-                        .reject(core, &rec, STAGE_VALUE, "null value (behavior.on.null.values = fail)".to_string())
+                        .reject(
+                            core,
+                            &rec,
+                            STAGE_VALUE,
+                            "null value (behavior.on.null.values = fail)".to_string(),
+                        )
                         .await;
                 }
                 NullBehavior::Write => b"null".to_vec(),
@@ -256,10 +284,16 @@ impl PartitionWriter {
             if needs_value {
                 match serde_json::from_slice::<Value>(trimmed) {
                     Ok(v) => parsed = Some(v),
-                    Err(e) => return self.reject(core, &rec, STAGE_VALUE, format!("value is not JSON: {e}")).await,
+                    Err(e) => {
+                        return self
+                            .reject(core, &rec, STAGE_VALUE, format!("value is not JSON: {e}"))
+                            .await;
+                    }
                 }
             } else if let Err(e) = serde_json::from_slice::<IgnoredAny>(trimmed) {
-                return self.reject(core, &rec, STAGE_VALUE, format!("value is not JSON: {e}")).await;
+                return self
+                    .reject(core, &rec, STAGE_VALUE, format!("value is not JSON: {e}"))
+                    .await;
             }
             compact_json(trimmed)
         };
@@ -324,9 +358,10 @@ impl PartitionWriter {
             s.encoding.extension(),
         );
         let seq = core.spool_seq.fetch_add(1, Ordering::Relaxed);
-        let spool = s
-            .spool_dir
-            .join(format!("{}+{}+{}-{seq}.spool", self.topic, self.partition, start));
+        let spool = s.spool_dir.join(format!(
+            "{}+{}+{}-{seq}.spool",
+            self.topic, self.partition, start
+        ));
         let encoder = FileEncoder::create(s.encoding, &spool)
             .map_err(|e| SinkError::Spool(format!("cannot create {}: {e}", spool.display())))?;
         self.files.push(OpenFile {
@@ -346,7 +381,13 @@ impl PartitionWriter {
 
     /// A record that cannot be written: stop, or skip it to the dead-letter
     /// topic, by `errors.tolerance`.
-    async fn reject(&mut self, core: &Core, rec: &ConsumedRecord, stage: &str, error: String) -> Result<(), SinkError> {
+    async fn reject(
+        &mut self,
+        core: &Core,
+        rec: &ConsumedRecord,
+        stage: &str,
+        error: String,
+    ) -> Result<(), SinkError> {
         let s = &core.settings;
         if s.tolerance == Tolerance::None {
             return Err(SinkError::BadRecord {
@@ -369,7 +410,10 @@ impl PartitionWriter {
                 ("__connect.errors.offset", rec.offset.to_string()),
                 ("__connect.errors.stage", stage.to_string()),
                 ("__connect.errors.connector.name", s.group.clone()),
-                ("__connect.errors.exception.class.name", "crawlhost.sink.RecordError".to_string()),
+                (
+                    "__connect.errors.exception.class.name",
+                    "crawlhost.sink.RecordError".to_string(),
+                ),
                 ("__connect.errors.exception.message", error.clone()),
             ] {
                 headers.push((name.to_string(), value.into_bytes()));
@@ -381,7 +425,10 @@ impl PartitionWriter {
                 headers,
                 timestamp_ms: rec.timestamp_ms,
             };
-            bus_retry("producing a dead letter", || core.bus.produce(vec![record.clone()])).await?;
+            bus_retry("producing a dead letter", || {
+                core.bus.produce(vec![record.clone()])
+            })
+            .await?;
         }
         core.stats.dead_letters.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(
@@ -406,13 +453,23 @@ impl PartitionWriter {
         if produced != expected {
             return Err(SinkError::ReplayMismatch {
                 key: core.marker_key(&self.topic, self.partition, marker.start),
-                expected: expected.iter().map(|f| format!("{} ({} records)", f.key, f.records)).collect(),
-                produced: produced.iter().map(|f| format!("{} ({} records)", f.key, f.records)).collect(),
+                expected: expected
+                    .iter()
+                    .map(|f| format!("{} ({} records)", f.key, f.records))
+                    .collect(),
+                produced: produced
+                    .iter()
+                    .map(|f| format!("{} ({} records)", f.key, f.records))
+                    .collect(),
             });
         }
-        let marker = self.replay.take().unwrap_or_else(|| unreachable!("checked above"));
+        let marker = self
+            .replay
+            .take()
+            .unwrap_or_else(|| unreachable!("checked above"));
         core.stats.batches_recovered.fetch_add(1, Ordering::Relaxed);
-        self.publish(core, marker, WriteMode::CreateIfAbsent, None).await
+        self.publish(core, marker, WriteMode::CreateIfAbsent, None)
+            .await
     }
 
     /// Close the open batch at the current position.
@@ -438,7 +495,8 @@ impl PartitionWriter {
             files: self.files.iter().map(describe).collect(),
             runs: std::mem::take(&mut self.runs),
         };
-        self.publish(core, marker, WriteMode::Overwrite, Some(reason)).await
+        self.publish(core, marker, WriteMode::Overwrite, Some(reason))
+            .await
     }
 
     /// When caught up: the schedule, the idle flush, or committing skipped
@@ -462,7 +520,10 @@ impl PartitionWriter {
 
     async fn commit(&mut self, core: &Core, offset: u64) -> Result<(), SinkError> {
         let group = &core.settings.group;
-        bus_retry("committing the offset", || core.bus.commit(group, &self.topic, self.partition, offset)).await?;
+        bus_retry("committing the offset", || {
+            core.bus.commit(group, &self.topic, self.partition, offset)
+        })
+        .await?;
         self.committed = offset;
         Ok(())
     }
@@ -484,7 +545,10 @@ impl PartitionWriter {
         let encoders: Vec<FileEncoder> = files.into_iter().map(|f| f.encoder).collect();
         // Finishing compresses the tail, and converts Parquet: CPU work.
         let finished: Vec<PathBuf> = tokio::task::spawn_blocking(move || {
-            encoders.into_iter().map(FileEncoder::finish).collect::<Result<Vec<_>, _>>()
+            encoders
+                .into_iter()
+                .map(FileEncoder::finish)
+                .collect::<Result<Vec<_>, _>>()
         })
         .await
         .map_err(|e| SinkError::Spool(e.to_string()))?
@@ -493,16 +557,20 @@ impl PartitionWriter {
         let marker_key = core.marker_key(&self.topic, self.partition, marker.start);
         if mode == WriteMode::Overwrite {
             let body = serde_json::to_vec(&marker).map_err(|e| SinkError::Spool(e.to_string()))?;
-            if let Some(existing) = core.store.create_small(&marker_key, body.clone().into()).await
+            if let Some(existing) = core
+                .store
+                .create_small(&marker_key, body.clone().into())
+                .await
                 && existing.as_ref() != body.as_slice()
             {
                 // A marker for this start that this run did not write: a
                 // killed run's write that the store applied after this run
                 // looked. Its objects may be visible, so finish *its* batch.
-                let other: BatchMarker = serde_json::from_slice(&existing).map_err(|e| SinkError::Marker {
-                    key: marker_key.clone(),
-                    reason: e.to_string(),
-                })?;
+                let other: BatchMarker =
+                    serde_json::from_slice(&existing).map_err(|e| SinkError::Marker {
+                        key: marker_key.clone(),
+                        reason: e.to_string(),
+                    })?;
                 tracing::warn!(
                     key = %marker_key,
                     "a batch marker from an earlier run appeared; finishing that batch instead of this one"
@@ -525,8 +593,12 @@ impl PartitionWriter {
         for path in &finished {
             let _ = std::fs::remove_file(path);
         }
-        core.stats.records_written.fetch_add(records, Ordering::Relaxed);
-        core.stats.objects_written.fetch_add(keys.len() as u64, Ordering::Relaxed);
+        core.stats
+            .records_written
+            .fetch_add(records, Ordering::Relaxed);
+        core.stats
+            .objects_written
+            .fetch_add(keys.len() as u64, Ordering::Relaxed);
         core.stats.batches_committed.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             topic = %self.topic, partition = self.partition, start = marker.start, end = marker.end,

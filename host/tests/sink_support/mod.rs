@@ -36,7 +36,11 @@ fn moto_binary() -> PathBuf {
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn(port: u16) -> Child {
@@ -52,7 +56,10 @@ fn spawn(port: u16) -> Child {
 fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not listen on {port} within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen on {port} within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -107,7 +114,10 @@ impl Moto {
         .unwrap();
         let mut response = String::new();
         s.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 200"), "create bucket {bucket}: {response}");
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "create bucket {bucket}: {response}"
+        );
     }
 
     /// An object_store client for `bucket`.
@@ -160,7 +170,13 @@ pub async fn read_all(store: &Arc<dyn ObjectStore>, prefix: &str) -> BTreeMap<St
     let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await.unwrap();
     let mut out = BTreeMap::new();
     for meta in metas {
-        let bytes = store.get(&meta.location).await.unwrap().bytes().await.unwrap();
+        let bytes = store
+            .get(&meta.location)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         out.insert(meta.location.to_string(), bytes.to_vec());
     }
     out
@@ -177,7 +193,10 @@ where
         if cond().await {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -90,7 +90,11 @@ fn category(
     let url = request.url().to_string();
     let html = io.fetch_text(request)?;
     let parsed = parse::parse_category_page(&html).map_err(at(&url))?;
-    put_json(io, &tasks::category_page_key(run.id(), &id, page), &parsed.brands)?;
+    put_json(
+        io,
+        &tasks::category_page_key(run.id(), &id, page),
+        &parsed.brands,
+    )?;
     let mut follow_ups = Vec::new();
     if page == 1 {
         let pages = parsed.pages.min(settings.max_pages);
@@ -262,10 +266,16 @@ fn brand(
     let mut out_records = Vec::with_capacity(products.len() + 1);
     for product in &products {
         let record = records::product_record(settings, &info, product, started)?;
-        out_records.push(stamped(out::record(PRODUCT_TOPIC, &product.goods_no, &record)?, started));
+        out_records.push(stamped(
+            out::record(PRODUCT_TOPIC, &product.goods_no, &record)?,
+            started,
+        ));
     }
     let record = records::brand_record(settings, &info, &products, &run.date(9), started)?;
-    out_records.push(stamped(out::record(BRAND_TOPIC, &info.code, &record)?, started));
+    out_records.push(stamped(
+        out::record(BRAND_TOPIC, &info.code, &record)?,
+        started,
+    ));
     Ok(CrawlOutput {
         records: out_records,
         tasks: Vec::new(),

@@ -41,8 +41,8 @@ pub fn put_json<T: serde::Serialize>(
     key: &str,
     value: &T,
 ) -> Result<(), CrawlError> {
-    let bytes = serde_json::to_vec(value)
-        .map_err(|e| CrawlError::Other(format!("state `{key}`: {e}")))?;
+    let bytes =
+        serde_json::to_vec(value).map_err(|e| CrawlError::Other(format!("state `{key}`: {e}")))?;
     io.state_put(key, &bytes)
 }
 

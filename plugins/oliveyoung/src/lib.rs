@@ -25,9 +25,7 @@ pub mod selectors;
 pub mod site;
 pub mod tasks;
 
-use crawlhost_sdk::{
-    ConfigKey, CrawlOutput, CrawlResult, Manifest, PlanInput, Plugin, Run, Task,
-};
+use crawlhost_sdk::{ConfigKey, CrawlOutput, CrawlResult, Manifest, PlanInput, Plugin, Run, Task};
 
 /// The plugin.
 pub struct Oliveyoung;
@@ -54,7 +52,9 @@ pub fn manifest() -> Manifest {
             },
             ConfigKey {
                 name: "max_pages".into(),
-                description: "Safety cap on product pages read per brand (and brand pages per category)".into(),
+                description:
+                    "Safety cap on product pages read per brand (and brand pages per category)"
+                        .into(),
                 default_value: Some(site::DEFAULT_MAX_PAGES.to_string()),
                 required: false,
             },

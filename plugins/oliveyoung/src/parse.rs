@@ -25,7 +25,7 @@ pub struct Category {
 pub struct CategoryPage {
     /// Brand names (Korean), in page order, without duplicates.
     pub brands: Vec<String>,
-    /// Number of pages the pager announces (at least 1).
+    /// Number of pages the pager shows (at least 1).
     pub pages: u32,
 }
 
@@ -135,13 +135,19 @@ pub fn parse_category_page(html: &str) -> Result<CategoryPage, CrawlError> {
             brands.push(name);
         }
     }
-    let pages = doc
+    // The pager links every page but the current one, which is a <strong>
+    // (the last page's pager links only earlier pages).
+    let linked = doc
         .select(sel::PAGER_LINK)?
         .iter()
         .filter_map(|a| a.attr_trimmed(sel::PAGE_NO_ATTR)?.parse::<u32>().ok())
-        .max()
-        .unwrap_or(1)
-        .max(1);
+        .max();
+    let current = doc
+        .select(sel::PAGER_CURRENT)?
+        .iter()
+        .filter_map(|s| s.text_trimmed().parse::<u32>().ok())
+        .max();
+    let pages = linked.max(current).unwrap_or(1).max(1);
     Ok(CategoryPage { brands, pages })
 }
 
@@ -328,7 +334,10 @@ mod tests {
                 .as_deref(),
             Some("100000100010013")
         );
-        assert_eq!(id_from_href("javascript:common.link.moveCategory( \"12\" )").as_deref(), Some("12"));
+        assert_eq!(
+            id_from_href("javascript:common.link.moveCategory( \"12\" )").as_deref(),
+            Some("12")
+        );
         assert_eq!(id_from_href("javascript:common.link.moveCategory()"), None);
         assert_eq!(id_from_href("javascript:common.link.moveCategory('"), None);
     }
@@ -346,7 +355,10 @@ mod tests {
                 name: "Lip".into()
             }]
         );
-        assert!(matches!(parse_categories("<p>changed</p>"), Err(CrawlError::Parse(_))));
+        assert!(matches!(
+            parse_categories("<p>changed</p>"),
+            Err(CrawlError::Parse(_))
+        ));
     }
 
     #[test]
@@ -379,13 +391,21 @@ mod tests {
             "{err:?}"
         );
         let html = r#"<li data-goods-idx="1"><a data-ref-goodsNo="A1"></a><p class="prod-name">x</p></li>"#;
-        assert!(matches!(parse_goods_page(html), Err(CrawlError::Parse(m)) if m.contains("selling price")));
+        assert!(
+            matches!(parse_goods_page(html), Err(CrawlError::Parse(m)) if m.contains("selling price"))
+        );
         assert_eq!(parse_goods_page("<ul></ul>").unwrap(), vec![]);
     }
 
     #[test]
     fn garbage_never_panics() {
-        for html in ["", "<", "<li data-goods-idx", "\u{0}\u{FFFF}<a href=\"javascript:common.link.moveCategory('", "<div class=\"pageing\"><a data-page-no=\"99999999999\">"] {
+        for html in [
+            "",
+            "<",
+            "<li data-goods-idx",
+            "\u{0}\u{FFFF}<a href=\"javascript:common.link.moveCategory('",
+            "<div class=\"pageing\"><a data-page-no=\"99999999999\">",
+        ] {
             let _ = parse_categories(html);
             let _ = parse_category_page(html);
             let _ = parse_brand_list(html);

@@ -25,6 +25,8 @@ pub const CATEGORY_BRAND_NAME_ATTR: &str = "data-brndnm";
 pub const PAGER_LINK: &str = ".pageing a[data-page-no]";
 /// The page number on a pager link.
 pub const PAGE_NO_ATTR: &str = "data-page-no";
+/// The current page in the pager (not a link; its text is the number).
+pub const PAGER_CURRENT: &str = ".pageing strong";
 
 // Brand list (`/store/main/getBrandList.do`).
 

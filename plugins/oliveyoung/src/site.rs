@@ -30,7 +30,10 @@ impl Settings {
     }
 
     /// Settings from raw config values (none = default).
-    pub fn from_values(base_url: Option<&str>, max_pages: Option<&str>) -> Result<Self, CrawlError> {
+    pub fn from_values(
+        base_url: Option<&str>,
+        max_pages: Option<&str>,
+    ) -> Result<Self, CrawlError> {
         let base_url = base_url
             .map(str::trim)
             .filter(|b| !b.is_empty())
@@ -43,8 +46,7 @@ impl Settings {
             ))
         };
         // Let the SDK's URL parser judge the value.
-        let probe =
-            http::get(&format!("{base_url}/")).map_err(|_| bad_base("not a valid URL"))?;
+        let probe = http::get(&format!("{base_url}/")).map_err(|_| bad_base("not a valid URL"))?;
         let probe = probe.url();
         if !(probe.starts_with("http://") || probe.starts_with("https://")) {
             return Err(bad_base("not http or https"));
@@ -55,7 +57,9 @@ impl Settings {
         let max_pages = match max_pages.map(str::trim).filter(|m| !m.is_empty()) {
             None => DEFAULT_MAX_PAGES,
             Some(m) => m.parse::<u64>().map_err(|_| {
-                CrawlError::Other(format!("config key `max_pages` must be a number, got `{m}`"))
+                CrawlError::Other(format!(
+                    "config key `max_pages` must be a number, got `{m}`"
+                ))
             })?,
         };
         if max_pages == 0 {

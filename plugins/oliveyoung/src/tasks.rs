@@ -91,13 +91,28 @@ mod tests {
     #[test]
     fn keys_kinds_and_phases() {
         let t = categories_task();
-        assert_eq!((t.key.as_str(), t.kind.as_str(), t.phase), ("categories", "categories", 0));
+        assert_eq!(
+            (t.key.as_str(), t.kind.as_str(), t.phase),
+            ("categories", "categories", 0)
+        );
         let t = category_task("100000100010013", 2).unwrap();
-        assert_eq!((t.key.as_str(), t.kind.as_str(), t.phase), ("category:100000100010013:2", "category", 0));
+        assert_eq!(
+            (t.key.as_str(), t.kind.as_str(), t.phase),
+            ("category:100000100010013:2", "category", 0)
+        );
         let p: CategoryPayload = out::payload(&t).unwrap();
-        assert_eq!(p, CategoryPayload { id: "100000100010013".into(), page: 2 });
+        assert_eq!(
+            p,
+            CategoryPayload {
+                id: "100000100010013".into(),
+                page: 2
+            }
+        );
         let t = brand_list_task();
-        assert_eq!((t.key.as_str(), t.kind.as_str(), t.phase), ("brand-list", "brand-list", 1));
+        assert_eq!(
+            (t.key.as_str(), t.kind.as_str(), t.phase),
+            ("brand-list", "brand-list", 1)
+        );
         let info = BrandInfo {
             code: "A000123".into(),
             name_ko: "라운드랩".into(),
@@ -105,7 +120,10 @@ mod tests {
             categories: vec!["스킨케어_스킨/토너".into()],
         };
         let t = brand_task(&info).unwrap();
-        assert_eq!((t.key.as_str(), t.kind.as_str(), t.phase), ("brand:A000123", "brand", 1));
+        assert_eq!(
+            (t.key.as_str(), t.kind.as_str(), t.phase),
+            ("brand:A000123", "brand", 1)
+        );
         assert_eq!(out::payload::<BrandInfo>(&t).unwrap(), info);
         assert_eq!(categories_key("r1"), "run/r1/categories");
         assert_eq!(category_page_key("r1", "9", 3), "run/r1/cat/9/3");

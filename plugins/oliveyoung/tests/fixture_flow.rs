@@ -139,7 +139,10 @@ fn by_topic(records: &[OutRecord], topic: &str) -> BTreeMap<String, serde_json::
     for r in records.iter().filter(|r| r.topic == topic) {
         let key = r.key.clone().expect("keyed");
         let value = serde_json::from_str(&r.value).expect("valid JSON");
-        assert!(out.insert(key.clone(), value).is_none(), "{key} emitted twice");
+        assert!(
+            out.insert(key.clone(), value).is_none(),
+            "{key} emitted twice"
+        );
     }
     out
 }
@@ -171,7 +174,12 @@ fn a_run_produces_exactly_the_ground_truth() {
     }
     assert_eq!(brands, truth.brands);
     assert_eq!(products, truth.products);
-    assert!(outcome.records.iter().all(|r| r.timestamp_ms == Some(RUN_MS)));
+    assert!(
+        outcome
+            .records
+            .iter()
+            .all(|r| r.timestamp_ms == Some(RUN_MS))
+    );
 
     // Task graph: keys, kinds, phases.
     let mut expected_tasks = BTreeMap::new();
@@ -298,11 +306,21 @@ fn manifest_and_plan() {
     };
     let tasks = flow::plan(&mut io, &run_info("100"), PlanInput::Scheduled).unwrap();
     assert_eq!(tasks.len(), 1);
-    assert_eq!((tasks[0].key.as_str(), tasks[0].kind.as_str(), tasks[0].phase), ("categories", "categories", 0));
+    assert_eq!(
+        (
+            tasks[0].key.as_str(),
+            tasks[0].kind.as_str(),
+            tasks[0].phase
+        ),
+        ("categories", "categories", 0)
+    );
     let bad = Run::new(RunInfo {
         run_id: "r".into(),
         started_at_ms: 0,
         config: vec![("base_url".into(), "nope".into())],
     });
-    assert!(matches!(flow::plan(&mut io, &bad, PlanInput::Scheduled), Err(CrawlError::Other(_))));
+    assert!(matches!(
+        flow::plan(&mut io, &bad, PlanInput::Scheduled),
+        Err(CrawlError::Other(_))
+    ));
 }

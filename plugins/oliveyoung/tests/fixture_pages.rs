@@ -36,9 +36,16 @@ fn category_pages_give_brand_names_and_page_counts() {
     for category in site.categories() {
         let mut names = Vec::new();
         for page in 1..=category.pages() {
-            let html = site.category_page_html(&category.disp_cat_no, page).unwrap();
+            let html = site
+                .category_page_html(&category.disp_cat_no, page)
+                .unwrap();
             let parsed = parse_category_page(&html).unwrap();
-            assert_eq!(parsed.pages as usize, category.pages(), "{}", category.name());
+            assert_eq!(
+                parsed.pages as usize,
+                category.pages(),
+                "{}",
+                category.name()
+            );
             assert!(parsed.brands.len() <= 24);
             names.extend(parsed.brands);
         }
@@ -75,7 +82,10 @@ fn brand_list_pairs_korean_and_english_names() {
         .collect();
     expected.sort_by(|a, b| a.code.cmp(&b.code));
     assert_eq!(parsed_sorted, expected);
-    assert!(parsed.iter().any(|b| b.name_en.contains('&')), "escaping is exercised");
+    assert!(
+        parsed.iter().any(|b| b.name_en.contains('&')),
+        "escaping is exercised"
+    );
 }
 
 #[test]
@@ -123,7 +133,10 @@ fn goods_pages_give_every_product_field() {
             assert_eq!(item.goods_no, p.goods_no);
             assert_eq!(item.name, p.name);
             assert_eq!(item.price_current, p.price_current);
-            assert_eq!(item.price_original, p.shows_original.then_some(p.price_original));
+            assert_eq!(
+                item.price_original,
+                p.shows_original.then_some(p.price_original)
+            );
             assert_eq!(item.on_promotion, p.on_promotion);
             assert_eq!(item.sold_out, p.sold_out);
             assert_eq!(item.rating, p.rating());

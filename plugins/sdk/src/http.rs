@@ -134,7 +134,10 @@ impl Response {
     /// Body parsed as JSON.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, CrawlError> {
         serde_json::from_slice(&self.raw.body).map_err(|e| {
-            CrawlError::Parse(format!("{} is not the expected JSON: {e}", self.raw.final_url))
+            CrawlError::Parse(format!(
+                "{} is not the expected JSON: {e}",
+                self.raw.final_url
+            ))
         })
     }
 }
@@ -166,9 +169,17 @@ mod tests {
     #[test]
     fn statuses_map_to_the_retry_policy() {
         assert!(status_error(200, "u").is_none());
-        assert!(matches!(status_error(503, "u"), Some(CrawlError::Retryable(_))));
-        assert!(matches!(status_error(429, "u"), Some(CrawlError::Blocked(_))));
-        assert!(matches!(status_error(404, "u"), Some(CrawlError::Other(m)) if m == "HTTP 404 from u"));
+        assert!(matches!(
+            status_error(503, "u"),
+            Some(CrawlError::Retryable(_))
+        ));
+        assert!(matches!(
+            status_error(429, "u"),
+            Some(CrawlError::Blocked(_))
+        ));
+        assert!(
+            matches!(status_error(404, "u"), Some(CrawlError::Other(m)) if m == "HTTP 404 from u")
+        );
     }
 
     #[test]

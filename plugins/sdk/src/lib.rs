@@ -67,7 +67,8 @@ macro_rules! export_plugin {
                 fn plan(
                     run: $crate::RunInfo,
                     input: $crate::PlanInput,
-                ) -> ::core::result::Result<::std::vec::Vec<$crate::Task>, $crate::CrawlError> {
+                ) -> ::core::result::Result<::std::vec::Vec<$crate::Task>, $crate::CrawlError>
+                {
                     <$plugin as $crate::Plugin>::plan(&$crate::Run::new(run), input)
                 }
                 fn crawl(
@@ -82,7 +83,11 @@ macro_rules! export_plugin {
             // (`crawlhost:plugin/crawler@0.1.0#crawl`) are not valid linker
             // symbols and would fail the link.
             #[cfg(target_arch = "wasm32")]
-            $crate::bindings::__export_guest!(CrawlhostExport with_types_in $crate::bindings);
+            const _: () = {
+                $crate::bindings::__export_guest!(
+                    CrawlhostExport with_types_in $crate::bindings
+                );
+            };
         };
     };
 }

@@ -36,9 +36,8 @@ pub fn task<T: serde::Serialize>(
 
 /// The payload of a task, parsed.
 pub fn payload<T: serde::de::DeserializeOwned>(task: &Task) -> Result<T, CrawlError> {
-    serde_json::from_str(&task.payload).map_err(|e| {
-        CrawlError::Other(format!("task `{}` has a bad payload: {e}", task.key))
-    })
+    serde_json::from_str(&task.payload)
+        .map_err(|e| CrawlError::Other(format!("task `{}` has a bad payload: {e}", task.key)))
 }
 
 impl Task {

@@ -30,7 +30,7 @@ pub fn get_json<T: serde::de::DeserializeOwned>(key: &str) -> Result<Option<T>, 
 
 /// Write a JSON value.
 pub fn put_json<T: serde::Serialize>(key: &str, value: &T) -> Result<(), CrawlError> {
-    let bytes = serde_json::to_vec(value)
-        .map_err(|e| CrawlError::Other(format!("state `{key}`: {e}")))?;
+    let bytes =
+        serde_json::to_vec(value).map_err(|e| CrawlError::Other(format!("state `{key}`: {e}")))?;
     put(key, &bytes)
 }

@@ -30,11 +30,11 @@ mod pages;
 mod server;
 mod truth;
 
-pub use model::{
-    BRAND_COUNT, BRANDS_PER_CATEGORY_PAGE, Brand, CATEGORY_COUNT, Category, Faults,
-    PRODUCT_COUNT, Product, ROWS_PER_PAGE, Site,
-};
 pub use handler::{Handler, Reply};
+pub use model::{
+    BRAND_COUNT, BRANDS_PER_CATEGORY_PAGE, Brand, CATEGORY_COUNT, Category, Faults, PRODUCT_COUNT,
+    Product, ROWS_PER_PAGE, Site,
+};
 pub use pages::ROBOTS_TXT;
 pub use server::{router, serve, spawn};
 pub use truth::{GroundTruth, seoul_date};

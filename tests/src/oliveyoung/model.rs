@@ -151,7 +151,11 @@ impl Site {
         let mut brands = generate_brands(&mut SplitMix64::derive(seed, 2));
         let sizes = brand_sizes(&mut SplitMix64::derive(seed, 3));
         let products = generate_products(&mut SplitMix64::derive(seed, 4), &mut brands, &sizes);
-        fill_categories(&mut SplitMix64::derive(seed, 5), &mut categories, &mut brands);
+        fill_categories(
+            &mut SplitMix64::derive(seed, 5),
+            &mut categories,
+            &mut brands,
+        );
         let faults = choose_faults(&mut SplitMix64::derive(seed, 6), &brands, &products);
 
         let category_index = categories
@@ -384,11 +388,7 @@ fn brand_sizes(rng: &mut SplitMix64) -> Vec<usize> {
     sizes
 }
 
-fn generate_products(
-    rng: &mut SplitMix64,
-    brands: &mut [Brand],
-    sizes: &[usize],
-) -> Vec<Product> {
+fn generate_products(rng: &mut SplitMix64, brands: &mut [Brand], sizes: &[usize]) -> Vec<Product> {
     let mut goods_numbers = HashSet::new();
     let mut products = Vec::with_capacity(PRODUCT_COUNT);
     for (b, brand) in brands.iter_mut().enumerate() {
@@ -458,19 +458,19 @@ fn product_name(rng: &mut SplitMix64, brand: &Brand, seen: &mut HashSet<String>)
     for attempt in 0.. {
         let mut name = String::new();
         if rng.chance(200) {
-            name.push_str(*rng.pick(names::NAME_PREFIXES));
+            name.push_str(rng.pick::<&str>(names::NAME_PREFIXES));
         }
         let category = *rng.pick(&brand.categories);
         let big = names::CATEGORIES[category].0;
         name.push_str(&brand.name_ko);
         name.push(' ');
-        name.push_str(*rng.pick(names::PRODUCT_LINES));
+        name.push_str(rng.pick::<&str>(names::PRODUCT_LINES));
         name.push(' ');
-        name.push_str(*rng.pick(names::product_types(big)));
+        name.push_str(rng.pick::<&str>(names::product_types(big)));
         name.push(' ');
-        name.push_str(*rng.pick(names::VOLUMES));
+        name.push_str(rng.pick::<&str>(names::VOLUMES));
         if rng.chance(80) {
-            name.push_str(*rng.pick(names::NAME_SETS));
+            name.push_str(rng.pick::<&str>(names::NAME_SETS));
         }
         if attempt >= 8 {
             name.push_str(&format!(" {}호", attempt - 7));

@@ -26,10 +26,12 @@ impl Site {
     /// visited" block repeating a few of them.
     pub fn category_landing_html(&self) -> String {
         let mut body = String::with_capacity(32 * 1024);
-        body.push_str("<div id=\"Contents\">\n<div class=\"titBox\"><h1 class=\"tit\">카테고리</h1></div>\n");
+        body.push_str(
+            "<div id=\"Contents\">\n<div class=\"titBox\"><h1 class=\"tit\">카테고리</h1></div>\n",
+        );
         body.push_str("<div class=\"category_drawer\" id=\"gnbAllMenu\">\n");
         let mut current_big = "";
-        for category in &self.categories()[..] {
+        for category in self.categories() {
             if category.big != current_big {
                 if !current_big.is_empty() {
                     body.push_str("</ul></div>\n");
@@ -132,7 +134,9 @@ impl Site {
     pub fn brand_list_html(&self) -> String {
         let mut body = String::with_capacity(64 * 1024);
         body.push_str("<div id=\"Contents\">\n<div class=\"titBox\"><h1>브랜드</h1></div>\n");
-        body.push_str("<div class=\"brand_best\">\n<h3>인기 브랜드</h3>\n<ul class=\"brand_best_list\">\n");
+        body.push_str(
+            "<div class=\"brand_best\">\n<h3>인기 브랜드</h3>\n<ul class=\"brand_best_list\">\n",
+        );
         for brand in self.brands().iter().step_by(25) {
             body.push_str(&format!(
                 "<li><a href=\"javascript:;\" data-ref-onlbrndcd=\"{code}\" data-attr=\"브랜드^인기브랜드^{ko}\"><img src=\"https://image.oliveyoung.co.kr/uploads/images/brand/{code}.png\" alt=\"{ko}\"><span>{ko}</span></a></li>\n",
@@ -467,7 +471,10 @@ mod tests {
             paging(2, 3),
             "<div class=\"pageing\"><a href=\"javascript:void(0);\" data-page-no=\"1\">1</a><strong title=\"현재 페이지\">2</strong><a href=\"javascript:void(0);\" data-page-no=\"3\">3</a></div>\n"
         );
-        assert_eq!(paging(1, 1), "<div class=\"pageing\"><strong title=\"현재 페이지\">1</strong></div>\n");
+        assert_eq!(
+            paging(1, 1),
+            "<div class=\"pageing\"><strong title=\"현재 페이지\">1</strong></div>\n"
+        );
     }
 
     #[test]
@@ -488,7 +495,9 @@ mod tests {
     fn pages_past_the_end_are_empty() {
         let site = Site::generate(7);
         let brand = &site.brands()[0];
-        let past = site.goods_page_html(&brand.code, brand.pages() + 1).unwrap();
+        let past = site
+            .goods_page_html(&brand.code, brand.pages() + 1)
+            .unwrap();
         assert!(!past.contains("data-goods-idx"));
         let huge = site.goods_page_html(&brand.code, usize::MAX).unwrap();
         assert!(!huge.contains("data-goods-idx"));

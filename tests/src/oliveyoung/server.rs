@@ -43,5 +43,10 @@ async fn answer(State(handler): State<Arc<Handler>>, method: Method, uri: Uri) -
     let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let reply = handler.handle(method.as_str(), path_and_query);
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, reply.content_type)], reply.body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, reply.content_type)],
+        reply.body,
+    )
+        .into_response()
 }

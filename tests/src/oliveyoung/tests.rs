@@ -74,7 +74,11 @@ fn scale_and_shapes() {
             assert!(brand.code[1..].chars().all(|c| c.is_ascii_digit()));
             assert!(codes.insert(&brand.code));
             assert!(ko.insert(&brand.name_ko), "duplicate {}", brand.name_ko);
-            assert!(en.insert(brand.name_en.to_lowercase()), "duplicate {}", brand.name_en);
+            assert!(
+                en.insert(brand.name_en.to_lowercase()),
+                "duplicate {}",
+                brand.name_en
+            );
             assert!(brand.name_ko.chars().all(|c| is_hangul(c) || c == ' '));
             assert!(!brand.name_en.chars().any(is_hangul));
             assert!((1..=4).contains(&brand.categories.len()));
@@ -105,7 +109,10 @@ fn scale_and_shapes() {
             assert!(product.goods_no.starts_with("A000000"));
             assert!(goods.insert(&product.goods_no));
             assert!(product.price_current <= product.price_original);
-            assert_eq!(product.on_promotion, product.price_current < product.price_original);
+            assert_eq!(
+                product.on_promotion,
+                product.price_current < product.price_original
+            );
         }
     }
 }
@@ -160,7 +167,10 @@ fn ground_truth_is_consistent() {
         assert!(!record["category"].as_array().unwrap().is_empty());
         for no in goods {
             let no = no.as_str().unwrap().to_string();
-            assert!(owner.insert(no.clone(), code.clone()).is_none(), "{no} twice");
+            assert!(
+                owner.insert(no.clone(), code.clone()).is_none(),
+                "{no} twice"
+            );
         }
     }
     let listed: BTreeSet<_> = owner.keys().collect();
@@ -189,7 +199,10 @@ fn ground_truth_is_consistent() {
         .values()
         .filter(|r| r["price_original"].is_null())
         .count();
-    assert!((20..=90).contains(&missing), "{missing} without a list price");
+    assert!(
+        (20..=90).contains(&missing),
+        "{missing} without a list price"
+    );
     assert!(
         faults
             .missing_original_price
@@ -294,7 +307,9 @@ async fn serves_pages_and_faults() {
     let _ = product;
     assert_eq!(get(&base, "/nope").await.0, 404);
     assert_eq!(
-        get(&base, "/store/display/getBrandShopDetail.do?onlBrndCd=Z").await.0,
+        get(&base, "/store/display/getBrandShopDetail.do?onlBrndCd=Z")
+            .await
+            .0,
         404
     );
     server.abort();

@@ -134,7 +134,10 @@ mod tests {
         // 2024-08-19T20:00:00Z is already the 20th in Seoul.
         assert_eq!(seoul_date(1_724_097_600_000), "2024-08-20");
         assert_eq!(seoul_date(1_724_097_600_000 - 5 * 3_600_000), "2024-08-20");
-        assert_eq!(seoul_date(1_724_097_600_000 - 5 * 3_600_000 - 1), "2024-08-19");
+        assert_eq!(
+            seoul_date(1_724_097_600_000 - 5 * 3_600_000 - 1),
+            "2024-08-19"
+        );
         assert_eq!(seoul_date(-9 * 3_600_000), "1970-01-01");
         assert_eq!(seoul_date(951_782_400_000), "2000-02-29");
     }

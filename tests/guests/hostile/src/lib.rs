@@ -8,7 +8,8 @@
 //! | `loop` | spins forever | stop it at the task deadline |
 //! | `plan-loop` | `plan` spins forever | stop it at the plan deadline |
 //! | `memory` | grows a `Vec` by 1 MiB chunks forever | trap it at the memory limit |
-//! | `stack` | recurses without end | trap the stack overflow |
+//! | `stack` | recurses without end, 512 bytes of locals per frame (overflows the shadow stack in linear memory) | trap it |
+//! | `deep-stack` | recurses without end, tiny frames (overflows the wasm call stack) | trap it, the host's own stack untouched |
 //! | `records` | returns `count` records | fail it over the record cap |
 //! | `follow-ups` | returns `count` follow-up tasks | fail it over the follow-up cap |
 //! | `big-record` | returns one record whose value is `bytes` bytes | fail it over the output byte cap |
@@ -59,6 +60,14 @@ fn recurse(depth: u64) -> u64 {
     frame[(depth % 512) as usize] = depth as u8;
     black_box(&mut frame);
     recurse(black_box(depth + 1)) + frame[0] as u64
+}
+
+/// Recursion with tiny frames, so the wasm call stack runs out before the
+/// shadow stack does.
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn deep(n: u64) -> u64 {
+    deep(n.wrapping_add(1)).wrapping_mul(3) ^ n
 }
 
 fn probe<T, E: std::fmt::Display>(r: Result<T, E>, show: impl FnOnce(T) -> String) -> Value {
@@ -205,6 +214,9 @@ impl Plugin for Hostile {
             }
             "stack" => {
                 black_box(recurse(0));
+            }
+            "deep-stack" => {
+                black_box(deep(black_box(0)));
             }
             "records" => {
                 for j in 0..run.config_u64("count", 100_000)? {
