@@ -739,8 +739,8 @@ async fn plugins_list(settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 async fn plugin_inspect(settings: Settings, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let host = Host::open(settings).context("cannot start the host")?;
-    let plugin = match host.engine.load(file).await {
+    let engine = Host::inspect_engine(&settings).context("cannot start the engine")?;
+    let plugin = match engine.load(file).await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("refused: {e}");

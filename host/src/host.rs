@@ -102,6 +102,16 @@ impl Host {
         })
     }
 
+    /// An engine for checking plugin files only (`plugin inspect`): nothing
+    /// is written (in-memory state, no compile cache, no data directory).
+    pub fn inspect_engine(settings: &Settings) -> Result<PluginEngine, HostError> {
+        let services = Arc::new(HostServices {
+            http: HttpClient::new(settings.http.clone())?,
+            state: StateStore::in_memory(settings.sandbox.state_quota_bytes)?,
+        });
+        Ok(PluginEngine::new(settings.sandbox.clone(), 16, None, services)?)
+    }
+
     /// Load every plugin in the plugins directory.
     pub async fn scan_plugins(&self) -> Result<Scan, HostError> {
         Ok(registry::scan(&self.engine, &self.settings.plugins_dir).await?)

@@ -65,3 +65,41 @@ async fn loads_the_oliveyoung_plugin_and_caches_the_compilation() {
     assert!(second.from_cache, "the second load should come from the on-disk cache");
     assert_eq!(first.hash, second.hash);
 }
+
+/// The CLI form: `crawlhost plugin inspect` prints the manifest or the
+/// refusal, exits 0 or 1, and writes nothing in the working directory.
+#[test]
+fn plugin_inspect_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let inspect = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+            .current_dir(dir.path())
+            .args(["plugin", "inspect"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let good = inspect(&common::wasm("oliveyoung"));
+    let stdout = String::from_utf8_lossy(&good.stdout);
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(stdout.contains("oliveyoung 0.1.0"), "{stdout}");
+    assert!(stdout.contains("crawlhost:plugin@0.1.0"), "{stdout}");
+    assert!(stdout.contains("base_url"), "{stdout}");
+
+    let future = inspect(&common::wasm("guest_future_contract"));
+    assert_eq!(future.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&future.stderr);
+    assert!(stderr.contains("crawlhost:plugin@1.0.0"), "{stderr}");
+
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let refused = inspect(&core);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a component"));
+
+    let written: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(written, vec![std::ffi::OsString::from("core.wasm")], "inspect wrote files");
+}
