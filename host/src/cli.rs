@@ -85,6 +85,14 @@ pub enum Command {
         /// fires one run per hour across the group.
         #[arg(long, requires = "distributed")]
         claim: Option<String>,
+        /// Store every HTTP exchange of the run under DIR (request
+        /// fingerprint -> response, secrets already redacted) for `--replay`.
+        #[arg(long, value_name = "DIR", conflicts_with = "replay")]
+        record: Option<PathBuf>,
+        /// Answer every fetch from a recording made with `--record DIR`,
+        /// with no network; a request that was not recorded fails naming it.
+        #[arg(long, value_name = "DIR")]
+        replay: Option<PathBuf>,
     },
     /// Join the distributed workers group and run tasks of any host's
     /// distributed run until SIGTERM/SIGINT (then finish the tasks in
@@ -216,7 +224,21 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
             distributed,
             claim,
+            record,
+            replay,
         } => {
+            let mut settings = settings;
+            if let Some(dir) = record {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create the recording directory {}", dir.display()))?;
+                settings.http.mode = crate::http::record::Mode::Record(dir);
+            }
+            if let Some(dir) = replay {
+                if !dir.is_dir() {
+                    bail!("--replay {}: no such directory (make one with --record)", dir.display());
+                }
+                settings.http.mode = crate::http::record::Mode::Replay(dir);
+            }
             if !once {
                 bail!("`crawlhost run` needs --once (the long-running scheduler is `crawlhost serve`)");
             }
@@ -663,6 +685,17 @@ fn print_summary(s: &RunSummary) {
         s.fetch.status_4xx,
         s.fetch.status_5xx
     );
+    let f = &s.fetch;
+    if f.retries + f.throttled_ms + f.circuit_rejections + f.robots_denied + f.replayed > 0 {
+        println!(
+            "  http: {} retries, {:.1}s waiting for politeness, {} refused by open circuits, {} by robots.txt, {} replayed",
+            f.retries,
+            f.throttled_ms as f64 / 1000.0,
+            f.circuit_rejections,
+            f.robots_denied,
+            f.replayed
+        );
+    }
     if !s.tasks_failed.is_empty() {
         println!("  failed tasks:");
         for f in &s.tasks_failed {

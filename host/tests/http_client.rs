@@ -27,8 +27,15 @@ async fn retry_after_429_is_waited_out_then_succeeds() {
             with_headers(503, &[("retry-after", &at)], "maintenance")
         }
         ("/reset", 0) => {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-            with_headers(429, &[("x-rate-limit-reset", &(now + 1).to_string())], "window")
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            with_headers(
+                429,
+                &[("x-rate-limit-reset", &(now + 1).to_string())],
+                "window",
+            )
         }
         _ => text(200, "ok"),
     })
@@ -49,11 +56,20 @@ async fn retry_after_429_is_waited_out_then_succeeds() {
         assert_eq!((resp.status, resp.body.as_slice()), (200, &b"ok"[..]));
     }
     let hits = site.hits();
-    let on = |p: &str| hits.iter().filter(|h| h.path == p).cloned().collect::<Vec<_>>();
+    let on = |p: &str| {
+        hits.iter()
+            .filter(|h| h.path == p)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     // Each path was asked twice, and the retry came no earlier than asked.
     let secs = on("/seconds");
     assert_eq!(secs.len(), 2);
-    assert!(secs[1].at - secs[0].at >= Duration::from_millis(1000), "{:?}", secs[1].at - secs[0].at);
+    assert!(
+        secs[1].at - secs[0].at >= Duration::from_millis(1000),
+        "{:?}",
+        secs[1].at - secs[0].at
+    );
     let date = on("/date");
     assert_eq!(date.len(), 2);
     // An HTTP-date has whole seconds: at least one full second later.
@@ -70,16 +86,23 @@ async fn retry_after_429_is_waited_out_then_succeeds() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_after_beyond_the_maximum_is_handed_to_the_plugin() {
-    let site = Site::start(|_, _| with_headers(429, &[("retry-after", "3600")], "come back later")).await;
+    let site =
+        Site::start(|_, _| with_headers(429, &[("retry-after", "3600")], "come back later")).await;
     let dir = tempfile::tempdir().unwrap();
     let c = client(
         dir.path(),
-        &format!("[http]\nallow_private_addresses = true\n[http.robots]\nobey = false\n{FAST}max_retry_after_secs = 5\n"),
+        &format!(
+            "[http]\nallow_private_addresses = true\n[http.robots]\nobey = false\n{FAST}max_retry_after_secs = 5\n"
+        ),
     );
     let s = scope(&[site.host_key()]);
     let resp = c.fetch(&s, get(&format!("{}/x", site.url))).await.unwrap();
     assert_eq!(resp.status, 429);
-    assert_eq!(site.count("/x"), 1, "no retry when the server asks for an hour");
+    assert_eq!(
+        site.count("/x"),
+        1,
+        "no retry when the server asks for an hour"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -101,9 +124,14 @@ async fn failing_host_is_retried_then_circuit_broken_while_another_continues() {
     assert_eq!(bad.count("/"), 3);
     // Second: one more failure reaches the threshold; the retry finds the
     // circuit open.
-    let second = c.fetch(&s, get(&format!("{}/b", bad.url))).await.unwrap_err();
+    let second = c
+        .fetch(&s, get(&format!("{}/b", bad.url)))
+        .await
+        .unwrap_err();
     assert!(matches!(second, FetchError::CircuitOpen { .. }), "{second}");
-    assert!(matches!(c.crawl_error(&second), CrawlError::Retryable(m) if m.contains("circuit open")));
+    assert!(
+        matches!(c.crawl_error(&second), CrawlError::Retryable(m) if m.contains("circuit open"))
+    );
     assert!(c.circuit_open(&bad.host_key()));
     // From now on the bad host is not contacted; the good one still is.
     let mut good_fetches = Vec::new();
@@ -123,7 +151,11 @@ async fn failing_host_is_retried_then_circuit_broken_while_another_continues() {
     for b in bads {
         assert!(matches!(b, Err(FetchError::CircuitOpen { .. })));
     }
-    assert_eq!(bad.count("/"), 4, "the open circuit kept requests off the failing host");
+    assert_eq!(
+        bad.count("/"),
+        4,
+        "the open circuit kept requests off the failing host"
+    );
     assert_eq!(good.count("/ok/"), 5);
     let totals = s.stats.totals();
     assert_eq!(totals.retries, 3);
@@ -190,11 +222,19 @@ async fn a_50_mb_response_is_cut_at_the_limit() {
     let limit = 1024 * 1024;
     let c = client(
         dir.path(),
-        &format!("[http]\nallow_private_addresses = true\nmax_response_bytes = {limit}\n[http.robots]\nobey = false\n{FAST}"),
+        &format!(
+            "[http]\nallow_private_addresses = true\nmax_response_bytes = {limit}\n[http.robots]\nobey = false\n{FAST}"
+        ),
     );
     let s = scope(&[site.host_key()]);
-    let err = c.fetch(&s, get(&format!("{}/big", site.url))).await.unwrap_err();
-    assert!(matches!(err, FetchError::TooLarge { limit: l, .. } if l == limit), "{err}");
+    let err = c
+        .fetch(&s, get(&format!("{}/big", site.url)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::TooLarge { limit: l, .. } if l == limit),
+        "{err}"
+    );
     assert!(err.to_string().contains("1048576 bytes"), "{err}");
     assert!(matches!(c.crawl_error(&err), CrawlError::Other(_)));
     assert_eq!(s.stats.totals().bytes, limit, "exactly the limit was kept");
@@ -202,16 +242,29 @@ async fn a_50_mb_response_is_cut_at_the_limit() {
     let sent = produced.load(std::sync::atomic::Ordering::Relaxed);
     assert!(sent < 25 * 1024 * 1024, "server produced {sent} bytes");
 
-    let err = c.fetch(&s, get(&format!("{}/bomb", site.url))).await.unwrap_err();
-    assert!(matches!(err, FetchError::TooLarge { .. }), "decompressed size counts: {err}");
-    let ok = c.fetch(&s, get(&format!("{}/small", site.url))).await.unwrap();
+    let err = c
+        .fetch(&s, get(&format!("{}/bomb", site.url)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::TooLarge { .. }),
+        "decompressed size counts: {err}"
+    );
+    let ok = c
+        .fetch(&s, get(&format!("{}/small", site.url)))
+        .await
+        .unwrap();
     assert_eq!(ok.body, b"hello, decompressed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cookies_are_kept_per_run() {
     let site = Site::start(|hit, _| match hit.path.as_str() {
-        "/login" => with_headers(302, &[("set-cookie", "sid=s3ss10n; Path=/"), ("location", "/home")], ""),
+        "/login" => with_headers(
+            302,
+            &[("set-cookie", "sid=s3ss10n; Path=/"), ("location", "/home")],
+            "",
+        ),
         _ => text(200, hit.header("cookie").unwrap_or("no cookie").to_string()),
     })
     .await;
@@ -222,13 +275,22 @@ async fn cookies_are_kept_per_run() {
     );
     let run1 = scope(&[site.host_key()]);
     // The cookie set on a redirect is sent on the next hop already.
-    let home = c.fetch(&run1, get(&format!("{}/login", site.url))).await.unwrap();
+    let home = c
+        .fetch(&run1, get(&format!("{}/login", site.url)))
+        .await
+        .unwrap();
     assert_eq!(home.body, b"sid=s3ss10n");
-    let later = c.fetch(&run1, get(&format!("{}/page", site.url))).await.unwrap();
+    let later = c
+        .fetch(&run1, get(&format!("{}/page", site.url)))
+        .await
+        .unwrap();
     assert_eq!(later.body, b"sid=s3ss10n");
     // Another run has its own jar.
     let run2 = scope(&[site.host_key()]);
-    let fresh = c.fetch(&run2, get(&format!("{}/page", site.url))).await.unwrap();
+    let fresh = c
+        .fetch(&run2, get(&format!("{}/page", site.url)))
+        .await
+        .unwrap();
     assert_eq!(fresh.body, b"no cookie");
 }
 
@@ -249,7 +311,10 @@ async fn a_plugins_proxies_are_used_in_turn() {
     let s = scope(&["127.0.0.1:9".to_string()]);
     let mut bodies = Vec::new();
     for i in 0..4 {
-        let r = c.fetch(&s, get(&format!("http://127.0.0.1:9/p{i}"))).await.unwrap();
+        let r = c
+            .fetch(&s, get(&format!("http://127.0.0.1:9/p{i}")))
+            .await
+            .unwrap();
         bodies.push(String::from_utf8(r.body).unwrap());
     }
     assert_eq!(
@@ -271,7 +336,10 @@ async fn a_plugins_proxies_are_used_in_turn() {
         ),
     );
     let s = scope(&["localhost:9".to_string()]);
-    let err = strict.fetch(&s, get("http://localhost:9/x")).await.unwrap_err();
+    let err = strict
+        .fetch(&s, get("http://localhost:9/x"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, FetchError::Restricted { .. }), "{err}");
     assert!(proxy_a.hits().iter().all(|h| !h.uri.contains("localhost")));
 }

@@ -17,14 +17,21 @@ fn strict(dir: &std::path::Path, plugin: &str) -> crawlhost::config::Settings {
 }
 
 fn open(dir: &std::path::Path, plugin: &str) -> crawlhost::config::Settings {
-    settings(dir, &format!("[http]\nallow_private_addresses = true\n{FAST}{plugin}"))
+    settings(
+        dir,
+        &format!("[http]\nallow_private_addresses = true\n{FAST}{plugin}"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn disallowed_hosts_loopback_and_metadata_redirects_are_blocked() {
     let site = Site::start(|hit, _| match hit.path.as_str() {
         "/ok" => text(200, "fine"),
-        "/to-metadata" => with_headers(302, &[("location", "http://169.254.169.254/latest/meta-data/")], ""),
+        "/to-metadata" => with_headers(
+            302,
+            &[("location", "http://169.254.169.254/latest/meta-data/")],
+            "",
+        ),
         "/to-elsewhere" => with_headers(302, &[("location", "http://not-allowed.example/")], ""),
         _ => not_found(),
     })
@@ -40,11 +47,18 @@ async fn disallowed_hosts_loopback_and_metadata_redirects_are_blocked() {
         "http://not-allowed.example/",
     ]);
     let localhost = format!("http://localhost:{port}");
-    let out = run_fetcher(strict(dir.path(), &fetcher_config(&requests, &[&site.url, &localhost]))).await;
+    let out = run_fetcher(strict(
+        dir.path(),
+        &fetcher_config(&requests, &[&site.url, &localhost]),
+    ))
+    .await;
     assert_eq!(out.summary.tasks_done, 0, "{:?}", out.records);
     let (kind, msg) = out.failure(0);
     assert_eq!(kind, "blocked");
-    assert!(msg.contains("127.0.0.1 is a loopback") && msg.contains("allow_private_addresses"), "{msg}");
+    assert!(
+        msg.contains("127.0.0.1 is a loopback") && msg.contains("allow_private_addresses"),
+        "{msg}"
+    );
     let (kind, msg) = out.failure(1);
     assert_eq!(kind, "blocked");
     assert!(msg.contains("resolves only to loopback"), "{msg}");
@@ -68,17 +82,26 @@ async fn disallowed_hosts_loopback_and_metadata_redirects_are_blocked() {
     assert_eq!(out.record(0)["text"], "fine");
     let (kind, msg) = out.failure(1);
     assert_eq!(kind, "blocked");
-    assert!(msg.contains("169.254.169.254") && msg.contains("metadata"), "{msg}");
+    assert!(
+        msg.contains("169.254.169.254") && msg.contains("metadata"),
+        "{msg}"
+    );
     let (kind, msg) = out.failure(2);
     assert_eq!(kind, "blocked");
-    assert!(msg.contains("not-allowed.example") && msg.contains("allow-list"), "{msg}");
+    assert!(
+        msg.contains("not-allowed.example") && msg.contains("allow-list"),
+        "{msg}"
+    );
     assert_eq!(site.count("/to-metadata"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn robots_disallowed_paths_are_not_fetched() {
     let site = Site::start(|hit, _| match hit.path.as_str() {
-        "/robots.txt" => text(200, "User-agent: *\nDisallow: /private\n\nUser-agent: otherbot\nDisallow: /\n"),
+        "/robots.txt" => text(
+            200,
+            "User-agent: *\nDisallow: /private\n\nUser-agent: otherbot\nDisallow: /\n",
+        ),
         p => text(200, format!("page {p}")),
     })
     .await;
@@ -98,8 +121,16 @@ async fn robots_disallowed_paths_are_not_fetched() {
         assert_eq!(kind, "blocked");
         assert!(msg.contains("robots.txt"), "{msg}");
     }
-    assert_eq!(site.count("/private"), 0, "robots-disallowed paths never reached the site");
-    assert_eq!(site.count("/robots.txt"), 1, "robots.txt fetched once and cached");
+    assert_eq!(
+        site.count("/private"),
+        0,
+        "robots-disallowed paths never reached the site"
+    );
+    assert_eq!(
+        site.count("/robots.txt"),
+        1,
+        "robots.txt fetched once and cached"
+    );
     assert_eq!(out.summary.fetch.robots_denied, 2);
 
     // The per-plugin opt-out.
@@ -109,10 +140,18 @@ async fn robots_disallowed_paths_are_not_fetched() {
         &format!("[http.plugins.fetcher]\nobey_robots = false\n{config}"),
     ))
     .await;
-    assert!(out.summary.tasks_failed.is_empty(), "{:?}", out.summary.tasks_failed);
+    assert!(
+        out.summary.tasks_failed.is_empty(),
+        "{:?}",
+        out.summary.tasks_failed
+    );
     assert_eq!(out.record(1)["text"], "page /private/2");
     assert_eq!(site.count("/private"), 2);
-    assert_eq!(site.count("/robots.txt"), 1, "not even fetched when not obeyed");
+    assert_eq!(
+        site.count("/robots.txt"),
+        1,
+        "not even fetched when not obeyed"
+    );
 }
 
 fn euc_kr(text: &str) -> Vec<u8> {
@@ -129,9 +168,17 @@ async fn euc_kr_pages_decode_in_the_sdk() {
         "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=euc-kr\"></head><body>{KOREAN}</body></html>"
     ));
     let site = Site::start(move |hit, _| match hit.path.as_str() {
-        "/header" => with_headers(200, &[("content-type", "text/html; charset=EUC-KR")], header_page.clone()),
+        "/header" => with_headers(
+            200,
+            &[("content-type", "text/html; charset=EUC-KR")],
+            header_page.clone(),
+        ),
         "/meta" => with_headers(200, &[("content-type", "text/html")], meta_page.clone()),
-        "/utf8" => with_headers(200, &[("content-type", "text/plain; charset=utf-8")], KOREAN),
+        "/utf8" => with_headers(
+            200,
+            &[("content-type", "text/plain; charset=utf-8")],
+            KOREAN,
+        ),
         _ => not_found(),
     })
     .await;
@@ -160,7 +207,9 @@ async fn secrets_are_sent_to_their_host_only_and_never_reach_the_plugin() {
     let elsewhere = format!("{}/echo", other.url);
     let api = Site::start(move |hit, _| match hit.path.as_str() {
         "/go-elsewhere" => with_headers(302, &[("location", &elsewhere)], ""),
-        "/leak-location" => with_headers(302, &[("location", &format!("/echo?stolen={TOKEN}"))], ""),
+        "/leak-location" => {
+            with_headers(302, &[("location", &format!("/echo?stolen={TOKEN}"))], "")
+        }
         _ => echo(hit),
     })
     .await;
@@ -171,7 +220,10 @@ async fn secrets_are_sent_to_their_host_only_and_never_reach_the_plugin() {
         { "url": format!("{}/leak-location", api.url) },
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let mut s = open(dir.path(), &fetcher_config(&requests, &[&api.url, &other.url]));
+    let mut s = open(
+        dir.path(),
+        &fetcher_config(&requests, &[&api.url, &other.url]),
+    );
     s.http
         .secrets
         .0
@@ -182,7 +234,10 @@ async fn secrets_are_sent_to_their_host_only_and_never_reach_the_plugin() {
     let api_hits = api.hits();
     let echoed: Vec<_> = api_hits.iter().filter(|h| h.path == "/echo").collect();
     assert_eq!(echoed.len(), 1);
-    assert_eq!(echoed[0].header("authorization"), Some(&*format!("Bearer {TOKEN}")));
+    assert_eq!(
+        echoed[0].header("authorization"),
+        Some(&*format!("Bearer {TOKEN}"))
+    );
     // ...the plugin saw only the redaction, in the body and the headers...
     let r = out.record(0);
     assert_eq!(r["text"], "you sent: [redacted]");
@@ -193,13 +248,27 @@ async fn secrets_are_sent_to_their_host_only_and_never_reach_the_plugin() {
     assert!(msg.contains("authorization"), "{msg}");
     // ...and a redirect to another host does not carry it.
     assert_eq!(out.record(2)["text"], "you sent: none");
-    assert!(other.hits().iter().all(|h| h.header("authorization").is_none()));
+    assert!(
+        other
+            .hits()
+            .iter()
+            .all(|h| h.header("authorization").is_none())
+    );
     // A server reflecting the token into a redirect URL is redacted too.
     let leaked = out.record(3);
-    assert!(leaked["final_url"].as_str().unwrap().contains("stolen=[redacted]"), "{leaked}");
+    assert!(
+        leaked["final_url"]
+            .as_str()
+            .unwrap()
+            .contains("stolen=[redacted]"),
+        "{leaked}"
+    );
     // Nothing the plugin published or was told contains the token.
     let published = serde_json::to_string(&out.records).unwrap();
-    assert!(!published.contains(TOKEN) && !published.contains("t0ken"), "{published}");
+    assert!(
+        !published.contains(TOKEN) && !published.contains("t0ken"),
+        "{published}"
+    );
     let errors = format!("{:?}", out.summary.tasks_failed);
     assert!(!errors.contains(TOKEN), "{errors}");
 }
@@ -208,8 +277,16 @@ async fn secrets_are_sent_to_their_host_only_and_never_reach_the_plugin() {
 async fn a_recorded_run_replays_with_the_network_off() {
     let korean = euc_kr("<p>올리브영</p>");
     let site = Site::start(move |hit, _| match hit.path.as_str() {
-        "/page" => with_headers(200, &[("content-type", "text/html; charset=utf-8")], "<h1>hello</h1>"),
-        "/korean" => with_headers(200, &[("content-type", "text/html; charset=euc-kr")], korean.clone()),
+        "/page" => with_headers(
+            200,
+            &[("content-type", "text/html; charset=utf-8")],
+            "<h1>hello</h1>",
+        ),
+        "/korean" => with_headers(
+            200,
+            &[("content-type", "text/html; charset=euc-kr")],
+            korean.clone(),
+        ),
         "/moved" => with_headers(301, &[("location", "/page")], ""),
         _ => not_found(),
     })
@@ -230,7 +307,10 @@ async fn a_recorded_run_replays_with_the_network_off() {
     let recorded = run_fetcher(s).await;
     assert_eq!(recorded.records.len(), 4);
     assert_eq!(recorded.record(3)["status"], 404);
-    assert_eq!(recorded.record(2)["final_url"], format!("{}/page", site.url));
+    assert_eq!(
+        recorded.record(2)["final_url"],
+        format!("{}/page", site.url)
+    );
     assert!(recorded.summary.fetch.requests > 0);
 
     // Network off: the site is gone.
@@ -240,7 +320,10 @@ async fn a_recorded_run_replays_with_the_network_off() {
     let mut s = open(dir.path(), &config);
     s.http.mode = Mode::Replay(recording.path().to_path_buf());
     let replayed = run_fetcher(s).await;
-    assert_eq!(replayed.records, recorded.records, "the same records, byte for byte");
+    assert_eq!(
+        replayed.records, recorded.records,
+        "the same records, byte for byte"
+    );
     let failures = |o: &Outcome| {
         o.summary
             .tasks_failed
@@ -250,17 +333,140 @@ async fn a_recorded_run_replays_with_the_network_off() {
     };
     assert_eq!(failures(&replayed), failures(&recorded));
     assert_eq!(failures(&replayed).len(), 1);
-    assert_eq!(replayed.summary.fetch.requests, 0, "nothing went to the network");
+    assert_eq!(
+        replayed.summary.fetch.requests, 0,
+        "nothing went to the network"
+    );
     assert_eq!(replayed.summary.fetch.replayed, 5);
 
     // A request the recording does not have is a clear, non-retried error.
     let dir = tempfile::tempdir().unwrap();
-    let more = json!([format!("{site_url}/page"), format!("{site_url}/never-recorded")]);
+    let more = json!([
+        format!("{site_url}/page"),
+        format!("{site_url}/never-recorded")
+    ]);
     let mut s = open(dir.path(), &fetcher_config(&more, &[&site_url]));
     s.http.mode = Mode::Replay(recording.path().to_path_buf());
     let missed = run_fetcher(s).await;
     assert_eq!(missed.record(0)["text"], "<h1>hello</h1>");
     let (kind, msg) = missed.failure(1);
     assert_eq!(kind, "other");
-    assert!(msg.contains("no recorded response for GET") && msg.contains("/never-recorded"), "{msg}");
+    assert!(
+        msg.contains("no recorded response for GET") && msg.contains("/never-recorded"),
+        "{msg}"
+    );
+}
+
+/// The CLI: `run --once --record DIR`, then `--replay DIR` with the site
+/// gone gives the same records; the secret comes from the environment named
+/// in `[[http.secrets]]` and never lands in a record.
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_records_and_replays_with_a_secret_from_the_environment() {
+    const TOKEN: &str = "env-t0ken-4242";
+    let site = Site::start(|hit, _| {
+        let sent = hit.header("x-api-key").unwrap_or("none").to_string();
+        text(200, format!("{} saw key {sent}", hit.path))
+    })
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("plugins")).unwrap();
+    std::fs::copy(fetcher_wasm(), work.path().join("plugins/fetcher.wasm")).unwrap();
+    let requests = json!([format!("{}/a", site.url), format!("{}/b", site.url)]);
+    let config = |data: &str| {
+        format!(
+            "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
+             [http]\nallow_private_addresses = true\n\
+             [[http.secrets]]\nhosts = [\"{host}\"]\nheader = \"x-api-key\"\nvalue_env = \"FETCHER_TEST_KEY\"\n\
+             {FAST}{plugin}",
+            plugins = work.path().join("plugins").display(),
+            data = work.path().join(data).display(),
+            host = site.host_key(),
+            plugin = fetcher_config(&requests, &[&site.url]),
+        )
+    };
+    std::fs::write(work.path().join("live.toml"), config("live")).unwrap();
+    std::fs::write(work.path().join("replay.toml"), config("replay")).unwrap();
+    let recording = work.path().join("recording");
+    let crawlhost = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+            .args(args)
+            .env("FETCHER_TEST_KEY", TOKEN)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let cfg = |name: &str| work.path().join(name).display().to_string();
+    let rec = recording.display().to_string();
+
+    let (code, stdout, stderr) = tokio::task::block_in_place(|| {
+        crawlhost(&[
+            "--config",
+            &cfg("live.toml"),
+            "run",
+            "--once",
+            "--quiet",
+            "--record",
+            &rec,
+        ])
+    });
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let pages: Vec<_> = site
+        .hits()
+        .into_iter()
+        .filter(|h| h.path != "/robots.txt")
+        .collect();
+    assert_eq!(pages.len(), 2);
+    assert!(pages.iter().all(|h| h.header("x-api-key") == Some(TOKEN)));
+    drop(site);
+    let (code, stdout, stderr) = tokio::task::block_in_place(|| {
+        crawlhost(&[
+            "--config",
+            &cfg("replay.toml"),
+            "run",
+            "--once",
+            "--quiet",
+            "--replay",
+            &rec,
+        ])
+    });
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("2 replayed"), "{stdout}");
+
+    let values = |toml: &str| {
+        let (code, stdout, stderr) =
+            tokio::task::block_in_place(|| crawlhost(&["--config", &cfg(toml), "tail", "fetched"]));
+        assert_eq!(code, Some(0), "{stderr}");
+        stdout
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["key"].clone(), v["value"].clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let live = values("live.toml");
+    assert_eq!(live.len(), 2);
+    assert_eq!(live, values("replay.toml"));
+    let text = format!("{live:?}");
+    assert!(
+        text.contains("saw key [redacted]") && !text.contains(TOKEN),
+        "{text}"
+    );
+
+    let (code, _, stderr) = tokio::task::block_in_place(|| {
+        crawlhost(&[
+            "--config",
+            &cfg("replay.toml"),
+            "run",
+            "--once",
+            "--replay",
+            "/nonexistent/rec",
+        ])
+    });
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no such directory"), "{stderr}");
 }

@@ -30,9 +30,19 @@ async fn per_host_rate_limit_holds_within_ten_percent_under_a_burst() {
     // A second host is limited separately: its requests do not wait behind
     // the first host's queue.
     let side = (0..20).map(|i| client.fetch(&s, get(&format!("{}/s/{i}", other.url))));
-    let (results, side) = tokio::join!(futures::future::join_all(burst), futures::future::join_all(side));
-    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.status == 200)));
-    assert!(side.iter().all(|r| r.as_ref().is_ok_and(|r| r.status == 200)));
+    let (results, side) = tokio::join!(
+        futures::future::join_all(burst),
+        futures::future::join_all(side)
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.status == 200))
+    );
+    assert!(
+        side.iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.status == 200))
+    );
 
     // Count at the server: arrivals in every one-second window starting at
     // an arrival.
@@ -52,11 +62,20 @@ async fn per_host_rate_limit_holds_within_ten_percent_under_a_burst() {
     let mean = (REQUESTS - 1) as f64 / span;
     eprintln!("busiest 1 s window: {busiest} requests; mean rate {mean:.1}/s over {span:.2} s");
     let limit = RATE * 1.1;
-    assert!(busiest as f64 <= limit, "{busiest} requests in one second, limit {RATE}/s");
-    assert!(mean <= limit, "mean rate {mean:.1}/s over the limit of {RATE}/s");
+    assert!(
+        busiest as f64 <= limit,
+        "{busiest} requests in one second, limit {RATE}/s"
+    );
+    assert!(
+        mean <= limit,
+        "mean rate {mean:.1}/s over the limit of {RATE}/s"
+    );
     // The limiter paces; it does not starve: the burst drains at close to
     // the configured rate.
-    assert!(mean >= RATE * 0.9, "mean rate {mean:.1}/s is far below {RATE}/s");
+    assert!(
+        mean >= RATE * 0.9,
+        "mean rate {mean:.1}/s is far below {RATE}/s"
+    );
     // The other host's requests finished while the burst was still queued.
     let other_done = other.hits().iter().map(|h| h.at).max().unwrap();
     assert!(other_done < *times.last().unwrap());

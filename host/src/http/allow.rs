@@ -259,7 +259,10 @@ mod tests {
 
     fn list(patterns: &[&str]) -> AllowList {
         let mut config = BTreeMap::new();
-        config.insert("base_url".to_string(), "http://127.0.0.1:8080/x".to_string());
+        config.insert(
+            "base_url".to_string(),
+            "http://127.0.0.1:8080/x".to_string(),
+        );
         let patterns: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
         AllowList::from_manifest(&patterns, &config).unwrap()
     }
@@ -328,13 +331,21 @@ mod tests {
         assert!(open.check(ip("127.0.0.1")).is_ok());
         assert!(open.check(ip("10.0.0.1")).is_ok());
         // The switch does not open the metadata endpoints.
-        for meta in ["169.254.169.254", "::ffff:169.254.169.254", "fd00:ec2::254", "100.100.100.200"] {
+        for meta in [
+            "169.254.169.254",
+            "::ffff:169.254.169.254",
+            "fd00:ec2::254",
+            "100.100.100.200",
+        ] {
             let err = open.check(ip(meta)).unwrap_err();
             assert!(err.contains("metadata"), "{meta}: {err}");
         }
         let ranges = AddressPolicy {
             allow_private: false,
-            allowed_ranges: vec!["127.0.0.0/8".parse().unwrap(), "169.254.169.254/32".parse().unwrap()],
+            allowed_ranges: vec![
+                "127.0.0.0/8".parse().unwrap(),
+                "169.254.169.254/32".parse().unwrap(),
+            ],
         };
         assert!(ranges.check(ip("127.0.0.2")).is_ok());
         assert!(ranges.check(ip("169.254.169.254")).is_ok());

@@ -49,14 +49,23 @@ mod tests {
 
     #[test]
     fn header_parameter() {
-        assert_eq!(from_content_type("text/html; charset=EUC-KR").as_deref(), Some("euc-kr"));
-        assert_eq!(from_content_type("text/html;charset=\"utf-8\"").as_deref(), Some("utf-8"));
+        assert_eq!(
+            from_content_type("text/html; charset=EUC-KR").as_deref(),
+            Some("euc-kr")
+        );
+        assert_eq!(
+            from_content_type("text/html;charset=\"utf-8\"").as_deref(),
+            Some("utf-8")
+        );
         assert_eq!(from_content_type("application/json"), None);
     }
 
     #[test]
     fn meta_tags() {
-        assert_eq!(from_html_meta(b"<html><head><meta charset=\"euc-kr\">").as_deref(), Some("euc-kr"));
+        assert_eq!(
+            from_html_meta(b"<html><head><meta charset=\"euc-kr\">").as_deref(),
+            Some("euc-kr")
+        );
         let equiv = b"<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=EUC-KR\">";
         assert_eq!(from_html_meta(equiv).as_deref(), Some("euc-kr"));
         assert_eq!(from_html_meta(b"<meta name=viewport content=x>"), None);
@@ -68,6 +77,9 @@ mod tests {
             detect(Some("text/html; charset=utf-8"), b"<meta charset=euc-kr>").as_deref(),
             Some("utf-8")
         );
-        assert_eq!(detect(None, b"<meta charset=euc-kr>").as_deref(), Some("euc-kr"));
+        assert_eq!(
+            detect(None, b"<meta charset=euc-kr>").as_deref(),
+            Some("euc-kr")
+        );
     }
 }

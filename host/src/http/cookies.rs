@@ -100,7 +100,8 @@ impl Session {
         }
         *loaded = true;
         if let Some(json) = read() {
-            let store = cookie_store::serde::json::load(json.as_slice()).map_err(|e| e.to_string())?;
+            let store =
+                cookie_store::serde::json::load(json.as_slice()).map_err(|e| e.to_string())?;
             *self.jar() = store;
         }
         Ok(())
@@ -131,16 +132,22 @@ mod tests {
     fn cookies_follow_domain_and_path() {
         let s = Session::default();
         let page = Url::parse("http://shop.example/a/page").unwrap();
-        s.store(
-            &page,
-            ["sid=abc; Path=/", "pref=1; Path=/a"].into_iter(),
-        );
-        let header = s.header_for(&Url::parse("http://shop.example/a/b").unwrap()).unwrap();
+        s.store(&page, ["sid=abc; Path=/", "pref=1; Path=/a"].into_iter());
+        let header = s
+            .header_for(&Url::parse("http://shop.example/a/b").unwrap())
+            .unwrap();
         let mut parts: Vec<&str> = header.split("; ").collect();
         parts.sort();
         assert_eq!(parts, vec!["pref=1", "sid=abc"]);
-        assert_eq!(s.header_for(&Url::parse("http://shop.example/other").unwrap()).as_deref(), Some("sid=abc"));
-        assert_eq!(s.header_for(&Url::parse("http://elsewhere.example/").unwrap()), None);
+        assert_eq!(
+            s.header_for(&Url::parse("http://shop.example/other").unwrap())
+                .as_deref(),
+            Some("sid=abc")
+        );
+        assert_eq!(
+            s.header_for(&Url::parse("http://elsewhere.example/").unwrap()),
+            None
+        );
     }
 
     #[test]

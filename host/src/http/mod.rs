@@ -81,7 +81,9 @@ pub enum FetchError {
     #[error("the plugin may not set header `{header}` for {url}: the host sets it from a secret")]
     SecretHeader { header: String, url: String },
     /// The body exceeded `http.max_response_bytes`.
-    #[error("response from {url} exceeds the limit of {limit} bytes (http.max_response_bytes) and was cut")]
+    #[error(
+        "response from {url} exceeds the limit of {limit} bytes (http.max_response_bytes) and was cut"
+    )]
     TooLarge { url: String, limit: u64 },
     /// More redirects than `http.max_redirects`.
     #[error("too many redirects (more than {max}) starting at {url}")]
@@ -225,7 +227,9 @@ fn is_forbidden_header(name: &str) -> bool {
         "te",
         "upgrade",
     ];
-    FORBIDDEN.iter().any(|f| f.eq_ignore_ascii_case(name.trim()))
+    FORBIDDEN
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(name.trim()))
 }
 
 /// Headers dropped when a redirect leaves the origin the plugin asked for.
@@ -397,8 +401,12 @@ impl HttpClient {
                 }
             }
             Mode::Live | Mode::Record(_) => {
-                let recorded = matches!(self.settings.mode, Mode::Record(_)).then(|| request.clone());
-                let result = self.fetch_live(scope, request).await.map(|r| self.redact(r));
+                let recorded =
+                    matches!(self.settings.mode, Mode::Record(_)).then(|| request.clone());
+                let result = self
+                    .fetch_live(scope, request)
+                    .await
+                    .map(|r| self.redact(r));
                 match (&self.settings.mode, recorded) {
                     (Mode::Record(dir), Some(req)) => {
                         let outcome = result.as_ref().map(Clone::clone).map_err(|e| {
@@ -547,7 +555,14 @@ impl HttpClient {
                 continue;
             }
             return self
-                .read_response(scope, url, response, permit, self.settings.max_response_bytes, true)
+                .read_response(
+                    scope,
+                    url,
+                    response,
+                    permit,
+                    self.settings.max_response_bytes,
+                    true,
+                )
                 .await;
         }
     }
@@ -570,13 +585,17 @@ impl HttpClient {
         self.with_health(&key, |h| h.budget.on_request());
         let mut failed = 0u32;
         loop {
-            let admitted =
-                self.with_health(&key, |h| h.circuit.admit(&self.settings.circuit, Instant::now()));
+            let admitted = self.with_health(&key, |h| {
+                h.circuit.admit(&self.settings.circuit, Instant::now())
+            });
             if let Err(until) = admitted {
                 scope.stats.count(&key, Event::CircuitRejected);
                 return Err(FetchError::CircuitOpen {
                     host: key,
-                    secs: until.saturating_duration_since(Instant::now()).as_secs().max(1),
+                    secs: until
+                        .saturating_duration_since(Instant::now())
+                        .as_secs()
+                        .max(1),
                 });
             }
             let (permit, waited) = self.politeness.acquire(&gate).await;
@@ -787,7 +806,14 @@ impl HttpClient {
                 return Ok(Rules::AllowAll);
             }
             let sent = self
-                .send(scope, client, &url, &reqwest::Method::GET, HeaderMap::new(), None)
+                .send(
+                    scope,
+                    client,
+                    &url,
+                    &reqwest::Method::GET,
+                    HeaderMap::new(),
+                    None,
+                )
                 .await;
             let (response, permit) = match sent {
                 Ok(pair) => pair,
@@ -808,7 +834,14 @@ impl HttpClient {
                 continue;
             }
             let read = self
-                .read_response(scope, url.clone(), response, permit, robots::MAX_ROBOTS_BYTES, false)
+                .read_response(
+                    scope,
+                    url.clone(),
+                    response,
+                    permit,
+                    robots::MAX_ROBOTS_BYTES,
+                    false,
+                )
                 .await;
             return Ok(match read {
                 Ok(resp) => robots::rules_from_response(resp.status, &resp.body, &self.agent),

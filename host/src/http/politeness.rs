@@ -136,12 +136,18 @@ impl PolitenessConfig {
     /// Check bounds and parse host patterns; `Err((field, reason))`.
     pub fn check(&self) -> Result<PolitenessSettings, (String, String)> {
         let p = "http.politeness";
-        let period = check_rate(&format!("{p}.requests_per_second"), self.requests_per_second)?;
+        let period = check_rate(
+            &format!("{p}.requests_per_second"),
+            self.requests_per_second,
+        )?;
         if self.burst == 0 {
             return Err((format!("{p}.burst"), "must be at least 1".into()));
         }
         if self.concurrency == 0 || self.concurrency > 10_000 {
-            return Err((format!("{p}.concurrency"), "must be between 1 and 10000".into()));
+            return Err((
+                format!("{p}.concurrency"),
+                "must be between 1 and 10000".into(),
+            ));
         }
         let default = Limits {
             period,
@@ -172,7 +178,10 @@ impl PolitenessConfig {
             }
             if let Some(c) = rule.concurrency {
                 if c == 0 || c > 10_000 {
-                    return Err((format!("{f}.concurrency"), "must be between 1 and 10000".into()));
+                    return Err((
+                        format!("{f}.concurrency"),
+                        "must be between 1 and 10000".into(),
+                    ));
                 }
                 limits.concurrency = c;
             }
@@ -382,7 +391,10 @@ mod tests {
 
     #[test]
     fn host_keys_carry_the_port() {
-        assert_eq!(host_key(&url("https://WWW.Example.com/a")), "www.example.com:443");
+        assert_eq!(
+            host_key(&url("https://WWW.Example.com/a")),
+            "www.example.com:443"
+        );
         assert_eq!(host_key(&url("http://example.com/a")), "example.com:80");
         assert_eq!(host_key(&url("http://127.0.0.1:8080/")), "127.0.0.1:8080");
     }
@@ -416,9 +428,15 @@ mod tests {
         };
         let s = cfg.check().unwrap();
         let api = s.limits_for(&url("https://api.x.com/2/tweets"));
-        assert_eq!((api.period, api.burst, api.concurrency), (Duration::from_millis(100), 5, 2));
+        assert_eq!(
+            (api.period, api.burst, api.concurrency),
+            (Duration::from_millis(100), 5, 2)
+        );
         let other = s.limits_for(&url("https://upload.x.com/"));
-        assert_eq!((other.period, other.burst, other.concurrency), (Duration::from_secs(2), 1, 1));
+        assert_eq!(
+            (other.period, other.burst, other.concurrency),
+            (Duration::from_secs(2), 1, 1)
+        );
         assert_eq!(s.limits_for(&url("https://example.com/")), s.default);
     }
 
@@ -428,7 +446,10 @@ mod tests {
             requests_per_second: 0.0,
             ..PolitenessConfig::default()
         };
-        assert_eq!(cfg.check().unwrap_err().0, "http.politeness.requests_per_second");
+        assert_eq!(
+            cfg.check().unwrap_err().0,
+            "http.politeness.requests_per_second"
+        );
         let cfg = PolitenessConfig {
             hosts: vec![HostRuleConfig {
                 hosts: vec!["a/b".into()],
@@ -445,11 +466,23 @@ mod tests {
     fn auto_throttle_moves_half_way_within_bounds() {
         let ms = Duration::from_millis;
         // Latency 800 ms at target 2 -> aim 400; from 0 half-way is 200.
-        assert_eq!(throttle_step(ms(0), ms(800), 2.0, ms(100), ms(5000), false), ms(200));
+        assert_eq!(
+            throttle_step(ms(0), ms(800), 2.0, ms(100), ms(5000), false),
+            ms(200)
+        );
         // Never below the rate limit's spacing, never above the max.
-        assert_eq!(throttle_step(ms(0), ms(10), 1.0, ms(100), ms(5000), false), ms(100));
-        assert_eq!(throttle_step(ms(4000), ms(20000), 1.0, ms(100), ms(5000), false), ms(5000));
+        assert_eq!(
+            throttle_step(ms(0), ms(10), 1.0, ms(100), ms(5000), false),
+            ms(100)
+        );
+        assert_eq!(
+            throttle_step(ms(4000), ms(20000), 1.0, ms(100), ms(5000), false),
+            ms(5000)
+        );
         // A fast failure does not speed things up.
-        assert_eq!(throttle_step(ms(1000), ms(10), 1.0, ms(100), ms(5000), true), ms(1000));
+        assert_eq!(
+            throttle_step(ms(1000), ms(10), 1.0, ms(100), ms(5000), true),
+            ms(1000)
+        );
     }
 }

@@ -46,7 +46,9 @@ pub fn env_proxy_set() -> bool {
 pub fn check_proxy_url(value: &str) -> Result<(), String> {
     let url = url::Url::parse(value).map_err(|e| format!("`{value}` is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("`{value}`: only http:// and https:// proxies are supported"));
+        return Err(format!(
+            "`{value}`: only http:// and https:// proxies are supported"
+        ));
     }
     if url.host_str().is_none() {
         return Err(format!("`{value}` has no host"));
@@ -58,8 +60,7 @@ impl PluginHttpConfig {
     /// Check every proxy URL; `Err((field, reason))`.
     pub fn check(&self, plugin: &str) -> Result<(), (String, String)> {
         for (i, p) in self.proxies.iter().enumerate() {
-            check_proxy_url(p)
-                .map_err(|e| (format!("http.plugins.{plugin}.proxies[{i}]"), e))?;
+            check_proxy_url(p).map_err(|e| (format!("http.plugins.{plugin}.proxies[{i}]"), e))?;
         }
         Ok(())
     }
@@ -73,7 +74,11 @@ mod tests {
     fn proxy_urls() {
         assert!(check_proxy_url("http://127.0.0.1:3128").is_ok());
         assert!(check_proxy_url("https://proxy.corp:443").is_ok());
-        assert!(check_proxy_url("socks5://x:1080").unwrap_err().contains("only http"));
+        assert!(
+            check_proxy_url("socks5://x:1080")
+                .unwrap_err()
+                .contains("only http")
+        );
         assert!(check_proxy_url("nope").is_err());
         let cfg = PluginHttpConfig {
             obey_robots: None,

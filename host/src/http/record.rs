@@ -59,7 +59,9 @@ struct Exchange {
 /// Failures of the recording itself.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("no recorded response for {method} {url} in {dir} (fingerprint {fingerprint}); record the run again with --record")]
+    #[error(
+        "no recorded response for {method} {url} in {dir} (fingerprint {fingerprint}); record the run again with --record"
+    )]
     Miss {
         method: String,
         url: String,
@@ -103,7 +105,10 @@ pub fn fingerprint(plugin: &str, request: &HttpRequest) -> String {
 
 fn paths(dir: &Path, plugin: &str, fp: &str) -> (PathBuf, PathBuf) {
     let base = dir.join(plugin);
-    (base.join(format!("{fp}.json")), base.join(format!("{fp}.body")))
+    (
+        base.join(format!("{fp}.json")),
+        base.join(format!("{fp}.body")),
+    )
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
@@ -237,9 +242,18 @@ mod tests {
         let a = fingerprint("p", &req("http://x/a", &[("Accept", "1"), ("x-b", "2")]));
         let b = fingerprint("p", &req("http://x/a", &[("x-b", "2"), ("accept", "1")]));
         assert_eq!(a, b);
-        assert_ne!(a, fingerprint("q", &req("http://x/a", &[("Accept", "1"), ("x-b", "2")])));
-        assert_ne!(a, fingerprint("p", &req("http://x/b", &[("Accept", "1"), ("x-b", "2")])));
-        assert_ne!(a, fingerprint("p", &req("http://x/a", &[("Accept", "2"), ("x-b", "2")])));
+        assert_ne!(
+            a,
+            fingerprint("q", &req("http://x/a", &[("Accept", "1"), ("x-b", "2")]))
+        );
+        assert_ne!(
+            a,
+            fingerprint("p", &req("http://x/b", &[("Accept", "1"), ("x-b", "2")]))
+        );
+        assert_ne!(
+            a,
+            fingerprint("p", &req("http://x/a", &[("Accept", "2"), ("x-b", "2")]))
+        );
     }
 
     #[test]
@@ -273,6 +287,9 @@ mod tests {
         let miss = load(dir.path(), "p", &req("http://x/other", &[])).unwrap_err();
         let text = miss.to_string();
         assert!(matches!(miss, RecordError::Miss { .. }));
-        assert!(text.contains("GET http://x/other") && text.contains("--record"), "{text}");
+        assert!(
+            text.contains("GET http://x/other") && text.contains("--record"),
+            "{text}"
+        );
     }
 }

@@ -384,7 +384,9 @@ mod tests {
         let c = cfg();
         let lows: Vec<u128> = (1..=6).map(|n| backoff(&c, n, 0.0).as_millis()).collect();
         assert_eq!(lows, vec![50, 100, 200, 400, 500, 500]);
-        let highs: Vec<u128> = (1..=6).map(|n| backoff(&c, n, 0.999_999).as_millis()).collect();
+        let highs: Vec<u128> = (1..=6)
+            .map(|n| backoff(&c, n, 0.999_999).as_millis())
+            .collect();
         assert_eq!(highs, vec![99, 199, 399, 799, 999, 999]);
     }
 
@@ -408,8 +410,14 @@ mod tests {
             parse_rate_limit_reset("1700000012", now),
             Some(Duration::from_secs(12))
         );
-        assert_eq!(parse_rate_limit_reset("1699999990", now), Some(Duration::ZERO));
-        assert_eq!(parse_rate_limit_reset("30", now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_rate_limit_reset("1699999990", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_rate_limit_reset("30", now),
+            Some(Duration::from_secs(30))
+        );
         assert_eq!(parse_rate_limit_reset("x", now), None);
     }
 
@@ -420,12 +428,12 @@ mod tests {
             move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
         };
         let both = headers(&[("retry-after", "2"), ("x-rate-limit-reset", "1700000009")]);
-        assert_eq!(server_delay(429, &both, now), Some(Duration::from_secs(2)));
+        assert_eq!(server_delay(429, both, now), Some(Duration::from_secs(2)));
         let reset = headers(&[("x-rate-limit-reset", "1700000009")]);
-        assert_eq!(server_delay(429, &reset, now), Some(Duration::from_secs(9)));
+        assert_eq!(server_delay(429, reset, now), Some(Duration::from_secs(9)));
         // The reset header alone means nothing on a 503 or a 200.
-        assert_eq!(server_delay(503, &reset, now), None);
-        assert_eq!(server_delay(200, &both, now), None);
+        assert_eq!(server_delay(503, reset, now), None);
+        assert_eq!(server_delay(200, both, now), None);
     }
 
     #[test]
@@ -442,14 +450,23 @@ mod tests {
     fn decisions() {
         let c = cfg();
         let ms = Duration::from_millis;
-        assert_eq!(decide(&c, 1, ms(0), None, 0.0, true), RetryDecision::Retry(ms(50)));
-        assert!(matches!(decide(&c, 4, ms(0), None, 0.0, true), RetryDecision::GiveUp(_)));
+        assert_eq!(
+            decide(&c, 1, ms(0), None, 0.0, true),
+            RetryDecision::Retry(ms(50))
+        );
+        assert!(matches!(
+            decide(&c, 4, ms(0), None, 0.0, true),
+            RetryDecision::GiveUp(_)
+        ));
         // Server hints are honoured, floored, and refused past the maximum.
         assert_eq!(
             decide(&c, 1, ms(0), Some(Duration::from_secs(2)), 0.0, true),
             RetryDecision::Retry(Duration::from_secs(2))
         );
-        assert_eq!(decide(&c, 1, ms(0), Some(ms(0)), 0.0, true), RetryDecision::Retry(ms(50)));
+        assert_eq!(
+            decide(&c, 1, ms(0), Some(ms(0)), 0.0, true),
+            RetryDecision::Retry(ms(50))
+        );
         assert!(matches!(
             decide(&c, 1, ms(0), Some(Duration::from_secs(6)), 0.0, true),
             RetryDecision::GiveUp(m) if m.contains("max_retry_after")
@@ -498,7 +515,10 @@ mod tests {
         }
         assert!(k.is_open(t0));
         assert_eq!(k.opened, 1);
-        assert_eq!(k.admit(&c, t0 + Duration::from_secs(5)), Err(t0 + Duration::from_secs(10)));
+        assert_eq!(
+            k.admit(&c, t0 + Duration::from_secs(5)),
+            Err(t0 + Duration::from_secs(10))
+        );
         // After the open period: one trial, others wait for it.
         let t1 = t0 + Duration::from_secs(10);
         k.admit(&c, t1).unwrap();

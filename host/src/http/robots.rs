@@ -108,7 +108,7 @@ impl Rules {
             Rules::Parsed(robot) => robot
                 .delay
                 .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| Duration::from_secs_f32(d)),
+                .map(Duration::from_secs_f32),
             _ => None,
         }
     }
@@ -237,8 +237,22 @@ User-agent: crawlhost\nDisallow: /no-bots\nDisallow: /private\nAllow: /private/o
     fn freshness() {
         let now = Instant::now();
         let entry = Some((now, Arc::new(Rules::AllowAll)));
-        assert!(fresh(&entry, Duration::from_secs(10), now + Duration::from_secs(9)).is_some());
-        assert!(fresh(&entry, Duration::from_secs(10), now + Duration::from_secs(10)).is_none());
+        assert!(
+            fresh(
+                &entry,
+                Duration::from_secs(10),
+                now + Duration::from_secs(9)
+            )
+            .is_some()
+        );
+        assert!(
+            fresh(
+                &entry,
+                Duration::from_secs(10),
+                now + Duration::from_secs(10)
+            )
+            .is_none()
+        );
         assert!(fresh(&None, Duration::from_secs(10), now).is_none());
     }
 }

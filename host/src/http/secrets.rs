@@ -79,12 +79,7 @@ const RESERVED: &[&str] = &[
 impl Secret {
     /// A secret from parts (tests and embedders that do not use the
     /// environment).
-    pub fn new(
-        hosts: &[&str],
-        header: &str,
-        prefix: &str,
-        value: &str,
-    ) -> Result<Self, String> {
+    pub fn new(hosts: &[&str], header: &str, prefix: &str, value: &str) -> Result<Self, String> {
         let header = header.trim().to_ascii_lowercase();
         if header.is_empty()
             || !header
@@ -144,12 +139,17 @@ impl SecretConfig {
         field: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Secret, (String, String)> {
-        let value = env(&self.value_env).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-            (
-                format!("{field}.value_env"),
-                format!("environment variable `{}` is not set or empty", self.value_env),
-            )
-        })?;
+        let value = env(&self.value_env)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| {
+                (
+                    format!("{field}.value_env"),
+                    format!(
+                        "environment variable `{}` is not set or empty",
+                        self.value_env
+                    ),
+                )
+            })?;
         let hosts: Vec<&str> = self.hosts.iter().map(String::as_str).collect();
         Secret::new(&hosts, &self.header, &self.prefix, &value).map_err(|e| {
             let part = if e.starts_with("header") {
@@ -176,7 +176,8 @@ impl Secrets {
 
     /// Whether `name` is a secret's header for a request to `url`.
     pub fn is_secret_header(&self, url: &Url, name: &str) -> bool {
-        self.for_url(url).any(|s| s.header.eq_ignore_ascii_case(name.trim()))
+        self.for_url(url)
+            .any(|s| s.header.eq_ignore_ascii_case(name.trim()))
     }
 
     /// The strings that must never reach a plugin: each value, whole header
@@ -283,7 +284,9 @@ mod tests {
             prefix: "Bearer ".into(),
         };
         let s = cfg
-            .resolve("http.secrets[0]", |k| (k == "X_TOKEN").then(|| "abcd1234".into()))
+            .resolve("http.secrets[0]", |k| {
+                (k == "X_TOKEN").then(|| "abcd1234".into())
+            })
             .unwrap();
         assert_eq!(s.value(), "Bearer abcd1234");
         let (field, why) = cfg.resolve("http.secrets[0]", |_| None).unwrap_err();

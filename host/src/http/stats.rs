@@ -182,7 +182,10 @@ mod tests {
         s.count("b:443", Event::Request);
         s.count("b:443", Event::Throttled(Duration::from_millis(1500)));
         let t = s.totals();
-        assert_eq!((t.requests, t.retries, t.status_2xx, t.status_5xx, t.bytes), (3, 1, 1, 1, 10));
+        assert_eq!(
+            (t.requests, t.retries, t.status_2xx, t.status_5xx, t.bytes),
+            (3, 1, 1, 1, 10)
+        );
         assert_eq!(t.throttled_ms, 1500);
         assert_eq!(t.by_host["a:80"].requests, 2);
         assert_eq!(t.by_host["b:443"].throttled_ms, 1500);

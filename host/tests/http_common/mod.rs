@@ -112,7 +112,10 @@ impl Site {
 
     /// Requests whose path starts with `prefix`.
     pub fn count(&self, prefix: &str) -> usize {
-        self.hits().iter().filter(|h| h.path.starts_with(prefix)).count()
+        self.hits()
+            .iter()
+            .filter(|h| h.path.starts_with(prefix))
+            .count()
     }
 
     /// `host:port` as the host keys it.
@@ -262,10 +265,23 @@ impl Outcome {
 pub async fn run_fetcher(settings: Settings) -> Outcome {
     let host = Host::open(settings).unwrap();
     let plugin = Arc::new(host.engine.load(&fetcher_wasm()).await.unwrap());
-    let summary = run_plugin(host.run_context(), plugin, PlanInput::Scheduled, &mut |_| {}).await;
+    let summary = run_plugin(
+        host.run_context(),
+        plugin,
+        PlanInput::Scheduled,
+        &mut |_| {},
+    )
+    .await;
     assert!(summary.fatal.is_none(), "run failed: {:?}", summary.fatal);
     let mut records = std::collections::BTreeMap::new();
-    if host.bus.topics().await.unwrap().iter().any(|(t, _)| t == "fetched") {
+    if host
+        .bus
+        .topics()
+        .await
+        .unwrap()
+        .iter()
+        .any(|(t, _)| t == "fetched")
+    {
         let mut offset = 0;
         loop {
             let batch = host.bus.fetch("fetched", 0, offset, 1000).await.unwrap();
@@ -275,7 +291,10 @@ pub async fn run_fetcher(settings: Settings) -> Outcome {
             for r in &batch {
                 let key = String::from_utf8(r.key.clone().unwrap()).unwrap();
                 let value: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
-                assert!(records.insert(key, value).is_none(), "a key was published twice");
+                assert!(
+                    records.insert(key, value).is_none(),
+                    "a key was published twice"
+                );
             }
             offset = batch.last().unwrap().offset + 1;
         }

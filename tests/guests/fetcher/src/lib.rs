@@ -48,10 +48,26 @@ impl Plugin for Fetcher {
             ],
             config: vec![
                 key("requests", "JSON array of URLs or request objects", "[]"),
-                key("host_a", "a URL whose host may be fetched", "http://a.invalid"),
-                key("host_b", "a URL whose host may be fetched", "http://b.invalid"),
-                key("host_c", "a URL whose host may be fetched", "http://c.invalid"),
-                key("host_d", "a URL whose host may be fetched", "http://d.invalid"),
+                key(
+                    "host_a",
+                    "a URL whose host may be fetched",
+                    "http://a.invalid",
+                ),
+                key(
+                    "host_b",
+                    "a URL whose host may be fetched",
+                    "http://b.invalid",
+                ),
+                key(
+                    "host_c",
+                    "a URL whose host may be fetched",
+                    "http://c.invalid",
+                ),
+                key(
+                    "host_d",
+                    "a URL whose host may be fetched",
+                    "http://d.invalid",
+                ),
             ],
             triggers: vec![],
         }
