@@ -102,7 +102,11 @@ pub struct ResultMessage {
 
 /// The checked Kafka settings, or why distributed mode cannot run.
 pub fn kafka_settings(ctx: &RunContext) -> Result<KafkaSettings, DistributedError> {
-    let kafka = ctx.settings.kafka.as_ref().ok_or(DistributedError::NoKafka)?;
+    let kafka = ctx
+        .settings
+        .kafka
+        .as_ref()
+        .ok_or(DistributedError::NoKafka)?;
     kafka
         .check(&|name| std::env::var(name).ok())
         .map_err(|e| DistributedError::Bus(BusError::Invalid(e.to_string())))
@@ -111,7 +115,11 @@ pub fn kafka_settings(ctx: &RunContext) -> Result<KafkaSettings, DistributedErro
 /// A host id: unique per process, readable in logs.
 pub fn new_host_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
-    format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// Create the tasks, results and claims topics when missing.
@@ -132,24 +140,37 @@ pub enum Claim {
 
 /// Pure part of [`claim`]: the winner among the claims read back, in offset
 /// order, as (key, host) pairs.
-pub fn claim_winner<'a>(claims: impl IntoIterator<Item = (&'a str, &'a str)>, key: &str) -> Option<&'a str> {
+pub fn claim_winner<'a>(
+    claims: impl IntoIterator<Item = (&'a str, &'a str)>,
+    key: &str,
+) -> Option<&'a str> {
     claims.into_iter().find(|(k, _)| *k == key).map(|(_, h)| h)
 }
 
 /// Claim `key` (e.g. `oliveyoung@1732492800000`, a plugin and its cron tick)
 /// for `host` across every host sharing `bus`'s claims topic.
-pub async fn claim(bus: &dyn Bus, claims_topic: &str, key: &str, host: &str) -> Result<Claim, BusError> {
+pub async fn claim(
+    bus: &dyn Bus,
+    claims_topic: &str,
+    key: &str,
+    host: &str,
+) -> Result<Claim, BusError> {
     bus.ensure_topic(claims_topic, 1).await?;
     let mine = bus
         .produce(vec![ProduceRecord {
             topic: claims_topic.into(),
             key: Some(key.as_bytes().to_vec()),
-            value: serde_json::json!({ "claim": key, "host": host }).to_string().into_bytes(),
+            value: serde_json::json!({ "claim": key, "host": host })
+                .to_string()
+                .into_bytes(),
             headers: vec![("crawlhost-host".into(), host.as_bytes().to_vec())],
             timestamp_ms: now_ms(),
         }])
         .await?;
-    let Some(mine) = mine.first().copied().filter(|p| p.partition != crate::bus::forward::FORWARDED_PARTITION)
+    let Some(mine) = mine
+        .first()
+        .copied()
+        .filter(|p| p.partition != crate::bus::forward::FORWARDED_PARTITION)
     else {
         return Err(BusError::Unavailable(
             "the broker is unreachable; a claim must be acknowledged to count".into(),
@@ -158,7 +179,9 @@ pub async fn claim(bus: &dyn Bus, claims_topic: &str, key: &str, host: &str) -> 
     let mut offset = mine.offset.saturating_sub(CLAIM_WINDOW);
     let mut claims: Vec<(String, String)> = Vec::new();
     while offset <= mine.offset {
-        let batch = bus.fetch(claims_topic, mine.partition, offset, 1000).await?;
+        let batch = bus
+            .fetch(claims_topic, mine.partition, offset, 1000)
+            .await?;
         if batch.is_empty() {
             break;
         }
@@ -180,7 +203,11 @@ pub async fn claim(bus: &dyn Bus, claims_topic: &str, key: &str, host: &str) -> 
     let winner = claim_winner(claims.iter().map(|(k, h)| (k.as_str(), h.as_str())), key)
         .unwrap_or(host)
         .to_string();
-    Ok(if winner == host { Claim::Won } else { Claim::Lost { by: winner } })
+    Ok(if winner == host {
+        Claim::Won
+    } else {
+        Claim::Lost { by: winner }
+    })
 }
 
 /// The coordinator's side: publishes attempts, routes outcomes back.
@@ -273,7 +300,9 @@ async fn listen(
                             let _ = tx.send(msg.outcome);
                         }
                         // A redelivered attempt finishing a second time.
-                        None => tracing::debug!(task = %msg.task_key, worker = %msg.worker, "Duplicate task result ignored."),
+                        None => {
+                            tracing::debug!(task = %msg.task_key, worker = %msg.worker, "Duplicate task result ignored.")
+                        }
                     }
                 }
             }
@@ -296,7 +325,11 @@ fn remote_failure(error: String) -> TaskOutcome {
 #[async_trait::async_trait]
 impl RemoteTasks for Dispatcher {
     async fn run_task(&self, info: &RunInfo, plugin: &LoadedPlugin, task: Task) -> TaskOutcome {
-        let attempt_id = format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
+        let attempt_id = format!(
+            "{:016x}{:016x}",
+            rand::random::<u64>(),
+            rand::random::<u64>()
+        );
         let key = task.key.clone();
         let message = TaskMessage {
             attempt_id: attempt_id.clone(),
@@ -327,14 +360,20 @@ impl RemoteTasks for Dispatcher {
             timestamp_ms: now_ms(),
         };
         if let Err(e) = self.bus.produce(vec![record]).await {
-            self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt_id);
+            self.pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&attempt_id);
             return remote_failure(format!("cannot publish the task: {e}"));
         }
         match tokio::time::timeout(self.result_timeout, rx).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => remote_failure("the result listener stopped".into()),
             Err(_) => {
-                self.pending.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt_id);
+                self.pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&attempt_id);
                 remote_failure(format!(
                     "no worker reported task `{key}` within {:?}",
                     self.result_timeout
@@ -350,7 +389,11 @@ struct WorkerContext;
 impl ClientContext for WorkerContext {}
 
 impl ConsumerContext for WorkerContext {
-    fn post_rebalance(&self, _base: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(
+        &self,
+        _base: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
@@ -378,7 +421,9 @@ pub async fn run_worker(
     let session = kafka.session_timeout.as_millis().to_string();
     let heartbeat = (kafka.session_timeout.as_millis() / 3).max(100).to_string();
     // A task may run for its whole deadline between two polls of the group.
-    let max_poll = (ctx.settings.sandbox.task_timeout.as_millis() * 2 + 60_000).max(300_000).to_string();
+    let max_poll = (ctx.settings.sandbox.task_timeout.as_millis() * 2 + 60_000)
+        .max(300_000)
+        .to_string();
     let group = kafka.workers_group();
     let consumer: StreamConsumer<WorkerContext> = client_config(
         &kafka,
@@ -546,12 +591,18 @@ mod tests {
     #[tokio::test]
     async fn hosts_sharing_a_log_agree_on_one_claimant_per_tick() {
         let bus = EmbeddedBus::in_memory(1).unwrap();
-        assert_eq!(claim(&bus, "claims", "p@100", "h1").await.unwrap(), Claim::Won);
+        assert_eq!(
+            claim(&bus, "claims", "p@100", "h1").await.unwrap(),
+            Claim::Won
+        );
         assert_eq!(
             claim(&bus, "claims", "p@100", "h2").await.unwrap(),
             Claim::Lost { by: "h1".into() }
         );
-        assert_eq!(claim(&bus, "claims", "p@160", "h2").await.unwrap(), Claim::Won);
+        assert_eq!(
+            claim(&bus, "claims", "p@160", "h2").await.unwrap(),
+            Claim::Won
+        );
         // The loser asking again still loses.
         assert_eq!(
             claim(&bus, "claims", "p@100", "h2").await.unwrap(),
@@ -569,7 +620,12 @@ mod tests {
             run_id: "r".into(),
             started_at_ms: 5,
             config: vec![("k".into(), "v".into())],
-            task: TaskSpec { key: "t".into(), kind: "seed".into(), payload: "{}".into(), phase: 1 },
+            task: TaskSpec {
+                key: "t".into(),
+                kind: "seed".into(),
+                payload: "{}".into(),
+                phase: 1,
+            },
         };
         let back: TaskMessage = serde_json::from_slice(&serde_json::to_vec(&m).unwrap()).unwrap();
         assert_eq!(back, m);
@@ -578,7 +634,11 @@ mod tests {
             coordinator: "c".into(),
             worker: "w".into(),
             task_key: "t".into(),
-            outcome: TaskOutcome::Failed { retry: "blocked".into(), error_kind: "blocked".into(), error: "403".into() },
+            outcome: TaskOutcome::Failed {
+                retry: "blocked".into(),
+                error_kind: "blocked".into(),
+                error: "403".into(),
+            },
         };
         let back: ResultMessage = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
         assert_eq!(back, r);

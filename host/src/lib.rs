@@ -25,6 +25,7 @@
 //!   committed after the run's tasks are done.
 //! - [`serve`]: the long-running host: hot swap, cron, admin API, shutdown.
 //! - [`host`]: assembling the parts from settings.
+//! - [`kit`]: the plugin conformance kit (`crawlhost plugin test`).
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 
 pub mod bus;
@@ -34,6 +35,7 @@ pub mod engine;
 pub mod health;
 pub mod host;
 pub mod http;
+pub mod kit;
 pub mod manifest;
 pub mod metrics;
 pub mod registry;
