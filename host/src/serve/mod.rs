@@ -2,7 +2,9 @@
 //!
 //! Owns the plugin table (which version of each plugin serves, which files
 //! were refused and why), the plugins-directory watcher (hot swap), the cron
-//! scheduler, the admin API and graceful shutdown.
+//! scheduler, the admin API and graceful shutdown, plus the topic-trigger
+//! consumers of triggered plugins and the S3 sink when `[sink]` is
+//! configured.
 //!
 //! **Hot swap.** A new or changed `.wasm` is compiled and checked off the
 //! serving path (compilation runs on a blocking thread; the table is touched
@@ -56,6 +58,8 @@ pub enum ServeError {
     Watch { path: PathBuf, message: String },
     #[error("admin API: {0}")]
     Admin(String),
+    #[error("sink: {0}")]
+    Sink(String),
 }
 
 /// Why starting a run was refused.
@@ -115,6 +119,16 @@ struct Slot {
     last_runs: VecDeque<RunBrief>,
     consecutive_failures: u32,
     loaded_at_ms: i64,
+    /// The topic-trigger consumer of a triggered plugin (restarted on swap).
+    triggers: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(t) = &self.triggers {
+            t.abort();
+        }
+    }
 }
 
 /// A refused file.
@@ -259,7 +273,11 @@ impl Service {
                             _ => "rebuilt",
                         };
                         tracing::info!(plugin = %name, from = %old.manifest.version, to = %plugin.manifest.version, sha256 = %plugin.hash, "Plugin {direction}; new tasks use the new version.");
-                        slot.current.set(plugin);
+                        slot.current.set(plugin.clone());
+                        if let Some(t) = slot.triggers.take() {
+                            t.abort();
+                        }
+                        slot.triggers = self.spawn_triggers(&plugin);
                         slot.next_tick = schedule.as_ref().and_then(|s| s.next_after(Utc::now()));
                         slot.schedule = schedule;
                         slot.loaded_at_ms = now_ms();
@@ -267,6 +285,7 @@ impl Service {
                     }
                     None => {
                         tracing::info!(plugin = %name, version = %plugin.manifest.version, path = %path.display(), "Plugin loaded.");
+                        let triggers = if disabled { None } else { self.spawn_triggers(&plugin) };
                         table.slots.insert(
                             name,
                             Slot {
@@ -279,6 +298,7 @@ impl Service {
                                 last_runs: VecDeque::new(),
                                 consecutive_failures: 0,
                                 loaded_at_ms: now_ms(),
+                                triggers,
                             },
                         );
                     }
@@ -306,6 +326,26 @@ impl Service {
                 );
             }
         }
+    }
+
+    /// Start consuming the trigger topics of a triggered plugin. Trigger
+    /// offsets are committed only after the planned tasks are done, so a
+    /// consumer aborted by a swap or shutdown re-plans those records later.
+    fn spawn_triggers(&self, plugin: &Arc<crate::engine::LoadedPlugin>) -> Option<tokio::task::AbortHandle> {
+        if plugin.manifest.triggers.is_empty() {
+            return None;
+        }
+        let ctx = self.host.run_context();
+        let plugin = plugin.clone();
+        let concurrency = self.host.settings.concurrency_for(&plugin.manifest.name);
+        let handle = tokio::spawn(async move {
+            let name = plugin.manifest.name.clone();
+            match crate::trigger::consume(ctx, plugin, concurrency, crate::trigger::Until::Forever).await {
+                Ok(report) => tracing::info!(plugin = %name, records = report.records, "Trigger consumer stopped."),
+                Err(e) => tracing::error!(plugin = %name, error = %e, "Trigger consumer failed."),
+            }
+        });
+        Some(handle.abort_handle())
     }
 
     /// A file disappeared: unload the plugin it provided.
@@ -388,6 +428,13 @@ impl Service {
             .get_mut(name)
             .ok_or_else(|| StartError::Unknown(name.to_string()))?;
         slot.paused = paused;
+        if paused {
+            if let Some(t) = slot.triggers.take() {
+                t.abort();
+            }
+        } else if slot.triggers.is_none() {
+            slot.triggers = self.spawn_triggers(&slot.current.get());
+        }
         drop(table);
         self.changed.notify_one();
         Ok(())
@@ -583,10 +630,39 @@ pub async fn serve(
             }
         });
     }
+    if let Some(sink_config) = &service.host.settings.sink {
+        let sink_settings = sink_config
+            .validate(&service.host.settings.data_dir)
+            .map_err(|e| ServeError::Sink(e.to_string()))?;
+        let mut sink = crate::sink::Sink::new(
+            sink_settings,
+            service.host.bus.clone(),
+            Arc::new(crate::sink::SystemClock),
+        )
+        .await
+        .map_err(|e| ServeError::Sink(e.to_string()))?;
+        let mut stop = service.shutdown_tx.subscribe();
+        tasks.spawn(async move {
+            let result = sink
+                .run(crate::sink::RunMode::Forever, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            match result {
+                Ok(report) => tracing::info!(records = report.records_written, objects = report.objects_written, "Sink stopped."),
+                Err(e) => tracing::error!(error = %e, "Sink failed."),
+            }
+        });
+    }
     tracing::info!(plugins = service.plugins().len(), "Serving.");
     shutdown.await;
     tracing::info!("Shutdown requested: finishing tasks in flight.");
     service.shutdown();
+    for slot in service.table().slots.values_mut() {
+        if let Some(t) = slot.triggers.take() {
+            t.abort();
+        }
+    }
     let mut runs = std::mem::take(&mut *service.runs.lock().await);
     while runs.join_next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
