@@ -13,6 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Upper bounds (seconds) of the latency histogram buckets.
 pub const LATENCY_BUCKETS: [f64; 12] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
+/// An extra gauge sample for [`Metrics::render`]: name, help, labels, value.
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(&'a str, String)>, f64);
+
+type CounterRow = (&'static str, &'static str, fn(&PluginMetrics) -> u64);
+type HistogramRow = (&'static str, &'static str, fn(&PluginMetrics) -> &Histogram);
+
 /// A fixed-bucket histogram.
 #[derive(Debug, Default)]
 pub struct Histogram {
@@ -86,10 +92,10 @@ impl Metrics {
 
     /// Render the exposition. `gauges` are extra `(name, help, labels, value)`
     /// samples computed by the caller (plugins loaded, sink lag, ...).
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(&str, String)>, f64)]) -> String {
+    pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let plugins = self.plugins.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut out = String::new();
-        let counters: [(&str, &str, fn(&PluginMetrics) -> u64); 10] = [
+        let counters: [CounterRow; 10] = [
             ("crawlhost_runs_finished_total", "Runs that completed.", |m| m.runs_finished.load(Ordering::Relaxed)),
             ("crawlhost_runs_failed_total", "Runs that could not complete.", |m| m.runs_failed.load(Ordering::Relaxed)),
             ("crawlhost_tasks_done_total", "Tasks done (records acknowledged by the bus).", |m| m.tasks_done.load(Ordering::Relaxed)),
@@ -107,7 +113,7 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", escape(plugin), get(m));
             }
         }
-        let histograms: [(&str, &str, fn(&PluginMetrics) -> &Histogram); 2] = [
+        let histograms: [HistogramRow; 2] = [
             ("crawlhost_task_duration_seconds", "Duration of one task attempt.", |m| &m.task_seconds),
             ("crawlhost_run_duration_seconds", "Duration of a run.", |m| &m.run_seconds),
         ];

@@ -113,7 +113,7 @@ pub fn router_with(
         .with_state(state))
 }
 
-fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(token) = &state.token else {
         return Ok(());
     };
@@ -132,11 +132,13 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     if ok {
         Ok(())
     } else {
-        Err((
-            StatusCode::UNAUTHORIZED,
-            Json(serde_json::json!({ "error": "missing or wrong bearer token" })),
-        )
-            .into_response())
+        Err(Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(serde_json::json!({ "error": "missing or wrong bearer token" })),
+            )
+                .into_response(),
+        ))
     }
 }
 
@@ -156,7 +158,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     let plugins = state.service.plugins();
     let mut gauges = vec![(
@@ -191,14 +193,14 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 
 async fn plugins(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     Json(state.service.plugins()).into_response()
 }
 
 async fn refused(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     Json(state.service.refused()).into_response()
 }
@@ -214,7 +216,7 @@ fn start_error(e: StartError) -> Response {
 
 async fn run(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     match state.service.start_run(&name).await {
         Ok(run) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "started": run }))).into_response(),
@@ -224,7 +226,7 @@ async fn run(State(state): State<AppState>, headers: HeaderMap, Path(name): Path
 
 async fn pause(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     match state.service.set_paused(&name, true) {
         Ok(()) => Json(serde_json::json!({ "paused": name })).into_response(),
@@ -234,7 +236,7 @@ async fn pause(State(state): State<AppState>, headers: HeaderMap, Path(name): Pa
 
 async fn resume(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     match state.service.set_paused(&name, false) {
         Ok(()) => Json(serde_json::json!({ "resumed": name })).into_response(),
@@ -250,7 +252,7 @@ struct RunsQuery {
 
 async fn runs(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<RunsQuery>) -> Response {
     if let Err(r) = authorized(&state, &headers) {
-        return r;
+        return *r;
     }
     let limit = q.limit.unwrap_or(50).min(1000);
     match state.service.host().journal.recent_runs(q.plugin.as_deref(), limit) {

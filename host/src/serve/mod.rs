@@ -545,13 +545,8 @@ impl Service {
             // Collect the burst (a copy is several writes), then act once per file.
             let mut batch: HashMap<PathBuf, ()> = HashMap::new();
             batch.insert(first, ());
-            loop {
-                match tokio::time::timeout(DEBOUNCE, events.recv()).await {
-                    Ok(Some(p)) => {
-                        batch.insert(p, ());
-                    }
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(p)) = tokio::time::timeout(DEBOUNCE, events.recv()).await {
+                batch.insert(p, ());
             }
             let mut paths: Vec<PathBuf> = batch.into_keys().collect();
             paths.sort();
