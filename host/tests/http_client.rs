@@ -85,6 +85,43 @@ async fn retry_after_429_is_waited_out_then_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_silent_server_times_out_at_the_first_byte_and_is_retried() {
+    let site = Site::start(|_, _| {
+        // Headers only after 30 s: far past the 1 s first-byte timeout.
+        let body = Body::from_stream(futures::stream::once(async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"late"))
+        }));
+        text(200, body)
+    })
+    .await;
+    let hang = Site::start(|_, _| delayed(1500, text(200, "too late"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(
+        dir.path(),
+        &format!(
+            "[http]\nallow_private_addresses = true\nfirst_byte_timeout_secs = 1\nrequest_timeout_secs = 2\n\
+             [http.robots]\nobey = false\n{FAST}max_attempts = 2\n"
+        ),
+    );
+    let s = scope(&[site.host_key(), hang.host_key()]);
+    // Headers arrive, the body does not: the total timeout cuts it.
+    let slow_body = c.fetch(&s, get(&format!("{}/body", site.url)));
+    // No headers within the first-byte timeout: retried, then an error.
+    let no_headers = c.fetch(&s, get(&format!("{}/headers", hang.url)));
+    let (slow_body, no_headers) = tokio::join!(slow_body, no_headers);
+    let err = slow_body.unwrap_err();
+    assert!(matches!(err, FetchError::Timeout { .. }), "{err}");
+    let err = no_headers.unwrap_err();
+    assert!(
+        matches!(err, FetchError::Timeout { phase, .. } if phase.contains("first_byte")),
+        "{err}"
+    );
+    assert!(matches!(c.crawl_error(&err), CrawlError::Retryable(_)));
+    assert_eq!(hang.count("/headers"), 2, "one retry after the timeout");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_retry_after_beyond_the_maximum_is_handed_to_the_plugin() {
     let site =
         Site::start(|_, _| with_headers(429, &[("retry-after", "3600")], "come back later")).await;

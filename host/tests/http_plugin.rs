@@ -470,3 +470,26 @@ async fn cli_records_and_replays_with_a_secret_from_the_environment() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("no such directory"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn persistent_cookies_survive_to_the_next_run_when_asked() {
+    let site = Site::start(|hit, _| match hit.path.as_str() {
+        "/login" => with_headers(
+            200,
+            &[("set-cookie", "remember=me42; Max-Age=3600; Path=/")],
+            "logged in",
+        ),
+        _ => text(200, hit.header("cookie").unwrap_or("no cookie").to_string()),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let login = fetcher_config(&json!([format!("{}/login", site.url)]), &[&site.url]);
+    let check = fetcher_config(&json!([format!("{}/check", site.url)]), &[&site.url]);
+    // Both runs share the data directory (and so the state store).
+    for (persist, expected) in [("false", "no cookie"), ("true", "remember=me42")] {
+        let cookies = format!("[http.cookies]\npersist = {persist}\n");
+        run_fetcher(open(dir.path(), &format!("{cookies}{login}"))).await;
+        let out = run_fetcher(open(dir.path(), &format!("{cookies}{check}"))).await;
+        assert_eq!(out.record(0)["text"], expected, "persist = {persist}");
+    }
+}

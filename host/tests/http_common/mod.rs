@@ -80,7 +80,28 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         hits.push(hit.clone());
         nth
     };
-    (inner.respond)(&hit, nth)
+    let mut response = (inner.respond)(&hit, nth);
+    // A scripted delay before the headers go out (see [`delayed`]).
+    if let Some(ms) = response
+        .headers_mut()
+        .remove(DELAY_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+    response
+}
+
+const DELAY_HEADER: &str = "x-test-delay-ms";
+
+/// `response`, sent only after `ms` milliseconds (the server stays
+/// responsive meanwhile).
+pub fn delayed(ms: u64, response: Response) -> Response {
+    let mut response = response;
+    response
+        .headers_mut()
+        .insert(DELAY_HEADER, ms.to_string().parse().unwrap());
+    response
 }
 
 impl Site {
@@ -261,7 +282,8 @@ impl Outcome {
     }
 }
 
-/// Run the fetcher plugin once on `settings` and read what it published.
+/// Run the fetcher plugin once on `settings` and read what this run
+/// published.
 pub async fn run_fetcher(settings: Settings) -> Outcome {
     let host = Host::open(settings).unwrap();
     let plugin = Arc::new(host.engine.load(&fetcher_wasm()).await.unwrap());
@@ -289,6 +311,11 @@ pub async fn run_fetcher(settings: Settings) -> Outcome {
                 break;
             }
             for r in &batch {
+                // Only this run's records (a data directory may be reused).
+                let run = r.headers.iter().find(|(n, _)| n == "crawlhost-run");
+                if run.is_none_or(|(_, v)| v.as_slice() != summary.run_id.as_bytes()) {
+                    continue;
+                }
                 let key = String::from_utf8(r.key.clone().unwrap()).unwrap();
                 let value: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
                 assert!(
