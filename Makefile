@@ -8,9 +8,9 @@ WASM_OUT := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/release
 # Plugins shipped with the host, copied into ./plugins for the host to load.
 PLUGINS := oliveyoung
 # Guest components used only by the tests.
-GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest-fetcher
+GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest-fetcher guest-parsebench
 
-.PHONY: build plugins guests demo test lint fmt
+.PHONY: build plugins guests demo test bench lint fmt
 
 ## build: the host binary (release) and the plugins
 build: plugins
@@ -38,6 +38,11 @@ demo:
 ## test: install prerequisites, build plugins and guests, run every test
 test:
 	bash scripts/test.sh
+
+## bench: crawl throughput against Scrapy and the original crawler, sandbox
+## cost (criterion); see BENCHMARKS.md. Not part of `make test`.
+bench:
+	bash scripts/bench.sh
 
 ## lint: formatting and clippy, warnings are errors
 lint:

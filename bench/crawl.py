@@ -1,0 +1,208 @@
+"""Crawl throughput: crawlhost (fetch -> wasm parse -> bus) against Scrapy and
+the original urllib + BeautifulSoup + multiprocessing crawler, on the
+Oliveyoung fixture site with politeness off. Each runner gets a fresh
+fixture-site process (its own process, the same seed) per repeat, so the
+site's per-instance faults hit every runner alike.
+
+Pages/s = HTTP requests answered / crawl seconds. Crawl seconds exclude
+process start-up (Python imports; crawlhost reads its compiled plugin from a
+warm cache), and the wall time including start-up is reported alongside.
+Fails loudly when the runners disagree on the record count.
+
+Writes the figures as JSON to --out; scripts/bench.sh prints the table."""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def target_dir():
+    return os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+
+
+class Fixture:
+    """fixture-site in its own process, on a free loopback port."""
+
+    def __init__(self, seed):
+        self.dir = tempfile.mkdtemp(prefix="bench-fixture-")
+        url_file = os.path.join(self.dir, "url")
+        self.proc = subprocess.Popen(
+            [os.path.join(target_dir(), "release", "fixture-site"), "--addr", "127.0.0.1:0",
+             "--url-file", url_file, "--seed", str(seed)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(url_file):
+            if self.proc.poll() is not None:
+                sys.exit(f"fixture-site exited with {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                self.close()
+                sys.exit("fixture-site did not write its URL within 60 s")
+            time.sleep(0.05)
+        with open(url_file) as f:
+            self.url = f.read().strip()
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def crawlhost_config(work, base_url, concurrency):
+    return f"""[host]
+plugins_dir = "{work}/plugins"
+data_dir = "{work}/data"
+[http]
+allow_private_addresses = true
+[http.politeness]
+requests_per_second = 100000.0
+burst = 10000
+concurrency = 64
+jitter_ms = 0
+[http.retry]
+max_attempts = 1
+[http.circuit]
+failure_threshold = 0
+[run]
+concurrency = {concurrency}
+max_attempts = 1
+[plugins.oliveyoung]
+config = {{ base_url = "{base_url}" }}
+"""
+
+
+def run_crawlhost(base_url, concurrency, cache):
+    """One `crawlhost run --once --json` in a fresh data directory whose
+    compile cache is shared across repeats (so a run does not compile)."""
+    work = tempfile.mkdtemp(prefix="bench-crawlhost-")
+    try:
+        os.makedirs(f"{work}/plugins")
+        os.makedirs(f"{work}/data")
+        os.symlink(cache, f"{work}/data/cache")
+        shutil.copy(os.path.join(target_dir(), "wasm32-wasip2", "release", "oliveyoung.wasm"),
+                    f"{work}/plugins/oliveyoung.wasm")
+        conf = f"{work}/crawlhost.toml"
+        with open(conf, "w") as f:
+            f.write(crawlhost_config(work, base_url, concurrency))
+        started = time.perf_counter()
+        p = subprocess.run(
+            [os.path.join(target_dir(), "release", "crawlhost"), "--config", conf, "run", "--once",
+             "--json", "--quiet", "--plugin", "oliveyoung"],
+            capture_output=True, text=True, env={**os.environ, "RUST_LOG": "error"})
+        wall = time.perf_counter() - started
+        try:
+            summary = json.loads(p.stdout)
+        except json.JSONDecodeError:
+            sys.exit(f"crawlhost printed no JSON summary (exit {p.returncode}):\n{p.stdout}\n{p.stderr}")
+        if isinstance(summary, list):
+            summary = summary[0]
+        if summary.get("fatal"):
+            sys.exit(f"crawlhost run failed: {summary['fatal']}")
+        return {"peer": "crawlhost", "pages": summary["fetch"]["requests"],
+                "records": summary["records"], "seconds": summary["duration_ms"] / 1000.0,
+                "wall": wall, "tasks_failed": len(summary.get("tasks_failed", []))}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_peer(python, script, base_url, concurrency):
+    out = tempfile.mktemp(prefix="bench-peer-", suffix=".ndjson")
+    try:
+        started = time.perf_counter()
+        p = subprocess.run([python, os.path.join(ROOT, "bench", "peers", script), "--base-url",
+                            base_url, "--concurrency", str(concurrency), "--out", out],
+                           capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if p.returncode != 0:
+            sys.exit(f"{script} failed (exit {p.returncode}):\n{p.stderr[-4000:]}")
+        result = json.loads(p.stdout.strip().splitlines()[-1])
+        with open(out, encoding="utf-8") as f:
+            written = sum(1 for line in f if line.strip())
+        if written != result["records"]:
+            sys.exit(f"{script} reported {result['records']} records but wrote {written}")
+        result["wall"] = wall
+        return result
+    finally:
+        if os.path.exists(out):
+            os.remove(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--python", required=True, help="the bench venv's python")
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--only", default="crawlhost,scrapy,original")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    cache = tempfile.mkdtemp(prefix="bench-cache-")
+    runners = {
+        "crawlhost": lambda url: run_crawlhost(url, args.concurrency, cache),
+        "scrapy": lambda url: run_peer(args.python, "scrapy_peer.py", url, args.concurrency),
+        "original": lambda url: run_peer(args.python, "original_bs4.py", url, args.concurrency),
+    }
+    chosen = [r for r in args.only.split(",") if r]
+    try:
+        if "crawlhost" in chosen:
+            # Warm-up: fills the compile cache; not counted.
+            fx = Fixture(args.seed)
+            try:
+                runners["crawlhost"](fx.url)
+            finally:
+                fx.close()
+        runs = {name: [] for name in chosen}
+        # Interleaved, so load from other processes on the machine spreads
+        # over every runner rather than landing on one.
+        for i in range(args.repeat):
+            for name in chosen:
+                fx = Fixture(args.seed)
+                try:
+                    r = runners[name](fx.url)
+                finally:
+                    fx.close()
+                print(f"  crawl {name} #{i + 1}: {r['pages']} pages, {r['records']} records, "
+                      f"{r['seconds']:.2f} s ({r['pages'] / r['seconds']:.0f} pages/s), wall {r['wall']:.2f} s",
+                      file=sys.stderr)
+                runs[name].append(r)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    records = {name: {r["records"] for r in rs} for name, rs in runs.items()}
+    all_counts = set().union(*records.values())
+    if len(all_counts) != 1:
+        sys.exit(f"RECORD COUNTS DIFFER between runners (or repeats): {records}")
+    pages = {name: {r["pages"] for r in rs} for name, rs in runs.items()}
+    # crawlhost also fetches robots.txt once (the peers do not): one page more.
+    peer_pages = {p - (name == "crawlhost") for name, ps in pages.items() for p in ps}
+    if len(peer_pages) != 1:
+        sys.exit(f"PAGE COUNTS DIFFER between runners (crawlhost counts robots.txt): {pages}")
+    result = {"concurrency": args.concurrency, "repeat": args.repeat, "seed": args.seed,
+              "records": all_counts.pop(), "pages": {k: sorted(v) for k, v in pages.items()},
+              "runners": {}}
+    for name, rs in runs.items():
+        best = min(rs, key=lambda r: r["seconds"])
+        med = sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2]
+        result["runners"][name] = {
+            "pages": best["pages"], "seconds_best": best["seconds"], "seconds_median": med["seconds"],
+            "pages_per_s": best["pages"] / best["seconds"],
+            "pages_per_s_median": med["pages"] / med["seconds"],
+            "wall_median": sorted(r["wall"] for r in rs)[len(rs) // 2],
+        }
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The Python peers of `make bench` (Scrapy, BeautifulSoup + lxml) in the
+# project-local virtualenv `.venv-bench`. Skips when it is already there;
+# safe to run twice. Not used by `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv-bench
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import scrapy, bs4' >/dev/null 2>&1; then
+  echo "bench peers already installed in $VENV" >&2
+  exit 0
+fi
+PYTHON="${PYTHON:-$(command -v python3 || true)}"
+if [ -z "$PYTHON" ]; then
+  echo "python3 not found: install Python 3 (with venv and pip) first" >&2
+  exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+    if command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      "$PYTHON" -m venv "$VENV"
+    else
+      echo "cannot create a virtualenv with $PYTHON (install python3-venv)" >&2
+      exit 1
+    fi
+  fi
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q 'scrapy>=2.11,<3' 'beautifulsoup4>=4.12,<5'
+# lxml is BeautifulSoup's fast parser; Scrapy already depends on it, but a
+# machine where it does not build still runs the peers on html.parser.
+"$VENV/bin/python" -m pip install -q 'lxml>=5' || echo "lxml did not install: BeautifulSoup falls back to html.parser" >&2
+echo "bench peers installed in $VENV" >&2
