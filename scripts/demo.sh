@@ -71,3 +71,33 @@ done
 echo
 echo "two brand records (crawlhost tail oliveyoung --last 2):"
 "$TARGET/crawlhost" tail oliveyoung --last 2
+
+# The sink: the bus out to ./data in Kafka Connect's S3 layout (a local
+# directory is the embedded default; the same [sink] with [sink.store]
+# kind = "s3" writes to a bucket). Daily directories in Seoul time, as the
+# original pipeline's connector.
+cat >>"$workdir/crawlhost.toml" <<TOML
+
+[sink]
+topics = ["oliveyoung", "oliveyoung-products"]
+topics_dir = "bronze/viral"
+flush_size = 100
+partitioner = "time"
+partition_duration_ms = 86400000
+path_format = "yyyy-MM-dd"
+locale = "ko-KR"
+timezone = "Asia/Seoul"
+
+[sink.store]
+kind = "local"
+path = "data"
+TOML
+
+log "writing the topics out to ./data (crawlhost sink --once)"
+"$TARGET/crawlhost" --config "$workdir/crawlhost.toml" sink --once
+echo
+echo "a few objects in ./data (<topics.dir>/<topic>/<day>/<topic>+<partition>+<start offset>.json):"
+for topic in oliveyoung oliveyoung-products; do
+  find "data/bronze/viral/$topic" -type f -name '*.json' | sort | head -n 3
+done
+echo "($(find data/bronze -type f -name '*.json' | wc -l) objects in total)"

@@ -707,3 +707,146 @@ async fn local_directory_store() {
             .is_ok_and(|mut d| d.next().is_some())
     );
 }
+
+/// The markers rely on conditional create: on moto a second create of the
+/// same key keeps the first object and reports it.
+#[tokio::test]
+async fn conditional_create_keeps_the_first_object() {
+    use crawlhost::sink::store::{S3Target, Store, StoreTarget, UploadLimits, WriteMode};
+    let f = Fixture::new("conditional");
+    let target = StoreTarget::S3(S3Target {
+        bucket: f.bucket.clone(),
+        region: Some("us-east-1".into()),
+        endpoint: Some(f.moto.endpoint.clone()),
+        path_style: true,
+        allow_http: true,
+        access_key_id: Some("test".into()),
+        secret_access_key: Some("test".into()),
+        session_token: None,
+        request_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(1),
+    });
+    let limits = UploadLimits {
+        part_size: 5 * 1024 * 1024,
+        parts_in_flight: 2,
+        retry_backoff: Duration::from_millis(50),
+        retry_max_backoff: Duration::from_millis(200),
+    };
+    let store = Store::open(&target, limits).unwrap();
+    assert_eq!(store.create_small("m/1.json", "first".into()).await, None);
+    assert_eq!(
+        store
+            .create_small("m/1.json", "second".into())
+            .await
+            .as_deref(),
+        Some(&b"first"[..])
+    );
+    // A spooled file larger than one part goes up as a multipart upload;
+    // with create-if-absent an existing object is kept.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    let content: Vec<u8> = (0..(11 * 1024 * 1024)).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&big, &content).unwrap();
+    store
+        .upload_file("big/object", &big, WriteMode::Overwrite)
+        .await;
+    std::fs::write(&big, b"other").unwrap();
+    store
+        .upload_file("big/object", &big, WriteMode::CreateIfAbsent)
+        .await;
+    let objects = read_all(&f.moto.client(&f.bucket), "big").await;
+    assert_eq!(objects["big/object"], content);
+}
+
+/// A marker written by a killed run can land after the next run looked for
+/// it. Creating the new batch's marker then finds it (conditional create)
+/// and the writer rewinds to finish the earlier batch instead: its cut and
+/// files win, and no record ends up in two objects.
+#[tokio::test]
+async fn late_marker_from_a_killed_run_wins() {
+    use crawlhost::sink::marker::{BatchMarker, MARKER_VERSION, MarkerFile};
+    use crawlhost::sink::rotation::Reason;
+    use crawlhost::sink::store::Store;
+    use crawlhost::sink::writer::{Core, PartitionWriter};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bus = Arc::new(EmbeddedBus::open(&tmp.path().join("bus.db"), 1).unwrap());
+    for i in 0..5 {
+        bus.produce(vec![ProduceRecord {
+            topic: "t".into(),
+            key: None,
+            value: format!("{{\"i\":{i}}}").into_bytes(),
+            headers: vec![],
+            timestamp_ms: T0,
+        }])
+        .await
+        .unwrap();
+    }
+    let data = tmp.path().join("data");
+    let text = format!(
+        "topics = [\"t\"]\n[store]\nkind = \"local\"\npath = \"{}\"\n",
+        data.display()
+    );
+    let settings = toml::from_str::<SinkConfig>(&text)
+        .unwrap()
+        .validate(tmp.path())
+        .unwrap();
+    std::fs::create_dir_all(&settings.spool_dir).unwrap();
+    let store = Store::open(&settings.store, settings.limits).unwrap();
+    let core = Core::new(settings, store.clone(), bus.clone(), Arc::new(SystemClock));
+    let mut w = PartitionWriter::open(&core, "t", 0).await.unwrap();
+    // Too late for `open`: the killed run's marker (records 0..2 in one file).
+    let earlier = BatchMarker {
+        version: MARKER_VERSION,
+        topic: "t".into(),
+        partition: 0,
+        start: 0,
+        end: 2,
+        files: vec![MarkerFile {
+            key: "topics/t/partition=0/t+0+0000000000.json".into(),
+            encoded: "partition=0".into(),
+            start: 0,
+            records: 2,
+        }],
+        runs: vec![],
+    };
+    store
+        .put_small(
+            "_crawlhost/sink/crawlhost-sink/t+0+00000000000000000000.json",
+            serde_json::to_vec(&earlier).unwrap().into(),
+        )
+        .await;
+    // This run read all five records and cuts its batch there.
+    let feed = |from: u64| {
+        let bus = bus.clone();
+        async move { bus.fetch("t", 0, from, 100).await.unwrap() }
+    };
+    for r in feed(0).await {
+        w.process(&core, r).await.unwrap();
+    }
+    w.rotate(&core, Reason::Drain).await.unwrap();
+    // It rewound to the earlier batch instead of publishing its own.
+    assert_eq!((w.position(), w.committed(), w.replaying()), (0, 0, true));
+    for r in feed(0).await {
+        if r.offset != w.position() {
+            break;
+        }
+        w.process(&core, r).await.unwrap();
+    }
+    assert_eq!(w.committed(), 2);
+    w.rotate(&core, Reason::Drain).await.unwrap();
+    assert_eq!(w.committed(), 5);
+    let read = |p: &str| std::fs::read_to_string(data.join(p)).unwrap();
+    assert_eq!(
+        read("topics/t/partition=0/t+0+0000000000.json"),
+        "{\"i\":0}\n{\"i\":1}\n"
+    );
+    assert_eq!(
+        read("topics/t/partition=0/t+0+0000000002.json"),
+        "{\"i\":2}\n{\"i\":3}\n{\"i\":4}\n"
+    );
+    assert_eq!(
+        bus.committed("crawlhost-sink", "t", 0).await.unwrap(),
+        Some(5)
+    );
+}

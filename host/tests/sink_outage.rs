@@ -111,8 +111,19 @@ async fn s3_stopped_for_20_seconds_loses_nothing_and_commits_nothing_early() {
     for p in 0..PARTITIONS {
         end_during.push(bus.end_offset("s", p).await.unwrap());
     }
+    let log_tail = |log: &std::path::Path| {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    };
     while frozen_at.elapsed() < OUTAGE {
-        assert_eq!(committed(&bus).await, during, "committed while S3 was down");
+        let now = committed(&bus).await;
+        assert_eq!(
+            now,
+            during,
+            "committed while S3 was down; sink log:\n{}",
+            log_tail(&log)
+        );
         assert!(
             sink.try_wait().unwrap().is_none(),
             "the sink exited during the outage"

@@ -62,7 +62,9 @@
 //! 100 x `s3.part.size`. Uploads read parts from the spool file; every part
 //! in memory holds a permit of one semaphore (`parts_in_flight`), so upload
 //! memory is at most `parts_in_flight x s3.part.size` (4 x 25 MiB by
-//! default) whatever the number of partitions. Parquet conversion reads the
+//! default) whatever the number of partitions. Compressed NDJSON adds the
+//! compressor's state per open file (gzip's and zstd's windows). Parquet
+//! conversion reads the
 //! spool file in 4096-row batches and closes row groups at 8 MiB. Disk use is
 //! the open batches' size (bounded by `flush.size` and the rotation
 //! intervals).

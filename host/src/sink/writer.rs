@@ -319,6 +319,11 @@ impl PartitionWriter {
             && let Some(reason) = policy.before_append(&self.clock, &encoded, ts, now)
         {
             self.rotate(core, reason).await?;
+            if rec.offset != self.position {
+                // The rotation found another run's marker and rewound to
+                // finish that batch first; this record is fetched again.
+                return Ok(());
+            }
         }
 
         let idx = match self.index.get(&encoded) {
@@ -571,6 +576,16 @@ impl PartitionWriter {
                         key: marker_key.clone(),
                         reason: e.to_string(),
                     })?;
+                if other.start != self.committed
+                    || other.end <= other.start
+                    || other.partition != self.partition
+                {
+                    return Err(SinkError::Marker {
+                        key: marker_key,
+                        reason: "it does not describe a batch starting at the committed offset"
+                            .to_string(),
+                    });
+                }
                 tracing::warn!(
                     key = %marker_key,
                     "a batch marker from an earlier run appeared; finishing that batch instead of this one"

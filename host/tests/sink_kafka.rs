@@ -1,0 +1,99 @@
+//! The sink over the Kafka bus: records produced to a real Kafka-protocol
+//! broker (tansu) are written to a real S3 server (moto) with Connect's
+//! keys, and the sink's offsets are committed in Kafka for its group.
+
+mod common;
+mod kafka_support;
+mod sink_support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crawlhost::bus::partition::partition_for;
+use crawlhost::bus::{Bus, ProduceRecord};
+use crawlhost::host::Host;
+use crawlhost::sink::{RunMode, Sink, SinkConfig, SystemClock};
+use kafka_support::{Tansu, kafka_section};
+use sink_support::{Moto, read_all};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sink_over_kafka_writes_confluent_keys_and_commits_in_kafka() {
+    let tansu = tokio::task::spawn_blocking(Tansu::start).await.unwrap();
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    moto.create_bucket("over-kafka");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(
+        dir.path(),
+        &kafka_section(
+            &tansu.brokers(),
+            "partitions = 2\ndelivery_timeout_ms = 10000",
+        ),
+    );
+    let host = Host::open(settings).unwrap();
+    host.bus.ensure_topic("brands", 2).await.unwrap();
+    // Three records per partition, keys chosen by Kafka's partitioner.
+    let mut per_partition: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let mut n = 0;
+    while per_partition.values().map(Vec::len).sum::<usize>() < 6 {
+        n += 1;
+        let key = format!("brand-{n}");
+        let p = partition_for(key.as_bytes(), 2);
+        if per_partition.get(&p).is_some_and(|v| v.len() == 3) {
+            continue;
+        }
+        host.bus
+            .produce(vec![ProduceRecord {
+                topic: "brands".into(),
+                key: Some(key.clone().into_bytes()),
+                value: format!("{{\"brand\": \"{key}\"}}").into_bytes(),
+                headers: vec![],
+                timestamp_ms: 1_724_198_400_000,
+            }])
+            .await
+            .unwrap();
+        per_partition.entry(p).or_default().push(key);
+    }
+    host.bus.flush().await.unwrap();
+
+    let text = format!(
+        "topics = [\"brands\"]\nflush_size = 2\n{}",
+        moto.store_toml("over-kafka")
+            .replacen("[sink.store]", "[store]", 1)
+    );
+    let sink_settings = toml::from_str::<SinkConfig>(&text)
+        .unwrap()
+        .validate(dir.path())
+        .unwrap();
+    let mut sink = Sink::new(sink_settings, host.bus.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let report = sink
+        .run(RunMode::Once, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(report.records_written, 6);
+
+    let objects = read_all(&moto.client("over-kafka"), "topics").await;
+    let mut want = BTreeMap::new();
+    for (p, keys) in &per_partition {
+        let line = |k: &String| format!("{{\"brand\":\"{k}\"}}\n");
+        want.insert(
+            format!("topics/brands/partition={p}/brands+{p}+0000000000.json"),
+            format!("{}{}", line(&keys[0]), line(&keys[1])).into_bytes(),
+        );
+        want.insert(
+            format!("topics/brands/partition={p}/brands+{p}+0000000002.json"),
+            line(&keys[2]).into_bytes(),
+        );
+    }
+    assert_eq!(objects, want);
+    for p in 0..2 {
+        assert_eq!(
+            host.bus
+                .committed("crawlhost-sink", "brands", p)
+                .await
+                .unwrap(),
+            Some(3)
+        );
+    }
+}
