@@ -30,6 +30,11 @@ guests:
 	  TICKER_VERSION=$$v $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p guest-ticker && \
 	  cp $(WASM_OUT)/guest_ticker.wasm $(WASM_OUT)/ticker-$$v.wasm || exit 1; \
 	done
+	@# One bad plugin per conformance rule, for the kit's tests.
+	@for m in undeclared-host endless nonjson manifest; do \
+	  BAD_MODE=$$m $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p guest-bad && \
+	  cp $(WASM_OUT)/guest_bad.wasm $(WASM_OUT)/bad-$$m.wasm || exit 1; \
+	done
 
 ## demo: crawl the bundled fixture site on embedded defaults and show what landed
 demo:

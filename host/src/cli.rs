@@ -195,6 +195,30 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Conformance kit: load the `.wasm`, run it twice on recorded or
+    /// fixture traffic, print a pass/fail table; exit status 1 on failure.
+    Test {
+        /// The `.wasm` file.
+        file: PathBuf,
+        /// Answer every fetch from a recording (`crawlhost run --once --record DIR`).
+        #[arg(long, conflicts_with = "fixture")]
+        replay: Option<PathBuf>,
+        /// Fetch from a local fixture site at this URL (loopback allowed;
+        /// sets the plugin's `base_url` config key when it has one).
+        #[arg(long)]
+        fixture: Option<String>,
+        /// A plugin config value, `KEY=VALUE` (repeatable). Named `--set`
+        /// because `--config` is the host's configuration file.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        values: Vec<String>,
+        /// Distinct tasks a run may create before it counts as endless.
+        #[arg(long, default_value_t = crate::kit::DEFAULT_MAX_TASKS)]
+        max_tasks: usize,
+        /// For trigger-driven plugins: the JSON value of a trigger record to
+        /// plan from.
+        #[arg(long)]
+        trigger: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +288,17 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Inspect { file, json },
         } => plugin_inspect(settings, &file, json).await,
+        Command::Plugin {
+            command:
+                PluginCommand::Test {
+                    file,
+                    replay,
+                    fixture,
+                    values,
+                    max_tasks,
+                    trigger,
+                },
+        } => plugin_test(file, replay, fixture, values, max_tasks, trigger).await,
         Command::Tail {
             topic,
             last,
@@ -769,6 +804,34 @@ async fn plugins_list(settings: Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+async fn plugin_test(
+    file: PathBuf,
+    replay: Option<PathBuf>,
+    fixture: Option<String>,
+    values: Vec<String>,
+    max_tasks: usize,
+    trigger: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    use crate::kit::{KitOptions, Traffic};
+    let traffic = match (replay, fixture) {
+        (Some(dir), _) => Traffic::Replay(dir),
+        (None, Some(url)) => Traffic::Fixture(url),
+        (None, None) => Traffic::Live,
+    };
+    let mut opts = KitOptions::new(file, traffic);
+    for kv in values {
+        let Some((k, v)) = kv.split_once('=') else {
+            bail!("--set {kv}: expected KEY=VALUE");
+        };
+        opts.config.insert(k.to_string(), v.to_string());
+    }
+    opts.max_tasks = max_tasks;
+    opts.trigger = trigger;
+    let report = crate::kit::test_plugin(&opts).await?;
+    print!("{}", report.table());
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn plugin_inspect(settings: Settings, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
