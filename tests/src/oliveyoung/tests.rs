@@ -238,6 +238,7 @@ async fn serves_pages_and_faults() {
         .unwrap()
         .clone();
     let category = site.categories()[0].clone();
+    let goods_no = site.products()[ordinary.products[0]].goods_no.clone();
     let (base, server) = spawn(site).await.unwrap();
     assert!(base.starts_with("http://127.0.0.1:"));
 
@@ -303,8 +304,13 @@ async fn serves_pages_and_faults() {
     assert_eq!(get(&base, &flaky).await.0, 200);
     assert_eq!(get(&base, &flaky).await.0, 200);
 
-    let product = &ordinary.products[0];
-    let _ = product;
+    let (status, body) = get(
+        &base,
+        &format!("/store/goods/getGoodsDetail.do?goodsNo={goods_no}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains(&goods_no));
     assert_eq!(get(&base, "/nope").await.0, 404);
     assert_eq!(
         get(&base, "/store/display/getBrandShopDetail.do?onlBrndCd=Z")
