@@ -160,28 +160,46 @@ impl KafkaBus {
             .clone()
     }
 
-    /// After a fatal producer error (the idempotent session cannot go on),
-    /// start a new producer; records not yet acknowledged were reported as
-    /// failed and go through the caller's retry path.
-    fn replace_producer_if_fatal(&self, current: &Arc<FutureProducer>) {
-        let Some((code, reason)) = current.client().fatal_error() else {
-            return;
+    /// Start a new producer (new producer id, sequences from zero) when the
+    /// current idempotent session cannot go on: librdkafka reported a fatal
+    /// error, the broker refused the session (a restarted broker may no
+    /// longer accept the producer's id, epoch or sequences), or records timed
+    /// out. After a timeout librdkafka would bump the producer epoch
+    /// (KIP-360) once the broker is back; brokers without that support
+    /// (tansu 0.6 crashes its storage on it) never take the producer again,
+    /// so a timeout ends the session here instead. The records that failed
+    /// went back to the caller (the forward log re-sends them); only a
+    /// record whose acknowledgement was lost can arrive twice, which is the
+    /// most idempotence allows across sessions.
+    fn replace_producer(&self, current: &Arc<FutureProducer>, codes: &[RDKafkaErrorCode]) {
+        let reason = match current.client().fatal_error() {
+            Some((code, reason)) => format!("fatal error {code:?}: {reason}"),
+            None => match codes.iter().find(|c| session_refused(**c)) {
+                Some(code) => format!("delivery failed with {code:?}"),
+                None => return,
+            },
         };
-        let mut slot = self
-            .producer
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !Arc::ptr_eq(&slot, current) {
-            return;
-        }
-        match Self::new_producer(&self.settings) {
-            Ok(fresh) => {
-                tracing::warn!(code = ?code, reason = %reason, "Kafka producer hit a fatal error; started a new one.");
-                *slot = Arc::new(fresh);
+        let old = {
+            let mut slot = self
+                .producer
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !Arc::ptr_eq(&slot, current) {
+                return;
             }
-            Err(e) => {
-                tracing::error!(error = %e, "Kafka producer hit a fatal error and cannot be recreated.")
+            match Self::new_producer(&self.settings) {
+                Ok(fresh) => std::mem::replace(&mut *slot, Arc::new(fresh)),
+                Err(e) => {
+                    tracing::error!(error = %e, "Kafka producer session ended and a new producer cannot be created.");
+                    return;
+                }
             }
+        };
+        tracing::warn!(reason = %reason, "Kafka producer session ended; started a new producer.");
+        // Destroying a librdkafka client may block briefly: not on the
+        // async workers.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn_blocking(move || drop(old));
         }
     }
 
@@ -305,6 +323,7 @@ impl KafkaBus {
             pending.push(queued);
         }
         let mut results = Vec::with_capacity(pending.len());
+        let mut codes = Vec::new();
         for queued in pending {
             let result = match queued {
                 Err(e) => Err(e),
@@ -313,14 +332,19 @@ impl KafkaBus {
                         partition: d.partition.max(0) as u32,
                         offset: d.offset.max(0) as u64,
                     }),
-                    Ok(Err((e, _))) => Err(kafka_err(&e)),
+                    Ok(Err((e, _))) => {
+                        if let Some(code) = e.rdkafka_error_code() {
+                            codes.push(code);
+                        }
+                        Err(kafka_err(&e))
+                    }
                     Err(_) => Err(BusError::Unavailable("kafka producer went away".into())),
                 },
             };
             results.push(result);
         }
-        if results.iter().any(Result::is_err) {
-            self.replace_producer_if_fatal(&producer);
+        if !codes.is_empty() {
+            self.replace_producer(&producer, &codes);
         }
         results
     }
@@ -356,6 +380,21 @@ impl KafkaBus {
             Some(_) => Ok(()),
         }
     }
+}
+
+/// Errors after which the producer's idempotent session cannot go on (see
+/// [`KafkaBus::replace_producer`]): a new producer is needed.
+fn session_refused(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageTimedOut
+            | RDKafkaErrorCode::UnknownProducerId
+            | RDKafkaErrorCode::OutOfOrderSequenceNumber
+            | RDKafkaErrorCode::InvalidProducerEpoch
+            | RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::InvalidProducerIdMapping
+            | RDKafkaErrorCode::Unknown
+    )
 }
 
 /// `BusError` is not `Clone` (it may grow sources); rebuild it by variant.

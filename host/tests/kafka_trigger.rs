@@ -1,0 +1,123 @@
+//! Topic triggers against a real broker: records on `oliveyoung` cause one
+//! `plan` (one run) per record in the triggered `echo` plugin, positions are
+//! committed to the plugin's own group once the runs are done, and a second
+//! pass re-plans nothing but the records added since.
+
+mod common;
+mod kafka_support;
+
+use std::collections::BTreeSet;
+
+use crawlhost::bus::{Bus, ProduceRecord};
+use crawlhost::host::Host;
+use crawlhost::trigger::{Until, consume, trigger_group};
+use kafka_support::{Tansu, install_echo, kafka_section, read_topic};
+
+fn brand(code: &str) -> ProduceRecord {
+    ProduceRecord {
+        topic: "oliveyoung".into(),
+        key: Some(code.as_bytes().to_vec()),
+        value: serde_json::json!({ "brand_code": code, "name": format!("Brand {code}") })
+            .to_string()
+            .into_bytes(),
+        headers: vec![("crawlhost-plugin".into(), b"oliveyoung".to_vec())],
+        timestamp_ms: 1_700_000_000_000,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_plan_per_trigger_record_committed_after_the_run() {
+    let tansu = tokio::task::spawn_blocking(Tansu::start).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(
+        dir.path(),
+        &kafka_section(&tansu.brokers(), "partitions = 2"),
+    );
+    install_echo(&settings.plugins_dir);
+    let host = Host::open(settings).unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    let echo = scan.plugins["echo"].clone();
+    assert_eq!(echo.manifest.triggers, vec!["oliveyoung".to_string()]);
+
+    let brands: Vec<String> = (0..7).map(|i| format!("A{i:03}")).collect();
+    host.bus
+        .produce(brands.iter().map(|b| brand(b)).collect())
+        .await
+        .unwrap();
+
+    let report = consume(host.run_context(), echo.clone(), 3, Until::CaughtUp)
+        .await
+        .unwrap();
+    assert_eq!(report.records, 7, "{report:#?}");
+    assert_eq!(report.runs, 7);
+    assert_eq!(report.dead_letters, 0);
+    for s in &report.summaries {
+        assert!(s.is_clean(), "{s:#?}");
+        assert_eq!(s.tasks_done, 1);
+        assert_eq!(s.records, 1);
+    }
+    host.bus.flush().await.unwrap();
+
+    let brokers = tansu.brokers();
+    let read = tokio::task::spawn_blocking({
+        let b = brokers.clone();
+        move || read_topic(&b, "echo")
+    })
+    .await
+    .unwrap();
+    assert_eq!(read.len(), 7, "{read:#?}");
+    let keys: BTreeSet<String> = read.iter().map(|r| r.key.clone().unwrap()).collect();
+    assert_eq!(keys, brands.iter().cloned().collect());
+    let runs: BTreeSet<&str> = read
+        .iter()
+        .map(|r| r.headers["crawlhost-run"].as_str())
+        .collect();
+    assert_eq!(runs.len(), 7, "one run (one plan) per trigger record");
+    let sources = tokio::task::spawn_blocking({
+        let b = brokers.clone();
+        move || read_topic(&b, "oliveyoung")
+    })
+    .await
+    .unwrap();
+    for r in &read {
+        let v: serde_json::Value = serde_json::from_str(&r.value).unwrap();
+        let src = sources
+            .iter()
+            .find(|s| s.key == r.key)
+            .expect("each echo record names its trigger");
+        assert_eq!(v["trigger_topic"], "oliveyoung");
+        assert_eq!(v["trigger_partition"], src.partition);
+        assert_eq!(v["trigger_offset"], src.offset);
+        assert_eq!(v["trigger_value"], src.value.as_str());
+    }
+
+    // The group's positions are at the end of every partition.
+    let group = trigger_group(&host.run_context(), "echo");
+    assert_eq!(group, "crawlhost.trigger.echo");
+    for p in 0..2 {
+        let end = host.bus.end_offset("oliveyoung", p).await.unwrap();
+        assert_eq!(
+            host.bus.committed(&group, "oliveyoung", p).await.unwrap(),
+            Some(end)
+        );
+    }
+
+    // Nothing new: nothing planned. Two new records: two runs.
+    let again = consume(host.run_context(), echo.clone(), 3, Until::CaughtUp)
+        .await
+        .unwrap();
+    assert_eq!((again.records, again.runs), (0, 0));
+    host.bus
+        .produce(vec![brand("B001"), brand("B002")])
+        .await
+        .unwrap();
+    let more = consume(host.run_context(), echo, 3, Until::CaughtUp)
+        .await
+        .unwrap();
+    assert_eq!((more.records, more.runs), (2, 2), "{more:#?}");
+    host.bus.flush().await.unwrap();
+    let read = tokio::task::spawn_blocking(move || read_topic(&brokers, "echo"))
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 9);
+}
