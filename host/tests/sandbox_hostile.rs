@@ -116,14 +116,15 @@ fn context(host: &Host, config: &[(&str, String)]) -> RunContext {
     ctx
 }
 
-async fn run(host: &Host, plugin: &Arc<LoadedPlugin>, config: &[(&str, String)]) -> RunSummary {
-    run_plugin(
-        context(host, config),
-        plugin.clone(),
-        PlanInput::Scheduled,
-        &mut |_| {},
-    )
-    .await
+/// One scheduled run of `plugin` with these config values. The context is
+/// built before the future, which borrows nothing.
+fn run(
+    host: &Host,
+    plugin: &Arc<LoadedPlugin>,
+    config: &[(&str, String)],
+) -> impl std::future::Future<Output = RunSummary> + Send + use<> {
+    let (ctx, plugin) = (context(host, config), plugin.clone());
+    async move { run_plugin(ctx, plugin, PlanInput::Scheduled, &mut |_| {}).await }
 }
 
 fn mode(m: &str) -> (&'static str, String) {

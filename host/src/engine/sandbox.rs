@@ -16,8 +16,8 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::crawlhost::plugin::{fetch, log, state, types};
-use super::stderr::TailPipe;
 use super::bindings::{CrawlError, HttpRequest, HttpResponse, LogLevel};
+use super::stderr::TailPipe;
 use crate::http::{FetchScope, HttpClient};
 use crate::state::StateStore;
 
