@@ -635,14 +635,15 @@ pub fn judge(topics: &[String], max_tasks: usize, runs: &[RunResult]) -> Vec<Che
         ));
     }
 
-    // task errors that are the site's, not the plugin's: reported, not failed
+    // task errors that are the site's, not the plugin's (a fixture's broken
+    // page): everything not judged above, reported, not failed
     let site: Vec<String> = s
         .tasks_failed
         .iter()
         .filter(|f| {
-            matches!(
+            !matches!(
                 f.error_kind.as_str(),
-                "retryable" | "blocked" | "parse" | "other" | "bus"
+                "deadline" | "memory" | "trap" | "instantiate" | "output"
             ) && refused_host(&f.error).is_none()
         })
         .map(|f| format!("task `{}` ({}): {}", f.key, f.error_kind, f.error))

@@ -1,0 +1,67 @@
+//! The conformance kit over every plugin shipped in `plugins/`, each against
+//! its fixture site: they must all pass. A plugin without a fixture here
+//! fails the test (add its fixture before shipping it).
+
+use std::path::PathBuf;
+
+use crawlhost::kit::{KitOptions, Status, Traffic, test_plugin};
+use crawlhost_tests::oliveyoung::{Site, spawn};
+
+fn plugins_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins")
+}
+
+/// Kit options for a shipped plugin against its fixture, started here.
+/// Returns the server guard with the options.
+async fn fixture_for(name: &str, wasm: PathBuf) -> (KitOptions, Box<dyn std::any::Any + Send>) {
+    match name {
+        "oliveyoung" => {
+            let (url, server) = spawn(Site::generate(7)).await.unwrap();
+            (
+                KitOptions::new(wasm, Traffic::Fixture(url)),
+                Box::new(server),
+            )
+        }
+        other => panic!(
+            "plugins/{other}.wasm has no fixture in tests/tests/kit_plugins.rs: add one so the kit can check it"
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_shipped_plugin_passes_the_kit() {
+    let mut wasm: Vec<PathBuf> = std::fs::read_dir(plugins_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    wasm.sort();
+    assert!(
+        !wasm.is_empty(),
+        "no plugins in {}: build them with `make plugins` (make test does)",
+        plugins_dir().display()
+    );
+    for path in wasm {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let (opts, _server) = fixture_for(&name, path).await;
+        let report = test_plugin(&opts).await.unwrap();
+        println!("{}", report.table());
+        assert!(report.passed(), "{name} fails the kit:\n{}", report.table());
+        for check in [
+            "manifest",
+            "plan",
+            "terminates",
+            "hosts",
+            "limits",
+            "records",
+            "deterministic",
+        ] {
+            assert_eq!(
+                report.check(check).map(|c| &c.status),
+                Some(&Status::Pass),
+                "{name}: {check}\n{}",
+                report.table()
+            );
+        }
+    }
+}
