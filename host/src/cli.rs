@@ -253,13 +253,17 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let mut settings = settings;
             if let Some(dir) = record {
-                std::fs::create_dir_all(&dir)
-                    .with_context(|| format!("cannot create the recording directory {}", dir.display()))?;
+                std::fs::create_dir_all(&dir).with_context(|| {
+                    format!("cannot create the recording directory {}", dir.display())
+                })?;
                 settings.http.mode = crate::http::record::Mode::Record(dir);
             }
             if let Some(dir) = replay {
                 if !dir.is_dir() {
-                    bail!("--replay {}: no such directory (make one with --record)", dir.display());
+                    bail!(
+                        "--replay {}: no such directory (make one with --record)",
+                        dir.display()
+                    );
                 }
                 settings.http.mode = crate::http::record::Mode::Replay(dir);
             }
