@@ -261,6 +261,12 @@ fn init_schema(conn: &mut Connection) -> Result<(), BusError> {
             )));
         }
     }
+    // Names of appended batches (`produce_batch`); added to version 1 files
+    // in place, as the table is new and optional for older readers.
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
+    )
+    .map_err(db_err)?;
     tx.commit().map_err(db_err)
 }
 
@@ -505,6 +511,34 @@ impl Bus for EmbeddedBus {
         .await
     }
 
+    async fn produce_batch(
+        &self,
+        batch_id: &str,
+        records: Vec<ProduceRecord>,
+    ) -> Result<Option<Vec<RecordPosition>>, BusError> {
+        let default_partitions = self.default_partitions;
+        let batch_id = batch_id.to_owned();
+        self.run(move |inner| {
+            let Inner { conn, unkeyed } = inner;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let fresh = tx
+                .execute(
+                    "INSERT INTO batches (id) VALUES (?1) ON CONFLICT (id) DO NOTHING",
+                    [&batch_id],
+                )
+                .map_err(db_err)?;
+            if fresh == 0 {
+                return Ok(None);
+            }
+            let positions = append_batch(&tx, unkeyed, default_partitions, &records)?;
+            tx.commit().map_err(db_err)?;
+            Ok(Some(positions))
+        })
+        .await
+    }
+
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError> {
         validate_topic(topic)?;
         check_partition_count(partitions)?;
@@ -626,6 +660,31 @@ impl Bus for EmbeddedBus {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    fn rec(v: &str) -> ProduceRecord {
+        ProduceRecord {
+            topic: "t".into(),
+            key: Some(b"k".to_vec()),
+            value: v.as_bytes().to_vec(),
+            headers: vec![],
+            timestamp_ms: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_named_batch_is_appended_once() {
+        let bus = EmbeddedBus::in_memory(1).unwrap();
+        let first = bus.produce_batch("run/task", vec![rec("1"), rec("2")]).await.unwrap();
+        assert_eq!(first.map(|p| p.len()), Some(2));
+        assert_eq!(bus.produce_batch("run/task", vec![rec("1"), rec("2")]).await.unwrap(), None);
+        assert!(bus.produce_batch("run/other", vec![rec("3")]).await.unwrap().is_some());
+        assert_eq!(bus.end_offset("t", 0).await.unwrap(), 3);
     }
 }
 

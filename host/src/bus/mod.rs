@@ -83,6 +83,23 @@ pub trait Bus: Send + Sync {
     /// the same order.
     async fn produce(&self, records: Vec<ProduceRecord>) -> Result<Vec<RecordPosition>, BusError>;
 
+    /// Append `records` as one batch named `batch_id`, unless a batch with
+    /// that name was appended before: then nothing is written and `None` is
+    /// returned. The run loop names a task's batch `<run>/<task key>`, so a
+    /// task re-run after a crash (its records acknowledged, the journal not
+    /// yet updated) does not write its records twice. The embedded bus checks
+    /// the name in the same transaction as the append (exactly once); the
+    /// default appends every time (at least once), which is what a backend
+    /// without such a store can offer.
+    async fn produce_batch(
+        &self,
+        batch_id: &str,
+        records: Vec<ProduceRecord>,
+    ) -> Result<Option<Vec<RecordPosition>>, BusError> {
+        let _ = batch_id;
+        self.produce(records).await.map(Some)
+    }
+
     /// Create a topic with `partitions` partitions if it does not exist yet;
     /// an existing topic keeps its partition count.
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError>;

@@ -5,11 +5,12 @@
 //! A task moves `queued -> done | failed`. Completing a task and queueing its
 //! follow-ups is one transaction, so after a crash the journal never holds a
 //! done task whose follow-ups are missing. A task is marked done right after
-//! the bus acknowledged its records; a crash in the instant between the two
-//! re-runs that one task on resume (at-least-once for that window; records
-//! are keyed, so consumers see the same key again, never a missing one).
-//! On restart the tasks still `queued` (including the ones in flight at the
-//! crash) run again; `done` and `failed` ones never do.
+//! the bus acknowledged its records. On restart the tasks still `queued`
+//! (including the ones in flight at the crash) run again; `done` and `failed`
+//! ones never do. A task whose records were acknowledged but whose journal
+//! update was lost to the crash runs again, and its records are not written
+//! twice: the run loop appends them with `Bus::produce_batch` named
+//! `<run>/<task>`, which the embedded bus refuses to append a second time.
 
 use std::path::Path;
 use std::sync::Mutex;

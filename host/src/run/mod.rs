@@ -101,7 +101,7 @@ pub enum TaskOutcome {
 impl From<Outcome> for TaskOutcome {
     fn from(o: Outcome) -> Self {
         match o {
-            Outcome::Done { follow_ups, records, dead_letters } => TaskOutcome::Done {
+            Outcome::Done { follow_ups, records, dead_letters, .. } => TaskOutcome::Done {
                 follow_ups: follow_ups.into_iter().map(TaskSpec::from).collect(),
                 records,
                 dead_letters,
@@ -124,6 +124,7 @@ impl From<TaskOutcome> for Outcome {
     fn from(o: TaskOutcome) -> Self {
         match o {
             TaskOutcome::Done { follow_ups, records, dead_letters } => Outcome::Done {
+                journaled: false,
                 follow_ups: follow_ups.into_iter().map(Task::from).collect(),
                 records,
                 dead_letters,
@@ -178,6 +179,7 @@ pub async fn execute_task(
         scope: FetchScope::new(manifest.name.clone(), Arc::new(allow), stats),
         plugin: CurrentPlugin::new(plugin),
         info,
+        journal: None,
     });
     shared.attempt(task).await.into()
 }
@@ -296,6 +298,8 @@ enum Outcome {
         follow_ups: Vec<Task>,
         records: BTreeMap<String, u64>,
         dead_letters: u64,
+        /// Already marked done (with its follow-ups) in the journal.
+        journaled: bool,
     },
     Failed {
         kind: FailureKind,
@@ -347,6 +351,11 @@ struct RunShared {
     plugin: Arc<CurrentPlugin>,
     info: RunInfo,
     scope: FetchScope,
+    /// The run's journal (scheduled runs). A task is marked done in it right
+    /// after the bus acknowledged its records, inside the task itself, so
+    /// the window in which a crash repeats the task is two back-to-back
+    /// commits, not a trip through the run loop's queue.
+    journal: Option<Arc<Journal>>,
 }
 
 /// Check a task's follow-ups: keys, kinds, JSON payloads, phases.
@@ -474,19 +483,39 @@ impl RunShared {
         for r in &records {
             *per_topic.entry(r.topic.clone()).or_default() += 1;
         }
-        if !records.is_empty()
-            && let Err(e) = self.ctx.bus.produce(records).await
-        {
-            return Outcome::Failed {
-                kind: FailureKind::Retryable,
-                error_kind: "bus",
-                error: e.to_string(),
-            };
+        if !records.is_empty() {
+            let batch = format!("{}/{}", self.info.run_id, task.key);
+            match self.ctx.bus.produce_batch(&batch, records).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    // An earlier attempt (before a crash) appended them.
+                    tracing::info!(task = %task.key, "Records of this task were already on the bus; not written again.");
+                    per_topic.clear();
+                }
+                Err(e) => {
+                    return Outcome::Failed {
+                        kind: FailureKind::Retryable,
+                        error_kind: "bus",
+                        error: e.to_string(),
+                    };
+                }
+            }
         }
+        let journaled = match &self.journal {
+            Some(j) => match j.complete_task(&self.info.run_id, &task.key, &output.tasks) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "Cannot write the frontier journal; this run will not resume after a crash.");
+                    false
+                }
+            },
+            None => false,
+        };
         Outcome::Done {
             follow_ups: output.tasks,
             records: per_topic,
             dead_letters,
+            journaled,
         }
     }
 }
@@ -598,6 +627,7 @@ pub async fn execute_run(
             config: config.into_iter().collect(),
         },
         scope: FetchScope::new(manifest.name.clone(), Arc::new(allow), stats.clone()),
+        journal: journal.clone(),
     });
     let journal_err = |e: journal::JournalError| {
         tracing::error!(error = %e, "Cannot write the frontier journal; this run will not resume after a crash.");
@@ -714,7 +744,7 @@ pub async fn execute_run(
                     }
                 }
                 match outcome {
-                    Outcome::Done { follow_ups, records, dead_letters } => {
+                    Outcome::Done { follow_ups, records, dead_letters, journaled } => {
                         summary.tasks_done += 1;
                         summary.dead_letters += dead_letters;
                         for (topic, n) in records {
@@ -734,7 +764,9 @@ pub async fn execute_run(
                                 }
                             }
                         }
-                        if let Some(j) = &journal
+                        // Remote attempts (distributed mode) are journaled here.
+                        if !journaled
+                            && let Some(j) = &journal
                             && let Err(e) = j.complete_task(&run_id, &entry.task.key, &accepted)
                         {
                             journal_err(e);
