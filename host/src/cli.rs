@@ -268,7 +268,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 settings.http.mode = crate::http::record::Mode::Replay(dir);
             }
             if !once {
-                bail!("`crawlhost run` needs --once (the long-running scheduler is `crawlhost serve`)");
+                bail!(
+                    "`crawlhost run` needs --once (the long-running scheduler is `crawlhost serve`)"
+                );
             }
             if distributed {
                 return run_distributed(settings, plugin, json, quiet, claim).await;
@@ -480,9 +482,14 @@ async fn run_distributed(
     for refused in &scan.refused {
         eprintln!("refused {}: {}", refused.path.display(), refused.reason);
     }
-    let selected = select_plugins(&host, &scan, only.as_deref(), |p| p.manifest.triggers.is_empty())?;
+    let selected = select_plugins(&host, &scan, only.as_deref(), |p| {
+        p.manifest.triggers.is_empty()
+    })?;
     if selected.is_empty() {
-        bail!("no plugins to run in {}", host.settings.plugins_dir.display());
+        bail!(
+            "no plugins to run in {}",
+            host.settings.plugins_dir.display()
+        );
     }
     let dispatcher = Dispatcher::start(
         host.bus.clone(),
@@ -503,7 +510,10 @@ async fn run_distributed(
     let mut wide = (*host.settings).clone();
     let window = (kafka.tasks_partitions as usize * wide.run.concurrency).clamp(1, 10_000);
     for p in &selected {
-        wide.plugins.entry(p.manifest.name.clone()).or_default().concurrency = Some(window);
+        wide.plugins
+            .entry(p.manifest.name.clone())
+            .or_default()
+            .concurrency = Some(window);
     }
     let ctx = crate::run::RunContext {
         settings: Arc::new(wide),
@@ -515,9 +525,12 @@ async fn run_distributed(
     for plugin in selected {
         let name = plugin.manifest.name.clone();
         let mut line = ProgressLine::new(&name, !quiet && !json);
-        let summary = run_plugin(ctx.clone(), plugin, PlanInput::Scheduled, &mut |p: &Progress| {
-            line.update(p)
-        })
+        let summary = run_plugin(
+            ctx.clone(),
+            plugin,
+            PlanInput::Scheduled,
+            &mut |p: &Progress| line.update(p),
+        )
         .await;
         line.finish();
         let code = if summary.fatal.is_some() {
@@ -562,8 +575,13 @@ async fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         wait_for_stop_signal().await;
         let _ = stop_tx.send(true);
     });
-    eprintln!("worker {host_id}: {} plugin(s) loaded; waiting for tasks", scan.plugins.len());
-    let done = crate::distributed::run_worker(host.run_context(), scan.plugins.clone(), host_id, stop_rx).await?;
+    eprintln!(
+        "worker {host_id}: {} plugin(s) loaded; waiting for tasks",
+        scan.plugins.len()
+    );
+    let done =
+        crate::distributed::run_worker(host.run_context(), scan.plugins.clone(), host_id, stop_rx)
+            .await?;
     eprintln!("worker stopped after {done} task(s)");
     flush_bus(&host).await?;
     Ok(ExitCode::SUCCESS)
@@ -573,7 +591,10 @@ async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        if let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
@@ -598,11 +619,20 @@ async fn triggers(
     for refused in &scan.refused {
         eprintln!("refused {}: {}", refused.path.display(), refused.reason);
     }
-    let selected = select_plugins(&host, &scan, only.as_deref(), |p| !p.manifest.triggers.is_empty())?;
+    let selected = select_plugins(&host, &scan, only.as_deref(), |p| {
+        !p.manifest.triggers.is_empty()
+    })?;
     if selected.is_empty() {
-        bail!("no plugins with triggers in {}", host.settings.plugins_dir.display());
+        bail!(
+            "no plugins with triggers in {}",
+            host.settings.plugins_dir.display()
+        );
     }
-    let until = if once { Until::CaughtUp } else { Until::Forever };
+    let until = if once {
+        Until::CaughtUp
+    } else {
+        Until::Forever
+    };
     let mut consumers = tokio::task::JoinSet::new();
     for plugin in selected {
         let ctx = host.run_context();
@@ -801,7 +831,10 @@ async fn plugins_list(settings: Settings) -> anyhow::Result<ExitCode> {
         println!("REFUSED {}: {}", r.path.display(), r.reason);
     }
     if scan.plugins.is_empty() && scan.refused.is_empty() {
-        println!("(no .wasm files in {})", host.settings.plugins_dir.display());
+        println!(
+            "(no .wasm files in {})",
+            host.settings.plugins_dir.display()
+        );
     }
     Ok(if scan.refused.is_empty() {
         ExitCode::SUCCESS
@@ -835,7 +868,11 @@ async fn plugin_test(
     opts.trigger = trigger;
     let report = crate::kit::test_plugin(&opts).await?;
     print!("{}", report.table());
-    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn plugin_inspect(settings: Settings, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
@@ -916,7 +953,9 @@ async fn sink(
         }
         None => match &settings.sink {
             Some(config) => config.validate(&settings.data_dir)?,
-            None => bail!("no [sink] section in the configuration and no --connect-config FILE.json"),
+            None => {
+                bail!("no [sink] section in the configuration and no --connect-config FILE.json")
+            }
         },
     };
     for note in &sink_settings.notes {

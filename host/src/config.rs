@@ -405,7 +405,10 @@ impl HttpConfig {
         h.circuit.check().map_err(field)?;
         let mut secrets = Vec::new();
         for (i, s) in h.secrets.iter().enumerate() {
-            secrets.push(s.resolve(&format!("http.secrets[{i}]"), &env).map_err(field)?);
+            secrets.push(
+                s.resolve(&format!("http.secrets[{i}]"), &env)
+                    .map_err(field)?,
+            );
         }
         for (name, p) in &h.plugins {
             p.check(name).map_err(field)?;
@@ -572,16 +575,28 @@ impl Config {
     pub fn validate(self) -> Result<Settings, ConfigError> {
         let s = &self.sandbox;
         if !(16..=4096).contains(&s.memory_limit_mb) {
-            return Err(invalid("sandbox.memory_limit_mb", "must be between 16 and 4096"));
+            return Err(invalid(
+                "sandbox.memory_limit_mb",
+                "must be between 16 and 4096",
+            ));
         }
         if s.task_timeout_secs == 0 || s.task_timeout_secs > 3600 {
-            return Err(invalid("sandbox.task_timeout_secs", "must be between 1 and 3600"));
+            return Err(invalid(
+                "sandbox.task_timeout_secs",
+                "must be between 1 and 3600",
+            ));
         }
         if s.plan_timeout_secs == 0 || s.plan_timeout_secs > 3600 {
-            return Err(invalid("sandbox.plan_timeout_secs", "must be between 1 and 3600"));
+            return Err(invalid(
+                "sandbox.plan_timeout_secs",
+                "must be between 1 and 3600",
+            ));
         }
         if s.max_records_per_task == 0 {
-            return Err(invalid("sandbox.max_records_per_task", "must be at least 1"));
+            return Err(invalid(
+                "sandbox.max_records_per_task",
+                "must be at least 1",
+            ));
         }
         if !(64 * 1024..=4 << 30).contains(&s.max_output_bytes_per_task) {
             return Err(invalid(
@@ -594,13 +609,19 @@ impl Config {
             return Err(invalid("run.concurrency", "must be between 1 and 10000"));
         }
         if r.max_attempts == 0 {
-            return Err(invalid("run.max_attempts", "must be at least 1 (the first attempt)"));
+            return Err(invalid(
+                "run.max_attempts",
+                "must be at least 1 (the first attempt)",
+            ));
         }
         if r.blocked_max_attempts == 0 {
             return Err(invalid("run.blocked_max_attempts", "must be at least 1"));
         }
         if r.retry_max_ms < r.retry_base_ms {
-            return Err(invalid("run.retry_max_ms", "must not be below run.retry_base_ms"));
+            return Err(invalid(
+                "run.retry_max_ms",
+                "must not be below run.retry_base_ms",
+            ));
         }
         if r.max_tasks_per_run == 0 {
             return Err(invalid("run.max_tasks_per_run", "must be at least 1"));
@@ -620,7 +641,11 @@ impl Config {
                 ));
             }
             let tz = p.timezone.as_deref().unwrap_or("UTC");
-            if let Some(expr) = p.schedule.as_deref().filter(|e| !e.trim().eq_ignore_ascii_case("off")) {
+            if let Some(expr) = p
+                .schedule
+                .as_deref()
+                .filter(|e| !e.trim().eq_ignore_ascii_case("off"))
+            {
                 crate::serve::schedule::CronSchedule::parse(expr, tz)
                     .map_err(|e| invalid(&format!("plugins.{name}.schedule"), e.to_string()))?;
             } else if p.timezone.is_some() {
@@ -700,17 +725,25 @@ mod tests {
     fn out_of_range_value_names_the_field() {
         let err = parse("[run]\nconcurrency = 0\n").unwrap_err().to_string();
         assert!(err.contains("run.concurrency"), "{err}");
-        let err = parse("[plugins.x]\nconcurrency = 0\n").unwrap_err().to_string();
+        let err = parse("[plugins.x]\nconcurrency = 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("plugins.x.concurrency"), "{err}");
-        let err = parse("[sandbox]\nmemory_limit_mb = 1\n").unwrap_err().to_string();
+        let err = parse("[sandbox]\nmemory_limit_mb = 1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sandbox.memory_limit_mb"), "{err}");
-        let err = parse("[sandbox]\nmax_output_bytes_per_task = 100\n").unwrap_err().to_string();
+        let err = parse("[sandbox]\nmax_output_bytes_per_task = 100\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sandbox.max_output_bytes_per_task"), "{err}");
     }
 
     #[test]
     fn wrong_type_is_reported() {
-        let err = parse("[run]\nconcurrency = \"many\"\n").unwrap_err().to_string();
+        let err = parse("[run]\nconcurrency = \"many\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("concurrency"), "{err}");
     }
 
@@ -734,17 +767,34 @@ mod tests {
         assert_eq!(d.http.politeness.default.period, Duration::from_secs(1));
         assert!(d.http.robots.obey);
         for (text, field) in [
-            ("[http]\nallowed_private_ranges = [\"nope\"]\n", "http.allowed_private_ranges[0]"),
-            ("[http.politeness]\nconcurrency = 0\n", "http.politeness.concurrency"),
-            ("[http.retry]\nmax_attempts = 0\n", "http.retry.max_attempts"),
-            ("[http]\nfirst_byte_timeout_secs = 0\n", "http.first_byte_timeout_secs"),
+            (
+                "[http]\nallowed_private_ranges = [\"nope\"]\n",
+                "http.allowed_private_ranges[0]",
+            ),
+            (
+                "[http.politeness]\nconcurrency = 0\n",
+                "http.politeness.concurrency",
+            ),
+            (
+                "[http.retry]\nmax_attempts = 0\n",
+                "http.retry.max_attempts",
+            ),
+            (
+                "[http]\nfirst_byte_timeout_secs = 0\n",
+                "http.first_byte_timeout_secs",
+            ),
             ("[http]\nproxy = \"socks5://x:1\"\n", "http.proxy"),
-            ("[http.plugins.p]\nproxies = [\"x\"]\n", "http.plugins.p.proxies[0]"),
+            (
+                "[http.plugins.p]\nproxies = [\"x\"]\n",
+                "http.plugins.p.proxies[0]",
+            ),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(field), "{text}: {err}");
         }
-        let err = parse("[http.politeness]\nrps = 3\n").unwrap_err().to_string();
+        let err = parse("[http.politeness]\nrps = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rps"), "{err}");
     }
 
@@ -754,18 +804,25 @@ mod tests {
                     value_env = \"CRAWLHOST_TEST_TOKEN\"\nprefix = \"Bearer \"\n";
         let config = Config::parse(text, Path::new("t.toml")).unwrap();
         let err = config.http.check(|_| None).unwrap_err().to_string();
-        assert!(err.contains("http.secrets[0].value_env") && err.contains("CRAWLHOST_TEST_TOKEN"), "{err}");
+        assert!(
+            err.contains("http.secrets[0].value_env") && err.contains("CRAWLHOST_TEST_TOKEN"),
+            "{err}"
+        );
         let http = config.http.check(|_| Some("s3cr3t-value".into())).unwrap();
         let url = url::Url::parse("https://api.x.com/2/users").unwrap();
-        assert_eq!(http.secrets.for_url(&url).next().unwrap().value(), "Bearer s3cr3t-value");
+        assert_eq!(
+            http.secrets.for_url(&url).next().unwrap().value(),
+            "Bearer s3cr3t-value"
+        );
         let shown = format!("{http:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 
     #[test]
     fn plugin_values_and_overrides() {
-        let s = parse("[plugins.oliveyoung]\nconcurrency = 3\nconfig = { base_url = \"http://x\" }\n")
-            .unwrap();
+        let s =
+            parse("[plugins.oliveyoung]\nconcurrency = 3\nconfig = { base_url = \"http://x\" }\n")
+                .unwrap();
         assert_eq!(s.concurrency_for("oliveyoung"), 3);
         assert_eq!(s.concurrency_for("other"), 8);
         assert_eq!(s.plugin_values("oliveyoung")["base_url"], "http://x");

@@ -69,7 +69,10 @@ impl Host {
                 let kafka = Arc::new(KafkaBus::connect(checked)?);
                 Arc::new(ForwardingBus::open(kafka, &data.join("forward.db"))?)
             }
-            None => Arc::new(EmbeddedBus::open(&data.join("bus.db"), settings.bus.partitions)?),
+            None => Arc::new(EmbeddedBus::open(
+                &data.join("bus.db"),
+                settings.bus.partitions,
+            )?),
         };
         Self::with_bus(settings, bus)
     }
@@ -109,7 +112,12 @@ impl Host {
             http: HttpClient::new(settings.http.clone())?,
             state: StateStore::in_memory(settings.sandbox.state_quota_bytes)?,
         });
-        Ok(PluginEngine::new(settings.sandbox.clone(), 16, None, services)?)
+        Ok(PluginEngine::new(
+            settings.sandbox.clone(),
+            16,
+            None,
+            services,
+        )?)
     }
 
     /// Load every plugin in the plugins directory.

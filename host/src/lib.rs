@@ -29,6 +29,7 @@
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 
 pub mod bus;
+pub mod cli;
 pub mod config;
 pub mod distributed;
 pub mod engine;
@@ -44,4 +45,3 @@ pub mod serve;
 pub mod sink;
 pub mod state;
 pub mod trigger;
-pub mod cli;

@@ -199,7 +199,10 @@ mod tests {
         assert_eq!(cfg["base_url"], "https://www.oliveyoung.co.kr");
         let mut op = BTreeMap::new();
         op.insert("base_url".to_string(), "http://127.0.0.1:1".to_string());
-        assert_eq!(effective_config(&m, &op).unwrap()["base_url"], "http://127.0.0.1:1");
+        assert_eq!(
+            effective_config(&m, &op).unwrap()["base_url"],
+            "http://127.0.0.1:1"
+        );
         op.insert("typo".to_string(), "x".to_string());
         let err = effective_config(&m, &op).unwrap_err().to_string();
         assert!(err.contains("typo") && err.contains("base_url"), "{err}");
@@ -210,8 +213,13 @@ mod tests {
         let mut m = manifest();
         m.config[0].default_value = None;
         m.config[0].required = true;
-        let err = effective_config(&m, &BTreeMap::new()).unwrap_err().to_string();
-        assert!(err.contains("base_url") && err.contains("required"), "{err}");
+        let err = effective_config(&m, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("base_url") && err.contains("required"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the latency histogram buckets.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
 
 /// An extra gauge sample for [`Metrics::render`]: name, help, labels, value.
 pub type Gauge<'a> = (&'a str, &'a str, Vec<(&'a str, String)>, f64);
@@ -93,19 +95,63 @@ impl Metrics {
     /// Render the exposition. `gauges` are extra `(name, help, labels, value)`
     /// samples computed by the caller (plugins loaded, sink lag, ...).
     pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
-        let plugins = self.plugins.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let plugins = self
+            .plugins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let mut out = String::new();
         let counters: [CounterRow; 10] = [
-            ("crawlhost_runs_finished_total", "Runs that completed.", |m| m.runs_finished.load(Ordering::Relaxed)),
-            ("crawlhost_runs_failed_total", "Runs that could not complete.", |m| m.runs_failed.load(Ordering::Relaxed)),
-            ("crawlhost_tasks_done_total", "Tasks done (records acknowledged by the bus).", |m| m.tasks_done.load(Ordering::Relaxed)),
-            ("crawlhost_tasks_failed_total", "Tasks that failed for good.", |m| m.tasks_failed.load(Ordering::Relaxed)),
-            ("crawlhost_task_retries_total", "Task attempts that were retried.", |m| m.task_retries.load(Ordering::Relaxed)),
-            ("crawlhost_records_total", "Records produced to the bus.", |m| m.records.load(Ordering::Relaxed)),
-            ("crawlhost_dead_letters_total", "Records sent to the dead-letter topic.", |m| m.dead_letters.load(Ordering::Relaxed)),
-            ("crawlhost_fetch_requests_total", "HTTP requests sent for the plugin.", |m| m.fetch_requests.load(Ordering::Relaxed)),
-            ("crawlhost_fetch_bytes_total", "Response body bytes received for the plugin.", |m| m.fetch_bytes.load(Ordering::Relaxed)),
-            ("crawlhost_fetch_errors_total", "Fetches that failed.", |m| m.fetch_errors.load(Ordering::Relaxed)),
+            (
+                "crawlhost_runs_finished_total",
+                "Runs that completed.",
+                |m| m.runs_finished.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_runs_failed_total",
+                "Runs that could not complete.",
+                |m| m.runs_failed.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_tasks_done_total",
+                "Tasks done (records acknowledged by the bus).",
+                |m| m.tasks_done.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_tasks_failed_total",
+                "Tasks that failed for good.",
+                |m| m.tasks_failed.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_task_retries_total",
+                "Task attempts that were retried.",
+                |m| m.task_retries.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_records_total",
+                "Records produced to the bus.",
+                |m| m.records.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_dead_letters_total",
+                "Records sent to the dead-letter topic.",
+                |m| m.dead_letters.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_fetch_requests_total",
+                "HTTP requests sent for the plugin.",
+                |m| m.fetch_requests.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_fetch_bytes_total",
+                "Response body bytes received for the plugin.",
+                |m| m.fetch_bytes.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_fetch_errors_total",
+                "Fetches that failed.",
+                |m| m.fetch_errors.load(Ordering::Relaxed),
+            ),
         ];
         for (name, help, get) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -114,8 +160,16 @@ impl Metrics {
             }
         }
         let histograms: [HistogramRow; 2] = [
-            ("crawlhost_task_duration_seconds", "Duration of one task attempt.", |m| &m.task_seconds),
-            ("crawlhost_run_duration_seconds", "Duration of a run.", |m| &m.run_seconds),
+            (
+                "crawlhost_task_duration_seconds",
+                "Duration of one task attempt.",
+                |m| &m.task_seconds,
+            ),
+            (
+                "crawlhost_run_duration_seconds",
+                "Duration of a run.",
+                |m| &m.run_seconds,
+            ),
         ];
         for (name, help, get) in histograms {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
@@ -123,19 +177,38 @@ impl Metrics {
                 let d = get(m).snapshot();
                 let p = escape(plugin);
                 for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "{name}_bucket{{plugin=\"{p}\",le=\"{bound}\"}} {}", d.buckets[i]);
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{{plugin=\"{p}\",le=\"{bound}\"}} {}",
+                        d.buckets[i]
+                    );
                 }
-                let _ = writeln!(out, "{name}_bucket{{plugin=\"{p}\",le=\"+Inf\"}} {}", d.count);
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{plugin=\"{p}\",le=\"+Inf\"}} {}",
+                    d.count
+                );
                 let _ = writeln!(out, "{name}_sum{{plugin=\"{p}\"}} {}", d.sum);
                 let _ = writeln!(out, "{name}_count{{plugin=\"{p}\"}} {}", d.count);
             }
         }
         let host_counters = [
-            ("crawlhost_plugins_refused_total", "Plugin files refused since start.", self.plugins_refused.load(Ordering::Relaxed)),
-            ("crawlhost_plugin_swaps_total", "Plugin versions swapped in since start.", self.plugin_swaps.load(Ordering::Relaxed)),
+            (
+                "crawlhost_plugins_refused_total",
+                "Plugin files refused since start.",
+                self.plugins_refused.load(Ordering::Relaxed),
+            ),
+            (
+                "crawlhost_plugin_swaps_total",
+                "Plugin versions swapped in since start.",
+                self.plugin_swaps.load(Ordering::Relaxed),
+            ),
         ];
         for (name, help, v) in host_counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         }
         let mut last = "";
         for (name, help, labels, value) in gauges {
@@ -158,7 +231,9 @@ impl Metrics {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -173,9 +248,18 @@ mod tests {
         p.task_seconds.observe(0.2);
         p.task_seconds.observe(3.0);
         let text = m.render(&[("crawlhost_plugins_loaded", "Plugins serving.", vec![], 1.0)]);
-        assert!(text.contains("crawlhost_tasks_done_total{plugin=\"oliveyoung\"} 3"), "{text}");
-        assert!(text.contains("crawlhost_task_duration_seconds_bucket{plugin=\"oliveyoung\",le=\"0.25\"} 1"));
-        assert!(text.contains("crawlhost_task_duration_seconds_bucket{plugin=\"oliveyoung\",le=\"5\"} 2"));
+        assert!(
+            text.contains("crawlhost_tasks_done_total{plugin=\"oliveyoung\"} 3"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "crawlhost_task_duration_seconds_bucket{plugin=\"oliveyoung\",le=\"0.25\"} 1"
+        ));
+        assert!(
+            text.contains(
+                "crawlhost_task_duration_seconds_bucket{plugin=\"oliveyoung\",le=\"5\"} 2"
+            )
+        );
         assert!(text.contains("crawlhost_task_duration_seconds_count{plugin=\"oliveyoung\"} 2"));
         assert!(text.contains("crawlhost_plugins_loaded 1"));
     }

@@ -24,7 +24,13 @@ async fn refuses_non_components_other_worlds_and_other_contracts() {
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
     let err = load_err(&host, &core).await;
     assert!(
-        matches!(err, LoadError::Contract { source: ContractError::CoreModule, .. }),
+        matches!(
+            err,
+            LoadError::Contract {
+                source: ContractError::CoreModule,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("not a component"), "{err}");
@@ -37,18 +43,36 @@ async fn refuses_non_components_other_worlds_and_other_contracts() {
     let err = load_err(&host, &common::wasm("wrong-world")).await;
     let msg = err.to_string();
     assert!(
-        matches!(err, LoadError::Contract { source: ContractError::WrongWorld { .. }, .. }),
+        matches!(
+            err,
+            LoadError::Contract {
+                source: ContractError::WrongWorld { .. },
+                ..
+            }
+        ),
         "{msg}"
     );
-    assert!(msg.contains("another world") && msg.contains("wasi:cli/run"), "{msg}");
+    assert!(
+        msg.contains("another world") && msg.contains("wasi:cli/run"),
+        "{msg}"
+    );
 
     let err = load_err(&host, &common::wasm("guest_future_contract")).await;
     let msg = err.to_string();
     assert!(
-        matches!(err, LoadError::Contract { source: ContractError::IncompatibleContract { .. }, .. }),
+        matches!(
+            err,
+            LoadError::Contract {
+                source: ContractError::IncompatibleContract { .. },
+                ..
+            }
+        ),
         "{msg}"
     );
-    assert!(msg.contains("crawlhost:plugin@1.0.0") && msg.contains("0.1.0"), "{msg}");
+    assert!(
+        msg.contains("crawlhost:plugin@1.0.0") && msg.contains("0.1.0"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -62,7 +86,10 @@ async fn loads_the_oliveyoung_plugin_and_caches_the_compilation() {
     assert!(!first.from_cache);
     assert!(first.manifest.topics.contains(&"oliveyoung".to_string()));
     let second = host.engine.load(&path).await.unwrap();
-    assert!(second.from_cache, "the second load should come from the on-disk cache");
+    assert!(
+        second.from_cache,
+        "the second load should come from the on-disk cache"
+    );
     assert_eq!(first.hash, second.hash);
 }
 
@@ -81,7 +108,11 @@ fn plugin_inspect_cli() {
     };
     let good = inspect(&common::wasm("oliveyoung"));
     let stdout = String::from_utf8_lossy(&good.stdout);
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     assert!(stdout.contains("oliveyoung 0.1.0"), "{stdout}");
     assert!(stdout.contains("crawlhost:plugin@0.1.0"), "{stdout}");
     assert!(stdout.contains("base_url"), "{stdout}");
@@ -101,5 +132,9 @@ fn plugin_inspect_cli() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(written, vec![std::ffi::OsString::from("core.wasm")], "inspect wrote files");
+    assert_eq!(
+        written,
+        vec![std::ffi::OsString::from("core.wasm")],
+        "inspect wrote files"
+    );
 }

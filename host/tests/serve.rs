@@ -18,7 +18,10 @@ use tokio::sync::oneshot;
 async fn wait_for<F: FnMut() -> bool>(limit: Duration, what: &str, mut cond: F) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -36,7 +39,11 @@ impl Reader {
         if !topics.iter().any(|(t, _)| *t == self.topic) {
             return Vec::new();
         }
-        let batch = self.bus.fetch(&self.topic, 0, self.offset, 10_000).await.unwrap();
+        let batch = self
+            .bus
+            .fetch(&self.topic, 0, self.offset, 10_000)
+            .await
+            .unwrap();
         if let Some(last) = batch.last() {
             self.offset = last.offset + 1;
         }
@@ -95,7 +102,10 @@ async fn hot_swap_under_load_then_refuse_a_corrupt_file() {
     let mut v1 = 0usize;
     let start = Instant::now();
     while v1 < 200 {
-        assert!(start.elapsed() < Duration::from_secs(30), "only {v1} ticks from v1");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "only {v1} ticks from v1"
+        );
         v1 += reader.next_batch().await.len();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -110,20 +120,35 @@ async fn hot_swap_under_load_then_refuse_a_corrupt_file() {
             swap_time = swapped_at.elapsed();
             break;
         }
-        assert!(swapped_at.elapsed() < Duration::from_secs(10), "v2 never served");
+        assert!(
+            swapped_at.elapsed() < Duration::from_secs(10),
+            "v2 never served"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    println!("hot swap: new version serving {} ms after the file was replaced", swap_time.as_millis());
-    assert!(swap_time < Duration::from_secs(1), "swap took {swap_time:?}");
-    let info = service.plugins().into_iter().find(|p| p.name == "ticker").unwrap();
+    println!(
+        "hot swap: new version serving {} ms after the file was replaced",
+        swap_time.as_millis()
+    );
+    assert!(
+        swap_time < Duration::from_secs(1),
+        "swap took {swap_time:?}"
+    );
+    let info = service
+        .plugins()
+        .into_iter()
+        .find(|p| p.name == "ticker")
+        .unwrap();
     assert_eq!(info.version, "2.0.0");
     assert!(info.active_run.is_some(), "the run went on across the swap");
 
     // A corrupt file is refused; version 2 keeps serving.
     std::fs::write(&plugin_path, b"\0asm garbage, not a component").unwrap();
-    wait_for(Duration::from_secs(10), "the corrupt file to be refused", || {
-        !service.refused().is_empty()
-    })
+    wait_for(
+        Duration::from_secs(10),
+        "the corrupt file to be refused",
+        || !service.refused().is_empty(),
+    )
     .await;
     let (status, body) = http(addr, "GET", "/plugins/refused", None).await;
     assert_eq!(status, 200);
@@ -131,14 +156,21 @@ async fn hot_swap_under_load_then_refuse_a_corrupt_file() {
     let mut after_refusal = 0;
     let start = Instant::now();
     while after_refusal < 100 {
-        assert!(start.elapsed() < Duration::from_secs(20), "serving stopped after the refusal");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serving stopped after the refusal"
+        );
         for v in reader.next_batch().await {
             assert_eq!(v["version"], "2.0.0");
             after_refusal += 1;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let info = service.plugins().into_iter().find(|p| p.name == "ticker").unwrap();
+    let info = service
+        .plugins()
+        .into_iter()
+        .find(|p| p.name == "ticker")
+        .unwrap();
     assert_eq!(info.version, "2.0.0");
 
     // /metrics parses as Prometheus text and shows no failed task.
@@ -155,9 +187,18 @@ async fn hot_swap_under_load_then_refuse_a_corrupt_file() {
             .value
             .clone()
     };
-    assert!(matches!(sample("crawlhost_tasks_failed_total"), prometheus_parse::Value::Counter(v) if v == 0.0));
-    assert!(matches!(sample("crawlhost_tasks_done_total"), prometheus_parse::Value::Counter(v) if v > 300.0));
-    assert!(scrape.samples.iter().any(|s| s.metric == "crawlhost_plugin_swaps_total"));
+    assert!(
+        matches!(sample("crawlhost_tasks_failed_total"), prometheus_parse::Value::Counter(v) if v == 0.0)
+    );
+    assert!(
+        matches!(sample("crawlhost_tasks_done_total"), prometheus_parse::Value::Counter(v) if v > 300.0)
+    );
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "crawlhost_plugin_swaps_total")
+    );
 
     // Graceful stop: the run is interrupted, nothing failed.
     stop_tx.send(()).unwrap();
@@ -168,7 +209,11 @@ async fn hot_swap_under_load_then_refuse_a_corrupt_file() {
         .unwrap();
     let m = service.metrics.plugin("ticker");
     assert_eq!(m.tasks_failed.load(std::sync::atomic::Ordering::Relaxed), 0);
-    let runs = service.host().journal.recent_runs(Some("ticker"), 5).unwrap();
+    let runs = service
+        .host()
+        .journal
+        .recent_runs(Some("ticker"), 5)
+        .unwrap();
     assert_eq!(runs[0].status, "interrupted");
 }
 
@@ -180,7 +225,10 @@ async fn cron_fires_each_tick_once_without_overlap() {
         "[plugins.ticker]\nschedule = \"* * * * * *\"\ntimezone = \"Asia/Seoul\"\n\
          config = { chains = \"1\", limit = \"3\" }\n",
     );
-    copy_plugin(&common::wasm("ticker-1.0.0"), &dir.path().join("plugins/ticker.wasm"));
+    copy_plugin(
+        &common::wasm("ticker-1.0.0"),
+        &dir.path().join("plugins/ticker.wasm"),
+    );
     let service = Service::new(Host::open(settings).unwrap());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(serve::serve(service.clone(), None, async {
@@ -196,7 +244,11 @@ async fn cron_fires_each_tick_once_without_overlap() {
     .await;
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
-    let info = service.plugins().into_iter().find(|p| p.name == "ticker").unwrap();
+    let info = service
+        .plugins()
+        .into_iter()
+        .find(|p| p.name == "ticker")
+        .unwrap();
     // Newest first; each run did its 3 tasks, and runs did not overlap.
     let runs: Vec<_> = info.last_runs.iter().rev().collect();
     for r in &runs {
@@ -206,9 +258,15 @@ async fn cron_fires_each_tick_once_without_overlap() {
     }
     for pair in runs.windows(2) {
         let end_of_first = pair[0].started_at_ms + pair[0].duration_ms as i64;
-        assert!(pair[1].started_at_ms >= end_of_first, "runs overlapped: {pair:?}");
+        assert!(
+            pair[1].started_at_ms >= end_of_first,
+            "runs overlapped: {pair:?}"
+        );
         // One tick each: at least ~1 s apart, never two in one second.
-        assert!(pair[1].started_at_ms - pair[0].started_at_ms >= 900, "{pair:?}");
+        assert!(
+            pair[1].started_at_ms - pair[0].started_at_ms >= 900,
+            "{pair:?}"
+        );
     }
 }
 
@@ -228,7 +286,10 @@ async fn admin_api_needs_a_token_off_loopback() {
     assert_eq!(http(addr, "GET", "/metrics", Some("wrong")).await.0, 401);
     assert_eq!(http(addr, "POST", "/plugins/x/run", None).await.0, 401);
     assert_eq!(http(addr, "GET", "/plugins", Some("s3cret")).await.0, 200);
-    assert_eq!(http(addr, "POST", "/plugins/x/run", Some("s3cret")).await.0, 404);
+    assert_eq!(
+        http(addr, "POST", "/plugins/x/run", Some("s3cret")).await.0,
+        404
+    );
     // Liveness stays open for orchestrators.
     assert_eq!(http(addr, "GET", "/healthz", None).await.0, 200);
 }
@@ -237,7 +298,10 @@ async fn admin_api_needs_a_token_off_loopback() {
 async fn sigterm_stops_serve_gracefully_with_exit_zero() {
     let dir = tempfile::tempdir().unwrap();
     let _ = common::settings(dir.path(), "");
-    copy_plugin(&common::wasm("ticker-1.0.0"), &dir.path().join("plugins/ticker.wasm"));
+    copy_plugin(
+        &common::wasm("ticker-1.0.0"),
+        &dir.path().join("plugins/ticker.wasm"),
+    );
     let config = dir.path().join("crawlhost.toml");
     std::fs::write(
         &config,
@@ -275,7 +339,10 @@ async fn sigterm_stops_serve_gracefully_with_exit_zero() {
         if status == 202 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "run never started ({status})");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "run never started ({status})"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -287,7 +354,8 @@ async fn sigterm_stops_serve_gracefully_with_exit_zero() {
         .expect("serve exits after SIGTERM")
         .unwrap();
     assert_eq!(status.code(), Some(0));
-    let journal = crawlhost::run::journal::Journal::open(&dir.path().join("data/frontier.db")).unwrap();
+    let journal =
+        crawlhost::run::journal::Journal::open(&dir.path().join("data/frontier.db")).unwrap();
     let runs = journal.recent_runs(Some("ticker"), 1).unwrap();
     assert_eq!(runs[0].status, "interrupted", "{runs:?}");
 }

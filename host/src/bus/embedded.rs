@@ -680,10 +680,23 @@ mod batch_tests {
     #[tokio::test]
     async fn a_named_batch_is_appended_once() {
         let bus = EmbeddedBus::in_memory(1).unwrap();
-        let first = bus.produce_batch("run/task", vec![rec("1"), rec("2")]).await.unwrap();
+        let first = bus
+            .produce_batch("run/task", vec![rec("1"), rec("2")])
+            .await
+            .unwrap();
         assert_eq!(first.map(|p| p.len()), Some(2));
-        assert_eq!(bus.produce_batch("run/task", vec![rec("1"), rec("2")]).await.unwrap(), None);
-        assert!(bus.produce_batch("run/other", vec![rec("3")]).await.unwrap().is_some());
+        assert_eq!(
+            bus.produce_batch("run/task", vec![rec("1"), rec("2")])
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            bus.produce_batch("run/other", vec![rec("3")])
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(bus.end_offset("t", 0).await.unwrap(), 3);
     }
 }

@@ -104,8 +104,10 @@ pub fn check_names<'a>(
                 .is_some_and(|v| is_compatible(&v))
         } else if let Some(iface) = name.strip_prefix("wasi:") {
             let package = iface.split('/').next().unwrap_or("");
-            matches!(package, "cli" | "io" | "clocks" | "random" | "filesystem" | "sockets")
-                && version.is_some_and(|v| v.starts_with("0.2."))
+            matches!(
+                package,
+                "cli" | "io" | "clocks" | "random" | "filesystem" | "sockets"
+            ) && version.is_some_and(|v| v.starts_with("0.2."))
         } else {
             false
         };
@@ -151,7 +153,12 @@ mod tests {
         let err = check_names(["wasi:cli/run@0.2.0"], []).unwrap_err();
         assert!(err.to_string().contains("wasi:cli/run@0.2.0"), "{err}");
         let err = check_names(["crawlhost:plugin/crawler@1.0.0"], []).unwrap_err();
-        assert_eq!(err, ContractError::IncompatibleContract { found: "1.0.0".into() });
+        assert_eq!(
+            err,
+            ContractError::IncompatibleContract {
+                found: "1.0.0".into()
+            }
+        );
         assert!(err.to_string().contains("crawlhost:plugin@1.0.0"));
         let err = check_names(["crawlhost:plugin/crawler@0.2.0"], []).unwrap_err();
         assert!(matches!(err, ContractError::IncompatibleContract { .. }));
@@ -171,7 +178,10 @@ mod tests {
             ["wasi:http/outgoing-handler@0.2.0"],
         )
         .unwrap_err();
-        assert!(err.to_string().contains("wasi:http/outgoing-handler"), "{err}");
+        assert!(
+            err.to_string().contains("wasi:http/outgoing-handler"),
+            "{err}"
+        );
         let err = check_names(
             ["crawlhost:plugin/crawler@0.1.0"],
             ["crawlhost:plugin/fetch@2.0.0"],

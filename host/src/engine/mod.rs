@@ -25,12 +25,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
+};
 
 use crate::config::{Pooling, SandboxSettings};
 use crate::http::FetchScope;
 use crate::manifest::{self, ManifestError};
-use bindings::{CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, PluginPre, RunInfo, Task};
+use bindings::{
+    CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, PluginPre, RunInfo, Task,
+};
 use cache::{ComponentCache, content_hash};
 use contract::ContractError;
 use sandbox::{HostServices, HostState};
@@ -65,10 +69,7 @@ pub enum LoadError {
     #[error("{path}: cannot be linked against the host: {message}")]
     Link { path: PathBuf, message: String },
     #[error("{path}: manifest() failed: {source}")]
-    ManifestCall {
-        path: PathBuf,
-        source: SandboxError,
-    },
+    ManifestCall { path: PathBuf, source: SandboxError },
     #[error("{path}: {source}")]
     Manifest {
         path: PathBuf,
@@ -225,10 +226,12 @@ impl PluginEngine {
 
     /// Read, check, compile (or load from cache), link and describe a plugin.
     pub async fn load(&self, path: &Path) -> Result<LoadedPlugin, LoadError> {
-        let bytes = tokio::fs::read(path).await.map_err(|source| LoadError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| LoadError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         self.load_bytes(path, bytes).await
     }
 
@@ -258,8 +261,14 @@ impl PluginEngine {
             })?
         };
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
-        let imports: Vec<String> = ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let imports: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
         let contract = contract::check_names(
             exports.iter().map(String::as_str),
             imports.iter().map(String::as_str),
@@ -282,9 +291,17 @@ impl PluginEngine {
             seed: 0,
         };
         let manifest = self
-            .call(&pre, ctx, self.sandbox.plan_timeout, false, |plugin, store| {
-                Box::pin(async move { plugin.crawlhost_plugin_crawler().call_manifest(store).await })
-            })
+            .call(
+                &pre,
+                ctx,
+                self.sandbox.plan_timeout,
+                false,
+                |plugin, store| {
+                    Box::pin(
+                        async move { plugin.crawlhost_plugin_crawler().call_manifest(store).await },
+                    )
+                },
+            )
             .await
             .map_err(|source| LoadError::ManifestCall {
                 path: path.to_path_buf(),
@@ -313,13 +330,19 @@ impl PluginEngine {
         input: &PlanInput,
     ) -> Result<Result<Vec<Task>, CrawlError>, SandboxError> {
         let (run, input) = (run.clone(), input.clone());
-        self.call(&plugin.pre, ctx, self.sandbox.plan_timeout, true, move |p, store| {
-            Box::pin(async move {
-                p.crawlhost_plugin_crawler()
-                    .call_plan(store, &run, &input)
-                    .await
-            })
-        })
+        self.call(
+            &plugin.pre,
+            ctx,
+            self.sandbox.plan_timeout,
+            true,
+            move |p, store| {
+                Box::pin(async move {
+                    p.crawlhost_plugin_crawler()
+                        .call_plan(store, &run, &input)
+                        .await
+                })
+            },
+        )
         .await
     }
 
@@ -332,13 +355,19 @@ impl PluginEngine {
         task: &Task,
     ) -> Result<Result<CrawlOutput, CrawlError>, SandboxError> {
         let (run, task) = (run.clone(), task.clone());
-        self.call(&plugin.pre, ctx, self.sandbox.task_timeout, true, move |p, store| {
-            Box::pin(async move {
-                p.crawlhost_plugin_crawler()
-                    .call_crawl(store, &run, &task)
-                    .await
-            })
-        })
+        self.call(
+            &plugin.pre,
+            ctx,
+            self.sandbox.task_timeout,
+            true,
+            move |p, store| {
+                Box::pin(async move {
+                    p.crawlhost_plugin_crawler()
+                        .call_crawl(store, &run, &task)
+                        .await
+                })
+            },
+        )
         .await
     }
 
@@ -381,7 +410,8 @@ impl PluginEngine {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        let instance = match tokio::time::timeout(timeout, pre.instantiate_async(&mut store)).await {
+        let instance = match tokio::time::timeout(timeout, pre.instantiate_async(&mut store)).await
+        {
             Err(_) => return Err(SandboxError::Deadline { limit: timeout }),
             Ok(Err(e)) => {
                 return Err(SandboxError::Instantiate {
@@ -399,8 +429,16 @@ impl PluginEngine {
         }
     }
 
-    fn classify(&self, e: wasmtime::Error, store: &Store<HostState>, timeout: Duration) -> SandboxError {
-        if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+    fn classify(
+        &self,
+        e: wasmtime::Error,
+        store: &Store<HostState>,
+        timeout: Duration,
+    ) -> SandboxError {
+        if matches!(
+            e.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
             return SandboxError::Deadline { limit: timeout };
         }
         let text = format!("{e:#}");

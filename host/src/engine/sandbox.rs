@@ -13,7 +13,9 @@ use std::time::Duration;
 use rand::SeedableRng;
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use super::bindings::crawlhost::plugin::{fetch, log, state, types};
 use super::bindings::{CrawlError, HttpRequest, HttpResponse, LogLevel};
@@ -168,10 +170,10 @@ impl fetch::Host for HostState {
         let result = http.fetch(&self.scope, request).await;
         if persist
             && let Some(json) = self.scope.session.save_if_changed()
-            && let Err(e) = self
-                .services
-                .state
-                .put(&namespace, crate::http::cookies::STATE_KEY, &json)
+            && let Err(e) =
+                self.services
+                    .state
+                    .put(&namespace, crate::http::cookies::STATE_KEY, &json)
         {
             tracing::warn!(plugin = %self.scope.plugin, error = %e, "Cannot save cookies.");
         }
@@ -247,10 +249,18 @@ mod tests {
     fn growing_past_the_limits_traps() {
         let mut limits = store_limits(32 << 20);
         assert!(limits.memory_growing(0, 32 << 20, None).unwrap());
-        let err = limits.memory_growing(0, (32 << 20) + 65536, None).unwrap_err();
-        assert!(format!("{err:#}").contains("forcing trap when growing memory"), "{err:#}");
+        let err = limits
+            .memory_growing(0, (32 << 20) + 65536, None)
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("forcing trap when growing memory"),
+            "{err:#}"
+        );
         assert!(limits.table_growing(0, MAX_TABLE_ELEMENTS, None).unwrap());
         let err = limits.table_growing(0, 1 << 32, None).unwrap_err();
-        assert!(format!("{err:#}").contains("forcing trap when growing table"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("forcing trap when growing table"),
+            "{err:#}"
+        );
     }
 }

@@ -212,7 +212,11 @@ impl Journal {
     }
 
     /// The latest runs, newest first (all plugins when `plugin` is none).
-    pub fn recent_runs(&self, plugin: Option<&str>, limit: usize) -> Result<Vec<RunRow>, JournalError> {
+    pub fn recent_runs(
+        &self,
+        plugin: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRow>, JournalError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT run_id, plugin, plugin_hash, started_at_ms, status, summary FROM runs
@@ -234,7 +238,11 @@ fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     })
 }
 
-fn insert_tasks(tx: &rusqlite::Transaction<'_>, run_id: &str, tasks: &[Task]) -> rusqlite::Result<()> {
+fn insert_tasks(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: &str,
+    tasks: &[Task],
+) -> rusqlite::Result<()> {
     if tasks.is_empty() {
         return Ok(());
     }
@@ -248,7 +256,14 @@ fn insert_tasks(tx: &rusqlite::Transaction<'_>, run_id: &str, tasks: &[Task]) ->
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued')",
     )?;
     for (i, t) in tasks.iter().enumerate() {
-        stmt.execute(params![run_id, t.key, next + i as i64, t.kind, t.payload, t.phase])?;
+        stmt.execute(params![
+            run_id,
+            t.key,
+            next + i as i64,
+            t.kind,
+            t.payload,
+            t.phase
+        ])?;
     }
     Ok(())
 }
@@ -272,7 +287,8 @@ mod tests {
         let path = dir.path().join("frontier.db");
         {
             let j = Journal::open(&path).unwrap();
-            j.start_run("r1", "p", "h", 5, &[task("a"), task("b")]).unwrap();
+            j.start_run("r1", "p", "h", 5, &[task("a"), task("b")])
+                .unwrap();
             j.complete_task("r1", "a", &[task("c"), task("b")]).unwrap();
             j.fail_task("r1", "b").unwrap();
             // Dropped without end_run: as if killed.

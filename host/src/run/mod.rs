@@ -69,13 +69,23 @@ pub struct TaskSpec {
 
 impl From<Task> for TaskSpec {
     fn from(t: Task) -> Self {
-        Self { key: t.key, kind: t.kind, payload: t.payload, phase: t.phase }
+        Self {
+            key: t.key,
+            kind: t.kind,
+            payload: t.payload,
+            phase: t.phase,
+        }
     }
 }
 
 impl From<TaskSpec> for Task {
     fn from(t: TaskSpec) -> Self {
-        Self { key: t.key, kind: t.kind, payload: t.payload, phase: t.phase }
+        Self {
+            key: t.key,
+            kind: t.kind,
+            payload: t.payload,
+            phase: t.phase,
+        }
     }
 }
 
@@ -101,12 +111,21 @@ pub enum TaskOutcome {
 impl From<Outcome> for TaskOutcome {
     fn from(o: Outcome) -> Self {
         match o {
-            Outcome::Done { follow_ups, records, dead_letters, .. } => TaskOutcome::Done {
+            Outcome::Done {
+                follow_ups,
+                records,
+                dead_letters,
+                ..
+            } => TaskOutcome::Done {
                 follow_ups: follow_ups.into_iter().map(TaskSpec::from).collect(),
                 records,
                 dead_letters,
             },
-            Outcome::Failed { kind, error_kind, error } => TaskOutcome::Failed {
+            Outcome::Failed {
+                kind,
+                error_kind,
+                error,
+            } => TaskOutcome::Failed {
                 retry: match kind {
                     FailureKind::Retryable => "retryable",
                     FailureKind::Blocked => "blocked",
@@ -123,13 +142,21 @@ impl From<Outcome> for TaskOutcome {
 impl From<TaskOutcome> for Outcome {
     fn from(o: TaskOutcome) -> Self {
         match o {
-            TaskOutcome::Done { follow_ups, records, dead_letters } => Outcome::Done {
+            TaskOutcome::Done {
+                follow_ups,
+                records,
+                dead_letters,
+            } => Outcome::Done {
                 journaled: false,
                 follow_ups: follow_ups.into_iter().map(Task::from).collect(),
                 records,
                 dead_letters,
             },
-            TaskOutcome::Failed { retry, error_kind, error } => Outcome::Failed {
+            TaskOutcome::Failed {
+                retry,
+                error_kind,
+                error,
+            } => Outcome::Failed {
                 kind: match retry.as_str() {
                     "retryable" => FailureKind::Retryable,
                     "blocked" => FailureKind::Blocked,
@@ -149,8 +176,17 @@ impl From<TaskOutcome> for Outcome {
 }
 
 const ERROR_KINDS: &[&str] = &[
-    "retryable", "blocked", "parse", "other", "deadline", "memory", "trap", "instantiate", "bus",
-    "output", "remote",
+    "retryable",
+    "blocked",
+    "parse",
+    "other",
+    "deadline",
+    "memory",
+    "trap",
+    "instantiate",
+    "bus",
+    "output",
+    "remote",
 ];
 
 /// Run one attempt of `task` of run `info` here, outside a local run (a
@@ -175,7 +211,10 @@ pub async fn execute_task(
     };
     let stats = Arc::new(FetchStats::default());
     let shared = Arc::new(RunShared {
-        ctx: RunContext { remote: None, ..ctx },
+        ctx: RunContext {
+            remote: None,
+            ..ctx
+        },
         scope: FetchScope::new(manifest.name.clone(), Arc::new(allow), stats),
         plugin: CurrentPlugin::new(plugin),
         info,
@@ -371,7 +410,10 @@ fn check_follow_ups(parent: &Task, tasks: &[Task]) -> Result<(), String> {
             return Err(format!("follow-up task `{}` has an empty kind", t.key));
         }
         if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&t.payload) {
-            return Err(format!("follow-up task `{}` has a payload that is not JSON: {e}", t.key));
+            return Err(format!(
+                "follow-up task `{}` has a payload that is not JSON: {e}",
+                t.key
+            ));
         }
         if t.phase < parent.phase {
             return Err(format!(
@@ -396,12 +438,18 @@ impl RunShared {
         let settings = &self.ctx.settings;
         let manifest = &plugin.manifest;
         let base_headers = vec![
-            ("crawlhost-plugin".to_string(), manifest.name.clone().into_bytes()),
+            (
+                "crawlhost-plugin".to_string(),
+                manifest.name.clone().into_bytes(),
+            ),
             (
                 "crawlhost-plugin-version".to_string(),
                 manifest.version.clone().into_bytes(),
             ),
-            ("crawlhost-run".to_string(), self.info.run_id.clone().into_bytes()),
+            (
+                "crawlhost-run".to_string(),
+                self.info.run_id.clone().into_bytes(),
+            ),
             ("crawlhost-task".to_string(), task.key.clone().into_bytes()),
         ];
         let mut out = Vec::with_capacity(output.records.len());
@@ -427,7 +475,10 @@ impl RunShared {
                     dead += 1;
                     tracing::warn!(plugin = %manifest.name, task = %task.key, topic = %r.topic, cause = %cause, "Record sent to the dead-letter topic.");
                     headers.push(("crawlhost-error".to_string(), cause.into_bytes()));
-                    headers.push(("crawlhost-original-topic".to_string(), r.topic.clone().into_bytes()));
+                    headers.push((
+                        "crawlhost-original-topic".to_string(),
+                        r.topic.clone().into_bytes(),
+                    ));
                     headers.push(("crawlhost-stage".to_string(), b"validate".to_vec()));
                     settings.bus.dead_letter_topic.clone()
                 }
@@ -455,7 +506,12 @@ impl RunShared {
             seed: seed_for(&self.info.run_id, &task.key),
         };
         let plugin = self.plugin.get();
-        let output = match self.ctx.engine.crawl(&plugin, call, &self.info, &task).await {
+        let output = match self
+            .ctx
+            .engine
+            .crawl(&plugin, call, &self.info, &task)
+            .await
+        {
             Err(e) => return sandbox_failure(e),
             Ok(Err(e)) => return crawl_failure(e),
             Ok(Ok(output)) => output,
@@ -570,7 +626,9 @@ pub async fn execute_run(
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "Cannot read the frontier journal; starting a new run."),
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot read the frontier journal; starting a new run.")
+            }
         }
     }
     let (run_id, started_at_ms) = match &start {
@@ -689,7 +747,13 @@ pub async fn execute_run(
                 }
             }
             if let Some(j) = &journal
-                && let Err(e) = j.start_run(&run_id, &manifest.name, &first.hash, started_at_ms, &accepted)
+                && let Err(e) = j.start_run(
+                    &run_id,
+                    &manifest.name,
+                    &first.hash,
+                    started_at_ms,
+                    &accepted,
+                )
             {
                 journal_err(e);
             }
@@ -707,7 +771,9 @@ pub async fn execute_run(
 
     loop {
         while !stopping && running.len() < concurrency {
-            let Some(entry) = frontier.pop_ready() else { break };
+            let Some(entry) = frontier.pop_ready() else {
+                break;
+            };
             let shared = shared.clone();
             running.spawn(async move {
                 let t = Instant::now();
@@ -862,15 +928,26 @@ pub async fn execute_run(
     });
     let summary = finish(summary, &stats, started);
     if let Some(m) = &metrics {
-        m.fetch_requests.fetch_add(summary.fetch.requests, Ordering::Relaxed);
-        m.fetch_bytes.fetch_add(summary.fetch.bytes, Ordering::Relaxed);
-        m.fetch_errors.fetch_add(summary.fetch.errors, Ordering::Relaxed);
+        m.fetch_requests
+            .fetch_add(summary.fetch.requests, Ordering::Relaxed);
+        m.fetch_bytes
+            .fetch_add(summary.fetch.bytes, Ordering::Relaxed);
+        m.fetch_errors
+            .fetch_add(summary.fetch.errors, Ordering::Relaxed);
         m.run_seconds.observe(summary.duration_ms as f64 / 1000.0);
-        let counter = if summary.fatal.is_some() { &m.runs_failed } else { &m.runs_finished };
+        let counter = if summary.fatal.is_some() {
+            &m.runs_failed
+        } else {
+            &m.runs_finished
+        };
         counter.fetch_add(1, Ordering::Relaxed);
     }
     if let Some(j) = &journal {
-        let status = if summary.interrupted { "interrupted" } else { "finished" };
+        let status = if summary.interrupted {
+            "interrupted"
+        } else {
+            "finished"
+        };
         let json = serde_json::to_string(&summary).unwrap_or_else(|_| "{}".into());
         if let Err(e) = j.end_run(&run_id, status, &json) {
             journal_err(e);

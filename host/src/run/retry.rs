@@ -82,15 +82,24 @@ mod tests {
             .map(|a| backoff_cap(&c, FailureKind::Retryable, a).as_millis() as u64)
             .collect();
         assert_eq!(caps, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(backoff_cap(&c, FailureKind::Blocked, 1), Duration::from_millis(1000));
+        assert_eq!(
+            backoff_cap(&c, FailureKind::Blocked, 1),
+            Duration::from_millis(1000)
+        );
     }
 
     #[test]
     fn attempts_are_bounded_per_kind() {
         let c = cfg();
-        assert!(matches!(decide(&c, FailureKind::Retryable, 3, 0.5), Decision::RetryAfter(_)));
+        assert!(matches!(
+            decide(&c, FailureKind::Retryable, 3, 0.5),
+            Decision::RetryAfter(_)
+        ));
         assert_eq!(decide(&c, FailureKind::Retryable, 4, 0.5), Decision::GiveUp);
-        assert!(matches!(decide(&c, FailureKind::Blocked, 1, 0.5), Decision::RetryAfter(_)));
+        assert!(matches!(
+            decide(&c, FailureKind::Blocked, 1, 0.5),
+            Decision::RetryAfter(_)
+        ));
         assert_eq!(decide(&c, FailureKind::Blocked, 2, 0.5), Decision::GiveUp);
         assert_eq!(decide(&c, FailureKind::Permanent, 1, 0.5), Decision::GiveUp);
     }

@@ -67,7 +67,9 @@ impl AdminConfig {
 
     /// The token, if the environment variable is set and non-empty.
     pub fn token(&self) -> Option<String> {
-        std::env::var(&self.token_env).ok().filter(|t| !t.is_empty())
+        std::env::var(&self.token_env)
+            .ok()
+            .filter(|t| !t.is_empty())
     }
 }
 
@@ -185,7 +187,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
     let body = state.service.metrics.render(&gauges);
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         body,
     )
         .into_response()
@@ -214,17 +219,29 @@ fn start_error(e: StartError) -> Response {
     error(status, e)
 }
 
-async fn run(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
     if let Err(r) = authorized(&state, &headers) {
         return *r;
     }
     match state.service.start_run(&name).await {
-        Ok(run) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "started": run }))).into_response(),
+        Ok(run) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "started": run })),
+        )
+            .into_response(),
         Err(e) => start_error(e),
     }
 }
 
-async fn pause(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn pause(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
     if let Err(r) = authorized(&state, &headers) {
         return *r;
     }
@@ -234,7 +251,11 @@ async fn pause(State(state): State<AppState>, headers: HeaderMap, Path(name): Pa
     }
 }
 
-async fn resume(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn resume(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
     if let Err(r) = authorized(&state, &headers) {
         return *r;
     }
@@ -250,12 +271,21 @@ struct RunsQuery {
     limit: Option<usize>,
 }
 
-async fn runs(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<RunsQuery>) -> Response {
+async fn runs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RunsQuery>,
+) -> Response {
     if let Err(r) = authorized(&state, &headers) {
         return *r;
     }
     let limit = q.limit.unwrap_or(50).min(1000);
-    match state.service.host().journal.recent_runs(q.plugin.as_deref(), limit) {
+    match state
+        .service
+        .host()
+        .journal
+        .recent_runs(q.plugin.as_deref(), limit)
+    {
         Ok(rows) => {
             let rows: Vec<serde_json::Value> = rows
                 .into_iter()

@@ -253,8 +253,17 @@ impl Service {
                         other.path.display()
                     );
                     tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused.");
-                    self.metrics.plugins_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    table.refused.insert(path.to_path_buf(), Refusal { path: path.to_path_buf(), reason, at_ms: now_ms() });
+                    self.metrics
+                        .plugins_refused
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    table.refused.insert(
+                        path.to_path_buf(),
+                        Refusal {
+                            path: path.to_path_buf(),
+                            reason,
+                            at_ms: now_ms(),
+                        },
+                    );
                     return;
                 }
                 table.refused.remove(path);
@@ -281,11 +290,17 @@ impl Service {
                         slot.next_tick = schedule.as_ref().and_then(|s| s.next_after(Utc::now()));
                         slot.schedule = schedule;
                         slot.loaded_at_ms = now_ms();
-                        self.metrics.plugin_swaps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.metrics
+                            .plugin_swaps
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     None => {
                         tracing::info!(plugin = %name, version = %plugin.manifest.version, path = %path.display(), "Plugin loaded.");
-                        let triggers = if disabled { None } else { self.spawn_triggers(&plugin) };
+                        let triggers = if disabled {
+                            None
+                        } else {
+                            self.spawn_triggers(&plugin)
+                        };
                         table.slots.insert(
                             name,
                             Slot {
@@ -306,7 +321,9 @@ impl Service {
                 drop(table);
                 self.changed.notify_one();
             }
-            Err(LoadError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(LoadError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 self.remove_file(path);
             }
             Err(e) => {
@@ -315,7 +332,9 @@ impl Service {
                     other => other.to_string(),
                 };
                 tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused; the previous version (if any) keeps serving.");
-                self.metrics.plugins_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics
+                    .plugins_refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.table().refused.insert(
                     path.to_path_buf(),
                     Refusal {
@@ -331,7 +350,10 @@ impl Service {
     /// Start consuming the trigger topics of a triggered plugin. Trigger
     /// offsets are committed only after the planned tasks are done, so a
     /// consumer aborted by a swap or shutdown re-plans those records later.
-    fn spawn_triggers(&self, plugin: &Arc<crate::engine::LoadedPlugin>) -> Option<tokio::task::AbortHandle> {
+    fn spawn_triggers(
+        &self,
+        plugin: &Arc<crate::engine::LoadedPlugin>,
+    ) -> Option<tokio::task::AbortHandle> {
         if plugin.manifest.triggers.is_empty() {
             return None;
         }
@@ -340,8 +362,12 @@ impl Service {
         let concurrency = self.host.settings.concurrency_for(&plugin.manifest.name);
         let handle = tokio::spawn(async move {
             let name = plugin.manifest.name.clone();
-            match crate::trigger::consume(ctx, plugin, concurrency, crate::trigger::Until::Forever).await {
-                Ok(report) => tracing::info!(plugin = %name, records = report.records, "Trigger consumer stopped."),
+            match crate::trigger::consume(ctx, plugin, concurrency, crate::trigger::Until::Forever)
+                .await
+            {
+                Ok(report) => {
+                    tracing::info!(plugin = %name, records = report.records, "Trigger consumer stopped.")
+                }
                 Err(e) => tracing::error!(plugin = %name, error = %e, "Trigger consumer failed."),
             }
         });
@@ -410,7 +436,9 @@ impl Service {
         let mut table = self.table();
         if let Some(slot) = table.slots.get_mut(name) {
             slot.active_run = None;
-            if summary.fatal.is_some() || (summary.tasks_done == 0 && !summary.tasks_failed.is_empty()) {
+            if summary.fatal.is_some()
+                || (summary.tasks_done == 0 && !summary.tasks_failed.is_empty())
+            {
                 slot.consecutive_failures += 1;
             } else if !summary.interrupted {
                 slot.consecutive_failures = 0;
@@ -520,7 +548,9 @@ impl Service {
             for name in due {
                 match self.start_run(&name).await {
                     Ok(run) => tracing::info!(plugin = %name, run = %run, "Scheduled run started."),
-                    Err(e) => tracing::warn!(plugin = %name, reason = %e, "Scheduled tick skipped."),
+                    Err(e) => {
+                        tracing::warn!(plugin = %name, reason = %e, "Scheduled tick skipped.")
+                    }
                 }
             }
             let sleep = next
@@ -562,7 +592,9 @@ impl Service {
 }
 
 /// Start the watcher on `dir`; events for `*.wasm` files arrive on the channel.
-fn watch_dir(dir: &Path) -> Result<(notify::RecommendedWatcher, mpsc::UnboundedReceiver<PathBuf>), ServeError> {
+fn watch_dir(
+    dir: &Path,
+) -> Result<(notify::RecommendedWatcher, mpsc::UnboundedReceiver<PathBuf>), ServeError> {
     use notify::{EventKind, RecursiveMode, Watcher};
     let (tx, rx) = mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -611,8 +643,8 @@ pub async fn serve(
     tasks.spawn(service.clone().scheduler());
     tasks.spawn(service.clone().watcher(events));
     if let Some(listener) = admin {
-        let router = admin::router(service.clone(), &service.host.settings)
-            .map_err(ServeError::Admin)?;
+        let router =
+            admin::router(service.clone(), &service.host.settings).map_err(ServeError::Admin)?;
         let mut stop = service.shutdown_tx.subscribe();
         tasks.spawn(async move {
             let result = axum::serve(listener, router)
@@ -644,7 +676,11 @@ pub async fn serve(
                 })
                 .await;
             match result {
-                Ok(report) => tracing::info!(records = report.records_written, objects = report.objects_written, "Sink stopped."),
+                Ok(report) => tracing::info!(
+                    records = report.records_written,
+                    objects = report.objects_written,
+                    "Sink stopped."
+                ),
                 Err(e) => tracing::error!(error = %e, "Sink failed."),
             }
         });

@@ -53,7 +53,11 @@ impl CronSchedule {
 
     /// The tick to wait for after the one at `last` fired, seen at `now`:
     /// strictly after both, so nothing fires twice and nothing is caught up.
-    pub fn next_fire(&self, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub fn next_fire(
+        &self,
+        last: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let from = match last {
             Some(l) if l > now => l,
             _ => now,
@@ -84,9 +88,15 @@ mod tests {
     fn daylight_saving_keeps_the_wall_clock_hour() {
         let s = CronSchedule::parse("0 0 9 * * *", "America/New_York").unwrap();
         // Before the March 8 2026 transition: 09:00 EST = 14:00 UTC.
-        assert_eq!(s.next_after(utc(2026, 3, 7, 0, 0, 0)), Some(utc(2026, 3, 7, 14, 0, 0)));
+        assert_eq!(
+            s.next_after(utc(2026, 3, 7, 0, 0, 0)),
+            Some(utc(2026, 3, 7, 14, 0, 0))
+        );
         // After it: 09:00 EDT = 13:00 UTC.
-        assert_eq!(s.next_after(utc(2026, 3, 9, 0, 0, 0)), Some(utc(2026, 3, 9, 13, 0, 0)));
+        assert_eq!(
+            s.next_after(utc(2026, 3, 9, 0, 0, 0)),
+            Some(utc(2026, 3, 9, 13, 0, 0))
+        );
     }
 
     #[test]
@@ -94,16 +104,24 @@ mod tests {
         let s = CronSchedule::parse("0 */5 * * * *", "UTC").unwrap();
         let tick = utc(2026, 1, 1, 0, 5, 0);
         // The timer woke a little early: still the next tick after `tick`.
-        assert_eq!(s.next_fire(Some(tick), utc(2026, 1, 1, 0, 4, 59)), Some(utc(2026, 1, 1, 0, 10, 0)));
+        assert_eq!(
+            s.next_fire(Some(tick), utc(2026, 1, 1, 0, 4, 59)),
+            Some(utc(2026, 1, 1, 0, 10, 0))
+        );
         // A long run covered three ticks: no catch-up, the next one after now.
-        assert_eq!(s.next_fire(Some(tick), utc(2026, 1, 1, 0, 21, 0)), Some(utc(2026, 1, 1, 0, 25, 0)));
+        assert_eq!(
+            s.next_fire(Some(tick), utc(2026, 1, 1, 0, 21, 0)),
+            Some(utc(2026, 1, 1, 0, 25, 0))
+        );
     }
 
     #[test]
     fn bad_input_is_named() {
         let e = CronSchedule::parse("daily", "UTC").unwrap_err().to_string();
         assert!(e.contains("daily"), "{e}");
-        let e = CronSchedule::parse("0 0 3 * * *", "Mars/Olympus").unwrap_err().to_string();
+        let e = CronSchedule::parse("0 0 3 * * *", "Mars/Olympus")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Mars/Olympus"), "{e}");
     }
 }

@@ -3,8 +3,8 @@
 
 wit_bindgen::generate!({ path: "wit", world: "plugin" });
 
-use exports::crawlhost::plugin::crawler::Guest;
 use crawlhost::plugin::types::*;
+use exports::crawlhost::plugin::crawler::Guest;
 
 struct Future;
 

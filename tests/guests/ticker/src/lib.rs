@@ -44,7 +44,13 @@ impl Plugin for Ticker {
     fn plan(run: &Run, _input: PlanInput) -> CrawlResult<Vec<Task>> {
         let chains = run.config_u64("chains", 4)?;
         (0..chains)
-            .map(|c| out::task("tick", key(c, 0), &serde_json::json!({ "chain": c, "n": 0 })))
+            .map(|c| {
+                out::task(
+                    "tick",
+                    key(c, 0),
+                    &serde_json::json!({ "chain": c, "n": 0 }),
+                )
+            })
             .collect()
     }
 
