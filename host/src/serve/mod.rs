@@ -46,8 +46,6 @@ use schedule::CronSchedule;
 const DEBOUNCE: Duration = Duration::from_millis(150);
 /// Runs remembered per plugin for the admin API.
 const LAST_RUNS: usize = 20;
-/// Consecutive failed runs after which a plugin is reported unhealthy.
-const UNHEALTHY_AFTER: u32 = 3;
 
 /// Errors starting or running the service.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +115,7 @@ struct Slot {
     next_tick: Option<DateTime<Utc>>,
     active_run: Option<String>,
     last_runs: VecDeque<RunBrief>,
-    consecutive_failures: u32,
+    health: crate::health::PluginHealth,
     loaded_at_ms: i64,
     /// The topic-trigger consumer of a triggered plugin (restarted on swap).
     triggers: Option<tokio::task::AbortHandle>,
@@ -311,7 +309,7 @@ impl Service {
                                 schedule,
                                 active_run: None,
                                 last_runs: VecDeque::new(),
-                                consecutive_failures: 0,
+                                health: crate::health::PluginHealth::new(Default::default()),
                                 loaded_at_ms: now_ms(),
                                 triggers,
                             },
@@ -436,12 +434,14 @@ impl Service {
         let mut table = self.table();
         if let Some(slot) = table.slots.get_mut(name) {
             slot.active_run = None;
-            if summary.fatal.is_some()
-                || (summary.tasks_done == 0 && !summary.tasks_failed.is_empty())
-            {
-                slot.consecutive_failures += 1;
-            } else if !summary.interrupted {
-                slot.consecutive_failures = 0;
+            match slot.health.observe_run(summary) {
+                Some(crate::health::Transition::BecameUnhealthy { reason }) => {
+                    tracing::warn!(plugin = %name, reason = %reason, "Plugin is unhealthy.");
+                }
+                Some(crate::health::Transition::Recovered) => {
+                    tracing::info!(plugin = %name, "Plugin recovered.");
+                }
+                None => {}
             }
             slot.last_runs.push_front(RunBrief::from(summary));
             slot.last_runs.truncate(LAST_RUNS);
@@ -483,10 +483,11 @@ impl Service {
                     path: s.path.clone(),
                     contract: p.contract.to_string(),
                     paused: s.paused,
-                    health: if s.consecutive_failures >= UNHEALTHY_AFTER {
-                        format!("unhealthy: {} failed runs in a row", s.consecutive_failures)
-                    } else {
-                        "healthy".to_string()
+                    health: match s.health.health() {
+                        crate::health::Health::Healthy => "healthy".to_string(),
+                        crate::health::Health::Unhealthy { reason } => {
+                            format!("unhealthy: {reason}")
+                        }
                     },
                     schedule: s.schedule.as_ref().map(|_| {
                         self.host
