@@ -364,3 +364,80 @@ unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+/// With `[sink]` configured, `serve` also runs the sink: records a plugin
+/// produces end up as objects in the Confluent layout without a separate
+/// `crawlhost sink` process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_sink_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("objects");
+    let settings = common::settings(
+        dir.path(),
+        &format!(
+            "[plugins.ticker]\nconfig = {{ chains = \"2\", limit = \"5\" }}\n\
+             [sink]\ntopics = [\"ticks\"]\nflush_size = 5\nidle_flush_ms = 500\npoll_interval_ms = 50\n\
+             [sink.store]\nkind = \"local\"\npath = \"{}\"\n",
+            out.display()
+        ),
+    );
+    copy_plugin(
+        &common::wasm("ticker-1.0.0"),
+        &dir.path().join("plugins/ticker.wasm"),
+    );
+    let service = Service::new(Host::open(settings).unwrap());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve::serve(service.clone(), None, async {
+        let _ = stop_rx.await;
+    }));
+    wait_for(Duration::from_secs(30), "ticker to load", || {
+        service.plugins().iter().any(|p| p.name == "ticker")
+    })
+    .await;
+    service.start_run("ticker").await.unwrap();
+    // 2 chains x 5 tasks = 10 records, flush.size 5: two objects of 5 lines.
+    let listed = || -> Vec<(String, usize)> {
+        let mut found = Vec::new();
+        let mut stack = vec![out.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "json") {
+                    let lines = std::fs::read_to_string(&p)
+                        .unwrap_or_default()
+                        .lines()
+                        .count();
+                    found.push((p.strip_prefix(&out).unwrap().display().to_string(), lines));
+                }
+            }
+        }
+        found.sort();
+        found
+    };
+    wait_for(
+        Duration::from_secs(30),
+        "the sink to write the ticks",
+        || listed().iter().map(|(_, n)| n).sum::<usize>() == 10,
+    )
+    .await;
+    assert_eq!(
+        listed(),
+        vec![
+            (
+                "topics/ticks/partition=0/ticks+0+0000000000.json".to_string(),
+                5
+            ),
+            (
+                "topics/ticks/partition=0/ticks+0+0000000005.json".to_string(),
+                5
+            ),
+        ]
+    );
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
