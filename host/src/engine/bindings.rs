@@ -8,7 +8,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use crawlhost::plugin::types::{
+pub use self::crawlhost::plugin::types::{
     BusRecord, ConfigKey, CrawlError, CrawlOutput, Header, HttpRequest, HttpResponse, LogLevel,
     OutRecord, PlanInput, PluginManifest, RunInfo, Task,
 };
