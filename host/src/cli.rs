@@ -389,18 +389,7 @@ async fn run_once(
         )
         .await;
         line.finish();
-        let code = if summary.fatal.is_some() {
-            1
-        } else if summary.tasks_failed.is_empty() {
-            0
-        } else {
-            EXIT_TASK_FAILURES
-        };
-        // Fatal (1) outranks task failures (2).
-        worst = match (worst, code) {
-            (1, _) | (_, 1) => 1,
-            (a, b) => a.max(b),
-        };
+        worst = combine_exit(worst, run_exit_code(&summary));
         if !json {
             print_summary(&summary);
         }
@@ -533,17 +522,7 @@ async fn run_distributed(
         )
         .await;
         line.finish();
-        let code = if summary.fatal.is_some() {
-            1
-        } else if summary.tasks_failed.is_empty() {
-            0
-        } else {
-            EXIT_TASK_FAILURES
-        };
-        worst = match (worst, code) {
-            (1, _) | (_, 1) => 1,
-            (a, b) => a.max(b),
-        };
+        worst = combine_exit(worst, run_exit_code(&summary));
         if !json {
             print_summary(&summary);
         }
@@ -665,6 +644,26 @@ async fn triggers(
     }
     flush_bus(&host).await?;
     Ok(ExitCode::from(worst))
+}
+
+/// The exit code one run asks for: 1 when it could not complete, 2 when some
+/// tasks failed for good, 0 when every task was done.
+fn run_exit_code(summary: &RunSummary) -> u8 {
+    if summary.fatal.is_some() {
+        1
+    } else if summary.tasks_failed.is_empty() {
+        0
+    } else {
+        EXIT_TASK_FAILURES
+    }
+}
+
+/// Combine exit codes of several runs: fatal (1) outranks task failures (2).
+fn combine_exit(worst: u8, code: u8) -> u8 {
+    match (worst, code) {
+        (1, _) | (_, 1) => 1,
+        (a, b) => a.max(b),
+    }
 }
 
 /// The live progress line: redrawn in place on a terminal, a plain line every
