@@ -33,9 +33,9 @@
 //! leader election; a host that is late by more than [`CLAIM_WINDOW`]
 //! claims is not deduplicated (documented limit).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::Message;
@@ -87,6 +87,11 @@ pub struct TaskMessage {
     /// The run's effective plugin configuration.
     pub config: Vec<(String, String)>,
     pub task: TaskSpec,
+    /// After this time (ms since the epoch) the coordinator no longer waits
+    /// for this attempt (it dispatched the task again): a worker that reads
+    /// it later skips it instead of publishing its records a second time.
+    #[serde(default)]
+    pub expires_at_ms: Option<i64>,
 }
 
 /// The outcome of one attempt, as published to the results topic.
@@ -94,6 +99,10 @@ pub struct TaskMessage {
 pub struct ResultMessage {
     pub attempt_id: String,
     pub coordinator: String,
+    /// The tasks-topic partition the attempt was read from: the coordinator
+    /// learns which partitions some worker is consuming.
+    #[serde(default)]
+    pub partition: Option<i32>,
     /// The worker that ran it.
     pub worker: String,
     pub task_key: String,
@@ -216,10 +225,45 @@ pub struct Dispatcher {
     kafka: KafkaSettings,
     host_id: String,
     pending: Arc<Mutex<HashMap<String, oneshot::Sender<TaskOutcome>>>>,
+    /// When a result last came from each tasks-topic partition.
+    live: Arc<Mutex<HashMap<i32, Instant>>>,
+    /// When an attempt last timed out on each tasks-topic partition.
+    stalled: Mutex<HashMap<i32, Instant>>,
+    /// Tasks (run, key) whose last attempt got no result in time.
+    timed_out: Mutex<HashSet<(String, String)>>,
+    tasks_partitions: u32,
     listener: tokio::task::JoinHandle<()>,
     /// Longest wait for an outcome before the attempt counts as failed
     /// (retryable), so a lost worker cannot hang a run forever.
     result_timeout: Duration,
+}
+
+/// Partitions a worker is known to consume: a result came from it, and no
+/// attempt timed out there since.
+pub fn live_partitions(
+    results: &HashMap<i32, Instant>,
+    stalled: &HashMap<i32, Instant>,
+) -> HashSet<u32> {
+    results
+        .iter()
+        .filter(|(p, at)| stalled.get(p).is_none_or(|s| *at > s))
+        .map(|(p, _)| *p as u32)
+        .collect()
+}
+
+/// Pure part of re-dispatch: among `candidates` (attempt keys), the first
+/// whose partition is in `live`; `None` when no partition is known live.
+pub fn key_for_live_partition(
+    candidates: impl IntoIterator<Item = String>,
+    partitions: u32,
+    live: &HashSet<u32>,
+) -> Option<String> {
+    if live.is_empty() {
+        return None;
+    }
+    candidates
+        .into_iter()
+        .find(|k| live.contains(&partition_for(k.as_bytes(), partitions)))
 }
 
 impl Dispatcher {
@@ -239,9 +283,17 @@ impl Dispatcher {
             .find(|(t, _)| *t == kafka.results_topic)
             .map(|(_, n)| n)
             .unwrap_or(1);
+        let tasks_partitions = bus
+            .topics()
+            .await?
+            .into_iter()
+            .find(|(t, _)| *t == kafka.tasks_topic)
+            .map(|(_, n)| n)
+            .unwrap_or(kafka.tasks_partitions);
         let partition = partition_for(host_id.as_bytes(), partitions);
         let start = bus.end_offset(&kafka.results_topic, partition).await?;
         let pending: Arc<Mutex<HashMap<String, oneshot::Sender<TaskOutcome>>>> = Arc::default();
+        let live: Arc<Mutex<HashMap<i32, Instant>>> = Arc::default();
         let listener = tokio::spawn(listen(
             bus.clone(),
             kafka.results_topic.clone(),
@@ -249,13 +301,20 @@ impl Dispatcher {
             start,
             host_id.clone(),
             pending.clone(),
+            live.clone(),
         ));
-        let result_timeout = task_timeout * 3 + kafka.session_timeout * 3 + Duration::from_secs(60);
+        let result_timeout = kafka
+            .result_timeout
+            .unwrap_or(task_timeout * 3 + kafka.session_timeout * 3 + Duration::from_secs(60));
         Ok(Arc::new(Self {
             bus,
             kafka,
             host_id,
             pending,
+            live,
+            stalled: Mutex::new(HashMap::new()),
+            timed_out: Mutex::new(HashSet::new()),
+            tasks_partitions,
             listener,
             result_timeout,
         }))
@@ -276,6 +335,7 @@ async fn listen(
     mut next: u64,
     host_id: String,
     pending: Arc<Mutex<HashMap<String, oneshot::Sender<TaskOutcome>>>>,
+    live: Arc<Mutex<HashMap<i32, Instant>>>,
 ) {
     loop {
         match bus.fetch(&topic, partition, next, 500).await {
@@ -289,6 +349,11 @@ async fn listen(
                     };
                     if msg.coordinator != host_id {
                         continue;
+                    }
+                    if let Some(p) = msg.partition {
+                        live.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(p, Instant::now());
                     }
                     let waiter = pending
                         .lock()
@@ -325,12 +390,33 @@ fn remote_failure(error: String) -> TaskOutcome {
 #[async_trait::async_trait]
 impl RemoteTasks for Dispatcher {
     async fn run_task(&self, info: &RunInfo, plugin: &LoadedPlugin, task: Task) -> TaskOutcome {
-        let attempt_id = format!(
-            "{:016x}{:016x}",
-            rand::random::<u64>(),
-            rand::random::<u64>()
-        );
+        let new_id = || {
+            format!(
+                "{:016x}{:016x}",
+                rand::random::<u64>(),
+                rand::random::<u64>()
+            )
+        };
         let key = task.key.clone();
+        let run_task = (info.run_id.clone(), key.clone());
+        let retrying_a_timeout = self
+            .timed_out
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&run_task);
+        // After a timeout, aim the attempt at a partition some worker
+        // consumes (the group may not have handed a dead host's partitions
+        // on); otherwise any partition.
+        let attempt_id = if retrying_a_timeout {
+            let live = live_partitions(
+                &self.live.lock().unwrap_or_else(PoisonError::into_inner),
+                &self.stalled.lock().unwrap_or_else(PoisonError::into_inner),
+            );
+            key_for_live_partition((0..1000).map(|_| new_id()), self.tasks_partitions, &live)
+                .unwrap_or_else(new_id)
+        } else {
+            new_id()
+        };
         let message = TaskMessage {
             attempt_id: attempt_id.clone(),
             coordinator: self.host_id.clone(),
@@ -340,6 +426,7 @@ impl RemoteTasks for Dispatcher {
             started_at_ms: info.started_at_ms,
             config: info.config.clone(),
             task: task.into(),
+            expires_at_ms: Some(now_ms() + self.result_timeout.as_millis() as i64),
         };
         let Ok(value) = serde_json::to_vec(&message) else {
             return remote_failure("cannot encode the task".into());
@@ -351,7 +438,9 @@ impl RemoteTasks for Dispatcher {
             .insert(attempt_id.clone(), tx);
         let record = ProduceRecord {
             topic: self.kafka.tasks_topic.clone(),
-            key: Some(format!("{}/{key}", info.run_id).into_bytes()),
+            // Keyed by attempt: a retry (or a re-dispatch after a result
+            // timeout) lands on any partition, not behind the same one.
+            key: Some(attempt_id.clone().into_bytes()),
             value,
             headers: vec![
                 ("crawlhost-run".into(), info.run_id.clone().into_bytes()),
@@ -374,6 +463,16 @@ impl RemoteTasks for Dispatcher {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .remove(&attempt_id);
+                self.timed_out
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(run_task);
+                let stalled = partition_for(attempt_id.as_bytes(), self.tasks_partitions) as i32;
+                self.stalled
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(stalled, Instant::now());
+                tracing::warn!(task = %key, timeout = ?self.result_timeout, "No worker reported a task in time; it will be dispatched again.");
                 remote_failure(format!(
                     "no worker reported task `{key}` within {:?}",
                     self.result_timeout
@@ -450,14 +549,55 @@ pub async fn run_worker(
     };
     let mut trackers: HashMap<i32, OffsetTracker> = HashMap::new();
     let mut running: JoinSet<(i32, u64)> = JoinSet::new();
+    // Received but not started. The consumer is polled even when every slot
+    // is busy, so group rebalances (another host joining or dying) are never
+    // held up by this host's long tasks; a full buffer pauses fetching
+    // instead.
+    let mut queued: VecDeque<(i32, u64, Vec<u8>)> = VecDeque::new();
+    let high_water = concurrency * 4;
+    let mut paused = false;
     let mut done = 0u64;
     let mut stopping = *shutdown.borrow();
     loop {
+        while !stopping && running.len() < concurrency {
+            let Some((partition, offset, payload)) = queued.pop_front() else {
+                break;
+            };
+            let (wctx, plugins, host_id, results_topic) = (
+                worker_ctx.clone(),
+                plugins.clone(),
+                host_id.clone(),
+                kafka.results_topic.clone(),
+            );
+            running.spawn(async move {
+                work_one(
+                    wctx,
+                    &plugins,
+                    &host_id,
+                    &results_topic,
+                    partition,
+                    &payload,
+                )
+                .await;
+                (partition, offset)
+            });
+        }
+        let want_pause = queued.len() >= high_water;
+        if want_pause != paused
+            && let Ok(assignment) = consumer.assignment()
+        {
+            let _ = if want_pause {
+                consumer.pause(&assignment)
+            } else {
+                consumer.resume(&assignment)
+            };
+            paused = want_pause;
+        }
         if stopping && running.is_empty() {
             break;
         }
         tokio::select! {
-            received = consumer.recv(), if !stopping && running.len() < concurrency => {
+            received = consumer.recv(), if !stopping => {
                 let m = match received {
                     Ok(m) => m,
                     Err(e) => {
@@ -473,17 +613,13 @@ pub async fn run_worker(
                     *tracker = OffsetTracker::new(offset);
                 }
                 tracker.start(offset);
-                let payload = m.payload().unwrap_or_default().to_vec();
-                let (wctx, plugins, host_id, results_topic) = (
-                    worker_ctx.clone(),
-                    plugins.clone(),
-                    host_id.clone(),
-                    kafka.results_topic.clone(),
-                );
-                running.spawn(async move {
-                    work_one(wctx, &plugins, &host_id, &results_topic, &payload).await;
-                    (partition, offset)
-                });
+                queued.push_back((partition, offset, m.payload().unwrap_or_default().to_vec()));
+                if paused && queued.len() >= high_water {
+                    // A rebalance may have handed over unpaused partitions.
+                    if let Ok(assignment) = consumer.assignment() {
+                        let _ = consumer.pause(&assignment);
+                    }
+                }
             }
             Some(joined) = running.join_next() => {
                 let Ok((partition, offset)) = joined else {
@@ -508,8 +644,15 @@ pub async fn run_worker(
             }
         }
     }
-    // Leave the group now rather than at session timeout.
-    let _ = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+    // Tasks received but not started are not committed: whoever owns their
+    // partition next runs them. Leave the group now rather than at session
+    // timeout.
+    if !queued.is_empty() {
+        tracing::info!(
+            tasks = queued.len(),
+            "Worker stopping; unstarted tasks go back to the group."
+        );
+    }
     consumer.unsubscribe();
     Ok(done)
 }
@@ -520,6 +663,7 @@ async fn work_one(
     plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
     host_id: &str,
     results_topic: &str,
+    partition: i32,
     payload: &[u8],
 ) {
     let msg: TaskMessage = match serde_json::from_slice(payload) {
@@ -531,6 +675,10 @@ async fn work_one(
         }
     };
     let key = msg.task.key.clone();
+    if msg.expires_at_ms.is_some_and(|at| now_ms() > at) {
+        tracing::info!(task = %key, run = %msg.run_id, "Skipping an attempt its coordinator stopped waiting for.");
+        return;
+    }
     let outcome = match plugins.get(&msg.plugin) {
         None => TaskOutcome::Failed {
             retry: "permanent".into(),
@@ -553,6 +701,7 @@ async fn work_one(
     let result = ResultMessage {
         attempt_id: msg.attempt_id,
         coordinator: msg.coordinator.clone(),
+        partition: Some(partition),
         worker: host_id.to_string(),
         task_key: key.clone(),
         outcome,
@@ -579,6 +728,28 @@ async fn work_one(
 mod tests {
     use super::*;
     use crate::bus::embedded::EmbeddedBus;
+
+    #[test]
+    fn a_partition_is_live_until_an_attempt_stalls_there() {
+        let t0 = Instant::now();
+        let t1 = t0 + Duration::from_secs(1);
+        let results: HashMap<i32, Instant> = [(0, t1), (1, t0), (2, t1)].into_iter().collect();
+        let stalled: HashMap<i32, Instant> = [(1, t1), (2, t0)].into_iter().collect();
+        let live = live_partitions(&results, &stalled);
+        assert_eq!(live, [0, 2].into_iter().collect());
+    }
+
+    #[test]
+    fn a_redispatch_aims_at_a_live_partition() {
+        let live: HashSet<u32> = [2].into_iter().collect();
+        let keys = (0..200).map(|i| format!("k{i}"));
+        let key = key_for_live_partition(keys, 4, &live).unwrap();
+        assert_eq!(partition_for(key.as_bytes(), 4), 2);
+        assert_eq!(
+            key_for_live_partition(["a".to_string()], 4, &HashSet::new()),
+            None
+        );
+    }
 
     #[test]
     fn the_first_claim_wins() {
@@ -620,6 +791,7 @@ mod tests {
             run_id: "r".into(),
             started_at_ms: 5,
             config: vec![("k".into(), "v".into())],
+            expires_at_ms: Some(9),
             task: TaskSpec {
                 key: "t".into(),
                 kind: "seed".into(),
@@ -632,6 +804,7 @@ mod tests {
         let r = ResultMessage {
             attempt_id: "a".into(),
             coordinator: "c".into(),
+            partition: Some(3),
             worker: "w".into(),
             task_key: "t".into(),
             outcome: TaskOutcome::Failed {

@@ -135,6 +135,12 @@ pub struct KafkaConfig {
     /// 10000.
     #[serde(default = "default_session_timeout_ms")]
     pub session_timeout_ms: u64,
+    /// How long the coordinator of a distributed run waits for the outcome
+    /// of one attempt before it dispatches the task again (to a partition
+    /// a worker is known to consume), in seconds. Default: three task
+    /// timeouts plus three session timeouts plus a minute.
+    #[serde(default)]
+    pub result_timeout_secs: Option<u64>,
     /// Any other librdkafka property, passed to every client as written
     /// (e.g. `"socket.keepalive.enable" = "true"`). Properties that would
     /// weaken delivery (`acks`, `enable.idempotence`, ...) are refused.
@@ -259,6 +265,8 @@ pub struct KafkaSettings {
     pub results_topic: String,
     pub claims_topic: String,
     pub session_timeout: Duration,
+    /// `result_timeout_secs`, when set.
+    pub result_timeout: Option<Duration>,
     /// Properties shared by every client (connection, security, pass-through).
     common: Vec<(String, String)>,
     /// Producer-only properties.
@@ -344,6 +352,9 @@ impl KafkaConfig {
                 "session_timeout_ms",
                 "must be between 1000 and 600000",
             ));
+        }
+        if self.result_timeout_secs == Some(0) {
+            return Err(invalid("result_timeout_secs", "must be at least 1"));
         }
         if self.tasks_partitions == 0 || self.tasks_partitions > 10_000 {
             return Err(invalid("tasks_partitions", "must be between 1 and 10000"));
@@ -507,6 +518,7 @@ impl KafkaConfig {
             results_topic: self.results_topic.clone(),
             claims_topic: self.claims_topic.clone(),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
+            result_timeout: self.result_timeout_secs.map(Duration::from_secs),
             common,
             producer,
         })

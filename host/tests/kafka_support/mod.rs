@@ -390,26 +390,37 @@ impl Gate {
                     .then(|| value.trim().to_string())
             })
             .unwrap_or_default();
-        // Created before `released` is read, so a release in between still
-        // wakes it.
-        let wait = self.release.notified();
-        let decision = {
-            let mut state = self.state.lock().unwrap();
+        // A held request asks the rule again every few milliseconds, so a
+        // rule may depend on what the test learns later (a flag it sets);
+        // `release` lets everything through.
+        let decide = |state: &GateState| {
             let count = state.served.iter().filter(|(a, _)| *a == agent).count();
-            let decision = if state.released {
+            if state.released {
                 GateRule::Pass
             } else {
                 rule(&agent, &path, count)
-            };
-            if decision == GateRule::Hold {
-                state.held.push((agent.clone(), path.clone()));
             }
-            decision
         };
-        if decision == GateRule::Hold {
-            wait.await;
-            let mut state = self.state.lock().unwrap();
-            state.held.retain(|(a, p)| !(a == &agent && p == &path));
+        let mut holding = false;
+        loop {
+            let wait = self.release.notified();
+            {
+                let mut state = self.state.lock().unwrap();
+                match decide(&state) {
+                    GateRule::Pass => {
+                        if holding {
+                            state.held.retain(|(a, p)| !(a == &agent && p == &path));
+                        }
+                        break;
+                    }
+                    GateRule::Hold if !holding => {
+                        state.held.push((agent.clone(), path.clone()));
+                        holding = true;
+                    }
+                    GateRule::Hold => {}
+                }
+            }
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(20), wait).await;
         }
         self.state.lock().unwrap().served.push((agent, path));
         let body = "{\"ok\":true}";

@@ -1,0 +1,269 @@
+//! Two `crawlhost` processes share one run through Kafka: a worker
+//! (`crawlhost worker`) and a coordinator (`crawlhost run --once
+//! --distributed`). Both do tasks; the worker is SIGKILLed while it holds
+//! tasks, and still every task is done and the record set is exactly the
+//! expected one. A third host asking for the same claim key runs nothing.
+
+mod common;
+mod kafka_support;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use kafka_support::{Gate, GateRule, Tansu, install_echo, read_topic, wait_for};
+
+const SEEDS: usize = 30;
+const CHILDREN: usize = 4;
+const PER_TASK: usize = 2;
+/// Tasks the worker may finish before the gate starts holding its requests.
+const WORKER_DONE_BEFORE_KILL: usize = 3;
+
+fn write_config(dir: &Path, name: &str, brokers: &str, gate: &str) -> std::path::PathBuf {
+    let text = format!(
+        "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
+         [http]\nallow_private_addresses = true\nuser_agent = \"{name}\"\n\
+         [http.politeness]\nrequests_per_second = 1000.0\nburst = 1000\nconcurrency = 64\n\
+         [http.robots]\nobey = false\n\
+         [run]\nconcurrency = 2\nretry_base_ms = 50\nretry_max_ms = 500\n\
+         [kafka]\nbootstrap_servers = \"{brokers}\"\nsession_timeout_ms = 6000\ndelivery_timeout_ms = 5000\nresult_timeout_secs = 25\n\
+         [plugins.echo]\nconfig = {{ tasks = \"{SEEDS}\", children = \"{CHILDREN}\", records_per_task = \"{PER_TASK}\", fetch = \"true\", base_url = \"{gate}\" }}\n",
+        plugins = dir.join("plugins").display(),
+        data = dir.join(format!("data-{name}")).display(),
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn spawn(config: &Path, log: &Path, args: &[&str]) -> Child {
+    let stderr = std::fs::File::create(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+        .arg("--config")
+        .arg(config)
+        .args(["--log", "crawlhost=info"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hosts_split_a_run_and_survive_one_being_killed() {
+    let tansu = Arc::new(tokio::task::spawn_blocking(Tansu::start).await.unwrap());
+    tansu.create_topic("echo", 3).await;
+    // The worker ("host-b") gets a few tasks through, then its requests
+    // are held, so it is killed while it owns unfinished tasks. The
+    // coordinator ("host-a") waits until the group is split.
+    let worker_joined = Arc::new(AtomicBool::new(false));
+    let joined = worker_joined.clone();
+    let gate = Gate::start(move |agent, _, served| match agent {
+        "host-a" if !joined.load(Ordering::SeqCst) => GateRule::Hold,
+        "host-b" if served >= WORKER_DONE_BEFORE_KILL => GateRule::Hold,
+        _ => GateRule::Pass,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    install_echo(&dir.path().join("plugins"));
+    let brokers = tansu.brokers();
+    let config_a = write_config(dir.path(), "host-a", &brokers, &gate.base_url);
+    let config_b = write_config(dir.path(), "host-b", &brokers, &gate.base_url);
+    let config_c = write_config(dir.path(), "host-c", &brokers, &gate.base_url);
+    let (log_a, log_b, log_c) = (
+        dir.path().join("a.log"),
+        dir.path().join("b.log"),
+        dir.path().join("c.log"),
+    );
+
+    // The worker joins first and owns every partition; the coordinator's
+    // joining splits them. The coordinator's fetches wait until it has been
+    // assigned its share, so it cannot finish the run alone first.
+    let mut worker = spawn(&config_b, &log_b, &["worker"]);
+    wait_for(
+        "the worker to be assigned task partitions",
+        Duration::from_secs(60),
+        || read(&log_b).contains("Worker assigned task partitions"),
+    )
+    .await;
+    let mut coordinator = spawn(
+        &config_a,
+        &log_a,
+        &[
+            "run",
+            "--once",
+            "--distributed",
+            "--claim",
+            "echo@tick-1",
+            "--plugin",
+            "echo",
+            "--json",
+            "--quiet",
+        ],
+    );
+    wait_for(
+        "the coordinator to join the task group",
+        Duration::from_secs(60),
+        || read(&log_a).contains("Worker assigned task partitions"),
+    )
+    .await;
+    worker_joined.store(true, Ordering::SeqCst);
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !(gate.served_by("host-b").len() >= WORKER_DONE_BEFORE_KILL && gate.held_by("host-b") > 0)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never held tasks; served a={:?} b={:?}\nA:\n{}\nB:\n{}",
+            gate.served_by("host-a"),
+            gate.served_by("host-b"),
+            read(&log_a),
+            read(&log_b)
+        );
+        assert!(
+            coordinator.try_wait().unwrap().is_none(),
+            "coordinator exited early:\n{}",
+            read(&log_a)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SIGKILL: no goodbye to the group, no commit of what it holds.
+    eprintln!("killing the worker at {:?}", std::time::SystemTime::now());
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    gate.release();
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = coordinator.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not finish after the worker died:\nA:\n{}\nB:\n{}\nbroker:\n{}",
+            read(&log_a),
+            read(&log_b),
+            tansu
+                .log()
+                .lines()
+                .filter(|l| !l.contains("DEBUG"))
+                .take(200)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut out = String::new();
+    coordinator
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(
+        status.success(),
+        "exit {status}\n{out}\nA:\n{}",
+        read(&log_a)
+    );
+    let summaries: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let summary = &summaries[0];
+    let tasks = SEEDS + CHILDREN;
+    assert_eq!(summary["tasks_done"], tasks as u64, "{summary:#}");
+    assert_eq!(
+        summary["tasks_failed"].as_array().unwrap().len(),
+        0,
+        "{summary:#}"
+    );
+    assert_eq!(summary["records"], (tasks * PER_TASK) as u64);
+    // Follow-ups from 30 parents collapse to 4 tasks: dedup is the
+    // coordinator's, whichever host ran the parent.
+    assert_eq!(
+        summary["duplicate_tasks"],
+        (SEEDS * CHILDREN - CHILDREN) as u64
+    );
+    let run_id = summary["run_id"].as_str().unwrap().to_string();
+
+    // Both hosts did tasks.
+    let by_a = gate.served_by("host-a").len();
+    let by_b = gate.served_by("host-b").len();
+    assert!(
+        by_a > 0 && by_b >= WORKER_DONE_BEFORE_KILL,
+        "a={by_a} b={by_b}"
+    );
+    eprintln!("tasks fetched: coordinator {by_a}, killed worker {by_b}");
+
+    let read_back = tokio::task::spawn_blocking({
+        let b = brokers.clone();
+        move || read_topic(&b, "echo")
+    })
+    .await
+    .unwrap();
+    let keys: BTreeSet<String> = read_back.iter().map(|r| r.key.clone().unwrap()).collect();
+    let expected: BTreeSet<String> = (0..SEEDS)
+        .map(|i| format!("t{i}"))
+        .chain((0..CHILDREN).map(|c| format!("c{c}")))
+        .flat_map(|t| (0..PER_TASK).map(move |j| format!("{t}-r{j}")))
+        .collect();
+    assert_eq!(
+        keys, expected,
+        "the record set differs from the expected one"
+    );
+    for r in &read_back {
+        assert_eq!(r.headers["crawlhost-run"], run_id);
+    }
+    eprintln!(
+        "records on the topic: {} for {} expected",
+        read_back.len(),
+        expected.len()
+    );
+    // At-least-once: duplicates only from tasks the killed worker finished
+    // but could not commit, and from attempts the coordinator dispatched
+    // again after a result timeout (counted as retries).
+    let retries = summary["retries"].as_u64().unwrap() as usize;
+    eprintln!("coordinator retries (result timeouts): {retries}");
+    assert!(
+        read_back.len() <= expected.len() + PER_TASK * (WORKER_DONE_BEFORE_KILL + retries),
+        "{} records for {} expected ({retries} retries)",
+        read_back.len(),
+        expected.len()
+    );
+
+    // The same claim key on another host: already claimed, nothing runs.
+    let mut third = spawn(
+        &config_c,
+        &log_c,
+        &[
+            "run",
+            "--once",
+            "--distributed",
+            "--claim",
+            "echo@tick-1",
+            "--plugin",
+            "echo",
+            "--json",
+        ],
+    );
+    let status = tokio::task::spawn_blocking(move || third.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{}", read(&log_c));
+    assert!(read(&log_c).contains("already claimed"), "{}", read(&log_c));
+    let after = tokio::task::spawn_blocking(move || read_topic(&brokers, "echo"))
+        .await
+        .unwrap();
+    assert_eq!(
+        after.len(),
+        read_back.len(),
+        "the losing claimant must not crawl"
+    );
+}
