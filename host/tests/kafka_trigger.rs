@@ -8,7 +8,7 @@ mod kafka_support;
 
 use std::collections::BTreeSet;
 
-use crawlhost::bus::{Bus, ProduceRecord};
+use crawlhost::bus::ProduceRecord;
 use crawlhost::host::Host;
 use crawlhost::trigger::{Until, consume, trigger_group};
 use kafka_support::{Tansu, install_echo, kafka_section, read_topic};
