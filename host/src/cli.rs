@@ -544,6 +544,7 @@ async fn run_distributed(
 /// `crawlhost worker`: run the group's tasks until SIGTERM/SIGINT.
 async fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
     let host = Host::open(settings).context("cannot start the host")?;
+    crate::distributed::kafka_settings(&host.run_context())?;
     let scan = host.scan_plugins().await?;
     for refused in &scan.refused {
         eprintln!("refused {}: {}", refused.path.display(), refused.reason);

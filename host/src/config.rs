@@ -633,6 +633,12 @@ impl Config {
         if self.bus.dead_letter_topic.trim().is_empty() {
             return Err(invalid("bus.dead_letter_topic", "must not be empty"));
         }
+        if let Some(kafka) = &self.kafka {
+            // Checked here too so `config check` names a bad [kafka] field.
+            kafka
+                .check(&|name| std::env::var(name).ok())
+                .map_err(|e| invalid(&format!("kafka.{}", e.field), e.reason))?;
+        }
         for (name, p) in &self.plugins {
             if p.concurrency == Some(0) {
                 return Err(invalid(

@@ -7,6 +7,12 @@
 //! semantics: per-topic partitions, offsets that start at 0 and grow by one,
 //! keys, headers, record timestamps and committed positions per consumer
 //! group.
+//!
+//! - [`embedded`]: the SQLite log (default).
+//! - [`kafka`] + [`kafka_config`]: librdkafka, idempotent producer, `[kafka]`.
+//! - [`forward`]: store-and-forward in front of Kafka while the broker is
+//!   away (what `Host::open` uses when `[kafka]` is configured).
+//! - [`partition`], [`ndjson`]: the key partitioner, record display.
 
 pub mod embedded;
 pub mod forward;
