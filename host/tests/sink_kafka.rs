@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crawlhost::bus::partition::partition_for;
-use crawlhost::bus::{Bus, ProduceRecord};
+use crawlhost::bus::ProduceRecord;
 use crawlhost::host::Host;
 use crawlhost::sink::{RunMode, Sink, SinkConfig, SystemClock};
 use kafka_support::{Tansu, kafka_section};
