@@ -375,26 +375,7 @@ async fn run_once(
             host.settings.plugins_dir.display()
         );
     }
-    let mut worst = 0u8;
-    let mut summaries = Vec::new();
-    for plugin in selected {
-        let name = plugin.manifest.name.clone();
-        let show = !quiet && !json;
-        let mut line = ProgressLine::new(&name, show);
-        let summary = run_plugin(
-            host.run_context(),
-            plugin,
-            PlanInput::Scheduled,
-            &mut |p: &Progress| line.update(p),
-        )
-        .await;
-        line.finish();
-        worst = combine_exit(worst, run_exit_code(&summary));
-        if !json {
-            print_summary(&summary);
-        }
-        summaries.push(summary);
-    }
+    let (worst, summaries) = run_each(host.run_context(), selected, json, quiet).await;
     if json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);
     }
@@ -509,25 +490,7 @@ async fn run_distributed(
         remote: Some(dispatcher.clone()),
         ..base
     };
-    let mut worst = 0u8;
-    let mut summaries = Vec::new();
-    for plugin in selected {
-        let name = plugin.manifest.name.clone();
-        let mut line = ProgressLine::new(&name, !quiet && !json);
-        let summary = run_plugin(
-            ctx.clone(),
-            plugin,
-            PlanInput::Scheduled,
-            &mut |p: &Progress| line.update(p),
-        )
-        .await;
-        line.finish();
-        worst = combine_exit(worst, run_exit_code(&summary));
-        if !json {
-            print_summary(&summary);
-        }
-        summaries.push(summary);
-    }
+    let (worst, summaries) = run_each(ctx.clone(), selected, json, quiet).await;
     let _ = stop_tx.send(true);
     match worker.await {
         Ok(Ok(n)) => tracing::info!(tasks = n, "This host's worker ran its share."),
@@ -645,6 +608,36 @@ async fn triggers(
     }
     flush_bus(&host).await?;
     Ok(ExitCode::from(worst))
+}
+
+/// Run each plugin once in turn with a progress line and a printed summary
+/// (unless `json`); returns the combined exit code and the summaries.
+async fn run_each(
+    ctx: crate::run::RunContext,
+    selected: Vec<Arc<crate::engine::LoadedPlugin>>,
+    json: bool,
+    quiet: bool,
+) -> (u8, Vec<RunSummary>) {
+    let mut worst = 0u8;
+    let mut summaries = Vec::new();
+    for plugin in selected {
+        let name = plugin.manifest.name.clone();
+        let mut line = ProgressLine::new(&name, !quiet && !json);
+        let summary = run_plugin(
+            ctx.clone(),
+            plugin,
+            PlanInput::Scheduled,
+            &mut |p: &Progress| line.update(p),
+        )
+        .await;
+        line.finish();
+        worst = combine_exit(worst, run_exit_code(&summary));
+        if !json {
+            print_summary(&summary);
+        }
+        summaries.push(summary);
+    }
+    (worst, summaries)
 }
 
 /// The exit code one run asks for: 1 when it could not complete, 2 when some
