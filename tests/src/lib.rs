@@ -7,9 +7,12 @@
 //!   server and ground truth.
 //! - [`rng`]: SplitMix64, the seeded generator every fixture draws from.
 //! - [`html`]: escaping and number formatting for hand-written HTML.
+//! - [`twitter`]: the X API v2 recent search over tweets about the
+//!   Oliveyoung fixture's brands: corpus, API, server and ground truth.
 //!
 //! The `fixture-site` binary serves a site for `make demo`.
 
 pub mod html;
 pub mod oliveyoung;
 pub mod rng;
+pub mod twitter;
