@@ -1,0 +1,215 @@
+//! The brand a trigger record names, and what the plugin searches for it.
+//! Pure functions.
+//!
+//! Two record shapes are read: the `oliveyoung` plugin's brand record
+//! (`brand`, `brand_code`, `brand_name_en`, `query_keyword`, ...) and the
+//! original pipeline's message, `{"<brand>": {"query_keyword": [...], ...}}`.
+
+use serde_json::Value;
+
+/// The longest query X accepts on the basic access level.
+pub const MAX_QUERY_CHARS: usize = 512;
+
+/// A brand to search for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Brand {
+    /// Identity: the Oliveyoung brand code, else the record key, else the
+    /// Korean name. Names the `since_id` state key.
+    pub code: String,
+    /// Korean name (`brand`).
+    pub name_ko: String,
+    /// English name (`brand_name_en`), empty when unknown.
+    pub name_en: String,
+    /// Keywords searched for, in order, without case-insensitive repeats.
+    pub keywords: Vec<String>,
+}
+
+impl Brand {
+    /// The brand of a trigger record (`key` is the record key).
+    pub fn from_record(key: Option<&str>, value: &str) -> Result<Brand, String> {
+        let v: Value =
+            serde_json::from_str(value).map_err(|e| format!("the record is not JSON: {e}"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| "the record is not a JSON object".to_string())?;
+        // The original pipeline's shape: one entry, brand name -> details.
+        if obj.len() == 1
+            && !obj.contains_key("brand")
+            && let Some((name, inner)) = obj.iter().next()
+            && inner.get("query_keyword").is_some()
+        {
+            return Self::from_fields(key, Some(name), inner);
+        }
+        Self::from_fields(key, None, &v)
+    }
+
+    fn from_fields(key: Option<&str>, name: Option<&str>, v: &Value) -> Result<Brand, String> {
+        let text = |field: &str| {
+            v.get(field)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let listed: Vec<String> = v
+            .get("query_keyword")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| s.replace('"', " ").trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let name_ko = text("brand")
+            .or_else(|| name.map(str::to_string))
+            .or_else(|| listed.first().cloned())
+            .ok_or_else(|| "the record names no brand (`brand` or `query_keyword`)".to_string())?;
+        let name_en = text("brand_name_en")
+            .or_else(|| listed.get(1).cloned())
+            .unwrap_or_default();
+        let mut keywords: Vec<String> = Vec::new();
+        let candidates = if listed.is_empty() {
+            vec![name_ko.clone(), name_en.clone()]
+        } else {
+            listed
+        };
+        for k in candidates {
+            if !k.is_empty() && !keywords.iter().any(|x| x.eq_ignore_ascii_case(&k)) {
+                keywords.push(k);
+            }
+        }
+        let code = text("brand_code")
+            .or_else(|| {
+                key.map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| name_ko.clone());
+        Ok(Brand {
+            code,
+            name_ko,
+            name_en,
+            keywords,
+        })
+    }
+
+    /// The search query: every keyword as a quoted phrase, joined by `OR`.
+    pub fn query(&self) -> Result<String, String> {
+        let q = self
+            .keywords
+            .iter()
+            .map(|k| format!("\"{k}\""))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(format!(
+                "the query for brand {} is longer than {MAX_QUERY_CHARS} characters",
+                self.code
+            ));
+        }
+        Ok(q)
+    }
+
+    /// The keywords that occur in `text` (see [`term_matches`]).
+    pub fn matched_keywords(&self, text: &str) -> Vec<String> {
+        self.keywords
+            .iter()
+            .filter(|k| term_matches(text, k))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Whether `term` occurs in `text`, ignoring case, and not glued to a
+/// letter or digit on either side (`Moma` is not in `Momara`, `#모마` names
+/// `모마`).
+pub fn term_matches(text: &str, term: &str) -> bool {
+    let text = text.to_lowercase();
+    let term = term.to_lowercase();
+    if term.is_empty() {
+        return false;
+    }
+    let glued = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    // Every occurrence, overlapping ones included: a glued match must not
+    // hide a clean one that starts inside it.
+    let mut from = 0;
+    while let Some(found) = text[from..].find(term.as_str()) {
+        let at = from + found;
+        let end = at + term.len();
+        if !glued(text[..at].chars().next_back()) && !glued(text[end..].chars().next()) {
+            return true;
+        }
+        from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_oliveyoung_brand_record() {
+        let v = r#"{"brand":"라운드랩","brand_code":"A000123","brand_name_en":"Round Lab",
+            "query_keyword":["라운드랩","Round Lab"],"items":{},"category":[]}"#;
+        let b = Brand::from_record(Some("A000123"), v).unwrap();
+        assert_eq!(b.code, "A000123");
+        assert_eq!(b.name_ko, "라운드랩");
+        assert_eq!(b.name_en, "Round Lab");
+        assert_eq!(b.keywords, ["라운드랩", "Round Lab"]);
+        assert_eq!(b.query().unwrap(), r#""라운드랩" OR "Round Lab""#);
+    }
+
+    #[test]
+    fn reads_the_original_message_shape() {
+        let v = r#"{"라운드랩":{"query_keyword":["라운드랩","ROUND LAB"],"items":{}}}"#;
+        let b = Brand::from_record(Some("라운드랩"), v).unwrap();
+        assert_eq!(b.name_ko, "라운드랩");
+        assert_eq!(b.name_en, "ROUND LAB");
+        assert_eq!(b.code, "라운드랩");
+        // Without a key the name is the identity.
+        assert_eq!(Brand::from_record(None, v).unwrap().code, "라운드랩");
+    }
+
+    #[test]
+    fn keywords_are_deduplicated_and_cleaned() {
+        let v = r#"{"brand":"Moma","query_keyword":["Moma","MOMA"," say \"hi\" "]}"#;
+        let b = Brand::from_record(None, v).unwrap();
+        assert_eq!(b.keywords, ["Moma", "say  hi"]);
+        let v = r#"{"brand":"모마","brand_name_en":"Moma"}"#;
+        assert_eq!(
+            Brand::from_record(None, v).unwrap().keywords,
+            ["모마", "Moma"]
+        );
+    }
+
+    #[test]
+    fn refuses_records_without_a_brand() {
+        assert!(Brand::from_record(None, "[1]").is_err());
+        assert!(Brand::from_record(None, "{\"x\":1}").is_err());
+        assert!(Brand::from_record(None, "nope").is_err());
+        let long = format!(r#"{{"brand":"{}"}}"#, "가".repeat(600));
+        assert!(Brand::from_record(None, &long).unwrap().query().is_err());
+    }
+
+    #[test]
+    fn matches_at_word_boundaries() {
+        assert!(term_matches("Just tried ROUND LAB toner", "Round Lab"));
+        assert!(term_matches("#모마 #올리브영", "모마"));
+        assert!(term_matches("「Moma」の化粧水", "moma"));
+        assert!(!term_matches("Momara toner", "Moma"));
+        assert!(!term_matches("모마라 크림", "모마"));
+        assert!(term_matches("Momara and Moma", "Moma"));
+        assert!(term_matches("xab ab ab", "ab ab"));
+        let b = Brand {
+            code: "c".into(),
+            name_ko: "모마".into(),
+            name_en: "Moma".into(),
+            keywords: vec!["모마".into(), "Moma".into()],
+        };
+        assert_eq!(b.matched_keywords("모마 (Moma) 크림"), ["모마", "Moma"]);
+        assert_eq!(b.matched_keywords("Moma!"), ["Moma"]);
+    }
+}
