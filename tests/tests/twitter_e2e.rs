@@ -1,0 +1,510 @@
+//! The `twitter` plugin end to end: the brand records of a real Oliveyoung
+//! fixture crawl trigger it through the trigger consumer on the embedded
+//! bus, it searches the X API fixture with the bearer token the host injects,
+//! and the tweets on topic `twitter` are exactly the fixture's ground truth.
+//! A second round (a new Oliveyoung crawl after newer tweets were posted)
+//! fetches only the newer tweets, by `since_id` from plugin state. Also: a
+//! rate-limited API is waited out (429 + `x-rate-limit-reset`), and a wrong
+//! token fails clearly on the CLI.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crawlhost::bus::{Bus, ConsumedRecord, ProduceRecord};
+use crawlhost::config::{Config, Settings};
+use crawlhost::engine::bindings::PlanInput;
+use crawlhost::host::Host;
+use crawlhost::http::secrets::{Secret, Secrets};
+use crawlhost::run::run_plugin;
+use crawlhost::trigger::{TriggerReport, Until, consume};
+use crawlhost_tests::oliveyoung::{self, Site};
+use crawlhost_tests::twitter::{
+    self, Api, ApiConfig, BrandSeed, Corpus, GroundTruth, LoggedRequest, RateLimit, SEARCH_PATH,
+    brand_query,
+};
+
+const SEED: u64 = 7;
+const TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAfixture%2Btoken";
+const MAX_RESULTS: usize = 20;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+fn wasm(name: &str) -> PathBuf {
+    let path = target_dir().join(format!("wasm32-wasip2/release/{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `make plugins` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// Host config: both plugins, the fixtures' URLs, fast local politeness,
+/// fetch retries on (429 must be waited out), no robots.txt for the API.
+fn config_text(dir: &Path, oliveyoung_url: &str, x_url: &str, secrets: &str) -> String {
+    format!(
+        "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
+         [http]\nallow_private_addresses = true\n\
+         [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n\
+         [http.retry]\nmax_attempts = 4\nbase_ms = 20\nmax_ms = 200\n[http.circuit]\nfailure_threshold = 0\n\
+         [http.plugins.twitter]\nobey_robots = false\n\
+         {secrets}\
+         [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\n\
+         [plugins.oliveyoung]\nconfig = {{ base_url = \"{oliveyoung_url}\" }}\n\
+         [plugins.twitter]\nconfig = {{ base_url = \"{x_url}\", max_results = \"{MAX_RESULTS}\", max_pages = \"20\" }}\n",
+        plugins = dir.join("plugins").display(),
+        data = dir.join("data").display(),
+    )
+}
+
+/// Settings with both plugins in `dir/plugins` and the token for the API
+/// host injected the way `[[http.secrets]]` does (built directly, so the
+/// test needs no environment variable).
+fn settings(dir: &Path, oliveyoung_url: &str, x_url: &str, token: Option<&str>) -> Settings {
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    for name in ["oliveyoung", "twitter"] {
+        std::fs::copy(wasm(name), dir.join(format!("plugins/{name}.wasm"))).unwrap();
+    }
+    let mut settings = Config::parse(
+        &config_text(dir, oliveyoung_url, x_url, ""),
+        Path::new("twitter-e2e.toml"),
+    )
+    .unwrap()
+    .validate()
+    .unwrap();
+    if let Some(token) = token {
+        let host = x_url.trim_start_matches("http://");
+        settings.http.secrets = Secrets(vec![
+            Secret::new(&[host], "authorization", "Bearer ", token).unwrap(),
+        ]);
+    }
+    settings
+}
+
+async fn x_api(rate_limit: Option<RateLimit>) -> (Arc<Api>, String) {
+    let api = Arc::new(Api::new(
+        Corpus::from_site(&Site::generate(SEED)),
+        ApiConfig {
+            token: TOKEN.into(),
+            rate_limit,
+        },
+    ));
+    let (url, _server) = twitter::spawn(api.clone()).await.unwrap();
+    (api, url)
+}
+
+async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
+    let mut out = Vec::new();
+    let Some((_, partitions)) = bus
+        .topics()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(t, _)| t == topic)
+    else {
+        return out;
+    };
+    for p in 0..partitions {
+        let mut offset = 0;
+        loop {
+            let batch = bus.fetch(topic, p, offset, 1000).await.unwrap();
+            let Some(last) = batch.last() else { break };
+            offset = last.offset + 1;
+            out.extend(batch);
+        }
+    }
+    out
+}
+
+/// key -> (value, timestamp); a key seen twice fails the test.
+fn by_key(records: &[ConsumedRecord]) -> BTreeMap<String, (serde_json::Value, i64)> {
+    let mut map = BTreeMap::new();
+    for r in records {
+        let key = String::from_utf8(r.key.clone().expect("records are keyed")).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
+        assert!(
+            map.insert(key.clone(), (value, r.timestamp_ms)).is_none(),
+            "tweet {key} written twice"
+        );
+    }
+    map
+}
+
+/// The records must be exactly the truth, field by field.
+fn assert_matches_truth(
+    got: &BTreeMap<String, (serde_json::Value, i64)>,
+    truth: &GroundTruth,
+    round: &str,
+) {
+    let got_keys: BTreeSet<&String> = got.keys().collect();
+    let want_keys: BTreeSet<&String> = truth.records.keys().collect();
+    assert_eq!(
+        got_keys.len(),
+        want_keys.len(),
+        "{round}: missing {:?}, unexpected {:?}",
+        want_keys.difference(&got_keys).take(5).collect::<Vec<_>>(),
+        got_keys.difference(&want_keys).take(5).collect::<Vec<_>>()
+    );
+    for (id, expected) in &truth.records {
+        let (value, ts) = got
+            .get(id)
+            .unwrap_or_else(|| panic!("{round}: tweet {id} missing"));
+        assert_eq!(value, &expected.value, "{round}: tweet {id}");
+        assert_eq!(*ts, expected.timestamp_ms, "{round}: timestamp of {id}");
+    }
+}
+
+/// Brand seeds from brand records as the oliveyoung plugin wrote them.
+fn brands_of(records: &[ConsumedRecord]) -> Vec<BrandSeed> {
+    records
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
+            BrandSeed {
+                code: v["brand_code"].as_str().unwrap().to_string(),
+                name_ko: v["brand"].as_str().unwrap().to_string(),
+                name_en: v["brand_name_en"].as_str().unwrap().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Search requests per brand code (the query names the brand).
+fn requests_by_brand(
+    requests: &[LoggedRequest],
+    brands: &[BrandSeed],
+) -> BTreeMap<String, Vec<LoggedRequest>> {
+    let by_query: BTreeMap<String, &str> = brands
+        .iter()
+        .map(|b| (brand_query(b), b.code.as_str()))
+        .collect();
+    let mut out: BTreeMap<String, Vec<LoggedRequest>> = BTreeMap::new();
+    for r in requests.iter().filter(|r| r.path == SEARCH_PATH) {
+        let q = r.query.as_deref().unwrap_or("");
+        let code = by_query
+            .get(q)
+            .unwrap_or_else(|| panic!("a search for no triggered brand: {q}"));
+        out.entry(code.to_string()).or_default().push(r.clone());
+    }
+    out
+}
+
+fn assert_clean(report: &TriggerReport, brands: usize) {
+    assert_eq!(report.records, brands as u64);
+    assert_eq!(report.dead_letters, 0);
+    for s in &report.summaries {
+        assert!(s.is_clean(), "{s:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
+    let started = Instant::now();
+    let (oy_url, _oy) = oliveyoung::spawn(Site::generate(SEED)).await.unwrap();
+    let (api, x_url) = x_api(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(settings(dir.path(), &oy_url, &x_url, Some(TOKEN))).unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    assert!(scan.refused.is_empty(), "{:?}", scan.refused);
+    let oliveyoung = scan.plugins["oliveyoung"].clone();
+    let twitter = scan.plugins["twitter"].clone();
+    assert_eq!(twitter.manifest.triggers, ["oliveyoung"]);
+
+    // Round 1: the Oliveyoung crawl publishes its brands; each triggers a
+    // search.
+    let crawl = run_plugin(
+        host.run_context(),
+        oliveyoung.clone(),
+        PlanInput::Scheduled,
+        &mut |_| {},
+    )
+    .await;
+    assert_eq!(crawl.fatal, None);
+    let brand_records = read_topic(host.bus.as_ref(), "oliveyoung").await;
+    let brands = brands_of(&brand_records);
+    assert!(brands.len() >= 290, "{} brands", brands.len());
+    let t1 = Instant::now();
+    let report = consume(host.run_context(), twitter.clone(), 8, Until::CaughtUp)
+        .await
+        .unwrap();
+    let round1_secs = t1.elapsed().as_secs_f64();
+    assert_clean(&report, brands.len());
+
+    let truth1 = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), MAX_RESULTS));
+    let tweets = read_topic(host.bus.as_ref(), "twitter").await;
+    let got1 = by_key(&tweets);
+    assert!(truth1.records.len() > 3000, "{}", truth1.records.len());
+    assert_matches_truth(&got1, &truth1, "round 1");
+    // Headers name the plugin, and the run of the triggered search.
+    let h = |r: &ConsumedRecord, n: &str| {
+        String::from_utf8(r.headers.iter().find(|(k, _)| k == n).unwrap().1.clone()).unwrap()
+    };
+    assert_eq!(h(&tweets[0], "crawlhost-plugin"), "twitter");
+    assert!(h(&tweets[0], "crawlhost-task").starts_with("search:"));
+
+    // What the API saw: the token on every request, the fields, no cursor
+    // yet, and exactly the pages the truth needs per brand.
+    let requests1 = api.take_requests();
+    let seen1 = requests_by_brand(&requests1, &brands);
+    assert!(requests1.iter().all(|r| r.authorized && r.status == 200));
+    assert_eq!(requests1.len(), truth1.requests());
+    for b in &brands {
+        let rs = &seen1[&b.code];
+        assert_eq!(
+            rs.len(),
+            truth1.pages_by_brand[&b.code],
+            "pages of {}",
+            b.code
+        );
+        for (i, r) in rs.iter().enumerate() {
+            assert_eq!(r.since_id, None);
+            assert_eq!(r.next_token.is_some(), i > 0, "{r:?}");
+            assert_eq!(r.max_results.as_deref(), Some("20"));
+            assert_eq!(
+                r.tweet_fields.as_deref(),
+                Some("created_at,public_metrics,author_id,lang")
+            );
+            assert_eq!(r.expansions.as_deref(), Some("author_id"));
+            assert_eq!(r.user_fields.as_deref(), Some("username,name"));
+        }
+    }
+    let multi_page = seen1.values().filter(|rs| rs.len() > 1).count();
+    assert!(
+        multi_page >= 10,
+        "{multi_page} brands needed more than one page"
+    );
+
+    // Round 2: newer tweets appear, the next Oliveyoung crawl publishes the
+    // brands again, and each search sends the brand's newest id as since_id.
+    let with_tweets: Vec<&BrandSeed> = brands
+        .iter()
+        .filter(|b| truth1.newest_by_brand.contains_key(&b.code))
+        .collect();
+    let without: &BrandSeed = brands
+        .iter()
+        .find(|b| !truth1.newest_by_brand.contains_key(&b.code))
+        .unwrap();
+    let untriggered = Site::generate(SEED).faults().shop_always_500[0].clone();
+    let added = api.add_newer_tweets(&[
+        (&with_tweets[0].code, 25),
+        (&with_tweets[1].code, 3),
+        (&with_tweets[2].code, 1),
+        (&without.code, 2),
+        (&untriggered, 4),
+    ]);
+    assert_eq!(added.len(), 35);
+    let crawl = run_plugin(
+        host.run_context(),
+        oliveyoung,
+        PlanInput::Scheduled,
+        &mut |_| {},
+    )
+    .await;
+    assert_eq!(crawl.fatal, None);
+    let t2 = Instant::now();
+    let report = consume(host.run_context(), twitter, 8, Until::CaughtUp)
+        .await
+        .unwrap();
+    let round2_secs = t2.elapsed().as_secs_f64();
+    assert_clean(&report, brands.len());
+
+    let truth2 = api.with_corpus(|c| c.ground_truth(&brands, &truth1.newest_by_brand, MAX_RESULTS));
+    assert_eq!(
+        truth2.records.len(),
+        31,
+        "the untriggered brand's tweets are not searched"
+    );
+    let tweets = read_topic(host.bus.as_ref(), "twitter").await;
+    let got2 = by_key(&tweets[got1.len()..]);
+    assert_matches_truth(&got2, &truth2, "round 2");
+    assert_eq!(tweets.len(), truth1.records.len() + truth2.records.len());
+
+    let requests2 = api.take_requests();
+    let seen2 = requests_by_brand(&requests2, &brands);
+    assert_eq!(
+        requests2.len(),
+        brands.len() + 1,
+        "one search per brand, two pages for the brand with 25 new tweets"
+    );
+    assert_eq!(requests2.len(), truth2.requests());
+    for b in &brands {
+        let rs = &seen2[&b.code];
+        assert_eq!(
+            rs.len(),
+            truth2.pages_by_brand[&b.code],
+            "pages of {}",
+            b.code
+        );
+        for r in rs {
+            assert_eq!(
+                r.since_id.as_ref(),
+                truth1.newest_by_brand.get(&b.code),
+                "since_id of {}",
+                b.code
+            );
+        }
+    }
+    println!(
+        "twitter e2e: {} brands; round 1: {} tweets, {} requests ({multi_page} brands paged) in {round1_secs:.1}s; \
+         round 2: {} new tweets, {} requests in {round2_secs:.1}s; total {:.1}s",
+        brands.len(),
+        got1.len(),
+        requests1.len(),
+        got2.len(),
+        requests2.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Publish the brand records the oliveyoung plugin writes for the first `n`
+/// brands that have tweets (values from the Oliveyoung ground truth, which
+/// `oliveyoung_e2e` checks the plugin against).
+async fn publish_brands(bus: &dyn Bus, api: &Api, n: usize) -> Vec<BrandSeed> {
+    let truth = Site::generate(SEED).ground_truth("http://fixture.test", 1_724_097_600_000);
+    let all = api.with_corpus(|c| c.brands().to_vec());
+    let tweeted = api.with_corpus(|c| c.ground_truth(&all, &BTreeMap::new(), 100));
+    let mut chosen = Vec::new();
+    let mut records = Vec::new();
+    for b in all {
+        if chosen.len() == n {
+            break;
+        }
+        let Some(value) = truth.brands.get(&b.code) else {
+            continue;
+        };
+        if !tweeted.newest_by_brand.contains_key(&b.code) {
+            continue;
+        }
+        records.push(ProduceRecord {
+            topic: "oliveyoung".into(),
+            key: Some(b.code.clone().into_bytes()),
+            value: value.to_string().into_bytes(),
+            headers: Vec::new(),
+            timestamp_ms: 1_724_097_600_000,
+        });
+        chosen.push(b);
+    }
+    bus.produce(records).await.unwrap();
+    chosen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_is_waited_out() {
+    let started = Instant::now();
+    let (api, x_url) = x_api(Some(RateLimit {
+        requests: 4,
+        window_secs: 1,
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(settings(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &x_url,
+        Some(TOKEN),
+    ))
+    .unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    let twitter = scan.plugins["twitter"].clone();
+    let brands = publish_brands(host.bus.as_ref(), &api, 10).await;
+    let report = consume(host.run_context(), twitter, 4, Until::CaughtUp)
+        .await
+        .unwrap();
+    assert_clean(&report, brands.len());
+
+    let truth = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), MAX_RESULTS));
+    let got = by_key(&read_topic(host.bus.as_ref(), "twitter").await);
+    assert_matches_truth(&got, &truth, "rate limited");
+    let requests = api.requests();
+    let limited = requests.iter().filter(|r| r.status == 429).count();
+    let ok = requests.iter().filter(|r| r.status == 200).count();
+    assert_eq!(ok, truth.requests());
+    assert!(
+        limited > 0,
+        "the limit of 4 per second was never hit ({ok} requests)"
+    );
+    assert_eq!(requests.len(), ok + limited);
+    let fetch_retries: u64 = report.summaries.iter().map(|s| s.fetch.retries).sum();
+    assert_eq!(
+        fetch_retries, limited as u64,
+        "every 429 was retried by the host"
+    );
+    // Four requests a second: the run took at least that long.
+    let secs = started.elapsed().as_secs_f64();
+    assert!(
+        secs >= (ok as f64 / 4.0).floor() - 1.0,
+        "{secs}s for {ok} requests"
+    );
+    println!(
+        "rate limited: {ok} requests answered, {limited} answered 429 and retried, {secs:.1}s"
+    );
+}
+
+/// A wrong token on the real CLI path (`[[http.secrets]]` from the
+/// environment, `crawlhost triggers --once`): every search fails once with
+/// a message that names the fix, nothing is published, no cursor moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_token_fails_clearly() {
+    let (api, x_url) = x_api(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let brands = {
+        let host = Host::open(settings(dir.path(), "http://127.0.0.1:9", &x_url, None)).unwrap();
+        publish_brands(host.bus.as_ref(), &api, 3).await
+    };
+    let host_port = x_url.trim_start_matches("http://");
+    let secrets = format!(
+        "[[http.secrets]]\nhosts = [\"{host_port}\"]\nheader = \"authorization\"\nvalue_env = \"TWITTER_E2E_TOKEN\"\nprefix = \"Bearer \"\n"
+    );
+    let config = dir.path().join("crawlhost.toml");
+    std::fs::write(
+        &config,
+        config_text(dir.path(), "http://127.0.0.1:9", &x_url, &secrets),
+    )
+    .unwrap();
+    let bin = target_dir().join("debug/crawlhost");
+    assert!(
+        bin.exists(),
+        "{} missing: cargo build -p crawlhost",
+        bin.display()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .arg("--config")
+            .arg(config)
+            .args(["triggers", "--once", "--plugin", "twitter"])
+            .env("TWITTER_E2E_TOKEN", "not-the-token")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("refused the bearer token (HTTP 401"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[[http.secrets]]"), "{stdout}");
+    assert!(
+        !stdout.contains("not-the-token"),
+        "the token leaked: {stdout}"
+    );
+    // One request per brand, none retried (401 is not transient), all refused.
+    let requests = api.requests();
+    assert_eq!(requests.len(), brands.len());
+    assert!(requests.iter().all(|r| !r.authorized && r.status == 401));
+    let host = Host::open(settings(dir.path(), "http://127.0.0.1:9", &x_url, None)).unwrap();
+    assert!(read_topic(host.bus.as_ref(), "twitter").await.is_empty());
+}
