@@ -197,6 +197,7 @@ pub enum PluginCommand {
     },
     /// Conformance kit: load the `.wasm`, run it twice on recorded or
     /// fixture traffic, print a pass/fail table; exit status 1 on failure.
+    /// The configuration's `[[http.secrets]]` apply, as in a normal run.
     Test {
         /// The `.wasm` file.
         file: PathBuf,
@@ -304,7 +305,10 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     max_tasks,
                     trigger,
                 },
-        } => plugin_test(file, replay, fixture, values, max_tasks, trigger).await,
+        } => {
+            let secrets = settings.http.secrets.clone();
+            plugin_test(file, replay, fixture, values, max_tasks, trigger, secrets).await
+        }
         Command::Tail {
             topic,
             last,
@@ -843,6 +847,7 @@ async fn plugin_test(
     values: Vec<String>,
     max_tasks: usize,
     trigger: Option<String>,
+    secrets: crate::http::secrets::Secrets,
 ) -> anyhow::Result<ExitCode> {
     use crate::kit::{KitOptions, Traffic};
     let traffic = match (replay, fixture) {
@@ -859,6 +864,7 @@ async fn plugin_test(
     }
     opts.max_tasks = max_tasks;
     opts.trigger = trigger;
+    opts.secrets = secrets;
     let report = crate::kit::test_plugin(&opts).await?;
     print!("{}", report.table());
     Ok(if report.passed() {

@@ -53,6 +53,10 @@ pub struct KitOptions {
     /// For trigger-only plugins: the value of a record of the first trigger
     /// topic to plan from (`--trigger JSON`); `None` plans a scheduled run.
     pub trigger: Option<String>,
+    /// Credentials the host adds to matching requests, as in a normal run
+    /// (the CLI passes the configuration's `[[http.secrets]]`), so a plugin
+    /// for an API with a bearer token can be tested against its fixture.
+    pub secrets: crate::http::secrets::Secrets,
 }
 
 impl KitOptions {
@@ -64,6 +68,7 @@ impl KitOptions {
             config: BTreeMap::new(),
             max_tasks: DEFAULT_MAX_TASKS,
             trigger: None,
+            secrets: crate::http::secrets::Secrets::default(),
         }
     }
 }
@@ -252,6 +257,7 @@ fn kit_settings(
             ..PluginConfig::default()
         },
     );
+    settings.http.secrets = opts.secrets.clone();
     match &opts.traffic {
         Traffic::Replay(dir) => settings.http.mode = Mode::Replay(dir.clone()),
         Traffic::Fixture(_) | Traffic::Live => settings.http.mode = Mode::Live,

@@ -2,10 +2,14 @@
 //! its fixture site: they must all pass. A plugin without a fixture here
 //! fails the test (add its fixture before shipping it).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crawlhost::http::secrets::{Secret, Secrets};
 use crawlhost::kit::{KitOptions, Status, Traffic, test_plugin};
 use crawlhost_tests::oliveyoung::{Site, spawn};
+use crawlhost_tests::twitter::{self, Api, ApiConfig, Corpus};
 
 fn plugins_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins")
@@ -21,6 +25,40 @@ async fn fixture_for(name: &str, wasm: PathBuf) -> (KitOptions, Box<dyn std::any
                 KitOptions::new(wasm, Traffic::Fixture(url)),
                 Box::new(server),
             )
+        }
+        "twitter" => {
+            // The X API fixture over the same brands, the token injected as
+            // `[[http.secrets]]` would, one brand record as the trigger
+            // (one whose search needs several pages of 10).
+            let api = Arc::new(Api::new(
+                Corpus::from_site(&Site::generate(7)),
+                ApiConfig {
+                    token: "kit-token-1234".into(),
+                    rate_limit: None,
+                },
+            ));
+            let (url, server) = twitter::spawn(api.clone()).await.unwrap();
+            let site = Site::generate(7);
+            let truth = site.ground_truth("http://fixture.test", 0);
+            let tweets = api.with_corpus(|c| c.ground_truth(c.brands(), &BTreeMap::new(), 10));
+            let (code, _) = tweets
+                .pages_by_brand
+                .iter()
+                .find(|(code, pages)| **pages > 1 && truth.brands.contains_key(*code))
+                .unwrap();
+            let mut opts = KitOptions::new(wasm, Traffic::Fixture(url.clone()));
+            opts.trigger = Some(truth.brands[code].to_string());
+            opts.config.insert("max_results".into(), "10".into());
+            opts.secrets = Secrets(vec![
+                Secret::new(
+                    &[url.trim_start_matches("http://")],
+                    "authorization",
+                    "Bearer ",
+                    "kit-token-1234",
+                )
+                .unwrap(),
+            ]);
+            (opts, Box::new(server))
         }
         other => panic!(
             "plugins/{other}.wasm has no fixture in tests/tests/kit_plugins.rs: add one so the kit can check it"

@@ -285,7 +285,8 @@ impl Corpus {
     }
 
     fn sort(&mut self) {
-        self.tweets.sort_unstable_by_key(|t| std::cmp::Reverse(t.id));
+        self.tweets
+            .sort_unstable_by_key(|t| std::cmp::Reverse(t.id));
     }
 
     /// A snowflake id for `ms`, unique in the corpus.
