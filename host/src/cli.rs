@@ -186,6 +186,20 @@ pub enum PluginsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
+    /// Generate a plugin crate (Cargo.toml, src/lib.rs using the SDK,
+    /// README) that builds for wasm32-wasip2 and passes `plugin test`.
+    New {
+        /// Plugin name: lower case letters, digits and `-`.
+        name: String,
+        /// Directory to create (missing or empty); default `./NAME`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The guest SDK (`plugins/sdk` of a crawlhost checkout), used by
+        /// path; default: found above the directory or the current
+        /// directory, else the checkout this binary was built from.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Check a `.wasm` file and print its manifest, or why it is refused
     /// (not a component, another world, an incompatible contract version).
     Inspect {
@@ -295,6 +309,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Inspect { file, json },
         } => plugin_inspect(settings, &file, json).await,
+        Command::Plugin {
+            command: PluginCommand::New { name, dir, sdk },
+        } => plugin_new(&name, dir, sdk.as_deref()),
         Command::Plugin {
             command:
                 PluginCommand::Test {
@@ -838,6 +855,22 @@ async fn plugins_list(settings: Settings) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn plugin_new(name: &str, dir: Option<PathBuf>, sdk: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let dir = dir.unwrap_or_else(|| PathBuf::from(name));
+    let made = crate::template::generate(name, &dir, sdk)?;
+    println!("created plugin `{name}` in {}", made.dir.display());
+    for f in &made.files {
+        println!("  {f}");
+    }
+    println!("SDK: {} (path = \"{}\")", made.sdk.display(), made.sdk_path);
+    let wasm = crate::template::wasm_file_name(name);
+    println!(
+        "next:\n  cd {}\n  cargo build --release --target wasm32-wasip2\n  crawlhost plugin test target/wasm32-wasip2/release/{wasm} --fixture http://127.0.0.1:8080/",
+        made.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn plugin_test(

@@ -26,6 +26,7 @@
 //! - [`serve`]: the long-running host: hot swap, cron, admin API, shutdown.
 //! - [`host`]: assembling the parts from settings.
 //! - [`kit`]: the plugin conformance kit (`crawlhost plugin test`).
+//! - [`template`]: `crawlhost plugin new`: a plugin crate from the template.
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 
 pub mod bus;
@@ -44,4 +45,5 @@ pub mod run;
 pub mod serve;
 pub mod sink;
 pub mod state;
+pub mod template;
 pub mod trigger;
