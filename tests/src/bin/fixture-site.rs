@@ -1,5 +1,6 @@
-//! `fixture-site`: serve the Oliveyoung fixture site until killed, for
-//! `make demo` and manual poking. All the work is in the library.
+//! `fixture-site`: serve the Oliveyoung fixture site (or, with `--x-api`,
+//! the X API fixture) until killed, for `make demo` and manual poking. All
+//! the work is in the library.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -25,6 +26,13 @@ struct Args {
     /// Write the base URL (`http://HOST:PORT`) to this file once listening.
     #[arg(long)]
     url_file: Option<PathBuf>,
+    /// Serve the X API v2 recent-search fixture (tweets about the same
+    /// seed's brands) instead of the Oliveyoung site.
+    #[arg(long)]
+    x_api: bool,
+    /// The bearer token the X API fixture accepts.
+    #[arg(long, default_value = "fixture-token", requires = "x_api")]
+    x_token: String,
 }
 
 #[tokio::main]
@@ -44,6 +52,31 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(&tmp, &base_url)
             .and_then(|()| std::fs::rename(&tmp, path))
             .with_context(|| format!("cannot write the URL to {}", path.display()))?;
+    }
+    if args.x_api {
+        let corpus = crawlhost_tests::twitter::Corpus::from_site(&site);
+        println!(
+            "X API fixture listening on {base_url} (bearer token `{}`)",
+            args.x_token
+        );
+        eprintln!(
+            "seed {}: {} brands, {} tweets, {} users",
+            site.seed(),
+            corpus.brands().len(),
+            corpus.tweets().len(),
+            corpus.users().len()
+        );
+        std::io::stdout().flush()?;
+        let api = crawlhost_tests::twitter::Api::new(
+            corpus,
+            crawlhost_tests::twitter::ApiConfig {
+                token: args.x_token,
+                rate_limit: None,
+            },
+        );
+        return crawlhost_tests::twitter::serve(Arc::new(api), listener)
+            .await
+            .context("the X API fixture stopped");
     }
     println!("fixture site listening on {base_url}");
     eprintln!(
