@@ -363,36 +363,95 @@ async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
     );
 }
 
-/// Publish the brand records the oliveyoung plugin writes for the first `n`
-/// brands that have tweets (values from the Oliveyoung ground truth, which
-/// `oliveyoung_e2e` checks the plugin against).
-async fn publish_brands(bus: &dyn Bus, api: &Api, n: usize) -> Vec<BrandSeed> {
-    let truth = Site::generate(SEED).ground_truth("http://fixture.test", 1_724_097_600_000);
+/// The first `n` brands that have tweets (and whose Oliveyoung task
+/// succeeds, so a real crawl would publish them).
+fn brands_with_tweets(api: &Api, n: usize) -> Vec<BrandSeed> {
+    let site = Site::generate(SEED);
     let all = api.with_corpus(|c| c.brands().to_vec());
     let tweeted = api.with_corpus(|c| c.ground_truth(&all, &BTreeMap::new(), 100));
-    let mut chosen = Vec::new();
-    let mut records = Vec::new();
-    for b in all {
-        if chosen.len() == n {
-            break;
-        }
-        let Some(value) = truth.brands.get(&b.code) else {
-            continue;
-        };
-        if !tweeted.newest_by_brand.contains_key(&b.code) {
-            continue;
-        }
-        records.push(ProduceRecord {
+    all.into_iter()
+        .filter(|b| !site.faults().is_broken(&b.code))
+        .filter(|b| tweeted.newest_by_brand.contains_key(&b.code))
+        .take(n)
+        .collect()
+}
+
+/// Publish the brand records the oliveyoung plugin writes for `brands`
+/// (values from the Oliveyoung ground truth, which `oliveyoung_e2e` checks
+/// the plugin against).
+async fn publish(bus: &dyn Bus, brands: &[BrandSeed]) {
+    let truth = Site::generate(SEED).ground_truth("http://fixture.test", 1_724_097_600_000);
+    let records = brands
+        .iter()
+        .map(|b| ProduceRecord {
             topic: "oliveyoung".into(),
             key: Some(b.code.clone().into_bytes()),
-            value: value.to_string().into_bytes(),
+            value: truth.brands[&b.code].to_string().into_bytes(),
             headers: Vec::new(),
             timestamp_ms: 1_724_097_600_000,
-        });
-        chosen.push(b);
-    }
+        })
+        .collect();
     bus.produce(records).await.unwrap();
-    chosen
+}
+
+/// [`brands_with_tweets`], published.
+async fn publish_brands(bus: &dyn Bus, api: &Api, n: usize) -> Vec<BrandSeed> {
+    let brands = brands_with_tweets(api, n);
+    publish(bus, &brands).await;
+    brands
+}
+
+/// A brand nobody tweeted about for more than a week: X refuses its stored
+/// since_id as too old; the plugin searches the whole window instead (one
+/// 400, then one request without since_id) and gets exactly the new tweets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_older_than_the_window_falls_back_to_the_whole_window() {
+    let (api, x_url) = x_api(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(settings(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &x_url,
+        Some(TOKEN),
+    ))
+    .unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    let twitter = scan.plugins["twitter"].clone();
+    let brands = publish_brands(host.bus.as_ref(), &api, 3).await;
+    let report = consume(host.run_context(), twitter.clone(), 3, Until::CaughtUp)
+        .await
+        .unwrap();
+    assert_clean(&report, brands.len());
+    let truth1 = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), MAX_RESULTS));
+    let first = read_topic(host.bus.as_ref(), "twitter").await.len();
+    assert_eq!(first, truth1.records.len());
+    api.take_requests();
+
+    api.advance_clock(8 * 86_400_000);
+    let added = api.add_newer_tweets(&[(&brands[0].code, 2)]);
+    publish(host.bus.as_ref(), &brands).await;
+    let report = consume(host.run_context(), twitter, 3, Until::CaughtUp)
+        .await
+        .unwrap();
+    assert_clean(&report, brands.len());
+
+    let truth2 = api.with_corpus(|c| c.ground_truth(&brands, &truth1.newest_by_brand, MAX_RESULTS));
+    let got: BTreeSet<String> = truth2.records.keys().cloned().collect();
+    assert_eq!(got, added.iter().map(|i| i.to_string()).collect());
+    let tweets = read_topic(host.bus.as_ref(), "twitter").await;
+    assert_matches_truth(&by_key(&tweets[first..]), &truth2, "after a week");
+    for (code, rs) in requests_by_brand(&api.take_requests(), &brands) {
+        let seen: Vec<(u16, Option<String>)> =
+            rs.iter().map(|r| (r.status, r.since_id.clone())).collect();
+        assert_eq!(
+            seen,
+            [
+                (400, truth1.newest_by_brand.get(&code).cloned()),
+                (200, None)
+            ],
+            "brand {code}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -166,6 +166,25 @@ pub fn problem_text(body: &[u8]) -> Option<String> {
         .or_else(|| pick(&v, "title"))
 }
 
+/// Whether a 400 body refuses the `since_id` parameter: X refuses a
+/// `since_id` older than the seven days recent search covers (a brand
+/// nobody tweeted about for a week), and the cure is to search the whole
+/// window, which is all newer than that cursor anyway.
+pub fn since_id_refused(body: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    v.get("errors")
+        .and_then(|e| e.as_array())
+        .is_some_and(|errors| {
+            errors.iter().any(|e| {
+                e.get("parameters")
+                    .and_then(|p| p.get("since_id"))
+                    .is_some()
+            })
+        })
+}
+
 /// The error for a non-2xx answer from the API (`None` for 2xx). `host`
 /// names the API host for the 401 hint; `reset` is `x-rate-limit-reset`.
 pub fn status_error(
@@ -273,6 +292,17 @@ mod tests {
             SearchPage::parse(b"<html>", "u"),
             Err(CrawlError::Parse(_))
         ));
+    }
+
+    #[test]
+    fn recognises_a_refused_since_id() {
+        assert!(since_id_refused(
+            br#"{"errors":[{"parameters":{"since_id":["17"]},"message":"Invalid 'since_id'"}],"title":"Invalid Request"}"#
+        ));
+        assert!(!since_id_refused(
+            br#"{"errors":[{"parameters":{"max_results":["5"]}}]}"#
+        ));
+        assert!(!since_id_refused(b"not json"));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! records, so the cursor moves only after every page's tweets are on the
 //! bus: a run that fails half way searches the same window again next time
 //! (the records repeat under the same keys) instead of skipping tweets.
+//! A cursor X refuses as older than its seven-day window is dropped and the
+//! whole window searched.
 
 use crawlhost_sdk::{CrawlError, CrawlOutput, PlanInput, Run, Task, log, out, state};
 use serde::{Deserialize, Serialize};
@@ -117,15 +119,30 @@ fn host_of(base_url: &str) -> &str {
 /// One page of a brand's search: its tweets as records, then the next page
 /// or the cursor.
 fn search(settings: &Settings, p: SearchPayload) -> Result<CrawlOutput, CrawlError> {
-    let since_id = if p.page == 1 {
+    let mut since_id = if p.page == 1 {
         state::get_json::<String>(&since_key(&p.brand.code))?
     } else {
         p.since_id.clone()
     };
     let query = p.brand.query().map_err(CrawlError::Other)?;
-    let request = settings.search(&query, since_id.as_deref(), p.next_token.as_deref())?;
-    let url = request.url().to_string();
-    let response = request.send()?;
+    // At most two requests: the second without a cursor X refused as too
+    // old (everything in the window is newer than it).
+    let (url, response) = loop {
+        let request = settings.search(&query, since_id.as_deref(), p.next_token.as_deref())?;
+        let url = request.url().to_string();
+        let response = request.send()?;
+        if response.status() == 400 && since_id.is_some() && api::since_id_refused(response.bytes())
+        {
+            log::warn(&format!(
+                "brand {}: X refused since_id {} (older than the search window); searching the whole window",
+                p.brand.code,
+                since_id.as_deref().unwrap_or("")
+            ));
+            since_id = None;
+            continue;
+        }
+        break (url, response);
+    };
     if let Some(e) = api::status_error(
         response.status(),
         response.bytes(),

@@ -140,6 +140,14 @@ impl Api {
             .add_newer_tweets(plan)
     }
 
+    /// Move the fixture's clock on (see [`Corpus::advance_clock`]).
+    pub fn advance_clock(&self, ms: i64) {
+        self.corpus
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .advance_clock(ms)
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -356,6 +364,22 @@ impl Api {
         let salt = fnv1a(&format!("{query}|{since_id:?}"));
 
         let corpus = self.corpus.read().unwrap_or_else(|e| e.into_inner());
+        // As X: a since_id older than the seven days recent search covers
+        // is refused, not ignored.
+        let oldest = corpus.now_ms() - super::corpus::WINDOW_MS;
+        if let Some(s) = since_id
+            && Corpus::id_time_ms(s) < oldest
+        {
+            let v = s.to_string();
+            return Err(invalid(
+                "since_id",
+                &v,
+                format!(
+                    "Invalid 'since_id':'{v}'. 'since_id' must be a tweet id created after {}. Please use a 'since_id' that is newer.",
+                    iso_utc(oldest)
+                ),
+            ));
+        }
         let matching = |t: &&Tweet| {
             corpus.in_window(t)
                 && since_id.is_none_or(|s| t.id > s)

@@ -250,6 +250,17 @@ impl Corpus {
         tweet.created_at_ms >= self.now_ms - WINDOW_MS
     }
 
+    /// Move the clock on by `ms` without posting anything (tweets age out
+    /// of the search window; stored cursors get too old for `since_id`).
+    pub fn advance_clock(&mut self, ms: i64) {
+        self.now_ms += ms.max(0);
+    }
+
+    /// When tweet `id` was created, from its snowflake bits.
+    pub fn id_time_ms(id: u64) -> i64 {
+        (id >> 22) as i64 + SNOWFLAKE_EPOCH_MS
+    }
+
     /// Move the clock one hour on and post `n` new tweets for each
     /// `(brand code, n)`, created in that hour (so newer than every tweet
     /// so far). Returns the new ids. Deterministic for the seed and the

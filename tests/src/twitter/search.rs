@@ -188,6 +188,8 @@ mod tests {
         assert!(!term_matches("모마라 크림", "모마"));
         // A later occurrence counts when the first is glued.
         assert!(term_matches("Momara and Moma", "Moma"));
+        // An occurrence inside a glued one still counts.
+        assert!(term_matches("xab ab ab", "ab ab"));
         assert!(term_matches("Raun & Co. is great", "Raun & Co."));
         assert!(!term_matches("", "x"));
     }

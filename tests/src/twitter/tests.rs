@@ -143,6 +143,34 @@ fn since_id_returns_only_newer_tweets() {
 }
 
 #[test]
+fn a_since_id_older_than_the_window_is_refused() {
+    let api = api(None);
+    let brands = api.with_corpus(|c| c.brands().to_vec());
+    let truth = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), 100));
+    let (code, newest) = truth.newest_by_brand.iter().next().unwrap();
+    let brand = brands.iter().find(|b| &b.code == code).unwrap();
+    let with_since = url(&brand_query(brand), &[("since_id", newest)]);
+    assert_eq!(get(&api, &with_since).0, 200);
+    api.advance_clock(8 * 86_400_000);
+    let (status, body) = get(&api, &with_since);
+    assert_eq!(status, 400);
+    assert!(
+        body["errors"][0]["parameters"].get("since_id").is_some(),
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be a tweet id created after")
+    );
+    // Everything aged out of the window.
+    let (status, body) = get(&api, &url(&brand_query(brand), &[]));
+    assert_eq!(status, 200);
+    assert_eq!(body["meta"]["result_count"], 0);
+}
+
+#[test]
 fn fields_follow_the_request() {
     let api = api(None);
     let brands = api.with_corpus(|c| c.brands().to_vec());
