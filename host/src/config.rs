@@ -66,6 +66,10 @@ pub struct Config {
     /// The admin API of `crawlhost serve`; owned by [`crate::serve::admin`].
     #[serde(default)]
     pub admin: Option<crate::serve::admin::AdminConfig>,
+    /// The headless browser behind the `browser` capability; absent means
+    /// none. Owned and checked by [`crate::browser::config`].
+    #[serde(default)]
+    pub browser: Option<crate::browser::BrowserConfig>,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -502,6 +506,8 @@ pub struct Settings {
     pub sink: Option<crate::sink::SinkConfig>,
     /// `[admin]` as written.
     pub admin: Option<crate::serve::admin::AdminConfig>,
+    /// `[browser]`, checked (secret values resolved).
+    pub browser: Option<crate::browser::BrowserSettings>,
     pub plugins: BTreeMap<String, PluginConfig>,
 }
 
@@ -662,6 +668,13 @@ impl Config {
         if let Some(admin) = &self.admin {
             admin.addr().map_err(|e| invalid("admin.listen", e))?;
         }
+        let browser = match &self.browser {
+            Some(b) => Some(
+                b.check(&|name| std::env::var(name).ok())
+                    .map_err(|e| invalid(&format!("browser.{}", e.field), e.reason))?,
+            ),
+            None => None,
+        };
         Ok(Settings {
             plugins_dir: self.host.plugins_dir,
             data_dir: self.host.data_dir,
@@ -681,6 +694,7 @@ impl Config {
             kafka: self.kafka,
             sink: self.sink,
             admin: self.admin,
+            browser,
             plugins: self.plugins,
         })
     }

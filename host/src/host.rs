@@ -87,6 +87,10 @@ impl Host {
         let services = Arc::new(HostServices {
             http: HttpClient::new(settings.http.clone())?,
             state: StateStore::open(&data.join("state.db"), settings.sandbox.state_quota_bytes)?,
+            browser: settings
+                .browser
+                .clone()
+                .map(|b| crate::browser::Browser::new(b, settings.http.address_policy())),
         });
         // Pool sized for every plugin's concurrency plus load-time instances.
         let instances = (settings.run.concurrency * 4).clamp(16, 1000) as u32;
@@ -111,6 +115,7 @@ impl Host {
         let services = Arc::new(HostServices {
             http: HttpClient::new(settings.http.clone())?,
             state: StateStore::in_memory(settings.sandbox.state_quota_bytes)?,
+            browser: None,
         });
         Ok(PluginEngine::new(
             settings.sandbox.clone(),

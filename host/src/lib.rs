@@ -29,6 +29,7 @@
 //! - [`template`]: `crawlhost plugin new`: a plugin crate from the template.
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 
+pub mod browser;
 pub mod bus;
 pub mod cli;
 pub mod config;

@@ -82,7 +82,7 @@ async fn loads_the_oliveyoung_plugin_and_caches_the_compilation() {
     let path = common::wasm("oliveyoung");
     let first = host.engine.load(&path).await.unwrap();
     assert_eq!(first.manifest.name, "oliveyoung");
-    assert_eq!(first.contract.to_string(), "0.1.0");
+    assert_eq!(first.contract.to_string(), "0.2.0");
     assert!(!first.from_cache);
     assert!(first.manifest.topics.contains(&"oliveyoung".to_string()));
     let second = host.engine.load(&path).await.unwrap();
@@ -114,7 +114,7 @@ fn plugin_inspect_cli() {
         String::from_utf8_lossy(&good.stderr)
     );
     assert!(stdout.contains("oliveyoung 0.1.0"), "{stdout}");
-    assert!(stdout.contains("crawlhost:plugin@0.1.0"), "{stdout}");
+    assert!(stdout.contains("crawlhost:plugin@0.2.0"), "{stdout}");
     assert!(stdout.contains("base_url"), "{stdout}");
 
     let future = inspect(&common::wasm("guest_future_contract"));

@@ -6,8 +6,11 @@
 
 use semver::Version;
 
-/// The contract version this host implements.
-pub const CONTRACT_VERSION: Version = Version::new(0, 1, 0);
+/// The newest contract version this host implements (what the SDK builds).
+pub const CONTRACT_VERSION: Version = Version::new(0, 2, 0);
+/// Every contract version this host loads plugins of: 0.1 (frozen in
+/// `wit/v0.1`) and 0.2 (0.1 plus `browser`).
+pub const SUPPORTED_CONTRACTS: [Version; 2] = [Version::new(0, 1, 0), CONTRACT_VERSION];
 /// The export every crawler provides, without its version.
 pub const CRAWLER_EXPORT: &str = "crawlhost:plugin/crawler";
 
@@ -28,8 +31,8 @@ pub enum ContractError {
     WrongWorld { exports: String },
     #[error(
         "built against contract crawlhost:plugin@{found}, which this host does not \
-         support (host contract: crawlhost:plugin@{CONTRACT_VERSION}; rebuild the plugin \
-         against a compatible crawlhost-sdk)"
+         support (host contracts: crawlhost:plugin@0.1.0 and crawlhost:plugin@{CONTRACT_VERSION}; \
+         rebuild the plugin against a compatible crawlhost-sdk)"
     )]
     IncompatibleContract { found: String },
     #[error("imports `{import}`, which the host does not provide to plugins")]
@@ -49,10 +52,13 @@ pub fn classify(bytes: &[u8]) -> Result<(), ContractError> {
     }
 }
 
-/// Whether a plugin built against `found` can run on this host: same major
-/// version, and for 0.x the same minor (semver's rule for pre-1.0).
+/// Whether a plugin built against `found` can run on this host: compatible
+/// with one of [`SUPPORTED_CONTRACTS`] (same major version, and for 0.x the
+/// same minor: semver's rule for pre-1.0).
 pub fn is_compatible(found: &Version) -> bool {
-    is_compatible_with(found, &CONTRACT_VERSION)
+    SUPPORTED_CONTRACTS
+        .iter()
+        .any(|host| is_compatible_with(found, host))
 }
 
 fn is_compatible_with(found: &Version, host: &Version) -> bool {
@@ -99,9 +105,11 @@ pub fn check_names<'a>(
     for import in imports {
         let (name, version) = split_version(import);
         let ok = if name.starts_with("crawlhost:plugin/") {
+            // Of the same contract as the export: a component links as one
+            // world, so a 0.1 crawler cannot import 0.2's `browser`.
             version
                 .and_then(|v| Version::parse(v).ok())
-                .is_some_and(|v| is_compatible(&v))
+                .is_some_and(|v| is_compatible_with(&v, &found))
         } else if let Some(iface) = name.strip_prefix("wasi:") {
             let package = iface.split('/').next().unwrap_or("");
             matches!(
@@ -146,6 +154,16 @@ mod tests {
         assert_eq!(v, Version::new(0, 1, 0));
         // A newer patch of the same minor is compatible.
         assert!(check_names(["crawlhost:plugin/crawler@0.1.7"], []).is_ok());
+        let v = check_names(
+            ["crawlhost:plugin/crawler@0.2.0"],
+            [
+                "crawlhost:plugin/browser@0.2.0",
+                "crawlhost:plugin/fetch@0.2.0",
+                "crawlhost:plugin/types@0.2.0",
+            ],
+        )
+        .unwrap();
+        assert_eq!(v, Version::new(0, 2, 0));
     }
 
     #[test]
@@ -160,7 +178,16 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("crawlhost:plugin@1.0.0"));
-        let err = check_names(["crawlhost:plugin/crawler@0.2.0"], []).unwrap_err();
+        let err = check_names(["crawlhost:plugin/crawler@0.3.0"], []).unwrap_err();
+        assert_eq!(
+            err,
+            ContractError::IncompatibleContract {
+                found: "0.3.0".into()
+            }
+        );
+        assert!(err.to_string().contains("crawlhost:plugin@0.3.0"), "{err}");
+        assert!(err.to_string().contains("0.1.0 and"), "{err}");
+        let err = check_names(["crawlhost:plugin/crawler@0.0.9"], []).unwrap_err();
         assert!(matches!(err, ContractError::IncompatibleContract { .. }));
     }
 
@@ -188,5 +215,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ContractError::UnsupportedImport { .. }));
+        // A 0.1 crawler importing 0.2's browser mixes two worlds.
+        let err = check_names(
+            ["crawlhost:plugin/crawler@0.1.0"],
+            ["crawlhost:plugin/browser@0.2.0"],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ContractError::UnsupportedImport {
+                import: "crawlhost:plugin/browser@0.2.0".into()
+            }
+        );
     }
 }

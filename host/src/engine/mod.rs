@@ -14,10 +14,12 @@
 //! [`StoreLimits`]: wasmtime::StoreLimits
 
 pub mod bindings;
+mod browser_imports;
 pub mod cache;
 pub mod contract;
 pub mod sandbox;
 pub mod stderr;
+mod world;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,12 +34,11 @@ use wasmtime::{
 use crate::config::{Pooling, SandboxSettings};
 use crate::http::FetchScope;
 use crate::manifest::{self, ManifestError};
-use bindings::{
-    CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, PluginPre, RunInfo, Task,
-};
+use bindings::{CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, RunInfo, Task};
 use cache::{ComponentCache, content_hash};
 use contract::ContractError;
 use sandbox::{HostServices, HostState};
+use world::{WorldError, WorldInstance, WorldPre};
 
 /// How often the epoch advances; the granularity of CPU deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -112,7 +113,7 @@ pub struct LoadedPlugin {
     pub path: PathBuf,
     /// Whether compilation was skipped thanks to the on-disk cache.
     pub from_cache: bool,
-    pre: PluginPre<HostState>,
+    pre: WorldPre,
 }
 
 /// Everything a call needs besides the plugin itself.
@@ -173,7 +174,11 @@ impl PluginEngine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| EngineError::Link(e.to_string()))?;
+        // Every supported contract version; a component links against the
+        // interfaces of its own version.
         Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| EngineError::Link(e.to_string()))?;
+        bindings::v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| EngineError::Link(e.to_string()))?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         {
@@ -279,7 +284,13 @@ impl PluginEngine {
             message: format!("{e:#}"),
         };
         let pre = self.linker.instantiate_pre(&component).map_err(link_err)?;
-        let pre = PluginPre::new(pre).map_err(link_err)?;
+        let pre = WorldPre::new(pre, &contract).map_err(|e| match e {
+            WorldError::Contract(source) => contract_err(source),
+            WorldError::Link(message) => LoadError::Link {
+                path: path.to_path_buf(),
+                message,
+            },
+        })?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -296,11 +307,7 @@ impl PluginEngine {
                 ctx,
                 self.sandbox.plan_timeout,
                 false,
-                |plugin, store| {
-                    Box::pin(
-                        async move { plugin.crawlhost_plugin_crawler().call_manifest(store).await },
-                    )
-                },
+                |plugin, store| Box::pin(async move { plugin.call_manifest(store).await }),
             )
             .await
             .map_err(|source| LoadError::ManifestCall {
@@ -335,13 +342,7 @@ impl PluginEngine {
             ctx,
             self.sandbox.plan_timeout,
             true,
-            move |p, store| {
-                Box::pin(async move {
-                    p.crawlhost_plugin_crawler()
-                        .call_plan(store, &run, &input)
-                        .await
-                })
-            },
+            move |p, store| Box::pin(async move { p.call_plan(store, &run, &input).await }),
         )
         .await
     }
@@ -360,13 +361,7 @@ impl PluginEngine {
             ctx,
             self.sandbox.task_timeout,
             true,
-            move |p, store| {
-                Box::pin(async move {
-                    p.crawlhost_plugin_crawler()
-                        .call_crawl(store, &run, &task)
-                        .await
-                })
-            },
+            move |p, store| Box::pin(async move { p.call_crawl(store, &run, &task).await }),
         )
         .await
     }
@@ -374,7 +369,7 @@ impl PluginEngine {
     /// Instantiate into a fresh store and run `f` under both deadlines.
     async fn call<R, F>(
         &self,
-        pre: &PluginPre<HostState>,
+        pre: &WorldPre,
         ctx: CallContext,
         timeout: Duration,
         imports_allowed: bool,
@@ -382,7 +377,7 @@ impl PluginEngine {
     ) -> Result<R, SandboxError>
     where
         F: for<'a> FnOnce(
-            &'a Plugin,
+            &'a WorldInstance,
             &'a mut Store<HostState>,
         ) -> futures::future::BoxFuture<'a, wasmtime::Result<R>>,
     {

@@ -18,7 +18,7 @@ use wasmtime_wasi::{
 };
 
 use super::bindings::crawlhost::plugin::{fetch, log, state, types};
-use super::bindings::{CrawlError, HttpRequest, HttpResponse, LogLevel};
+use super::bindings::{self, CrawlError, HttpRequest, HttpResponse, LogLevel};
 use super::stderr::TailPipe;
 use crate::http::{FetchScope, HttpClient};
 use crate::state::StateStore;
@@ -47,6 +47,8 @@ fn store_limits(memory_limit: usize) -> StoreLimits {
 pub struct HostServices {
     pub http: HttpClient,
     pub state: StateStore,
+    /// The browser behind the `browser` import; `None` without `[browser]`.
+    pub browser: Option<Arc<crate::browser::Browser>>,
 }
 
 /// The store data of one instance.
@@ -55,11 +57,15 @@ pub struct HostState {
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
     stderr: TailPipe,
-    services: Arc<HostServices>,
-    scope: FetchScope,
+    pub(super) services: Arc<HostServices>,
+    pub(super) scope: FetchScope,
     task: String,
-    /// `fetch` is refused during `manifest()`.
-    fetch_allowed: bool,
+    /// `fetch` (and `browser`) are refused during `manifest()`.
+    pub(super) fetch_allowed: bool,
+    /// Browser pages this instance opened, by handle; closed (their
+    /// sessions back in the pool) when the instance ends.
+    pub(super) pages: std::collections::BTreeMap<u32, crate::browser::Page>,
+    pub(super) next_page: u32,
 }
 
 /// A wall clock frozen at the run's start: plugins get time from `run-info`,
@@ -119,6 +125,8 @@ impl HostState {
             scope,
             task,
             fetch_allowed,
+            pages: Default::default(),
+            next_page: 1,
         }
     }
 
@@ -214,6 +222,34 @@ impl state::Host for HostState {
             .state
             .delete(&self.scope.plugin, &key)
             .map_err(|e| wasmtime::format_err!("state delete `{key}` failed: {e}"))
+    }
+}
+
+// The 0.1 contract's imports: the same host functions (the types are shared).
+impl bindings::v0_1::crawlhost::plugin::fetch::Host for HostState {
+    async fn fetch(
+        &mut self,
+        request: HttpRequest,
+    ) -> wasmtime::Result<Result<HttpResponse, CrawlError>> {
+        <Self as fetch::Host>::fetch(self, request).await
+    }
+}
+
+impl bindings::v0_1::crawlhost::plugin::state::Host for HostState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        <Self as state::Host>::get(self, key).await
+    }
+    async fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        <Self as state::Host>::put(self, key, value).await
+    }
+    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        <Self as state::Host>::delete(self, key).await
+    }
+}
+
+impl bindings::v0_1::crawlhost::plugin::log::Host for HostState {
+    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        <Self as log::Host>::log(self, level, message).await
     }
 }
 

@@ -4,6 +4,8 @@
 //! else is helpers over the generated bindings so a crawler reads like a small
 //! spider:
 //!
+//! - [`browser`]: a host-driven browser page for JavaScript-rendered sites
+//!   (contract 0.2), with credentials typed by the host.
 //! - [`http`]: requests with query building, status checks that map to the
 //!   host's retry policy, charset-aware text decoding.
 //! - [`html`]: CSS selection over a parsed document (`scraper`).
@@ -14,6 +16,7 @@
 //! The raw bindings stay available in [`bindings`] for anything the helpers
 //! do not cover.
 
+pub mod browser;
 pub mod html;
 pub mod http;
 pub mod log;
@@ -21,7 +24,8 @@ pub mod out;
 pub mod run;
 pub mod state;
 
-/// Bindings generated from the workspace `wit/` contract.
+/// Bindings generated from the workspace `wit/` contract
+/// (`crawlhost:plugin@0.2.0`).
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",

@@ -1,0 +1,204 @@
+//! The browser capability: a pool of headless Chromium sessions driven over
+//! WebDriver (fantoccini against chromedriver) on behalf of plugins, for
+//! sites that render their content with JavaScript.
+//!
+//! The host owns everything dangerous: the same allow-list and address
+//! policy as `fetch` on every navigation, before it starts and on the URL the
+//! page ends up on ([`policy`]); a cap on concurrent browsers and reuse of
+//! sessions across tasks ([`pool`]); credentials typed by the host and
+//! redacted from everything read back ([`secrets`]). [`driver`] starts
+//! chromedriver and opens sessions; [`page`] runs the page operations of the
+//! contract's `browser` interface; [`config`] is `[browser]`.
+//!
+//! Nothing starts until a plugin opens its first page.
+
+pub mod config;
+pub mod driver;
+pub mod page;
+pub mod policy;
+pub mod pool;
+pub mod secrets;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::engine::bindings::CrawlError;
+use crate::http::allow::AddressPolicy;
+pub use config::{BrowserConfig, BrowserConfigError, BrowserSettings};
+use driver::{Driver, Session};
+pub use page::Page;
+use pool::{Checkout, PoolState};
+
+/// Why a browser operation failed (before mapping to a crawl error).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BrowserError {
+    /// No WebDriver to talk to (chromedriver missing or not starting).
+    #[error("browser unavailable: {0}")]
+    Unavailable(String),
+    /// A session could not be created.
+    #[error("cannot open a browser session: {0}")]
+    Session(String),
+    /// Every session stayed busy until the deadline.
+    #[error("no browser session free within {}s (browser.max_sessions)", .0.as_secs_f64())]
+    Busy(Duration),
+    /// A WebDriver command failed.
+    #[error("browser command failed: {0}")]
+    Command(String),
+}
+
+impl BrowserError {
+    /// The plugin-facing error: a missing browser is the operator's to fix
+    /// (`other`); the rest is transient (`retryable`).
+    pub fn to_crawl_error(&self) -> CrawlError {
+        match self {
+            BrowserError::Unavailable(_) => CrawlError::Other(self.to_string()),
+            _ => CrawlError::Retryable(self.to_string()),
+        }
+    }
+}
+
+/// The host's browser service, shared by every instance.
+pub struct Browser {
+    settings: BrowserSettings,
+    addresses: AddressPolicy,
+    driver: tokio::sync::OnceCell<Arc<Driver>>,
+    pool: Mutex<PoolState<Session>>,
+    freed: tokio::sync::Notify,
+}
+
+impl Browser {
+    /// The service for `settings`; `addresses` is the HTTP address policy
+    /// (`http.allow_private_addresses`, `http.allowed_private_ranges`).
+    pub fn new(settings: BrowserSettings, addresses: AddressPolicy) -> Arc<Self> {
+        let pool = Mutex::new(PoolState::new(settings.max_sessions));
+        Arc::new(Self {
+            settings,
+            addresses,
+            driver: tokio::sync::OnceCell::new(),
+            pool,
+            freed: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub fn settings(&self) -> &BrowserSettings {
+        &self.settings
+    }
+
+    pub(crate) fn addresses(&self) -> &AddressPolicy {
+        &self.addresses
+    }
+
+    /// `(busy, idle)` sessions.
+    pub fn pool_counts(&self) -> (usize, usize) {
+        let p = self.pool.lock().unwrap();
+        (p.busy(), p.idle())
+    }
+
+    async fn driver(&self) -> Result<&Arc<Driver>, BrowserError> {
+        self.driver
+            .get_or_try_init(|| async { Driver::start(&self.settings).await.map(Arc::new) })
+            .await
+    }
+
+    /// A session for `plugin`, waiting for a free one until `deadline`.
+    pub async fn checkout(
+        self: &Arc<Self>,
+        plugin: &str,
+        deadline: Instant,
+    ) -> Result<Lease, BrowserError> {
+        let driver = self.driver().await?.clone();
+        loop {
+            let freed = self.freed.notified();
+            let decision = self.pool.lock().unwrap().checkout(plugin);
+            let lease = |session| Lease {
+                browser: self.clone(),
+                driver: driver.clone(),
+                plugin: plugin.to_string(),
+                session: Some(session),
+                broken: false,
+            };
+            match decision {
+                Checkout::Reuse { session, reset } => {
+                    let mut lease = lease(session);
+                    if reset && let Err(e) = lease.reset().await {
+                        lease.broken = true;
+                        return Err(e);
+                    }
+                    return Ok(lease);
+                }
+                Checkout::Open => match driver.new_session().await {
+                    Ok(session) => return Ok(lease(session)),
+                    Err(e) => {
+                        self.pool.lock().unwrap().open_failed();
+                        self.freed.notify_one();
+                        return Err(e);
+                    }
+                },
+                Checkout::Wait => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() || tokio::time::timeout(left, freed).await.is_err() {
+                        return Err(BrowserError::Busy(self.settings.page_deadline));
+                    }
+                }
+            }
+        }
+    }
+
+    fn checkin(&self, plugin: &str, session: Option<Session>) {
+        self.pool.lock().unwrap().checkin(plugin, session);
+        self.freed.notify_one();
+    }
+}
+
+/// A session checked out of the pool; back in the pool on drop (or closed,
+/// when an error left it unusable).
+pub struct Lease {
+    browser: Arc<Browser>,
+    driver: Arc<Driver>,
+    plugin: String,
+    session: Option<Session>,
+    broken: bool,
+}
+
+impl Lease {
+    pub(crate) fn client(&self) -> &fantoccini::Client {
+        &self
+            .session
+            .as_ref()
+            .expect("session present until drop")
+            .client
+    }
+
+    /// Clear what another plugin left: cookies, storage, the page.
+    async fn reset(&mut self) -> Result<(), BrowserError> {
+        let c = self.client();
+        c.goto("about:blank")
+            .await
+            .map_err(|e| BrowserError::Command(e.to_string()))?;
+        c.delete_all_cookies()
+            .await
+            .map_err(|e| BrowserError::Command(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Do not reuse this session (the browser crashed or the connection
+    /// broke).
+    pub(crate) fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let session = self.session.take();
+        if self.broken {
+            self.browser.checkin(&self.plugin, None);
+            if let (Some(s), Ok(rt)) = (session, tokio::runtime::Handle::try_current()) {
+                let driver = self.driver.clone();
+                rt.spawn(async move { driver.close_session(s).await });
+            }
+        } else {
+            self.browser.checkin(&self.plugin, session);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Credentials the host types into browser pages for plugins
+//! (`type-secret`). A secret is typed only on a page whose host it names,
+//! and every string read back from a page (HTML, attributes, URLs, error
+//! messages) has each value replaced by `[redacted]`, so a page that echoes a
+//! form field cannot leak it to the plugin. Pure.
+
+use url::Url;
+
+use crate::http::allow::HostPattern;
+use crate::http::secrets::REDACTED;
+
+/// One checked `[[browser.secrets]]` entry with its value.
+#[derive(Clone)]
+pub struct BrowserSecret {
+    name: String,
+    hosts: Vec<HostPattern>,
+    value: String,
+}
+
+impl std::fmt::Debug for BrowserSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserSecret")
+            .field("name", &self.name)
+            .field("hosts", &self.hosts)
+            .field("value", &REDACTED)
+            .finish()
+    }
+}
+
+impl BrowserSecret {
+    /// A secret from parts; on error, the field (`name`, `hosts`,
+    /// `value_env`) and why.
+    pub fn new(name: &str, hosts: &[&str], value: &str) -> Result<Self, (String, String)> {
+        let bad = |part: &str, reason: String| (part.to_string(), reason);
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        {
+            return Err(bad(
+                "name",
+                format!("`{name}` must be letters, digits, `_`, `-` or `.`"),
+            ));
+        }
+        if hosts.is_empty() {
+            return Err(bad("hosts", "must name at least one host".into()));
+        }
+        let hosts = hosts
+            .iter()
+            .map(|h| HostPattern::parse(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad("hosts", e.to_string()))?;
+        if value.chars().count() < 4 {
+            return Err(bad(
+                "value_env",
+                "the value is shorter than 4 characters".into(),
+            ));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            hosts,
+            value: value.to_string(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it may be typed into a page at `url`.
+    pub fn applies_to(&self, url: &Url) -> bool {
+        self.hosts.iter().any(|p| p.matches(url))
+    }
+
+    /// The value to type.
+    pub(crate) fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+/// Why `type-secret` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretRefusal {
+    #[error("no [[browser.secrets]] entry is named `{0}`")]
+    Unknown(String),
+    #[error("secret `{name}` may not be typed into a page of {host} (not in its hosts)")]
+    WrongHost { name: String, host: String },
+}
+
+/// Every configured browser secret.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserSecrets(pub Vec<BrowserSecret>);
+
+impl BrowserSecrets {
+    /// The secret `name`, if it may be typed on a page at `url`.
+    pub fn for_page(&self, name: &str, url: &Url) -> Result<&BrowserSecret, SecretRefusal> {
+        let secret = self
+            .0
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| SecretRefusal::Unknown(name.to_string()))?;
+        if !secret.applies_to(url) {
+            return Err(SecretRefusal::WrongHost {
+                name: name.to_string(),
+                host: url.host_str().unwrap_or("?").to_string(),
+            });
+        }
+        Ok(secret)
+    }
+
+    /// `text` with every secret value (and its percent-encoded form, as a
+    /// GET form would put it in a URL) replaced by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut needles: Vec<String> = Vec::new();
+        for s in &self.0 {
+            let encoded: String =
+                url::form_urlencoded::byte_serialize(s.value.as_bytes()).collect();
+            let html = s
+                .value
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;");
+            for n in [s.value.clone(), encoded, html] {
+                if !needles.contains(&n) {
+                    needles.push(n);
+                }
+            }
+        }
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        let mut out = text.to_string();
+        for n in &needles {
+            if out.contains(n.as_str()) {
+                out = out.replace(n.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> BrowserSecrets {
+        BrowserSecrets(vec![
+            BrowserSecret::new("pw", &["www.instagram.com"], "p@ss word&<1>").unwrap(),
+        ])
+    }
+
+    #[test]
+    fn typed_only_on_its_hosts() {
+        let s = secrets();
+        let ok = Url::parse("https://www.instagram.com/accounts/login/").unwrap();
+        assert_eq!(s.for_page("pw", &ok).unwrap().value(), "p@ss word&<1>");
+        let evil = Url::parse("https://evil.example/login").unwrap();
+        assert_eq!(
+            s.for_page("pw", &evil).unwrap_err(),
+            SecretRefusal::WrongHost {
+                name: "pw".into(),
+                host: "evil.example".into()
+            }
+        );
+        assert_eq!(
+            s.for_page("nope", &ok).unwrap_err(),
+            SecretRefusal::Unknown("nope".into())
+        );
+    }
+
+    #[test]
+    fn redacts_plain_url_encoded_and_html_escaped_forms() {
+        let s = secrets();
+        let page = "<input value=\"p@ss word&amp;&lt;1&gt;\"> /x?pw=p%40ss+word%26%3C1%3E and p@ss word&<1>";
+        let out = s.redact(page);
+        assert!(!out.contains("p@ss"), "{out}");
+        assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
+        assert!(BrowserSecret::new("a b", &["x.example"], "long enough").is_err());
+        assert!(BrowserSecret::new("a", &[], "long enough").is_err());
+        assert!(BrowserSecret::new("a", &["x.example"], "abc").is_err());
+        assert!(!format!("{s:?}").contains("p@ss"));
+    }
+}

@@ -1,0 +1,137 @@
+//! The `browser` import of contract 0.2: page handles of one instance and
+//! the calls on them, forwarded to the host's browser service
+//! ([`crate::browser`]) with the instance's plugin and allow-list. Pages left
+//! open are closed with the instance (their sessions go back to the pool).
+
+use std::time::Duration;
+
+use super::bindings::CrawlError;
+use super::bindings::crawlhost::plugin::browser;
+use super::sandbox::HostState;
+use crate::browser::Page;
+
+type Res<T> = wasmtime::Result<Result<T, CrawlError>>;
+
+/// Pages one instance may have open at once.
+const MAX_PAGES_PER_INSTANCE: usize = 4;
+
+impl HostState {
+    fn page(&mut self, id: browser::Page) -> Result<&mut Page, CrawlError> {
+        self.pages
+            .get_mut(&id)
+            .ok_or_else(|| CrawlError::Other(format!("browser page {id} is not open")))
+    }
+}
+
+/// Run `f` on page `id`, or report the missing page.
+macro_rules! on_page {
+    ($self:ident, $id:expr, |$p:ident| $body:expr) => {{
+        match $self.page($id) {
+            Ok($p) => Ok($body.await),
+            Err(e) => Ok(Err(e)),
+        }
+    }};
+}
+
+impl browser::Host for HostState {
+    async fn open(&mut self, url: String, deadline_ms: Option<u32>) -> Res<browser::Page> {
+        if !self.fetch_allowed {
+            return Ok(Err(CrawlError::Other(
+                "browser is not available in manifest()".to_string(),
+            )));
+        }
+        let Some(service) = self.services.browser.clone() else {
+            return Ok(Err(CrawlError::Other(
+                "the host has no browser configured (add a [browser] section)".to_string(),
+            )));
+        };
+        if self.pages.len() >= MAX_PAGES_PER_INSTANCE {
+            return Ok(Err(CrawlError::Other(format!(
+                "at most {MAX_PAGES_PER_INSTANCE} browser pages may be open at once; close one first"
+            ))));
+        }
+        let deadline = deadline_ms.map(|ms| Duration::from_millis(ms.max(1) as u64));
+        let page = Page::open(
+            &service,
+            &self.scope.plugin,
+            self.scope.allow.clone(),
+            &url,
+            deadline,
+        )
+        .await;
+        match page {
+            Ok(page) => {
+                let id = self.next_page;
+                self.next_page = self.next_page.wrapping_add(1).max(1);
+                self.pages.insert(id, page);
+                tracing::debug!(plugin = %self.scope.plugin, url = %url, page = id, "Browser page opened.");
+                Ok(Ok(id))
+            }
+            Err(e) => {
+                tracing::debug!(plugin = %self.scope.plugin, url = %url, error = ?e, "Browser page refused.");
+                Ok(Err(e))
+            }
+        }
+    }
+
+    async fn navigate(&mut self, page: browser::Page, url: String) -> Res<()> {
+        on_page!(self, page, |p| p.navigate(&url))
+    }
+
+    async fn current_url(&mut self, page: browser::Page) -> Res<String> {
+        on_page!(self, page, |p| p.current_url())
+    }
+
+    async fn wait_for(
+        &mut self,
+        page: browser::Page,
+        selector: String,
+        min_count: u32,
+        timeout_ms: u32,
+    ) -> Res<u32> {
+        on_page!(self, page, |p| p.wait_for(&selector, min_count, timeout_ms))
+    }
+
+    async fn scroll(&mut self, page: browser::Page, dy: i32) -> Res<i32> {
+        on_page!(self, page, |p| p.scroll(dy))
+    }
+
+    async fn click(&mut self, page: browser::Page, selector: String) -> Res<()> {
+        on_page!(self, page, |p| p.click(&selector))
+    }
+
+    async fn type_text(&mut self, page: browser::Page, selector: String, text: String) -> Res<()> {
+        on_page!(self, page, |p| p.type_text(&selector, &text))
+    }
+
+    async fn type_secret(
+        &mut self,
+        page: browser::Page,
+        selector: String,
+        secret_name: String,
+    ) -> Res<()> {
+        on_page!(self, page, |p| p.type_secret(&selector, &secret_name))
+    }
+
+    async fn outer_html(
+        &mut self,
+        page: browser::Page,
+        selector: Option<String>,
+    ) -> Res<Vec<String>> {
+        on_page!(self, page, |p| p.outer_html(selector.as_deref()))
+    }
+
+    async fn attributes(
+        &mut self,
+        page: browser::Page,
+        selector: String,
+        names: Vec<String>,
+    ) -> Res<Vec<Vec<Option<String>>>> {
+        on_page!(self, page, |p| p.attributes(&selector, &names))
+    }
+
+    async fn close(&mut self, page: browser::Page) -> wasmtime::Result<()> {
+        self.pages.remove(&page);
+        Ok(())
+    }
+}
