@@ -24,6 +24,52 @@ def fmt_ns(ns):
     return f"{ns / 1e3:.1f} µs"
 
 
+def sink_rows(path, verdict):
+    """Rows of bench/sink.py's figures (sink throughput, sink and host memory)."""
+    if not os.path.exists(path):
+        return [("sink throughput, sink memory, host memory", "not run", "", "", "")]
+    with open(path) as f:
+        s = json.load(f)
+    rows = []
+    t = s.get("sink")
+    if t:
+        r = t["runners"]
+        note = f"{t['records']} records, {t['partitions']} partitions, {t['value_bytes'] / 1e6:.0f} MB of values, flush.size {t['flush_size']}, best of {t['repeat']}"
+        labels = {"raw": "raw rdkafka read", "sink_none": "crawlhost sink NDJSON (tuned fetch)", "sink_gzip": "crawlhost sink gzip (tuned fetch)",
+                  "sink_none_defaults": "crawlhost sink NDJSON (default fetch settings)",
+                  "python_none": "Python confluent-kafka+boto3 NDJSON", "python_gzip": "Python confluent-kafka+boto3 gzip"}
+        for name, label in labels.items():
+            if name in r:
+                x = r[name]
+                rows.append((f"sink: {label} (records/s)", f"{x['records_per_s']:,.0f} ({x['mb_per_s']:.1f} MB/s; median {x['records_per_s_median']:,.0f}; {x['records_per_cpu_s']:,.0f} records/CPU-s; broker CPU {x['broker_cpu_seconds_median']:.1f} s; peak RSS {x['rss_mib_max']:.0f} MiB)", "", "", note))
+        for codec in ("none", "gzip"):
+            sink = r.get(f"sink_{codec}")
+            if sink and "raw" in r:
+                q = sink["records_per_s"] / r["raw"]["records_per_s"]
+                rows.append((f"sink {codec} / raw read", "", f"{q:.2f}x", ">= 0.8x", verdict(q >= 0.8)))
+            if sink and f"python_{codec}" in r:
+                py = r[f"python_{codec}"]
+                q = sink["records_per_s"] / py["records_per_s"]
+                rows.append((f"sink {codec} / Python", "", f"{q:.1f}x", ">= 5x", verdict(q >= 5)))
+                q = sink["records_per_cpu_s"] / py["records_per_cpu_s"]
+                rows.append((f"sink {codec} / Python, records per CPU-second", "", f"{q:.1f}x", "(not a goal)", ""))
+        d = r.get("sink_none_defaults")
+        if d and "raw" in r:
+            q = d["records_per_s"] / r["raw"]["records_per_s"]
+            rows.append(("sink none, default fetch settings / raw read", "", f"{q:.2f}x", ">= 0.8x", verdict(q >= 0.8)))
+    m = s.get("memory", {})
+    if m.get("sink"):
+        goal = m["goal_mib"]
+        rss = [x["rss_mib"] for x in m["sink"]]
+        for x in m["sink"]:
+            rows.append((f"sink peak RSS, {x['partitions']} partitions", f"{x['rss_mib']:.1f} MiB ({x['objects']} objects of >= {x['smallest_object_mib']:.1f} MiB, {x['multipart_objects']} multipart)", "", f"<= {goal} MiB", verdict(x["rss_mib"] <= goal)))
+        q = max(rss) / min(rss)
+        rows.append(("sink RSS max / min over partition counts", "", f"{q:.2f}x", "flat", f"part size {m['part_size_mib']} MiB"))
+    for x in m.get("host", []):
+        rows.append((f"host peak RSS, 3 plugins, {x['tasks']} tasks queued", f"{x['rss_mib']:.1f} MiB ({x['seconds']:.1f} s)", "", "", ""))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
@@ -66,7 +112,7 @@ def main():
             q = wasm / native
             rows.append((f"extraction {page}: native / wasm / wasm one task", f"{fmt_ns(native)} / {fmt_ns(wasm)} / {fmt_ns(one)}", f"{q:.2f}x", "<= 1.5x", verdict(q <= 1.5)))
 
-    rows.append(("sink throughput, sink memory, host memory", "not measured (TODO, see BENCHMARKS.md)", "", "", ""))
+    rows += sink_rows(os.path.join(args.dir, "sink.json"), verdict)
 
     head = ("figure", "value", "ratio", "goal", "")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -6,7 +6,8 @@
 #   BENCH_CONCURRENCY  tasks/requests in flight, every runner (default 16)
 #   BENCH_REPEAT       crawl runs per runner, interleaved (default 3)
 #   BENCH_QUICK=1      short criterion runs (for trying the setup out)
-#   BENCH_ONLY         crawl,sandbox (default both)
+#   BENCH_ONLY         any of crawl,sandbox,sink,memory (default all four)
+#   BENCH_SINK_RECORDS records in the sink throughput topic (default 200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -14,7 +15,7 @@ source scripts/setup.sh
 JOBS="${JOBS:-2}"
 CONCURRENCY="${BENCH_CONCURRENCY:-16}"
 REPEAT="${BENCH_REPEAT:-3}"
-ONLY="${BENCH_ONLY:-crawl,sandbox}"
+ONLY="${BENCH_ONLY:-crawl,sandbox,sink,memory}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 OUT="$TARGET/bench"
 mkdir -p "$OUT"
@@ -50,6 +51,23 @@ elif [[ ",$ONLY," == *",sandbox,"* ]]; then
     CRITERION_ARGS=(--warm-up-time 1 --measurement-time 2 --sample-size 10)
   fi
   cargo bench -j"$JOBS" -p crawlhost --bench sandbox -- "${CRITERION_ARGS[@]}"
+fi
+
+SINK_PARTS=()
+[[ ",$ONLY," == *",sink,"* ]] && SINK_PARTS+=(sink)
+[[ ",$ONLY," == *",memory,"* ]] && SINK_PARTS+=(memory)
+rm -f "$OUT/sink.json"
+if [ ${#SINK_PARTS[@]} -gt 0 ]; then
+  log "bench: sink throughput and memory ($(IFS=,; echo "${SINK_PARTS[*]}")): tansu + moto, crawlhost sink vs raw rdkafka vs Python"
+  bash scripts/install/tansu.sh
+  bash scripts/install/moto.sh
+  # Peak RSS is read with GNU time (%M); Debian package `time`.
+  if [ ! -x /usr/bin/time ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq time >/dev/null
+  fi
+  .venv-bench/bin/python bench/sink.py --only "$(IFS=,; echo "${SINK_PARTS[*]}")" \
+    --crawlhost "$TARGET/release/crawlhost" --kafka-bench "$TARGET/release/kafka-bench" \
+    --records "${BENCH_SINK_RECORDS:-200000}" --repeat "$REPEAT" --out "$OUT/sink.json"
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"

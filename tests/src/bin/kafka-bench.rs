@@ -1,0 +1,315 @@
+//! `kafka-bench`: the Kafka side of the sink benchmark (`bench/sink.py`,
+//! `make bench`), with the plain rdkafka client and nothing of crawlhost.
+//!
+//! - `fill`: produce N product-like JSON records (deterministic from a seed)
+//!   round-robin over a topic's partitions, and wait until every one is
+//!   acknowledged.
+//! - `read`: the raw read rate, the limit for the sink: an assign-only
+//!   consumer reads every partition from the beginning to its high
+//!   watermark, touching each record's key and value and doing nothing
+//!   else.
+//!
+//! Both print one JSON object on stdout (counts, bytes, seconds).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use crawlhost_tests::rng::SplitMix64;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(name = "kafka-bench")]
+struct Args {
+    /// `host:port` of the broker.
+    #[arg(long)]
+    brokers: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Produce records to an existing topic.
+    Fill {
+        #[arg(long)]
+        topic: String,
+        /// Partitions of the topic (records go round-robin over them).
+        #[arg(long)]
+        partitions: u32,
+        #[arg(long)]
+        records: u64,
+        /// Pad each value with a description to about this many bytes (0:
+        /// the natural size, 300-500 bytes).
+        #[arg(long, default_value_t = 0)]
+        value_bytes: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Read a topic from the beginning to its end offsets.
+    Read {
+        #[arg(long)]
+        topic: String,
+        /// A librdkafka consumer property `KEY=VALUE` (repeatable).
+        #[arg(short = 'X', value_name = "KEY=VALUE")]
+        property: Vec<String>,
+    },
+}
+
+const BRANDS: &[&str] = &[
+    "라운드랩",
+    "토리든",
+    "Anua",
+    "달바",
+    "메디힐",
+    "COSRX",
+    "구달",
+    "닥터지",
+    "Beplain",
+    "마녀공장",
+    "Isntree",
+    "롬앤",
+];
+const KINDS: &[&str] = &[
+    "독도 토너",
+    "다이브인 저분자 히알루론산 세럼",
+    "Heartleaf 77% Soothing Toner",
+    "화이트 트러플 퍼스트 스프레이 세럼",
+    "마데카소사이드 흔적 패드",
+    "Advanced Snail 96 Mucin Power Essence",
+    "청귤 비타C 잡티 케어 세럼",
+    "레드 블레미쉬 클리어 수딩 크림",
+    "쥬시 래스팅 틴트",
+    "퓨어 클렌징 오일",
+];
+const CATEGORIES: &[&str] = &[
+    "스킨케어 > 토너/로션/올인원",
+    "스킨케어 > 에센스/세럼/앰플",
+    "마스크팩 > 패드",
+    "메이크업 > 립메이크업",
+    "클렌징 > 클렌징오일",
+];
+const FLAGS: &[&str] = &["세일", "쿠폰", "증정", "오늘드림", "단독"];
+
+/// One product record, shaped like the oliveyoung plugin's.
+fn product(rng: &mut SplitMix64, i: u64, pad_to: usize) -> String {
+    let goods_no = format!("A{:012}", 100_000_000 + i);
+    let brand = BRANDS[rng.below(BRANDS.len() as u64) as usize];
+    let kind = KINDS[rng.below(KINDS.len() as u64) as usize];
+    let ml = [30, 50, 100, 150, 200, 300, 500][rng.below(7) as usize];
+    let price = 8_000 + rng.below(40) * 1_000;
+    let sale = price - rng.below(5) * 1_000;
+    let flags: Vec<&str> = FLAGS
+        .iter()
+        .filter(|_| rng.below(3) == 0)
+        .copied()
+        .collect();
+    let mut value = json!({
+        "goods_no": goods_no,
+        "name": format!("[{brand}] {kind} {ml}ml"),
+        "brand": brand,
+        "brand_code": format!("A{:06}", rng.below(300)),
+        "category": CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize],
+        "price": price,
+        "sale_price": sale,
+        "currency": "KRW",
+        "rating": (rng.below(21) as f64) / 10.0 + 3.0,
+        "review_count": rng.below(20_000),
+        "flags": flags,
+        "url": format!("https://www.oliveyoung.co.kr/store/goods/getGoodsDetail.do?goodsNo={goods_no}"),
+        "image": format!("https://image.oliveyoung.co.kr/uploads/images/goods/{:02}/{goods_no}.jpg", rng.below(100)),
+        "crawled_at": format!("2026-11-25T0{}:{:02}:{:02}Z", rng.below(10), rng.below(60), rng.below(60)),
+    });
+    let natural = value.to_string().len();
+    if pad_to > natural + 20 {
+        let words = [
+            "촉촉한",
+            "hydrating",
+            "진정",
+            "barrier",
+            "산뜻한",
+            "daily",
+            "저자극",
+            "glow",
+        ];
+        let mut text = String::new();
+        while text.len() + natural + 20 < pad_to {
+            text.push_str(words[rng.below(words.len() as u64) as usize]);
+            text.push(' ');
+        }
+        value["description"] = json!(text.trim_end());
+    }
+    value.to_string()
+}
+
+fn fill(
+    brokers: &str,
+    topic: &str,
+    partitions: u32,
+    records: u64,
+    pad_to: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let producer: ThreadedProducer<_> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "false")
+        .set("linger.ms", "20")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .set("compression.type", "none")
+        .set("message.timeout.ms", "120000")
+        .create()
+        .context("create the producer")?;
+    let mut rng = SplitMix64::derive(seed, 0x5114);
+    let started = Instant::now();
+    let mut bytes = 0u64;
+    for i in 0..records {
+        let key = format!("A{:012}", 100_000_000 + i);
+        let value = product(&mut rng, i, pad_to);
+        bytes += value.len() as u64;
+        let partition = (i % partitions as u64) as i32;
+        let mut record = BaseRecord::to(topic)
+            .key(&key)
+            .payload(&value)
+            .partition(partition);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((e, back)) => {
+                    if e.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::QueueFull) {
+                        bail!("produce: {e}");
+                    }
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .context("flush the producer")?;
+    let seconds = started.elapsed().as_secs_f64();
+    // Every record acknowledged? Compare the end offsets with what was sent.
+    let on_broker = end_offsets(brokers, topic)?.values().sum::<i64>();
+    if on_broker < records as i64 {
+        bail!("only {on_broker} of {records} records reached {topic}");
+    }
+    println!(
+        "{}",
+        json!({ "records": records, "value_bytes": bytes, "seconds": seconds, "on_broker": on_broker })
+    );
+    Ok(())
+}
+
+fn reader(brokers: &str, properties: &[String]) -> anyhow::Result<BaseConsumer> {
+    let mut config = ClientConfig::new();
+    for p in properties {
+        let Some((k, v)) = p.split_once('=') else {
+            bail!("-X {p}: expected KEY=VALUE");
+        };
+        config.set(k, v);
+    }
+    config
+        .set("bootstrap.servers", brokers)
+        // librdkafka wants a group id even for assign-only reading; nothing
+        // is committed under it.
+        .set("group.id", "kafka-bench.raw")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()
+        .context("create the consumer")
+}
+
+fn end_offsets(brokers: &str, topic: &str) -> anyhow::Result<HashMap<i32, i64>> {
+    let consumer = reader(brokers, &[])?;
+    let timeout = Duration::from_secs(10);
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .context("metadata")?;
+    let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        bail!("no topic {topic}");
+    };
+    let mut out = HashMap::new();
+    for p in t.partitions() {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, p.id(), timeout)
+            .context("watermarks")?;
+        out.insert(p.id(), high);
+    }
+    Ok(out)
+}
+
+fn read(brokers: &str, topic: &str, properties: &[String]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let ends = end_offsets(brokers, topic)?;
+    let consumer = reader(brokers, properties)?;
+    let mut tpl = TopicPartitionList::new();
+    let mut left = 0usize;
+    for (&p, &high) in &ends {
+        if high > 0 {
+            tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+            left += 1;
+        }
+    }
+    consumer.assign(&tpl)?;
+    let (mut records, mut bytes) = (0u64, 0u64);
+    let mut checksum = 0u64;
+    let mut last_progress = Instant::now();
+    while left > 0 {
+        match consumer.poll(Duration::from_millis(500)) {
+            None => {
+                if last_progress.elapsed() > Duration::from_secs(60) {
+                    bail!("no records for 60 s with {left} partitions unfinished");
+                }
+            }
+            Some(Err(e)) => bail!("consume: {e}"),
+            Some(Ok(m)) => {
+                last_progress = Instant::now();
+                let value = m.payload().unwrap_or_default();
+                let key = m.key().unwrap_or_default();
+                records += 1;
+                bytes += value.len() as u64;
+                // Touch the bytes so the read is not optimised away.
+                checksum = checksum
+                    .wrapping_add(value.first().copied().unwrap_or(0) as u64)
+                    .wrapping_add(key.len() as u64);
+                if m.offset() + 1 == ends[&m.partition()] {
+                    left -= 1;
+                }
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({ "records": records, "value_bytes": bytes, "seconds": seconds, "checksum": checksum })
+    );
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    match args.command {
+        Command::Fill {
+            topic,
+            partitions,
+            records,
+            value_bytes,
+            seed,
+        } => fill(
+            &args.brokers,
+            &topic,
+            partitions,
+            records,
+            value_bytes,
+            seed,
+        ),
+        Command::Read { topic, property } => read(&args.brokers, &topic, &property),
+    }
+}
