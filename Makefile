@@ -6,7 +6,7 @@ JOBS ?= 2
 WASM_TARGET := wasm32-wasip2
 WASM_OUT := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/release
 # Plugins shipped with the host, copied into ./plugins for the host to load.
-PLUGINS := oliveyoung twitter
+PLUGINS := oliveyoung twitter instagram
 # Guest components used only by the tests.
 GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest-fetcher guest-parsebench guest-legacy-v01
 

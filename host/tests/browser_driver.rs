@@ -34,7 +34,11 @@ fn which(bin: &str) -> std::path::PathBuf {
 }
 
 fn html(body: &str) -> axum::response::Response {
-    with_headers(200, &[("content-type", "text/html; charset=utf-8")], body.to_string())
+    with_headers(
+        200,
+        &[("content-type", "text/html; charset=utf-8")],
+        body.to_string(),
+    )
 }
 
 const JS_LIST: &str = r#"<!doctype html><html><body><ul id="list"></ul>
@@ -65,7 +69,11 @@ async fn pages_checks_secrets_and_the_session_cap() {
     let site = Site::start(move |hit, _| match hit.path.as_str() {
         "/js" => html(JS_LIST),
         "/form" => html(FORM),
-        "/busy" => with_headers(429, &[("content-type", "text/html")], "slow down".to_string()),
+        "/busy" => with_headers(
+            429,
+            &[("content-type", "text/html")],
+            "slow down".to_string(),
+        ),
         "/away" => with_headers(302, &[("location", &format!("{other}/x"))], String::new()),
         _ => not_found(),
     })
@@ -88,19 +96,30 @@ async fn pages_checks_secrets_and_the_session_cap() {
         allowed_ranges: vec![],
     };
     let browser = Browser::new(settings, policy);
-    let allow = Arc::new(
-        AllowList::from_manifest(&[site.addr.to_string()], &Default::default()).unwrap(),
-    );
+    let allow =
+        Arc::new(AllowList::from_manifest(&[site.addr.to_string()], &Default::default()).unwrap());
 
     // A page rendered by JavaScript, read after it renders.
     let started = Instant::now();
-    let mut page = Page::open(&browser, "t", allow.clone(), &format!("{}/js", site.url), None)
-        .await
-        .unwrap();
-    eprintln!("first page (chromedriver + chromium start): {:?}", started.elapsed());
+    let mut page = Page::open(
+        &browser,
+        "t",
+        allow.clone(),
+        &format!("{}/js", site.url),
+        None,
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "first page (chromedriver + chromium start): {:?}",
+        started.elapsed()
+    );
     assert_eq!(page.wait_for("li.item", 3, 5000).await.unwrap(), 3);
     let rows = page
-        .attributes("li.item", &["data-id".into(), "textContent".into(), "nope".into()])
+        .attributes(
+            "li.item",
+            &["data-id".into(), "textContent".into(), "nope".into()],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -113,18 +132,33 @@ async fn pages_checks_secrets_and_the_session_cap() {
     assert!(html[0].contains("data-id=\"n1\""), "{html:?}");
 
     // Undeclared host: refused before the browser goes there.
-    let err = page.navigate("http://not-declared.example/").await.unwrap_err();
-    assert!(matches!(&err, CrawlError::Blocked(m) if m.contains("allow-list")), "{err:?}");
+    let err = page
+        .navigate("http://not-declared.example/")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CrawlError::Blocked(m) if m.contains("allow-list")),
+        "{err:?}"
+    );
     // A redirect off the allow-list: the landing is refused and blanked.
     let err = page
         .navigate(&format!("{}/away", site.url))
         .await
         .unwrap_err();
-    assert!(matches!(&err, CrawlError::Blocked(m) if m.contains("allow-list")), "{err:?}");
+    assert!(
+        matches!(&err, CrawlError::Blocked(m) if m.contains("allow-list")),
+        "{err:?}"
+    );
     assert_eq!(page.current_url().await.unwrap(), "about:blank");
     // HTTP 429: blocked, for the host's back-off.
-    let err = page.navigate(&format!("{}/busy", site.url)).await.unwrap_err();
-    assert!(matches!(&err, CrawlError::Blocked(m) if m.contains("429")), "{err:?}");
+    let err = page
+        .navigate(&format!("{}/busy", site.url))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CrawlError::Blocked(m) if m.contains("429")),
+        "{err:?}"
+    );
 
     // Secrets: typed by the host, redacted from what is read back, refused
     // for a page of another host and for unknown names.
@@ -134,7 +168,10 @@ async fn pages_checks_secrets_and_the_session_cap() {
     assert!(echo[0].contains("you typed [redacted]"), "{echo:?}");
     assert!(!echo[0].contains(secret_value));
     let err = page.type_secret("#pw", "other").await.unwrap_err();
-    assert!(matches!(&err, CrawlError::Blocked(m) if m.contains("may not be typed")), "{err:?}");
+    assert!(
+        matches!(&err, CrawlError::Blocked(m) if m.contains("may not be typed")),
+        "{err:?}"
+    );
     let err = page.type_secret("#pw", "missing").await.unwrap_err();
     assert!(matches!(err, CrawlError::Blocked(_)), "{err:?}");
     let err = page.click("#no-such-button").await.unwrap_err();
@@ -151,7 +188,10 @@ async fn pages_checks_secrets_and_the_session_cap() {
     .await
     .err()
     .expect("a second session beyond max_sessions");
-    assert!(matches!(&err, CrawlError::Retryable(m) if m.contains("max_sessions")), "{err:?}");
+    assert!(
+        matches!(&err, CrawlError::Retryable(m) if m.contains("max_sessions")),
+        "{err:?}"
+    );
     assert_eq!(browser.pool_counts(), (1, 0));
     drop(page);
     assert_eq!(browser.pool_counts(), (0, 1));

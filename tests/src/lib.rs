@@ -9,10 +9,13 @@
 //! - [`html`]: escaping and number formatting for hand-written HTML.
 //! - [`twitter`]: the X API v2 recent search over tweets about the
 //!   Oliveyoung fixture's brands: corpus, API, server and ground truth.
+//! - [`instagram`]: hashtag and post pages rendered by JavaScript only,
+//!   behind a login: corpus, pages, server with blocking switches, truth.
 //!
 //! The `fixture-site` binary serves a site for `make demo`.
 
 pub mod html;
+pub mod instagram;
 pub mod oliveyoung;
 pub mod rng;
 pub mod twitter;
