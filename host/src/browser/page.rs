@@ -20,7 +20,7 @@ use crate::http::allow::AllowList;
 /// Longest a `wait-for` may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(120);
 /// How often `wait-for` looks again.
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(25);
 
 /// One open page of one instance.
 pub struct Page {
@@ -93,8 +93,14 @@ impl Page {
             Ok(Err(e)) => return Err(self.command_error(e)),
             Ok(Ok(())) => {}
         }
-        let landed = self.guard().await?;
-        let status = self.status().await?;
+        let (landed, status) = self
+            .guarded_script(
+                "const e = performance.getEntriesByType('navigation')[0]; \
+                 return e && e.responseStatus ? e.responseStatus : 0;",
+                vec![],
+            )
+            .await?;
+        let status = status.as_u64().unwrap_or(0).min(u16::MAX as u64) as u16;
         if let Some(e) = policy::status_error(&landed, status) {
             return Err(self.redact_error(e));
         }
@@ -126,11 +132,17 @@ impl Page {
             .await
             .map(|u| u.to_string())
             .map_err(|e| self.command_error(e))?;
-        match policy::landing(&current) {
+        self.check_location(&current).await
+    }
+
+    /// [`Self::guard`] on a location the browser already reported.
+    async fn check_location(&mut self, current: &str) -> Res<String> {
+        let client = self.lease.client().clone();
+        match policy::landing(current) {
             Landing::LoadFailed => Err(CrawlError::Retryable(
                 "the page did not load (connection failed)".to_string(),
             )),
-            Landing::Blank => Ok(current),
+            Landing::Blank => Ok(current.to_string()),
             Landing::Page(url) => {
                 if let Err(refusal) = policy::check_url(&self.allow, self.browser.addresses(), &url)
                 {
@@ -142,24 +154,37 @@ impl Page {
         }
     }
 
-    /// HTTP status of the main document (0 when unknown).
-    async fn status(&mut self) -> Res<u16> {
-        let v = self
-            .script(
-                "const e = performance.getEntriesByType('navigation')[0]; \
-                 return e && e.responseStatus ? e.responseStatus : 0;",
-                vec![],
-            )
-            .await?;
-        Ok(v.as_u64().unwrap_or(0).min(u16::MAX as u64) as u16)
+    /// Run `body` (a function body reading `arguments`) and, in the same
+    /// round trip, read where the page is; the result is handed back only
+    /// once that location passed [`Self::check_location`].
+    async fn guarded_script(&mut self, body: &str, args: Vec<Value>) -> Res<(String, Value)> {
+        let js = format!(
+            "const r = (function() {{ {body} }}).apply(null, arguments); \
+             return [location.href, r];"
+        );
+        let client = self.lease.client().clone();
+        let v = client
+            .execute(&js, args)
+            .await
+            .map_err(|e| self.command_error(e))?;
+        let (href, value) = match v {
+            Value::Array(mut pair) if pair.len() == 2 => {
+                let value = pair.pop().unwrap_or(Value::Null);
+                (pair.pop().unwrap_or(Value::Null), value)
+            }
+            other => {
+                return Err(CrawlError::Other(format!(
+                    "unexpected browser answer: {other}"
+                )));
+            }
+        };
+        let href = href.as_str().unwrap_or("").to_string();
+        let landed = self.check_location(&href).await?;
+        Ok((landed, value))
     }
 
-    async fn script(&mut self, js: &str, args: Vec<Value>) -> Res<Value> {
-        let client = self.lease.client().clone();
-        client
-            .execute(js, args)
-            .await
-            .map_err(|e| self.command_error(e))
+    async fn script(&mut self, body: &str, args: Vec<Value>) -> Res<Value> {
+        Ok(self.guarded_script(body, args).await?.1)
     }
 
     /// The page's URL now (redacted).
@@ -173,7 +198,6 @@ impl Page {
     pub async fn wait_for(&mut self, selector: &str, min_count: u32, timeout_ms: u32) -> Res<u32> {
         let until = Instant::now() + Duration::from_millis(timeout_ms as u64).min(MAX_WAIT);
         loop {
-            self.guard().await?;
             let n = self
                 .script(
                     "return document.querySelectorAll(arguments[0]).length;",
@@ -191,7 +215,6 @@ impl Page {
 
     /// Scroll by `dy` pixels; the new offset.
     pub async fn scroll(&mut self, dy: i32) -> Res<i32> {
-        self.guard().await?;
         let v = self
             .script(
                 "window.scrollBy(0, arguments[0]); return Math.round(window.scrollY);",
@@ -250,7 +273,6 @@ impl Page {
 
     /// Outer HTML of the elements matching `selector`, or of the document.
     pub async fn outer_html(&mut self, selector: Option<&str>) -> Res<Vec<String>> {
-        self.guard().await?;
         let v = match selector {
             None => {
                 self.script("return [document.documentElement.outerHTML];", vec![])
@@ -275,7 +297,6 @@ impl Page {
         selector: &str,
         names: &[String],
     ) -> Res<Vec<Vec<Option<String>>>> {
-        self.guard().await?;
         let v = self
             .script(
                 "return Array.from(document.querySelectorAll(arguments[0])).map(e => \
