@@ -322,10 +322,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     max_tasks,
                     trigger,
                 },
-        } => {
-            let secrets = settings.http.secrets.clone();
-            plugin_test(file, replay, fixture, values, max_tasks, trigger, secrets).await
-        }
+        } => plugin_test(file, replay, fixture, values, max_tasks, trigger, &settings).await,
         Command::Tail {
             topic,
             last,
@@ -880,7 +877,7 @@ async fn plugin_test(
     values: Vec<String>,
     max_tasks: usize,
     trigger: Option<String>,
-    secrets: crate::http::secrets::Secrets,
+    settings: &Settings,
 ) -> anyhow::Result<ExitCode> {
     use crate::kit::{KitOptions, Traffic};
     let traffic = match (replay, fixture) {
@@ -897,7 +894,8 @@ async fn plugin_test(
     }
     opts.max_tasks = max_tasks;
     opts.trigger = trigger;
-    opts.secrets = secrets;
+    opts.secrets = settings.http.secrets.clone();
+    opts.browser = settings.browser.clone();
     let report = crate::kit::test_plugin(&opts).await?;
     print!("{}", report.table());
     Ok(if report.passed() {

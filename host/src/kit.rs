@@ -57,6 +57,9 @@ pub struct KitOptions {
     /// (the CLI passes the configuration's `[[http.secrets]]`), so a plugin
     /// for an API with a bearer token can be tested against its fixture.
     pub secrets: crate::http::secrets::Secrets,
+    /// The configuration's `[browser]` (with its secrets), for plugins that
+    /// use the browser; not used with a replay (a recording holds no pages).
+    pub browser: Option<crate::browser::BrowserSettings>,
 }
 
 impl KitOptions {
@@ -69,6 +72,7 @@ impl KitOptions {
             max_tasks: DEFAULT_MAX_TASKS,
             trigger: None,
             secrets: crate::http::secrets::Secrets::default(),
+            browser: None,
         }
     }
 }
@@ -258,6 +262,9 @@ fn kit_settings(
         },
     );
     settings.http.secrets = opts.secrets.clone();
+    if !matches!(opts.traffic, Traffic::Replay(_)) {
+        settings.browser = opts.browser.clone();
+    }
     match &opts.traffic {
         Traffic::Replay(dir) => settings.http.mode = Mode::Replay(dir.clone()),
         Traffic::Fixture(_) | Traffic::Live => settings.http.mode = Mode::Live,

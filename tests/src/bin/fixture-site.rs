@@ -1,5 +1,5 @@
 //! `fixture-site`: serve the Oliveyoung fixture site (or, with `--x-api`,
-//! the X API fixture) until killed, for `make demo` and manual poking. All
+//! the X API fixture; with `--instagram`, the Instagram fixture) until killed, for `make demo` and manual poking. All
 //! the work is in the library.
 
 use std::io::Write;
@@ -33,6 +33,19 @@ struct Args {
     /// The bearer token the X API fixture accepts.
     #[arg(long, default_value = "fixture-token", requires = "x_api")]
     x_token: String,
+    /// Serve the Instagram fixture (JavaScript-rendered hashtag and post
+    /// pages about the same seed's brands, behind a login) instead.
+    #[arg(long, conflicts_with = "x_api")]
+    instagram: bool,
+    /// The user name and password the Instagram fixture's login accepts.
+    #[arg(long, default_value = "fixture.user", requires = "instagram")]
+    ig_user: String,
+    #[arg(long, default_value = "fixture-password", requires = "instagram")]
+    ig_password: String,
+    /// How the Instagram fixture treats the crawler: `normal`, `suspicious`
+    /// (the suspicious-activity popup) or `rate-limited` (HTTP 429).
+    #[arg(long, default_value = "normal", requires = "instagram")]
+    ig_mode: String,
 }
 
 #[tokio::main]
@@ -77,6 +90,56 @@ async fn main() -> anyhow::Result<()> {
         return crawlhost_tests::twitter::serve(Arc::new(api), listener)
             .await
             .context("the X API fixture stopped");
+    }
+    if args.instagram {
+        use crawlhost_tests::instagram::{self, Corpus, Fixture, Mode};
+        let mode = match args.ig_mode.as_str() {
+            "normal" => Mode::Normal,
+            "suspicious" => Mode::Suspicious,
+            "rate-limited" => Mode::RateLimited,
+            other => {
+                anyhow::bail!("--ig-mode `{other}`: expected normal, suspicious or rate-limited")
+            }
+        };
+        let brands = crawlhost_tests::twitter::BrandSeed::from_site(&site);
+        let fixture = Fixture::new(
+            Corpus::generate(site.seed(), &brands),
+            &args.ig_user,
+            &args.ig_password,
+        );
+        fixture.set_mode(mode);
+        println!(
+            "Instagram fixture listening on {base_url} (login `{}` / `{}`, mode {})",
+            args.ig_user, args.ig_password, args.ig_mode
+        );
+        eprintln!(
+            "seed {}: {} posts under {} brands' hashtags",
+            site.seed(),
+            fixture.corpus.posts.len(),
+            brands
+                .iter()
+                .filter(|b| !fixture
+                    .corpus
+                    .tag(&instagram::tag_of(&b.name_ko))
+                    .is_empty())
+                .count()
+        );
+        if let Some(b) = brands
+            .iter()
+            .max_by_key(|b| fixture.corpus.tag(&instagram::tag_of(&b.name_ko)).len())
+        {
+            eprintln!(
+                "busiest hashtag: #{} (brand {} {}, {} posts)",
+                instagram::tag_of(&b.name_ko),
+                b.code,
+                b.name_ko,
+                fixture.corpus.tag(&instagram::tag_of(&b.name_ko)).len()
+            );
+        }
+        std::io::stdout().flush()?;
+        return instagram::serve(Arc::new(fixture), listener)
+            .await
+            .context("the Instagram fixture stopped");
     }
     println!("fixture site listening on {base_url}");
     eprintln!(

@@ -25,7 +25,7 @@ mod server;
 mod truth;
 
 pub use corpus::{Corpus, PAGE_SIZE, Post, tag_of};
-pub use server::{Counters, Fixture, Mode, SESSION_COOKIE, spawn};
+pub use server::{Counters, Fixture, Mode, SESSION_COOKIE, serve, spawn};
 pub use truth::GroundTruth;
 
 #[cfg(test)]

@@ -354,6 +354,12 @@ pub fn router(fixture: Arc<Fixture>) -> Router {
     Router::new().fallback(answer).with_state(fixture)
 }
 
+/// Serve `fixture` on `listener` until the task is dropped or the listener
+/// fails.
+pub async fn serve(fixture: Arc<Fixture>, listener: TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(fixture)).await
+}
+
 /// Bind `127.0.0.1:0`, serve `fixture` on a spawned task; the base URL and
 /// the task (abort it to stop).
 pub async fn spawn(
@@ -362,7 +368,7 @@ pub async fn spawn(
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router(fixture)).await {
+        if let Err(e) = serve(fixture, listener).await {
             eprintln!("Instagram fixture stopped: {e}");
         }
     });
