@@ -13,6 +13,9 @@
 //!   so tests see its kind (`blocked`, `other`, ...) in the run summary.
 //! - `site` (config): a URL whose host the manifest allows.
 
+// Natively (clippy --workspace) nothing exports the plugin.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use crawlhost_sdk::browser::Page;
 use crawlhost_sdk::{
     ConfigKey, CrawlError, CrawlOutput, CrawlResult, Manifest, PlanInput, Plugin, Run, Task, out,
