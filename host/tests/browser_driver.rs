@@ -197,12 +197,67 @@ async fn pages_checks_secrets_and_the_session_cap() {
     assert_eq!(browser.pool_counts(), (0, 1));
     // The idle session is reused: the next page opens without a new browser.
     let started = Instant::now();
-    let mut again = Page::open(&browser, "t", allow, &format!("{}/js", site.url), None)
-        .await
-        .unwrap();
+    let mut again = Page::open(
+        &browser,
+        "t",
+        allow.clone(),
+        &format!("{}/js", site.url),
+        None,
+    )
+    .await
+    .unwrap();
     eprintln!("reused session page: {:?}", started.elapsed());
     assert_eq!(again.wait_for("li.item", 3, 5000).await.unwrap(), 3);
     assert_eq!(browser.pool_counts(), (1, 0));
+    // chromedriver dies (SIGKILL): the next page starts a new one, and the
+    // Chromium the dead one left behind is stopped with its process group.
+    let old = browser
+        .webdriver_pid()
+        .await
+        .expect("the host started chromedriver");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &old.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(again);
+    let mut revived = Page::open(
+        &browser,
+        "t",
+        allow.clone(),
+        &format!("{}/js", site.url),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(revived.wait_for("li.item", 3, 5000).await.unwrap(), 3);
+    let new = browser.webdriver_pid().await.unwrap();
+    assert_ne!(new, old);
+    drop(revived);
+    // Live (not zombie) processes of a process group.
+    let group_alive = |pgid: u32| {
+        let out = std::process::Command::new("ps")
+            .args(["-eo", "pgid=,stat="])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+            let mut f = l.split_whitespace();
+            f.next() == Some(&pgid.to_string()) && !f.next().unwrap_or("Z").starts_with('Z')
+        })
+    };
+    assert!(group_alive(new), "the new chromedriver runs");
+    drop(browser);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !group_alive(old),
+        "processes of the dead chromedriver's group are left"
+    );
+    assert!(
+        !group_alive(new),
+        "processes of chromedriver's group outlive the host"
+    );
+
     // The browser follows a redirect itself: the target sees that one
     // request (its content is never handed back), nothing more.
     let redirected = elsewhere.hits().iter().filter(|h| h.path == "/x").count();

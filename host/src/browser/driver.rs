@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -66,7 +67,10 @@ impl Driver {
             Endpoint::Url(u) => (u.trim_end_matches('/').to_string(), None),
             Endpoint::Spawn(bin) => {
                 let port = free_port()?;
+                // Its own process group, so the Chromiums it starts can be
+                // stopped with it even when a session was not deleted.
                 let child = Command::new(bin)
+                    .process_group(0)
                     .arg(format!("--port={port}"))
                     .arg("--allowed-ips=127.0.0.1")
                     .stdin(Stdio::null())
@@ -160,6 +164,20 @@ impl Driver {
     pub fn session_count(&self) -> usize {
         self.sessions.lock().unwrap().len()
     }
+
+    /// Whether the WebDriver can still answer: a chromedriver the host
+    /// started must not have exited; an external endpoint is assumed up.
+    pub fn is_alive(&self) -> bool {
+        match self.child.lock().unwrap().as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    /// Process id of the chromedriver the host started.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().unwrap().as_ref().map(Child::id)
+    }
 }
 
 impl Drop for Driver {
@@ -172,6 +190,14 @@ impl Drop for Driver {
             }
         }
         if let Some(mut child) = self.child.lock().unwrap().take() {
+            // The whole group: Chromiums of sessions that could not be
+            // deleted (a chromedriver that died leaves them running).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--"])
+                .arg(format!("-{}", child.id()))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -61,7 +61,9 @@ impl BrowserError {
 pub struct Browser {
     settings: BrowserSettings,
     addresses: AddressPolicy,
-    driver: tokio::sync::OnceCell<Arc<Driver>>,
+    /// Started at the first page; replaced when the chromedriver the host
+    /// started has exited (its idle sessions are dropped with it).
+    driver: tokio::sync::Mutex<Option<Arc<Driver>>>,
     pool: Mutex<PoolState<Session>>,
     freed: tokio::sync::Notify,
 }
@@ -74,7 +76,7 @@ impl Browser {
         Arc::new(Self {
             settings,
             addresses,
-            driver: tokio::sync::OnceCell::new(),
+            driver: tokio::sync::Mutex::new(None),
             pool,
             freed: tokio::sync::Notify::new(),
         })
@@ -94,10 +96,26 @@ impl Browser {
         (p.busy(), p.idle())
     }
 
-    async fn driver(&self) -> Result<&Arc<Driver>, BrowserError> {
-        self.driver
-            .get_or_try_init(|| async { Driver::start(&self.settings).await.map(Arc::new) })
-            .await
+    async fn driver(&self) -> Result<Arc<Driver>, BrowserError> {
+        let mut slot = self.driver.lock().await;
+        if let Some(d) = slot.as_ref() {
+            if d.is_alive() {
+                return Ok(d.clone());
+            }
+            tracing::warn!("chromedriver exited; starting a new one");
+            // Idle sessions belonged to the dead driver; busy ones fail on
+            // their next command and are not pooled again.
+            let stale = self.pool.lock().unwrap().drain_idle();
+            drop(stale);
+        }
+        let d = Arc::new(Driver::start(&self.settings).await?);
+        *slot = Some(d.clone());
+        Ok(d)
+    }
+
+    /// Process id of the chromedriver the host started, if any (tests).
+    pub async fn webdriver_pid(&self) -> Option<u32> {
+        self.driver.lock().await.as_ref().and_then(|d| d.pid())
     }
 
     /// A session for `plugin`, waiting for a free one until `deadline`.
@@ -106,7 +124,8 @@ impl Browser {
         plugin: &str,
         deadline: Instant,
     ) -> Result<Lease, BrowserError> {
-        let driver = self.driver().await?.clone();
+        let driver = self.driver().await?;
+        let asked = Instant::now();
         loop {
             let freed = self.freed.notified();
             let decision = self.pool.lock().unwrap().checkout(plugin);
@@ -137,7 +156,7 @@ impl Browser {
                 Checkout::Wait => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() || tokio::time::timeout(left, freed).await.is_err() {
-                        return Err(BrowserError::Busy(self.settings.page_deadline));
+                        return Err(BrowserError::Busy(asked.elapsed()));
                     }
                 }
             }
