@@ -25,6 +25,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Session {
     pub(crate) client: Client,
     pub(crate) id: String,
+    /// The page-load and script timeout last set on it.
+    pub(crate) timeouts: Option<Duration>,
 }
 
 /// A WebDriver server the host talks to (and maybe runs).
@@ -151,7 +153,11 @@ impl Driver {
             .map_err(|e| BrowserError::Session(e.to_string()))?
             .unwrap_or_default();
         self.sessions.lock().unwrap().insert(id.clone());
-        Ok(Session { client, id })
+        Ok(Session {
+            client,
+            id,
+            timeouts: None,
+        })
     }
 
     /// End a session (its Chromium exits).

@@ -188,6 +188,15 @@ impl Lease {
             .client
     }
 
+    /// The timeouts last set on the session (set them only when they change).
+    pub(crate) fn timeouts(&mut self) -> &mut Option<Duration> {
+        &mut self
+            .session
+            .as_mut()
+            .expect("session present until drop")
+            .timeouts
+    }
+
     /// Clear what another plugin left: cookies, storage, the page.
     async fn reset(&mut self) -> Result<(), BrowserError> {
         let c = self.client();

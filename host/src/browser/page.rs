@@ -67,14 +67,17 @@ impl Page {
             .map_err(|e| e.to_crawl_error())?;
         self.check_resolution(&checked).await?;
         let client = self.lease.client().clone();
-        client
-            .update_timeouts(TimeoutConfiguration::new(
-                Some(deadline),
-                Some(deadline),
-                Some(Duration::ZERO),
-            ))
-            .await
-            .map_err(|e| self.command_error(e))?;
+        if *self.lease.timeouts() != Some(deadline) {
+            client
+                .update_timeouts(TimeoutConfiguration::new(
+                    Some(deadline),
+                    Some(deadline),
+                    Some(Duration::ZERO),
+                ))
+                .await
+                .map_err(|e| self.command_error(e))?;
+            *self.lease.timeouts() = Some(deadline);
+        }
         let went = tokio::time::timeout(deadline + Duration::from_secs(2), client.goto(url)).await;
         match went {
             Err(_) => {
