@@ -14,11 +14,15 @@ Parts (--only):
   layout and flush.size. Every writer's objects are listed back and their
   records counted: they must equal N, and both writers must produce the
   same keys (and for NDJSON the same bytes).
-- memory: peak RSS (the child's ru_maxrss from wait4, i.e. VmHWM) of
-  `crawlhost sink --once` over topics of 1, 10 and 100 partitions holding
-  the same bytes per partition (more than one `s3.part.size` each), with a
-  flush.size no partition reaches, so every partition has an open file
-  bigger than a part when the drain uploads them (multipart).
+- memory (= sink-memory + host-memory):
+  - sink-memory: peak RSS (GNU time's %M, the child's ru_maxrss, i.e.
+    VmHWM) of `crawlhost sink --once` over topics of 1, 10 and 100
+    partitions holding the same bytes per partition (more than one
+    `s3.part.size` each), with a flush.size no partition reaches, so every
+    partition has an open file bigger than a part when the drain uploads
+    them (multipart);
+  - host-memory: peak RSS of `crawlhost run --once --plugin echo` with
+    three plugins loaded and echo's plan queueing 10 / 10k / 100k tasks.
 
 Writes the figures to --out (JSON) for bench/report.py.
 """
