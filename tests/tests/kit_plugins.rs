@@ -60,6 +60,51 @@ async fn fixture_for(name: &str, wasm: PathBuf) -> (KitOptions, Box<dyn std::any
             ]);
             (opts, Box::new(server))
         }
+        "instagram" => {
+            // The Instagram fixture over the same brands, the browser with
+            // the login as `[browser]` and `[[browser.secrets]]` would give
+            // it, the brand with the most posts as the trigger.
+            use crawlhost::browser::config::{BrowserConfig, BrowserSecretConfig};
+            use crawlhost_tests::instagram::{self, Fixture, tag_of};
+            let site = Site::generate(7);
+            let brands = twitter::BrandSeed::from_site(&site);
+            let corpus = instagram::Corpus::generate(7, &brands);
+            let busiest = brands
+                .iter()
+                .max_by_key(|b| corpus.tag(&tag_of(&b.name_ko)).len())
+                .unwrap()
+                .clone();
+            let fixture = Arc::new(Fixture::new(corpus, "kit.user", "kit-password"));
+            let (url, server) = instagram::spawn(fixture).await.unwrap();
+            let (chromium, chromedriver) = instagram::chromium_tools();
+            let host = url.trim_start_matches("http://").to_string();
+            let secret = |name: &str, env: &str| BrowserSecretConfig {
+                name: name.into(),
+                hosts: vec![host.clone()],
+                value_env: env.into(),
+            };
+            let browser = BrowserConfig {
+                chromedriver,
+                chromium: Some(chromium),
+                max_sessions: 1,
+                secrets: vec![
+                    secret("instagram_username", "U"),
+                    secret("instagram_password", "P"),
+                ],
+                ..BrowserConfig::default()
+            };
+            let mut opts = KitOptions::new(wasm, Traffic::Fixture(url));
+            opts.browser = Some(
+                browser
+                    .check(&|n| Some(if n == "U" { "kit.user" } else { "kit-password" }.into()))
+                    .unwrap(),
+            );
+            opts.trigger = Some(
+                serde_json::json!({"brand": busiest.name_ko, "brand_code": busiest.code})
+                    .to_string(),
+            );
+            (opts, Box::new(server))
+        }
         other => panic!(
             "plugins/{other}.wasm has no fixture in tests/tests/kit_plugins.rs: add one so the kit can check it"
         ),
