@@ -7,7 +7,10 @@
 //! - `read`: the raw read rate, the limit for the sink: an assign-only
 //!   consumer reads every partition from the beginning to its high
 //!   watermark, touching each record's key and value and doing nothing
-//!   else.
+//!   else. `--pattern` reads partition by partition instead, the way the
+//!   sink's runner does: through the `KafkaBus::fetch` call sequence, or
+//!   through per-partition queues of one persistent assignment (the
+//!   alternative BENCHMARKS.md weighs).
 //!
 //! Both print one JSON object on stdout (counts, bytes, seconds).
 
@@ -58,7 +61,26 @@ enum Command {
         /// A librdkafka consumer property `KEY=VALUE` (repeatable).
         #[arg(short = 'X', value_name = "KEY=VALUE")]
         property: Vec<String>,
+        /// How to read: `stream` (every partition assigned, one queue: the
+        /// raw limit), or partition by partition, at most `--max` records
+        /// per turn, round-robin like the sink's runner: `assign-per-fetch`
+        /// (what `KafkaBus::fetch` does today: watermarks, assign one
+        /// partition, poll, unassign) or `partition-queues` (every
+        /// partition assigned once, one librdkafka queue per partition).
+        #[arg(long, value_enum, default_value = "stream")]
+        pattern: Pattern,
+        /// Records per partition turn for the partition-by-partition
+        /// patterns.
+        #[arg(long, default_value_t = 500)]
+        max: usize,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Pattern {
+    Stream,
+    AssignPerFetch,
+    PartitionQueues,
 }
 
 const BRANDS: &[&str] = &[
@@ -245,8 +267,165 @@ fn end_offsets(brokers: &str, topic: &str) -> anyhow::Result<HashMap<i32, i64>> 
     Ok(out)
 }
 
-fn read(brokers: &str, topic: &str, properties: &[String]) -> anyhow::Result<()> {
+/// What a read counted.
+#[derive(Default)]
+struct Tally {
+    records: u64,
+    bytes: u64,
+    checksum: u64,
+}
+
+impl Tally {
+    fn add(&mut self, m: &impl Message) {
+        let value = m.payload().unwrap_or_default();
+        let key = m.key().unwrap_or_default();
+        self.records += 1;
+        self.bytes += value.len() as u64;
+        // Touch the bytes so the read is not optimised away.
+        self.checksum = self
+            .checksum
+            .wrapping_add(value.first().copied().unwrap_or(0) as u64)
+            .wrapping_add(key.len() as u64);
+    }
+}
+
+/// Partition by partition, `max` records per turn, round-robin, like the
+/// sink's runner over `KafkaBus::fetch` (`host/src/bus/kafka.rs`,
+/// `read_partition`): watermarks, assign one partition at the position,
+/// poll until `max` (or the end), unassign.
+fn read_assign_per_fetch(
+    brokers: &str,
+    topic: &str,
+    properties: &[String],
+    max: usize,
+) -> anyhow::Result<Tally> {
+    let consumer = reader(brokers, properties)?;
+    let timeout = Duration::from_secs(10);
+    let partitions: Vec<i32> = end_offsets(brokers, topic)?.into_keys().collect();
+    let mut position: HashMap<i32, i64> = partitions.iter().map(|&p| (p, 0)).collect();
+    let mut tally = Tally::default();
+    loop {
+        let mut any = false;
+        for &p in &partitions {
+            let (_, high) = consumer.fetch_watermarks(topic, p, timeout)?;
+            let start = position[&p];
+            if start >= high {
+                continue;
+            }
+            any = true;
+            let want = (max as i64).min(high - start);
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(topic, p, Offset::Offset(start))?;
+            consumer.assign(&tpl)?;
+            let mut got = 0;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while got < want {
+                if Instant::now() > deadline {
+                    bail!("no records from partition {p} at {start} within 60 s");
+                }
+                match consumer.poll(Duration::from_millis(200)) {
+                    None => {}
+                    Some(Err(e)) => bail!("consume: {e}"),
+                    Some(Ok(m)) => {
+                        if m.partition() != p || m.offset() < start + got {
+                            continue;
+                        }
+                        tally.add(&m);
+                        got += 1;
+                    }
+                }
+            }
+            consumer.unassign()?;
+            *position.get_mut(&p).unwrap() = start + got;
+        }
+        if !any {
+            return Ok(tally);
+        }
+    }
+}
+
+/// Partition by partition, `max` records per turn, round-robin, from one
+/// persistent assignment with a librdkafka queue per partition: the reader
+/// BENCHMARKS.md proposes for `KafkaBus::fetch`.
+fn read_partition_queues(
+    brokers: &str,
+    topic: &str,
+    properties: &[String],
+    max: usize,
+) -> anyhow::Result<Tally> {
+    let ends = end_offsets(brokers, topic)?;
+    let consumer = std::sync::Arc::new(reader(brokers, properties)?);
+    let mut tpl = TopicPartitionList::new();
+    for &p in ends.keys() {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut queues = Vec::new();
+    for (&p, &high) in &ends {
+        let q = consumer
+            .split_partition_queue(topic, p)
+            .context("split the partition queue")?;
+        queues.push((p, high, 0i64, q));
+    }
+    let mut tally = Tally::default();
+    loop {
+        // The consumer's own queue still carries events (errors, stats).
+        if let Some(Err(e)) = consumer.poll(Duration::ZERO) {
+            bail!("consume: {e}");
+        }
+        let mut any = false;
+        for (p, high, position, q) in &mut queues {
+            if *position >= *high {
+                continue;
+            }
+            any = true;
+            let mut got = 0;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while got < max && *position < *high {
+                if Instant::now() > deadline {
+                    bail!("no records from partition {p} at {position} within 60 s");
+                }
+                match q.poll(Duration::from_millis(200)) {
+                    None => {
+                        let _ = consumer.poll(Duration::ZERO);
+                    }
+                    Some(Err(e)) => bail!("consume: {e}"),
+                    Some(Ok(m)) => {
+                        tally.add(&m);
+                        *position = m.offset() + 1;
+                        got += 1;
+                    }
+                }
+            }
+        }
+        if !any {
+            return Ok(tally);
+        }
+    }
+}
+
+fn read(
+    brokers: &str,
+    topic: &str,
+    properties: &[String],
+    pattern: Pattern,
+    max: usize,
+) -> anyhow::Result<()> {
     let started = Instant::now();
+    let tally = match pattern {
+        Pattern::Stream => read_stream(brokers, topic, properties)?,
+        Pattern::AssignPerFetch => read_assign_per_fetch(brokers, topic, properties, max)?,
+        Pattern::PartitionQueues => read_partition_queues(brokers, topic, properties, max)?,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({ "records": tally.records, "value_bytes": tally.bytes, "seconds": seconds, "checksum": tally.checksum })
+    );
+    Ok(())
+}
+
+fn read_stream(brokers: &str, topic: &str, properties: &[String]) -> anyhow::Result<Tally> {
     let ends = end_offsets(brokers, topic)?;
     let consumer = reader(brokers, properties)?;
     let mut tpl = TopicPartitionList::new();
@@ -258,8 +437,7 @@ fn read(brokers: &str, topic: &str, properties: &[String]) -> anyhow::Result<()>
         }
     }
     consumer.assign(&tpl)?;
-    let (mut records, mut bytes) = (0u64, 0u64);
-    let mut checksum = 0u64;
+    let mut tally = Tally::default();
     let mut last_progress = Instant::now();
     while left > 0 {
         match consumer.poll(Duration::from_millis(500)) {
@@ -271,26 +449,14 @@ fn read(brokers: &str, topic: &str, properties: &[String]) -> anyhow::Result<()>
             Some(Err(e)) => bail!("consume: {e}"),
             Some(Ok(m)) => {
                 last_progress = Instant::now();
-                let value = m.payload().unwrap_or_default();
-                let key = m.key().unwrap_or_default();
-                records += 1;
-                bytes += value.len() as u64;
-                // Touch the bytes so the read is not optimised away.
-                checksum = checksum
-                    .wrapping_add(value.first().copied().unwrap_or(0) as u64)
-                    .wrapping_add(key.len() as u64);
+                tally.add(&m);
                 if m.offset() + 1 == ends[&m.partition()] {
                     left -= 1;
                 }
             }
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        json!({ "records": records, "value_bytes": bytes, "seconds": seconds, "checksum": checksum })
-    );
-    Ok(())
+    Ok(tally)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -310,6 +476,11 @@ fn main() -> anyhow::Result<()> {
             value_bytes,
             seed,
         ),
-        Command::Read { topic, property } => read(&args.brokers, &topic, &property),
+        Command::Read {
+            topic,
+            property,
+            pattern,
+            max,
+        } => read(&args.brokers, &topic, &property, pattern, max),
     }
 }
