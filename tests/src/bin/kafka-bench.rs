@@ -66,7 +66,9 @@ enum Command {
         /// per turn, round-robin like the sink's runner: `assign-per-fetch`
         /// (what `KafkaBus::fetch` does today: watermarks, assign one
         /// partition, poll, unassign) or `partition-queues` (every
-        /// partition assigned once, one librdkafka queue per partition).
+        /// partition assigned once, one librdkafka queue per partition),
+        /// `paused-queues` (the same, every partition paused but the one
+        /// being read).
         #[arg(long, value_enum, default_value = "stream")]
         pattern: Pattern,
         /// Records per partition turn for the partition-by-partition
@@ -81,6 +83,7 @@ enum Pattern {
     Stream,
     AssignPerFetch,
     PartitionQueues,
+    PausedQueues,
 }
 
 const BRANDS: &[&str] = &[
@@ -352,6 +355,7 @@ fn read_partition_queues(
     topic: &str,
     properties: &[String],
     max: usize,
+    paused: bool,
 ) -> anyhow::Result<Tally> {
     let ends = end_offsets(brokers, topic)?;
     let consumer = std::sync::Arc::new(reader(brokers, properties)?);
@@ -360,6 +364,9 @@ fn read_partition_queues(
         tpl.add_partition_offset(topic, p, Offset::Beginning)?;
     }
     consumer.assign(&tpl)?;
+    if paused {
+        consumer.pause(&tpl)?;
+    }
     let mut queues = Vec::new();
     for (&p, &high) in &ends {
         let q = consumer
@@ -379,6 +386,11 @@ fn read_partition_queues(
                 continue;
             }
             any = true;
+            let mut one = TopicPartitionList::new();
+            one.add_partition(topic, *p);
+            if paused {
+                consumer.resume(&one)?;
+            }
             let mut got = 0;
             let deadline = Instant::now() + Duration::from_secs(60);
             while got < max && *position < *high {
@@ -396,6 +408,9 @@ fn read_partition_queues(
                         got += 1;
                     }
                 }
+            }
+            if paused {
+                consumer.pause(&one)?;
             }
         }
         if !any {
@@ -415,7 +430,8 @@ fn read(
     let tally = match pattern {
         Pattern::Stream => read_stream(brokers, topic, properties)?,
         Pattern::AssignPerFetch => read_assign_per_fetch(brokers, topic, properties, max)?,
-        Pattern::PartitionQueues => read_partition_queues(brokers, topic, properties, max)?,
+        Pattern::PartitionQueues => read_partition_queues(brokers, topic, properties, max, false)?,
+        Pattern::PausedQueues => read_partition_queues(brokers, topic, properties, max, true)?,
     };
     let seconds = started.elapsed().as_secs_f64();
     println!(
