@@ -9,8 +9,8 @@ mod sink_support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crawlhost::bus::partition::partition_for;
 use crawlhost::bus::ProduceRecord;
+use crawlhost::bus::partition::partition_for;
 use crawlhost::host::Host;
 use crawlhost::sink::{RunMode, Sink, SinkConfig, SystemClock};
 use kafka_support::{Tansu, kafka_section};

@@ -126,7 +126,7 @@ impl KafkaBus {
         let reader_group = format!("{}.reader", settings.group_prefix);
         let reader: BaseConsumer = client_config(
             &settings,
-            ClientRole::Consumer,
+            ClientRole::Reader,
             &[("group.id", reader_group.as_str())],
         )
         .create()

@@ -531,17 +531,32 @@ pub enum ClientRole {
     Producer,
     /// A consumer (the caller adds `group.id` when it has one).
     Consumer,
+    /// The bus's assign-only reader behind `fetch` (the sink reads through
+    /// it). It asks for one partition at a time and must not long-poll: with
+    /// librdkafka's default `fetch.wait.max.ms` (500 ms) every fetch waited
+    /// behind the previous long poll, and the sink read ~700 records/s
+    /// instead of ~31,000 (BENCHMARKS.md). [`READER_FETCH_WAIT_MS`] is a
+    /// default: `[kafka.properties]` can still set it.
+    Reader,
     Admin,
 }
+
+/// The reader's `fetch.wait.max.ms` unless `[kafka.properties]` sets one.
+pub const READER_FETCH_WAIT_MS: &str = "10";
 
 impl KafkaSettings {
     /// The librdkafka properties of a client in `role`, in the order they
     /// are applied (later entries win).
     pub fn client_properties(&self, role: ClientRole) -> Vec<(String, String)> {
-        let mut props = self.common.clone();
+        let mut props = Vec::new();
+        if role == ClientRole::Reader {
+            // First, so the operator's properties (in `common`) win.
+            props.push(("fetch.wait.max.ms".into(), READER_FETCH_WAIT_MS.into()));
+        }
+        props.extend(self.common.iter().cloned());
         match role {
             ClientRole::Producer => props.extend(self.producer.iter().cloned()),
-            ClientRole::Consumer => {
+            ClientRole::Consumer | ClientRole::Reader => {
                 props.push(("enable.auto.commit".into(), "false".into()));
                 props.push(("enable.auto.offset.store".into(), "false".into()));
                 props.push(("auto.offset.reset".into(), "earliest".into()));
@@ -601,6 +616,24 @@ mod tests {
         assert!(!c.contains_key("acks"));
         assert_eq!(s.trigger_group("social"), "crawlhost.trigger.social");
         assert_eq!(s.workers_group(), "crawlhost.workers");
+    }
+
+    #[test]
+    fn the_reader_does_not_long_poll_unless_told_to() {
+        let s = parse("bootstrap_servers = \"127.0.0.1:9092\"")
+            .check(&no_env)
+            .unwrap();
+        let r = props(&s, ClientRole::Reader);
+        assert_eq!(r["fetch.wait.max.ms"], READER_FETCH_WAIT_MS);
+        assert_eq!(r["enable.auto.commit"], "false");
+        // Group consumers keep librdkafka's long poll.
+        assert!(!props(&s, ClientRole::Consumer).contains_key("fetch.wait.max.ms"));
+        let s = parse(
+            "bootstrap_servers = \"127.0.0.1:9092\"\n[properties]\n\"fetch.wait.max.ms\" = \"250\"",
+        )
+        .check(&no_env)
+        .unwrap();
+        assert_eq!(props(&s, ClientRole::Reader)["fetch.wait.max.ms"], "250");
     }
 
     #[test]
