@@ -41,9 +41,7 @@ if [[ ",$ONLY," == *",crawl,"* ]]; then
     --concurrency "$CONCURRENCY" --repeat "$REPEAT" --out "$OUT/crawl.json"
 fi
 
-if [[ ",$ONLY," == *",sandbox,"* ]] && [ ! -e host/benches/sandbox.rs ]; then
-  log "bench: sandbox cost NOT RUN: the criterion bench is parked in bench/pending/ (see its README)"
-elif [[ ",$ONLY," == *",sandbox,"* ]]; then
+if [[ ",$ONLY," == *",sandbox,"* ]]; then
   log "bench: sandbox cost (criterion)"
   rm -rf "$TARGET/criterion/task_overhead" "$TARGET/criterion/extraction"
   CRITERION_ARGS=()
