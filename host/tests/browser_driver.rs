@@ -19,20 +19,6 @@ use crawlhost::engine::bindings::CrawlError;
 use crawlhost::http::allow::{AddressPolicy, AllowList};
 use http_common::*;
 
-fn which(bin: &str) -> std::path::PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{bin}` is not on PATH: the browser tests need Debian's chromium and \
-                 chromium-driver (run scripts/install/chromium.sh as root; make test does)"
-            )
-        })
-}
-
 fn html(body: &str) -> axum::response::Response {
     with_headers(
         200,
@@ -62,8 +48,7 @@ document.getElementById('pw').addEventListener('input', e => {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_checks_secrets_and_the_session_cap() {
-    let chromedriver = which("chromedriver");
-    which("chromium");
+    let (_, chromedriver) = crawlhost_tests::instagram::chromium_tools();
     let elsewhere = Site::start(|_, _| html("<p>elsewhere</p>")).await;
     let other = elsewhere.url.clone();
     let site = Site::start(move |hit, _| match hit.path.as_str() {

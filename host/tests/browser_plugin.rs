@@ -23,20 +23,6 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "s3cret-typed-by-host";
 
-fn which(bin: &str) -> std::path::PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{bin}` is not on PATH: the browser tests need Debian's chromium and \
-                 chromium-driver (run scripts/install/chromium.sh as root; make test does)"
-            )
-        })
-}
-
 fn guest() -> std::path::PathBuf {
     let path = fetcher_wasm().with_file_name("guest_browser.wasm");
     assert!(
@@ -70,9 +56,10 @@ async fn run(
     let mut settings = settings(dir.path(), &extra);
     if with_browser {
         let host = site.trim_start_matches("http://");
+        let (chromium, chromedriver) = crawlhost_tests::instagram::chromium_tools();
         let config = BrowserConfig {
-            chromedriver: which("chromedriver"),
-            chromium: Some(which("chromium")),
+            chromedriver,
+            chromium: Some(chromium),
             max_sessions: 1,
             page_deadline_secs: 15,
             secrets: vec![BrowserSecretConfig {
