@@ -12,6 +12,9 @@
 //! Needs chromium and chromedriver (scripts/install/chromium.sh; `make test`
 //! runs it): without them the test fails saying so.
 
+#[path = "../../host/tests/common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crawlhost::browser::config::{BrowserConfig, BrowserSecretConfig};
-use crawlhost::bus::{Bus, ConsumedRecord};
+use crawlhost::bus::ConsumedRecord;
 use crawlhost::config::{Config, Settings};
 use crawlhost::engine::bindings::{BusRecord, PlanInput};
 use crawlhost::host::Host;
@@ -102,29 +105,6 @@ fn settings(dir: &Path, oliveyoung_url: &str, ig_url: &str, password: &str) -> S
     settings
 }
 
-async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
-    let mut out = Vec::new();
-    let Some((_, partitions)) = bus
-        .topics()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|(t, _)| t == topic)
-    else {
-        return out;
-    };
-    for p in 0..partitions {
-        let mut offset = 0;
-        loop {
-            let batch = bus.fetch(topic, p, offset, 1000).await.unwrap();
-            let Some(last) = batch.last() else { break };
-            offset = last.offset + 1;
-            out.extend(batch);
-        }
-    }
-    out
-}
-
 fn brands_of(records: &[ConsumedRecord]) -> Vec<BrandSeed> {
     records
         .iter()
@@ -205,7 +185,7 @@ async fn brand_records_trigger_browser_crawls_equal_to_the_ground_truth() {
     )
     .await;
     assert_eq!(crawl.fatal, None);
-    let brand_records = read_topic(host.bus.as_ref(), "oliveyoung").await;
+    let brand_records = common::read_topic(host.bus.as_ref(), "oliveyoung").await;
     let brands = brands_of(&brand_records);
     assert!(brands.len() >= 290, "{} brands", brands.len());
 
@@ -222,7 +202,7 @@ async fn brand_records_trigger_browser_crawls_equal_to_the_ground_truth() {
     }
 
     let truth = fixture.corpus.ground_truth(&ig_url, &brands);
-    let posts = read_topic(host.bus.as_ref(), "instagram").await;
+    let posts = common::read_topic(host.bus.as_ref(), "instagram").await;
     let mut got: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     for r in &posts {
         let key = String::from_utf8(r.key.clone().unwrap()).unwrap();

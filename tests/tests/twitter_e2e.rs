@@ -7,6 +7,9 @@
 //! rate-limited API is waited out (429 + `x-rate-limit-reset`), and a wrong
 //! token fails clearly on the CLI.
 
+#[path = "../../host/tests/common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,29 +101,6 @@ async fn x_api(rate_limit: Option<RateLimit>) -> (Arc<Api>, String) {
     ));
     let (url, _server) = twitter::spawn(api.clone()).await.unwrap();
     (api, url)
-}
-
-async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
-    let mut out = Vec::new();
-    let Some((_, partitions)) = bus
-        .topics()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|(t, _)| t == topic)
-    else {
-        return out;
-    };
-    for p in 0..partitions {
-        let mut offset = 0;
-        loop {
-            let batch = bus.fetch(topic, p, offset, 1000).await.unwrap();
-            let Some(last) = batch.last() else { break };
-            offset = last.offset + 1;
-            out.extend(batch);
-        }
-    }
-    out
 }
 
 /// key -> (value, timestamp); a key seen twice fails the test.
@@ -227,7 +207,7 @@ async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
     )
     .await;
     assert_eq!(crawl.fatal, None);
-    let brand_records = read_topic(host.bus.as_ref(), "oliveyoung").await;
+    let brand_records = common::read_topic(host.bus.as_ref(), "oliveyoung").await;
     let brands = brands_of(&brand_records);
     assert!(brands.len() >= 290, "{} brands", brands.len());
     let t1 = Instant::now();
@@ -238,7 +218,7 @@ async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
     assert_clean(&report, brands.len());
 
     let truth1 = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), MAX_RESULTS));
-    let tweets = read_topic(host.bus.as_ref(), "twitter").await;
+    let tweets = common::read_topic(host.bus.as_ref(), "twitter").await;
     let got1 = by_key(&tweets);
     assert!(truth1.records.len() > 3000, "{}", truth1.records.len());
     assert_matches_truth(&got1, &truth1, "round 1");
@@ -321,7 +301,7 @@ async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
         31,
         "the untriggered brand's tweets are not searched"
     );
-    let tweets = read_topic(host.bus.as_ref(), "twitter").await;
+    let tweets = common::read_topic(host.bus.as_ref(), "twitter").await;
     let got2 = by_key(&tweets[got1.len()..]);
     assert_matches_truth(&got2, &truth2, "round 2");
     assert_eq!(tweets.len(), truth1.records.len() + truth2.records.len());
@@ -423,7 +403,7 @@ async fn a_cursor_older_than_the_window_falls_back_to_the_whole_window() {
         .unwrap();
     assert_clean(&report, brands.len());
     let truth1 = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), MAX_RESULTS));
-    let first = read_topic(host.bus.as_ref(), "twitter").await.len();
+    let first = common::read_topic(host.bus.as_ref(), "twitter").await.len();
     assert_eq!(first, truth1.records.len());
     api.take_requests();
 
@@ -438,7 +418,7 @@ async fn a_cursor_older_than_the_window_falls_back_to_the_whole_window() {
     let truth2 = api.with_corpus(|c| c.ground_truth(&brands, &truth1.newest_by_brand, MAX_RESULTS));
     let got: BTreeSet<String> = truth2.records.keys().cloned().collect();
     assert_eq!(got, added.iter().map(|i| i.to_string()).collect());
-    let tweets = read_topic(host.bus.as_ref(), "twitter").await;
+    let tweets = common::read_topic(host.bus.as_ref(), "twitter").await;
     assert_matches_truth(&by_key(&tweets[first..]), &truth2, "after a week");
     for (code, rs) in requests_by_brand(&api.take_requests(), &brands) {
         let seen: Vec<(u16, Option<String>)> =
@@ -479,7 +459,7 @@ async fn rate_limit_is_waited_out() {
     assert_clean(&report, brands.len());
 
     let truth = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), MAX_RESULTS));
-    let got = by_key(&read_topic(host.bus.as_ref(), "twitter").await);
+    let got = by_key(&common::read_topic(host.bus.as_ref(), "twitter").await);
     assert_matches_truth(&got, &truth, "rate limited");
     let requests = api.requests();
     let limited = requests.iter().filter(|r| r.status == 429).count();
@@ -565,5 +545,9 @@ async fn wrong_token_fails_clearly() {
     assert_eq!(requests.len(), brands.len());
     assert!(requests.iter().all(|r| !r.authorized && r.status == 401));
     let host = Host::open(settings(dir.path(), "http://127.0.0.1:9", &x_url, None)).unwrap();
-    assert!(read_topic(host.bus.as_ref(), "twitter").await.is_empty());
+    assert!(
+        common::read_topic(host.bus.as_ref(), "twitter")
+            .await
+            .is_empty()
+    );
 }

@@ -38,3 +38,31 @@ pub fn settings(dir: &std::path::Path, extra: &str) -> Settings {
         .validate()
         .unwrap()
 }
+
+/// Every record of `topic` on `bus`, partition by partition in offset
+/// order; none when the topic was never written.
+pub async fn read_topic(
+    bus: &dyn crawlhost::bus::Bus,
+    topic: &str,
+) -> Vec<crawlhost::bus::ConsumedRecord> {
+    let mut out = Vec::new();
+    let Some((_, partitions)) = bus
+        .topics()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(t, _)| t == topic)
+    else {
+        return out;
+    };
+    for p in 0..partitions {
+        let mut offset = 0;
+        loop {
+            let batch = bus.fetch(topic, p, offset, 1000).await.unwrap();
+            let Some(last) = batch.last() else { break };
+            offset = last.offset + 1;
+            out.extend(batch);
+        }
+    }
+    out
+}
