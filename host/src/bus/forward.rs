@@ -39,6 +39,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::Notify;
 
 use super::kafka::KafkaBus;
+use super::reader::PartitionReader;
 use super::{Bus, BusError, ConsumedRecord, ProduceRecord, RecordPosition};
 
 /// Partition reported for records that went to the local log: their Kafka
@@ -529,6 +530,10 @@ impl Bus for ForwardingBus {
         max: usize,
     ) -> Result<Vec<ConsumedRecord>, BusError> {
         self.shared.kafka.fetch(topic, partition, offset, max).await
+    }
+
+    fn stream_reader(&self) -> Result<Option<Box<dyn PartitionReader>>, BusError> {
+        self.shared.kafka.stream_reader()
     }
 
     async fn end_offset(&self, topic: &str, partition: u32) -> Result<u64, BusError> {

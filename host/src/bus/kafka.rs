@@ -1,8 +1,9 @@
 //! The Kafka bus backend: [`Bus`] over librdkafka (`rdkafka`).
 //!
 //! It owns the clients (one idempotent producer, one admin client, one
-//! assign-only reader, one committing consumer per group) and maps Kafka's
-//! answers onto [`BusError`]. The guarantees:
+//! assign-only reader behind `fetch`, one committing consumer per group) and
+//! maps Kafka's answers onto [`BusError`]; the sink's many-partition reader
+//! is [`super::kafka_stream`], handed out by `stream_reader`. The guarantees:
 //!
 //! - **Delivery**: the producer runs with `enable.idempotence=true` and
 //!   `acks=all`; [`KafkaBus::deliver`] resolves only when the broker has
@@ -40,6 +41,8 @@ use rdkafka::{Offset, TopicPartitionList};
 pub use super::kafka_config::{
     ClientRole, Compression, KafkaConfig, KafkaConfigError, KafkaSettings, SecurityProtocol,
 };
+use super::kafka_stream::KafkaStream;
+use super::reader::PartitionReader;
 use super::{Bus, BusError, ConsumedRecord, ProduceRecord, RecordPosition};
 
 /// How long `deliver` sleeps before offering a record again to a full
@@ -578,6 +581,10 @@ impl Bus for KafkaBus {
             read_partition(&consumer, &topic, partition, offset, max, timeout)
         })
         .await
+    }
+
+    fn stream_reader(&self) -> Result<Option<Box<dyn PartitionReader>>, BusError> {
+        Ok(Some(Box::new(KafkaStream::connect(&self.settings)?)))
     }
 
     async fn end_offset(&self, topic: &str, partition: u32) -> Result<u64, BusError> {

@@ -538,6 +538,13 @@ pub enum ClientRole {
     /// instead of ~31,000 (BENCHMARKS.md). [`READER_FETCH_WAIT_MS`] is a
     /// default: `[kafka.properties]` can still set it.
     Reader,
+    /// The sink's stream reader ([`super::kafka_stream`]): one assignment of
+    /// every partition it follows. Reader defaults, plus a bound on
+    /// librdkafka's prefetch for all partitions together
+    /// ([`super::kafka_stream::STREAM_QUEUE_KBYTES`],
+    /// [`super::kafka_stream::STREAM_FETCH_MAX_BYTES`]); `[kafka.properties]`
+    /// can still set each.
+    Stream,
     Admin,
 }
 
@@ -549,14 +556,24 @@ impl KafkaSettings {
     /// are applied (later entries win).
     pub fn client_properties(&self, role: ClientRole) -> Vec<(String, String)> {
         let mut props = Vec::new();
-        if role == ClientRole::Reader {
-            // First, so the operator's properties (in `common`) win.
+        // Defaults first, so the operator's properties (in `common`) win.
+        if matches!(role, ClientRole::Reader | ClientRole::Stream) {
             props.push(("fetch.wait.max.ms".into(), READER_FETCH_WAIT_MS.into()));
+        }
+        if role == ClientRole::Stream {
+            props.push((
+                "queued.max.messages.kbytes".into(),
+                super::kafka_stream::STREAM_QUEUE_KBYTES.into(),
+            ));
+            props.push((
+                "fetch.max.bytes".into(),
+                super::kafka_stream::STREAM_FETCH_MAX_BYTES.into(),
+            ));
         }
         props.extend(self.common.iter().cloned());
         match role {
             ClientRole::Producer => props.extend(self.producer.iter().cloned()),
-            ClientRole::Consumer | ClientRole::Reader => {
+            ClientRole::Consumer | ClientRole::Reader | ClientRole::Stream => {
                 props.push(("enable.auto.commit".into(), "false".into()));
                 props.push(("enable.auto.offset.store".into(), "false".into()));
                 props.push(("auto.offset.reset".into(), "earliest".into()));
@@ -634,6 +651,27 @@ mod tests {
         .check(&no_env)
         .unwrap();
         assert_eq!(props(&s, ClientRole::Reader)["fetch.wait.max.ms"], "250");
+    }
+
+    #[test]
+    fn the_stream_reader_bounds_prefetch_unless_told_otherwise() {
+        let s = parse("bootstrap_servers = \"127.0.0.1:9092\"")
+            .check(&no_env)
+            .unwrap();
+        let st = props(&s, ClientRole::Stream);
+        assert_eq!(st["queued.max.messages.kbytes"], "16384");
+        assert_eq!(st["fetch.max.bytes"], "8388608");
+        assert_eq!(st["fetch.wait.max.ms"], READER_FETCH_WAIT_MS);
+        assert_eq!(st["enable.auto.commit"], "false");
+        assert!(!props(&s, ClientRole::Reader).contains_key("queued.max.messages.kbytes"));
+        let s = parse(
+            "bootstrap_servers = \"127.0.0.1:9092\"\n[properties]\n\"queued.max.messages.kbytes\" = \"4096\"",
+        )
+        .check(&no_env)
+        .unwrap();
+        let st = props(&s, ClientRole::Stream);
+        assert_eq!(st["queued.max.messages.kbytes"], "4096");
+        assert_eq!(st["fetch.max.bytes"], "8388608");
     }
 
     #[test]

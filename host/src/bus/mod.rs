@@ -12,14 +12,18 @@
 //! - [`kafka`] + [`kafka_config`]: librdkafka, idempotent producer, `[kafka]`.
 //! - [`forward`]: store-and-forward in front of Kafka while the broker is
 //!   away (what `Host::open` uses when `[kafka]` is configured).
+//! - [`reader`] (+ [`kafka_stream`]): following many partitions at once,
+//!   what the sink reads through.
 //! - [`partition`], [`ndjson`]: the key partitioner, record display.
 
 pub mod embedded;
 pub mod forward;
 pub mod kafka;
 pub mod kafka_config;
+pub mod kafka_stream;
 pub mod ndjson;
 pub mod partition;
+pub mod reader;
 
 use async_trait::async_trait;
 
@@ -122,6 +126,15 @@ pub trait Bus: Send + Sync {
         offset: u64,
         max: usize,
     ) -> Result<Vec<ConsumedRecord>, BusError>;
+
+    /// A reader that follows many partitions with one stream, when this
+    /// backend has one (Kafka). `None` (the default) means
+    /// [`reader::FetchReader`] over [`Bus::fetch`] serves, which suits a
+    /// backend whose fetch is a local query (the embedded bus).
+    /// [`reader::open_reader`] picks.
+    fn stream_reader(&self) -> Result<Option<Box<dyn reader::PartitionReader>>, BusError> {
+        Ok(None)
+    }
 
     /// The offset the next appended record of this partition will get.
     async fn end_offset(&self, topic: &str, partition: u32) -> Result<u64, BusError>;

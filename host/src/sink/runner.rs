@@ -1,6 +1,7 @@
 //! The sink's main loop: find the partitions of the configured topics, keep
-//! one [`PartitionWriter`] per partition, fetch and feed records, wake up for
-//! idle flushes and schedules, and stop on request.
+//! one [`PartitionWriter`] per partition, poll one [`PartitionReader`] for
+//! all of them and feed each record to its writer, wake up for idle flushes
+//! and schedules, and stop on request.
 //!
 //! Stopping (Ctrl-C, SIGTERM, a test dropping the future) needs no cleanup:
 //! open batches are not committed, so the next start re-reads them from the
@@ -22,6 +23,7 @@ use super::rotation::Reason;
 use super::store::Store;
 use super::writer::{Clock, Core, PartitionWriter, bus_retry};
 use crate::bus::Bus;
+use crate::bus::reader::{PartitionReader, open_reader};
 
 /// How long the sink runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +58,13 @@ pub struct Sink {
     core: Arc<Core>,
     writers: Vec<PartitionWriter>,
     known: HashSet<(String, u32)>,
+    /// `writers` by topic and partition.
+    index: HashMap<(String, u32), usize>,
     /// `--once`: the end offsets to reach, per partition.
     targets: HashMap<(String, u32), u64>,
     last_refresh: Option<Instant>,
+    /// Where records come from (one stream over every partition on Kafka).
+    reader: Box<dyn PartitionReader>,
 }
 
 impl Sink {
@@ -88,12 +94,15 @@ impl Sink {
         for note in &settings.notes {
             tracing::warn!("sink configuration: {note}");
         }
+        let reader = open_reader(bus.clone()).map_err(SinkError::Bus)?;
         Ok(Self {
             core: Arc::new(Core::new(settings, store, bus, clock)),
             writers: Vec::new(),
             known: HashSet::new(),
+            index: HashMap::new(),
             targets: HashMap::new(),
             last_refresh: None,
+            reader,
         })
     }
 
@@ -157,6 +166,13 @@ impl Sink {
                     self.targets.insert((topic.clone(), partition), end);
                 }
                 tracing::info!(topic = %topic, partition, committed = writer.committed(), "sink partition assigned");
+                let position = writer.position();
+                bus_retry("starting to read a partition", || {
+                    self.reader.seek(&topic, partition, position)
+                })
+                .await?;
+                self.index
+                    .insert((topic.clone(), partition), self.writers.len());
                 self.writers.push(writer);
             }
         }
@@ -167,6 +183,7 @@ impl Sink {
     async fn run_inner(&mut self, mode: RunMode) -> Result<(), SinkError> {
         let core = self.core.clone();
         let max = core.settings.fetch_max_records;
+        let mut last_sweep = Instant::now();
         loop {
             if self
                 .last_refresh
@@ -175,31 +192,48 @@ impl Sink {
             {
                 self.refresh(mode).await?;
             }
-            let mut fetched = 0usize;
-            for w in &mut self.writers {
-                let (topic, partition, position) =
-                    (w.topic().to_string(), w.partition(), w.position());
-                let batch = bus_retry("fetching records", || {
-                    core.bus.fetch(&topic, partition, position, max)
-                })
-                .await?;
-                if batch.is_empty() {
-                    w.on_idle(&core).await?;
-                } else {
-                    fetched += batch.len();
-                    for record in batch {
-                        // A writer that had to rewind (see PartitionWriter)
-                        // refetches from its new position.
-                        if record.offset != w.position() {
-                            break;
-                        }
-                        w.process(&core, record).await?;
+            let wait = self.wait(&core);
+            let reader = &self.reader;
+            let batch = bus_retry("fetching records", || reader.poll(max, wait)).await?;
+            let full = batch.len() >= max;
+            let mut fed = vec![false; self.writers.len()];
+            let mut rewound = vec![false; self.writers.len()];
+            for record in batch {
+                let Some(&i) = self.index.get(&(record.topic.clone(), record.partition)) else {
+                    continue;
+                };
+                if rewound[i] {
+                    continue;
+                }
+                let w = &mut self.writers[i];
+                w.process(&core, record).await?;
+                fed[i] = true;
+                if w.take_rewound() {
+                    // Its later records in this batch are re-read from the
+                    // writer's new position.
+                    rewound[i] = true;
+                    let (topic, partition, position) =
+                        (w.topic().to_string(), w.partition(), w.position());
+                    bus_retry("moving the reader", || {
+                        self.reader.seek(&topic, partition, position)
+                    })
+                    .await?;
+                }
+            }
+            // Idle flushes and schedules for the partitions that got nothing:
+            // whenever the reader had no more ready, and at least every poll
+            // interval while other partitions keep it busy.
+            if !full || last_sweep.elapsed() >= core.settings.poll_interval {
+                for (w, fed) in self.writers.iter_mut().zip(&fed) {
+                    if !fed {
+                        w.on_idle(&core).await?;
                     }
                 }
+                last_sweep = Instant::now();
             }
             let done = match mode {
                 RunMode::Forever => false,
-                RunMode::UntilIdle => fetched == 0,
+                RunMode::UntilIdle => !fed.contains(&true) && self.caught_up().await?,
                 RunMode::Once => self.writers.iter().all(|w| {
                     !w.replaying()
                         && w.position()
@@ -216,20 +250,40 @@ impl Sink {
                 }
                 return Ok(());
             }
-            if fetched == 0 {
-                let now = core.clock.now_ms();
-                let wake = self
-                    .writers
-                    .iter()
-                    .filter_map(|w| w.next_wakeup(&core))
-                    .min();
-                let mut wait = core.settings.poll_interval;
-                if let Some(at) = wake {
-                    let until = Duration::from_millis(at.saturating_sub(now).max(1) as u64);
-                    wait = wait.min(until);
-                }
-                tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// How long a poll may wait for records: the poll interval, or less
+    /// when an idle flush or a schedule is due sooner.
+    fn wait(&self, core: &Core) -> Duration {
+        let now = core.clock.now_ms();
+        let wake = self
+            .writers
+            .iter()
+            .filter_map(|w| w.next_wakeup(core))
+            .min();
+        let mut wait = core.settings.poll_interval;
+        if let Some(at) = wake {
+            let until = Duration::from_millis(at.saturating_sub(now).max(1) as u64);
+            wait = wait.min(until);
+        }
+        wait
+    }
+
+    /// Whether every partition's writer has reached the end of its log.
+    async fn caught_up(&self) -> Result<bool, SinkError> {
+        for w in &self.writers {
+            if w.replaying() {
+                return Ok(false);
+            }
+            let end = bus_retry("reading the end offset", || {
+                self.core.bus.end_offset(w.topic(), w.partition())
+            })
+            .await?;
+            if w.position() < end {
+                return Ok(false);
             }
         }
+        Ok(true)
     }
 }

@@ -153,6 +153,9 @@ pub struct PartitionWriter {
     runs: Vec<Run>,
     /// A batch being finished after a restart.
     replay: Option<BatchMarker>,
+    /// The position moved back (to finish another run's batch); the reader
+    /// must be moved too. See [`PartitionWriter::take_rewound`].
+    rewound: bool,
 }
 
 impl PartitionWriter {
@@ -209,6 +212,7 @@ impl PartitionWriter {
             clock: BatchClock::default(),
             runs: Vec::new(),
             replay,
+            rewound: false,
         })
     }
 
@@ -233,6 +237,15 @@ impl PartitionWriter {
     /// Records in the open batch.
     pub fn open_records(&self) -> u64 {
         self.clock.records
+    }
+
+    /// Whether the position moved back since the last call: a rotation
+    /// found another run's marker at the committed offset and this writer
+    /// now replays that batch from [`PartitionWriter::position`]. The
+    /// caller drops the records it still holds for this partition and reads
+    /// again from there.
+    pub fn take_rewound(&mut self) -> bool {
+        std::mem::take(&mut self.rewound)
     }
 
     /// Whether a recovered batch is still being replayed.
@@ -594,6 +607,7 @@ impl PartitionWriter {
                     let _ = std::fs::remove_file(path);
                 }
                 self.position = self.committed;
+                self.rewound = true;
                 self.replay = Some(other);
                 return Ok(());
             }

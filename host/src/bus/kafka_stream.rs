@@ -1,0 +1,178 @@
+//! The Kafka [`PartitionReader`]: every followed partition in one
+//! librdkafka assignment, read from the consumer's single queue.
+//!
+//! Why not [`Bus::fetch`](super::Bus::fetch) per partition: that assigns one
+//! partition, polls and unassigns, and librdkafka's prefetch for each
+//! partition it leaves behind is memory the sink cannot bound (133 MiB peak
+//! at 100 partitions in BENCHMARKS.md). Here all partitions share the
+//! consumer queue, and librdkafka applies `queued.max.messages.kbytes` to
+//! that one queue regardless of the partition count, so the prefetch is
+//! bounded in total: [`STREAM_QUEUE_KBYTES`] plus one fetch response
+//! ([`STREAM_FETCH_MAX_BYTES`]) unless `[kafka.properties]` sets them.
+//!
+//! Following a new partition or moving one (a rewind) re-assigns the whole
+//! set at the positions handed out so far, on the next poll; librdkafka
+//! drops what it had prefetched for the old assignment.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::kafka::{ClientRole, KafkaSettings, client_config, kafka_err};
+use super::reader::PartitionReader;
+use super::{BusError, ConsumedRecord};
+
+/// `queued.max.messages.kbytes` of the stream reader unless
+/// `[kafka.properties]` sets it: the prefetch held for all partitions
+/// together (librdkafka's default is 64 MiB).
+pub const STREAM_QUEUE_KBYTES: &str = "16384";
+/// `fetch.max.bytes` of the stream reader unless `[kafka.properties]` sets
+/// it: the largest fetch response (librdkafka's default is 50 MiB, which a
+/// many-partition fetch can fill).
+pub const STREAM_FETCH_MAX_BYTES: &str = "8388608";
+
+/// See the module docs.
+pub struct KafkaStream {
+    inner: Arc<Mutex<Inner>>,
+}
+
+struct Inner {
+    consumer: BaseConsumer,
+    /// Next offset to hand out, per topic and partition.
+    positions: HashMap<String, HashMap<u32, u64>>,
+    /// The assignment must be redone before the next poll.
+    reassign: bool,
+}
+
+impl KafkaStream {
+    /// A reader with its own consumer (group `<group_prefix>.reader`, never
+    /// committed to). Nothing is fetched until the first poll after a seek.
+    pub fn connect(settings: &KafkaSettings) -> Result<Self, BusError> {
+        let group = format!("{}.reader", settings.group_prefix);
+        let consumer: BaseConsumer = client_config(
+            settings,
+            ClientRole::Stream,
+            &[
+                ("group.id", group.as_str()),
+                ("enable.partition.eof", "false"),
+            ],
+        )
+        .create()
+        .map_err(|e| BusError::Invalid(format!("cannot create the kafka stream reader: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Mutex::new(Inner {
+                consumer,
+                positions: HashMap::new(),
+                reassign: false,
+            })),
+        })
+    }
+}
+
+impl Inner {
+    fn assign(&mut self) -> Result<(), BusError> {
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partitions) in &self.positions {
+            for (&p, &offset) in partitions {
+                let offset = i64::try_from(offset)
+                    .map_err(|_| BusError::Invalid(format!("offset {offset} is out of range")))?;
+                tpl.add_partition_offset(topic, p as i32, Offset::Offset(offset))
+                    .map_err(|e| kafka_err(&e))?;
+            }
+        }
+        self.consumer.assign(&tpl).map_err(|e| kafka_err(&e))?;
+        self.reassign = false;
+        Ok(())
+    }
+
+    /// Blocking: up to `max` records, waiting up to `wait` for the first.
+    fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<ConsumedRecord>, BusError> {
+        if self.reassign {
+            self.assign()?;
+        }
+        let deadline = Instant::now() + wait;
+        let mut out = Vec::new();
+        while out.len() < max {
+            let timeout = if out.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
+            let m = match self.consumer.poll(timeout) {
+                None if out.is_empty() && Instant::now() < deadline => continue,
+                None => break,
+                Some(Ok(m)) => m,
+                // Records already taken off the queue are handed out; a
+                // lasting error comes back on the next poll.
+                Some(Err(e)) if !out.is_empty() => {
+                    tracing::debug!(error = %e, "kafka stream: error after a partial poll");
+                    break;
+                }
+                Some(Err(e)) => return Err(kafka_err(&e)),
+            };
+            let partition = m.partition().max(0) as u32;
+            let offset = m.offset().max(0) as u64;
+            let Some(next) = self
+                .positions
+                .get_mut(m.topic())
+                .and_then(|t| t.get_mut(&partition))
+            else {
+                continue;
+            };
+            if offset < *next {
+                // Prefetched before a rewind or a re-assignment.
+                continue;
+            }
+            *next = offset + 1;
+            let headers = m
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(ConsumedRecord {
+                topic: m.topic().to_owned(),
+                partition,
+                offset,
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().unwrap_or_default().to_vec(),
+                headers,
+                timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl PartitionReader for KafkaStream {
+    async fn seek(&self, topic: &str, partition: u32, offset: u64) -> Result<(), BusError> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner
+            .positions
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(partition, offset);
+        inner.reassign = true;
+        Ok(())
+    }
+
+    async fn poll(&self, max: usize, wait: Duration) -> Result<Vec<ConsumedRecord>, BusError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .poll(max, wait)
+        })
+        .await
+        .map_err(|e| BusError::Storage(format!("kafka worker failed: {e}")))?
+    }
+}
