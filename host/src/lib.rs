@@ -28,6 +28,7 @@
 //! - [`kit`]: the plugin conformance kit (`crawlhost plugin test`).
 //! - [`template`]: `crawlhost plugin new`: a plugin crate from the template.
 //! - [`cli`]: the command line (the only place `anyhow` is used).
+//! - [`malloc_tuning`]: glibc malloc settings the binary applies at start.
 
 pub mod browser;
 pub mod bus;
@@ -39,6 +40,7 @@ pub mod health;
 pub mod host;
 pub mod http;
 pub mod kit;
+pub mod malloc_tuning;
 pub mod manifest;
 pub mod metrics;
 pub mod registry;

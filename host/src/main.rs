@@ -8,6 +8,7 @@ use crawlhost::cli::{Cli, LogFormat, execute};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    crawlhost::malloc_tuning::tune();
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|e| {
         eprintln!("warning: bad log filter `{}` ({e}); using `warn`", cli.log);

@@ -137,12 +137,12 @@ pub struct SinkConfig {
     /// Parts in memory at once across all uploads. Default 4.
     #[serde(default = "default_parts_in_flight")]
     pub parts_in_flight: usize,
-    /// Records fetched per partition per poll. Default 5000: every poll of a
-    /// partition costs the bus a few broker round trips (watermarks, assign,
-    /// first fetch), so with 500 the sink read ~2,300 records/s from tansu
-    /// where 10,000 reads ~34,000 (BENCHMARKS.md). A batch stays in memory
-    /// only until it is written to the open files: size it by record size
-    /// (5000 x 1 KB = 5 MB).
+    /// Most records taken from the bus per poll, all partitions together.
+    /// Default 5000. A poll's records stay in memory only until they are
+    /// written to the open files: size it by record size (5000 x 1 KB =
+    /// 5 MB). Over Kafka the reader's own prefetch is set apart, in
+    /// `[kafka.properties]` (`queued.max.messages.kbytes`, default 16 MiB
+    /// for the sink).
     #[serde(default = "default_fetch_max_records")]
     pub fetch_max_records: usize,
     /// Wait between polls when every partition is caught up, in ms. Default 200.

@@ -1,15 +1,19 @@
 //! Encoding a batch file: NDJSON (plain, gzip, zstd) and Parquet.
 //!
-//! Every open file writes straight into its own *spool file* on local disk
-//! (see [`super::upload`] for why): an encoder holds only a small write
-//! buffer, never the file's contents, whatever the number of open files.
+//! Every open file writes plain NDJSON straight into its own *spool file*
+//! on local disk: an encoder holds only a small write buffer
+//! ([`SPOOL_BUFFER_BYTES`]), never the file's contents and never a
+//! compressor, whatever the number of open files. Everything format-specific
+//! happens when the file closes, one file at a time.
 //!
 //! - **NDJSON** (`JsonFormat`): one value per line, each line ending in `\n`
 //!   (so the file ends with a newline), the value's JSON text with the
 //!   insignificant whitespace removed ([`compact_json`]): key order, number
 //!   text and escapes are the producer's, as Connect's `JsonConverter`
-//!   prints them compactly. gzip and zstd compress the stream as it is
-//!   written.
+//!   prints them compactly. gzip and zstd compress the spool file when it
+//!   closes. (Compressing as records arrive kept a compressor per open file:
+//!   ~0.5 MiB for gzip and ~3.2 MiB for zstd, so 100 partitions cost 89 and
+//!   363 MiB peak instead of ~45; BENCHMARKS.md.)
 //! - **Parquet**: lines are spooled as NDJSON and converted when the file
 //!   closes ([`super::parquet_file`]): a first pass infers the schema from all of
 //!   the file's values (widening), a second writes row groups of bounded
@@ -17,13 +21,16 @@
 //!   memory.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 
-/// Bytes each spool file buffers in memory before writing to disk.
-pub const SPOOL_BUFFER_BYTES: usize = 64 * 1024;
+/// Bytes each open spool file buffers in memory before writing to disk.
+/// Every open file holds one, so this is the sink's memory per partition
+/// for plain NDJSON: 64 KiB made 100 partitions cost 6 MiB and 300 cost 19
+/// (BENCHMARKS.md); 8 KiB is one write per few records.
+pub const SPOOL_BUFFER_BYTES: usize = 8 * 1024;
 
 /// `format.class`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,41 +83,23 @@ impl Encoding {
     }
 }
 
-/// Where an encoder writes.
-enum Sink {
-    Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
-    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
-}
-
 /// One open file being encoded into its spool file.
 pub struct FileEncoder {
-    sink: Sink,
+    file: BufWriter<File>,
     encoding: Encoding,
     path: PathBuf,
     records: u64,
 }
 
+/// Read and write buffers of the compression pass at close.
+const COMPRESS_BUFFER_BYTES: usize = 64 * 1024;
+
 impl FileEncoder {
     /// Create the spool file at `path` (truncating a leftover).
     pub fn create(encoding: Encoding, path: &Path) -> io::Result<Self> {
         let file = BufWriter::with_capacity(SPOOL_BUFFER_BYTES, File::create(path)?);
-        let sink = match (encoding.format, encoding.compression) {
-            // Parquet spools plain NDJSON and converts at close.
-            (Format::Parquet, _) | (Format::Json, Compression::None) => Sink::Plain(file),
-            (Format::Json, Compression::Gzip) => {
-                let level = encoding.level.map_or(flate2::Compression::default(), |l| {
-                    flate2::Compression::new(l.clamp(0, 9) as u32)
-                });
-                Sink::Gzip(GzEncoder::new(file, level))
-            }
-            (Format::Json, Compression::Zstd) => Sink::Zstd(zstd::stream::write::Encoder::new(
-                file,
-                encoding.level.unwrap_or(zstd::DEFAULT_COMPRESSION_LEVEL),
-            )?),
-        };
         Ok(Self {
-            sink,
+            file,
             encoding,
             path: path.to_path_buf(),
             records: 0,
@@ -119,13 +108,8 @@ impl FileEncoder {
 
     /// Append one record: `line` is compact JSON without a line break.
     pub fn append(&mut self, line: &[u8]) -> io::Result<()> {
-        let w: &mut dyn Write = match &mut self.sink {
-            Sink::Plain(w) => w,
-            Sink::Gzip(w) => w,
-            Sink::Zstd(w) => w,
-        };
-        w.write_all(line)?;
-        w.write_all(b"\n")?;
+        self.file.write_all(line)?;
+        self.file.write_all(b"\n")?;
         self.records += 1;
         Ok(())
     }
@@ -135,22 +119,55 @@ impl FileEncoder {
         self.records
     }
 
-    /// Finish the stream; returns the path of the finished object's bytes
-    /// (for Parquet a second spool file next to the first, which is removed).
+    /// Close the spool file and produce the object's bytes in the encoding;
+    /// returns their path (for Parquet and compressed NDJSON a second file
+    /// next to the spool file, which is removed).
     pub fn finish(self) -> Result<PathBuf, EncodeError> {
-        match self.sink {
-            Sink::Plain(w) => finish_file(w)?,
-            Sink::Gzip(w) => finish_file(w.finish()?)?,
-            Sink::Zstd(w) => finish_file(w.finish()?)?,
-        }
-        if self.encoding.format == Format::Parquet {
-            let out = self.path.with_extension("parquet");
-            super::parquet_file::convert(&self.path, &out, self.encoding.parquet_codec)?;
-            let _ = std::fs::remove_file(&self.path);
-            return Ok(out);
-        }
-        Ok(self.path)
+        finish_file(self.file)?;
+        let encoding = self.encoding;
+        let out = match (encoding.format, encoding.compression) {
+            (Format::Json, Compression::None) => return Ok(self.path),
+            (Format::Parquet, _) => {
+                let out = self.path.with_extension("parquet");
+                super::parquet_file::convert(&self.path, &out, encoding.parquet_codec)?;
+                out
+            }
+            (Format::Json, Compression::Gzip) => {
+                let out = self.path.with_extension("gz");
+                let level = encoding.level.map_or(flate2::Compression::default(), |l| {
+                    flate2::Compression::new(l.clamp(0, 9) as u32)
+                });
+                let mut w = GzEncoder::new(create_out(&out)?, level);
+                io::copy(&mut open_in(&self.path)?, &mut w)?;
+                finish_file(w.finish()?)?;
+                out
+            }
+            (Format::Json, Compression::Zstd) => {
+                let out = self.path.with_extension("zst");
+                let level = encoding.level.unwrap_or(zstd::DEFAULT_COMPRESSION_LEVEL);
+                let mut w = zstd::stream::write::Encoder::new(create_out(&out)?, level)?;
+                io::copy(&mut open_in(&self.path)?, &mut w)?;
+                finish_file(w.finish()?)?;
+                out
+            }
+        };
+        let _ = std::fs::remove_file(&self.path);
+        Ok(out)
     }
+}
+
+fn open_in(path: &Path) -> io::Result<BufReader<File>> {
+    Ok(BufReader::with_capacity(
+        COMPRESS_BUFFER_BYTES,
+        File::open(path)?,
+    ))
+}
+
+fn create_out(path: &Path) -> io::Result<BufWriter<File>> {
+    Ok(BufWriter::with_capacity(
+        COMPRESS_BUFFER_BYTES,
+        File::create(path)?,
+    ))
 }
 
 fn finish_file(mut w: BufWriter<File>) -> io::Result<()> {

@@ -57,16 +57,18 @@
 //! group membership).
 //!
 //! # Bounded memory
-//! An open file is a spool file on local disk behind a 64 KiB buffer, not a
-//! buffer in memory, so 100 open partitions cost ~6.4 MiB, not
-//! 100 x `s3.part.size`. Uploads read parts from the spool file; every part
-//! in memory holds a permit of one semaphore (`parts_in_flight`), so upload
-//! memory is at most `parts_in_flight x s3.part.size` (4 x 25 MiB by
-//! default) whatever the number of partitions. Compressed NDJSON adds the
-//! compressor's state per open file (gzip's and zstd's windows). Parquet
-//! conversion reads the
-//! spool file in 4096-row batches and closes row groups at 8 MiB. Disk use is
-//! the open batches' size (bounded by `flush.size` and the rotation
+//! An open file is a spool file on local disk behind an 8 KiB buffer, not a
+//! buffer in memory, and it is always plain NDJSON: gzip, zstd and Parquet
+//! are produced when the file closes, one file at a time. So an open
+//! partition costs a few KiB, not `s3.part.size` and not a compressor.
+//! Uploads read parts from the spool file; every part in memory holds a
+//! permit of one semaphore (`parts_in_flight`), so upload memory is at most
+//! `parts_in_flight x s3.part.size` (4 x 25 MiB by default) whatever the
+//! number of partitions. On Kafka, records come from one stream over every
+//! partition whose prefetch is bounded in total
+//! ([`crate::bus::kafka_stream`]). Parquet conversion reads the spool file
+//! in 4096-row batches and closes row groups at 8 MiB. Disk use is the open
+//! batches' uncompressed size (bounded by `flush.size` and the rotation
 //! intervals).
 //!
 //! # Records the sink cannot write
