@@ -16,11 +16,12 @@ Parts (--only):
   same keys (and for NDJSON the same bytes).
 - memory (= sink-memory + host-memory):
   - sink-memory: peak RSS (GNU time's %M, the child's ru_maxrss, i.e.
-    VmHWM) of `crawlhost sink --once` over topics of 1, 10 and 100
+    VmHWM) of `crawlhost sink --once` over topics of 1, 10, 100 and 300
     partitions holding the same bytes per partition (more than one
-    `s3.part.size` each), with a flush.size no partition reaches, so every
-    partition has an open file bigger than a part when the drain uploads
-    them (multipart);
+    `s3.part.size` each, in 1 KiB values), with a flush.size no partition
+    reaches, so every partition has an open file bigger than a part when
+    the drain uploads them (multipart); NDJSON at every count, gzip and
+    zstd at 1 and 300;
   - host-memory: peak RSS of `crawlhost run --once --plugin echo` with
     three plugins loaded and echo's plan queueing 10 / 10k / 100k tasks.
 
@@ -381,8 +382,9 @@ def memory(args, svc, result):
     part = args.part_mib * MIB
     per_partition = int(args.partition_mib * MIB)
     records_per_partition = per_partition // args.memory_value_bytes + 1
+    counts = args.memory_partitions
     rows = []
-    for partitions in args.memory_partitions:
+    for partitions in counts:
         topic = f"mem{partitions}"
         n = records_per_partition * partitions
         svc.create_topic(topic, partitions)
@@ -390,27 +392,34 @@ def memory(args, svc, result):
                                       "--partitions", str(partitions), "--records", str(n),
                                       "--value-bytes", str(args.memory_value_bytes)])
         log(f"topic {topic}: {n} records, {fill['value_bytes'] / MIB:.0f} MiB in {secs:.1f} s")
-        bucket, secs, rss, report = run_sink(args, svc, topic, f"mem{partitions}", 10_000_000, "none", part_size=part)
-        if report["records_written"] != n:
-            sys.exit(f"sink reported {report['records_written']} records at {partitions} partitions, expected {n}")
-        objs = svc.objects(bucket)
-        data = [k for k in objs if not k.startswith("_crawlhost/")]
-        if len(data) != partitions:
-            sys.exit(f"{partitions} partitions gave {len(data)} objects")
-        smallest = min(objs[k][0] for k in data)
-        multipart = sum(1 for k in data if "-" in objs[k][1])
-        log(f"sink at {partitions} partitions: peak RSS {rss:.1f} MiB ({secs:.1f} s; {len(data)} objects, smallest {smallest / MIB:.1f} MiB, {multipart} multipart)")
-        rows.append({
-            "partitions": partitions,
-            "records": n,
-            "value_bytes": fill["value_bytes"],
-            "seconds": secs,
-            "rss_mib": rss,
-            "objects": len(data),
-            "multipart_objects": multipart,
-            "smallest_object_mib": smallest / MIB,
-        })
-        svc.drop_bucket(bucket)
+        # Compressed output at the smallest and the largest partition count:
+        # a compressor per open file was what grew with partitions.
+        codecs = ["none"] + ([c for c in args.memory_compressions if c != "none"]
+                             if partitions in (min(counts), max(counts)) else [])
+        for codec in codecs:
+            tag = f"mem{partitions}-{codec}"
+            bucket, secs, rss, report = run_sink(args, svc, topic, tag, 10_000_000, codec, part_size=part)
+            if report["records_written"] != n:
+                sys.exit(f"sink reported {report['records_written']} records at {partitions} partitions ({codec}), expected {n}")
+            objs = svc.objects(bucket)
+            data = [k for k in objs if not k.startswith("_crawlhost/")]
+            if len(data) != partitions:
+                sys.exit(f"{partitions} partitions gave {len(data)} objects ({codec})")
+            smallest = min(objs[k][0] for k in data)
+            multipart = sum(1 for k in data if "-" in objs[k][1])
+            log(f"sink at {partitions} partitions, {codec}: peak RSS {rss:.1f} MiB ({secs:.1f} s; {len(data)} objects, smallest {smallest / MIB:.1f} MiB, {multipart} multipart)")
+            rows.append({
+                "partitions": partitions,
+                "compression": codec,
+                "records": n,
+                "value_bytes": fill["value_bytes"],
+                "seconds": secs,
+                "rss_mib": rss,
+                "objects": len(data),
+                "multipart_objects": multipart,
+                "smallest_object_mib": smallest / MIB,
+            })
+            svc.drop_bucket(bucket)
     result.setdefault("memory", {}).update({
         "part_size_mib": args.part_mib,
         "partition_mib": args.partition_mib,
@@ -475,10 +484,13 @@ def main():
     ap.add_argument("--flush-size", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--skip-defaults", action="store_true", help="no sink run with default fetch settings (slow)")
-    ap.add_argument("--memory-partitions", type=lambda s: [int(x) for x in s.split(",")], default=[1, 10, 100])
+    ap.add_argument("--memory-partitions", type=lambda s: [int(x) for x in s.split(",")], default=[1, 10, 100, 300])
+    ap.add_argument("--memory-compressions", type=lambda s: s.split(","), default=["none", "gzip", "zstd"],
+                    help="codecs measured at the smallest and largest partition count (none: at every count)")
     ap.add_argument("--part-mib", type=int, default=5)
     ap.add_argument("--partition-mib", type=float, default=5.5, help="bytes of values per partition in the memory runs")
-    ap.add_argument("--memory-value-bytes", type=int, default=8192)
+    ap.add_argument("--memory-value-bytes", type=int, default=1024,
+                    help="small values make each partition take several polls, the case where prefetch piles up")
     ap.add_argument("--host-tasks", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000])
     ap.add_argument("--oliveyoung-wasm", default="target/wasm32-wasip2/release/oliveyoung.wasm")
     ap.add_argument("--twitter-wasm", default="target/wasm32-wasip2/release/twitter.wasm")

@@ -7,10 +7,11 @@
 //! - `read`: the raw read rate, the limit for the sink: an assign-only
 //!   consumer reads every partition from the beginning to its high
 //!   watermark, touching each record's key and value and doing nothing
-//!   else. `--pattern` reads partition by partition instead, the way the
-//!   sink's runner does: through the `KafkaBus::fetch` call sequence, or
-//!   through per-partition queues of one persistent assignment (the
-//!   alternative BENCHMARKS.md weighs).
+//!   else (the sink reads the same way since it has its own stream reader,
+//!   `host/src/bus/kafka_stream.rs`). `--pattern` reads partition by
+//!   partition instead, the way the sink's runner did before: through the
+//!   `KafkaBus::fetch` call sequence, or through per-partition queues of one
+//!   persistent assignment (alternatives BENCHMARKS.md weighed).
 //!
 //! Both print one JSON object on stdout (counts, bytes, seconds).
 
@@ -63,8 +64,8 @@ enum Command {
         property: Vec<String>,
         /// How to read: `stream` (every partition assigned, one queue: the
         /// raw limit), or partition by partition, at most `--max` records
-        /// per turn, round-robin like the sink's runner: `assign-per-fetch`
-        /// (what `KafkaBus::fetch` does today: watermarks, assign one
+        /// per turn, round-robin like the sink's runner used to: `assign-per-fetch`
+        /// (what `KafkaBus::fetch` does: watermarks, assign one
         /// partition, poll, unassign) or `partition-queues` (every
         /// partition assigned once, one librdkafka queue per partition),
         /// `paused-queues` (the same, every partition paused but the one
@@ -293,7 +294,7 @@ impl Tally {
 }
 
 /// Partition by partition, `max` records per turn, round-robin, like the
-/// sink's runner over `KafkaBus::fetch` (`host/src/bus/kafka.rs`,
+/// sink's runner over `KafkaBus::fetch` before the stream reader (`host/src/bus/kafka.rs`,
 /// `read_partition`): watermarks, assign one partition at the position,
 /// poll until `max` (or the end), unassign.
 fn read_assign_per_fetch(
@@ -348,8 +349,8 @@ fn read_assign_per_fetch(
 }
 
 /// Partition by partition, `max` records per turn, round-robin, from one
-/// persistent assignment with a librdkafka queue per partition: the reader
-/// BENCHMARKS.md proposes for `KafkaBus::fetch`.
+/// persistent assignment with a librdkafka queue per partition: a reader
+/// BENCHMARKS.md weighed for the sink (not taken: prefetch per partition).
 fn read_partition_queues(
     brokers: &str,
     topic: &str,
