@@ -71,8 +71,12 @@ def sink_rows(path, verdict):
             lo = min(xs, key=lambda x: x["partitions"])
             hi = max(xs, key=lambda x: x["partitions"])
             q = hi["rss_mib"] / lo["rss_mib"]
-            # Flat: 1.25x the RSS for 300x the partitions at most.
-            rows.append((f"sink RSS {hi['partitions']} / {lo['partitions']} partitions, {codec}", "", f"{q:.2f}x", "flat (<= 1.25x)", verdict(q <= 1.25) + f"; part size {m['part_size_mib']} MiB, {m.get('value_bytes_each', '?')} B values"))
+            # Flat: what one more partition costs, against what Connect's
+            # design costs (a part-size buffer per open partition). Goal:
+            # under 1% of a part per partition.
+            per = (hi["rss_mib"] - lo["rss_mib"]) * 1024 / (hi["partitions"] - lo["partitions"])
+            share = per / (m["part_size_mib"] * 1024)
+            rows.append((f"sink RSS {hi['partitions']} / {lo['partitions']} partitions, {codec}", f"+{per:.0f} KiB per partition ({share:.1%} of a part)", f"{q:.2f}x", "flat: < 1% of a part per partition", verdict(share < 0.01) + f"; part size {m['part_size_mib']} MiB, {m.get('value_bytes_each', '?')} B values"))
     for x in m.get("host", []):
         rows.append((f"host peak RSS, 3 plugins, {x['tasks']} tasks queued", f"{x['rss_mib']:.1f} MiB ({x['seconds']:.1f} s)", "", "", ""))
     return rows
