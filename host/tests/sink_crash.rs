@@ -2,8 +2,12 @@
 //! different rotation modes) are SIGKILLed at random moments, again and
 //! again, while a 100k-record stream is produced; afterwards every record is
 //! in S3 (moto) exactly once for each group, every object's name matches its
-//! first record's offset, and the committed offsets are at the end.
+//! first record's offset, and the committed offsets are at the end. Once
+//! over the embedded bus, once over Kafka (tansu), where the sinks read
+//! through the stream reader (`bus::kafka_stream`) and commit in Kafka.
 
+mod common;
+mod kafka_support;
 mod sink_support;
 
 use std::collections::HashMap;
@@ -14,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crawlhost::bus::embedded::EmbeddedBus;
+use crawlhost::bus::kafka::{KafkaBus, KafkaConfig};
 use crawlhost::bus::partition::partition_for;
 use crawlhost::bus::{Bus, ProduceRecord};
 use sink_support::{Moto, read_all};
@@ -35,11 +40,18 @@ impl XorShift {
     }
 }
 
-fn write_config(dir: &Path, name: &str, moto: &Moto, bucket: &str, sink: &str) -> PathBuf {
+fn write_config(
+    dir: &Path,
+    name: &str,
+    moto: &Moto,
+    bucket: &str,
+    sink: &str,
+    kafka: &str,
+) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
         "[host]\ndata_dir = \"{data}\"\nplugins_dir = \"{data}/plugins\"\n[bus]\npartitions = {PARTITIONS}\n\
-         [sink]\ntopics = [\"stream\"]\ngroup = \"{name}\"\npoll_interval_ms = 20\nretry_backoff_ms = 50\n\
+         {kafka}\n[sink]\ntopics = [\"stream\"]\ngroup = \"{name}\"\npoll_interval_ms = 20\nretry_backoff_ms = 50\n\
          retry_max_backoff_ms = 500\n{sink}\n{store}",
         data = dir.display(),
         store = moto.store_toml(bucket),
@@ -110,11 +122,7 @@ fn kill_loop(
 }
 
 /// Every record exactly once under `prefix`; object names match offsets.
-async fn verify(
-    bus: &EmbeddedBus,
-    store: &Arc<dyn object_store::ObjectStore>,
-    gzip: bool,
-) -> usize {
+async fn verify(bus: &dyn Bus, store: &Arc<dyn object_store::ObjectStore>, gzip: bool) -> usize {
     let objects = read_all(store, "topics").await;
     let mut seen: HashMap<u64, String> = HashMap::new();
     for (key, bytes) in &objects {
@@ -175,13 +183,32 @@ async fn verify(
 
 #[test]
 fn kill_nine_loop_every_record_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let bus = Arc::new(EmbeddedBus::open(&dir.join("bus.db"), PARTITIONS).unwrap());
+    kill_nine_loop(&dir, bus, "");
+}
+
+#[test]
+fn kill_nine_loop_over_kafka_every_record_exactly_once() {
+    let tansu = kafka_support::Tansu::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let kafka = kafka_support::kafka_section(&tansu.brokers(), "delivery_timeout_ms = 10000");
+    let settings = KafkaConfig::for_brokers(&tansu.brokers())
+        .check(&|_| None)
+        .unwrap();
+    let bus = Arc::new(KafkaBus::connect(settings).unwrap());
+    kill_nine_loop(tmp.path(), bus, &kafka);
+}
+
+/// The scenario of the module docs over `bus`; `kafka` is the sinks'
+/// `[kafka]` section (empty: the embedded bus in `dir`).
+fn kill_nine_loop(dir: &Path, bus: Arc<dyn Bus>, kafka: &str) {
+    let dir = dir.to_path_buf();
     let moto = Moto::start();
     moto.create_bucket("crash-a");
     moto.create_bucket("crash-b");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let bus = Arc::new(EmbeddedBus::open(&dir.join("bus.db"), PARTITIONS).unwrap());
     rt.block_on(bus.ensure_topic("stream", PARTITIONS)).unwrap();
 
     // Sink A: time buckets on a record field; flush.size, rotate.interval.ms
@@ -194,6 +221,7 @@ fn kill_nine_loop_every_record_exactly_once() {
         "flush_size = 1500\npartitioner = \"time\"\npartition_duration_ms = 60000\n\
          path_format = \"'minute'=yyyyMMddHHmm\"\ntimestamp_extractor = \"record_field\"\ntimestamp_field = \"ts\"\n\
          rotate_interval_ms = 20000\nrotate_schedule_interval_ms = 1000\ntimezone = \"Asia/Seoul\"",
+        kafka,
     );
     // Sink B: wall-clock time buckets of one second (encoded partitions
     // depend on when the record is processed), gzip, idle flush.
@@ -204,6 +232,7 @@ fn kill_nine_loop_every_record_exactly_once() {
         "crash-b",
         "flush_size = 997\npartitioner = \"time\"\npartition_duration_ms = 1000\npath_format = \"'t'=HHmmss\"\n\
          timestamp_extractor = \"wallclock\"\ncompression = \"gzip\"\nidle_flush_ms = 300",
+        kafka,
     );
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -258,7 +287,7 @@ fn kill_nine_loop_every_record_exactly_once() {
     }
 
     for (group, bucket, gzip) in [("sink-a", "crash-a", false), ("sink-b", "crash-b", true)] {
-        let objects = rt.block_on(verify(&bus, &moto.client(bucket), gzip));
+        let objects = rt.block_on(verify(&*bus, &moto.client(bucket), gzip));
         for p in 0..PARTITIONS {
             let end = rt.block_on(bus.end_offset("stream", p)).unwrap();
             assert_eq!(
