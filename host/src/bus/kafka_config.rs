@@ -539,7 +539,8 @@ pub enum ClientRole {
     /// default: `[kafka.properties]` can still set it.
     Reader,
     /// The sink's stream reader ([`super::kafka_stream`]): one assignment of
-    /// every partition it follows. Reader defaults, plus a bound on
+    /// every partition it follows. A short long-poll
+    /// ([`super::kafka_stream::STREAM_FETCH_WAIT_MS`]) and a bound on
     /// librdkafka's prefetch for all partitions together
     /// ([`super::kafka_stream::STREAM_QUEUE_KBYTES`],
     /// [`super::kafka_stream::STREAM_FETCH_MAX_BYTES`]); `[kafka.properties]`
@@ -557,10 +558,14 @@ impl KafkaSettings {
     pub fn client_properties(&self, role: ClientRole) -> Vec<(String, String)> {
         let mut props = Vec::new();
         // Defaults first, so the operator's properties (in `common`) win.
-        if matches!(role, ClientRole::Reader | ClientRole::Stream) {
+        if role == ClientRole::Reader {
             props.push(("fetch.wait.max.ms".into(), READER_FETCH_WAIT_MS.into()));
         }
         if role == ClientRole::Stream {
+            props.push((
+                "fetch.wait.max.ms".into(),
+                super::kafka_stream::STREAM_FETCH_WAIT_MS.into(),
+            ));
             props.push((
                 "queued.max.messages.kbytes".into(),
                 super::kafka_stream::STREAM_QUEUE_KBYTES.into(),
@@ -661,7 +666,7 @@ mod tests {
         let st = props(&s, ClientRole::Stream);
         assert_eq!(st["queued.max.messages.kbytes"], "16384");
         assert_eq!(st["fetch.max.bytes"], "8388608");
-        assert_eq!(st["fetch.wait.max.ms"], READER_FETCH_WAIT_MS);
+        assert_eq!(st["fetch.wait.max.ms"], "50");
         assert_eq!(st["enable.auto.commit"], "false");
         assert!(!props(&s, ClientRole::Reader).contains_key("queued.max.messages.kbytes"));
         let s = parse(
