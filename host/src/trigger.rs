@@ -17,7 +17,7 @@
 //! moves on. Tasks that failed for good are in the run's summary, as for
 //! any run; the record counts as handled.
 //!
-//! The consumer works on any [`Bus`] (the embedded log or Kafka) through
+//! The consumer works on any [`Bus`](crate::bus::Bus) (the embedded log or Kafka) through
 //! its fetch/commit calls. It does not join a Kafka group rebalance: run the
 //! triggers of one plugin on one host at a time (several hosts would each
 //! plan every record).

@@ -2,7 +2,7 @@
 //! compiled once (and cached on disk), and a fresh store and instance for
 //! every call.
 //!
-//! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`] (the
+//! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`](bindings::PluginPre) (the
 //! pre-linked instance, so instantiation is cheap), [`StoreLimits`] for memory,
 //! and two deadlines. Epoch interruption stops guest code that spins (a ticker
 //! thread advances the epoch every [`EPOCH_TICK`]; the store's callback traps
