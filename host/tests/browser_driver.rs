@@ -1,7 +1,9 @@
 //! The host's browser driver against a real headless Chromium (chromedriver
 //! started by the host on a free loopback port): pages rendered by
 //! JavaScript are read after they render; navigation to an undeclared host,
-//! a redirect off the allow-list and an HTTP 429 are refused with `blocked`;
+//! a redirect off the allow-list and an HTTP 429 are refused with `blocked`,
+//! and requests the page makes itself (an image, XHR) to an undeclared host
+//! never reach it (the egress proxy) while its own host's still work;
 //! a secret is typed only where it may go and never read back; the session
 //! cap makes a second page wait and the idle session is reused.
 //!
@@ -46,6 +48,18 @@ document.getElementById('pw').addEventListener('input', e => {
 });
 </script></body></html>"#;
 
+/// A page that asks an undeclared host (OTHER) for an image and by XHR,
+/// and its own host by XHR; `#done` says how each XHR ended.
+const LEAKY: &str = r#"<!doctype html><html><body>
+<img src="OTHER/pixel.png">
+<script>
+Promise.allSettled([fetch('OTHER/xhr'), fetch('/own')]).then(rs => {
+  const d = document.createElement('p'); d.id = 'done';
+  d.textContent = rs.map(r => r.status === 'fulfilled' ? String(r.value.status) : 'failed').join(',');
+  document.body.appendChild(d);
+});
+</script></body></html>"#;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_checks_secrets_and_the_session_cap() {
     let (_, chromedriver) = crawlhost_tests::instagram::chromium_tools();
@@ -60,6 +74,8 @@ async fn pages_checks_secrets_and_the_session_cap() {
             "slow down".to_string(),
         ),
         "/away" => with_headers(302, &[("location", &format!("{other}/x"))], String::new()),
+        "/leaky" => html(&LEAKY.replace("OTHER", &other)),
+        "/own" => with_headers(200, &[("content-type", "text/plain")], "mine".to_string()),
         _ => not_found(),
     })
     .await;
@@ -135,6 +151,22 @@ async fn pages_checks_secrets_and_the_session_cap() {
         "{err:?}"
     );
     assert_eq!(page.current_url().await.unwrap(), "about:blank");
+    // Requests the page makes itself: the undeclared host gets none of them
+    // (nor the redirect's), its own host answers.
+    page.navigate(&format!("{}/leaky", site.url)).await.unwrap();
+    assert_eq!(page.wait_for("#done", 1, 5000).await.unwrap(), 1);
+    let done = page
+        .attributes("#done", &["textContent".into()])
+        .await
+        .unwrap();
+    assert_eq!(done[0][0].as_deref(), Some("failed,200"), "{done:?}");
+    assert_eq!(site.count("/own"), 1);
+    assert_eq!(
+        elsewhere.hits().len(),
+        0,
+        "the undeclared host was reached: {:?}",
+        elsewhere.hits().iter().map(|h| &h.uri).collect::<Vec<_>>()
+    );
     // HTTP 429: blocked, for the host's back-off.
     let err = page
         .navigate(&format!("{}/busy", site.url))
@@ -243,8 +275,7 @@ async fn pages_checks_secrets_and_the_session_cap() {
         "processes of chromedriver's group outlive the host"
     );
 
-    // The browser follows a redirect itself: the target sees that one
-    // request (its content is never handed back), nothing more.
-    let redirected = elsewhere.hits().iter().filter(|h| h.path == "/x").count();
-    assert_eq!(redirected, 1);
+    // The browser follows a redirect itself, through the egress proxy,
+    // which refuses the undeclared target: it never saw a request.
+    assert!(elsewhere.hits().is_empty());
 }

@@ -46,7 +46,8 @@ pub const DEFAULT_ARGS: &[&str] = &[
 pub struct BrowserConfig {
     /// URL of a running WebDriver server (chromedriver, Selenium), e.g.
     /// `http://127.0.0.1:9515` (plain `http://` only). When set, the host
-    /// starts nothing itself.
+    /// starts nothing itself, and its egress proxy is not used (that
+    /// Chromium may run elsewhere): only navigations are checked.
     #[serde(default)]
     pub webdriver_url: Option<String>,
     /// The chromedriver binary the host starts on a free 127.0.0.1 port

@@ -27,6 +27,9 @@ pub struct Session {
     pub(crate) id: String,
     /// The page-load and script timeout last set on it.
     pub(crate) timeouts: Option<Duration>,
+    /// The proxy all of its traffic goes through (a chromedriver the host
+    /// started); `None` for an external WebDriver endpoint.
+    pub(crate) egress: Option<super::egress::Egress>,
 }
 
 /// A WebDriver server the host talks to (and maybe runs).
@@ -139,10 +142,22 @@ impl Driver {
             .ok_or_else(|| BrowserError::Unavailable(format!("cannot resolve {host}")))
     }
 
-    /// A new Chromium session.
-    pub async fn new_session(&self) -> Result<Session, BrowserError> {
+    /// Whether Chromium runs on this machine (the host started
+    /// chromedriver), so it can reach a proxy on 127.0.0.1.
+    pub fn is_local(&self) -> bool {
+        self.child.lock().unwrap().is_some()
+    }
+
+    /// A new Chromium session, with `extra_args` after the configured flags.
+    pub async fn new_session(&self, extra_args: &[String]) -> Result<Session, BrowserError> {
+        let mut capabilities = self.capabilities.clone();
+        if let Some(Value::Object(chrome)) = capabilities.get_mut("goog:chromeOptions")
+            && let Some(Value::Array(args)) = chrome.get_mut("args")
+        {
+            args.extend(extra_args.iter().map(|a| json!(a)));
+        }
         let mut builder = ClientBuilder::new(HttpConnector::new());
-        builder.capabilities(self.capabilities.clone());
+        builder.capabilities(capabilities);
         let client = builder
             .connect(&self.url)
             .await
@@ -157,6 +172,7 @@ impl Driver {
             client,
             id,
             timeouts: None,
+            egress: None,
         })
     }
 

@@ -4,7 +4,9 @@
 //!
 //! The host owns everything dangerous: the same allow-list and address
 //! policy as `fetch` on every navigation, before it starts and on the URL the
-//! page ends up on ([`policy`]); a cap on concurrent browsers and reuse of
+//! page ends up on ([`policy`]), and on every request the browser makes
+//! (subresources, XHR, redirects) through a per-session proxy
+//! ([`egress`]); a cap on concurrent browsers and reuse of
 //! sessions across tasks ([`pool`]); credentials typed by the host and
 //! redacted from everything read back ([`secrets`]). [`driver`] starts
 //! chromedriver and opens sessions; [`page`] runs the page operations of the
@@ -14,6 +16,7 @@
 
 pub mod config;
 pub mod driver;
+pub mod egress;
 pub mod page;
 pub mod policy;
 pub mod pool;
@@ -23,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::bindings::CrawlError;
-use crate::http::allow::AddressPolicy;
+use crate::http::allow::{AddressPolicy, AllowList};
 pub use config::{BrowserConfig, BrowserConfigError, BrowserSettings};
 use driver::{Driver, Session};
 pub use page::Page;
@@ -118,10 +121,26 @@ impl Browser {
         self.driver.lock().await.as_ref().and_then(|d| d.pid())
     }
 
-    /// A session for `plugin`, waiting for a free one until `deadline`.
+    /// A new session; with a chromedriver the host started, behind its own
+    /// egress proxy.
+    async fn open_session(&self, driver: &Driver) -> Result<Session, BrowserError> {
+        if !driver.is_local() {
+            return driver.new_session(&[]).await;
+        }
+        let egress = egress::Egress::start(self.addresses.clone())
+            .await
+            .map_err(|e| BrowserError::Session(format!("cannot start the egress proxy: {e}")))?;
+        let mut session = driver.new_session(&egress.chromium_args()).await?;
+        session.egress = Some(egress);
+        Ok(session)
+    }
+
+    /// A session for `plugin`, waiting for a free one until `deadline`. Its
+    /// requests are held to `allow` until the lease ends.
     pub async fn checkout(
         self: &Arc<Self>,
         plugin: &str,
+        allow: &Arc<AllowList>,
         deadline: Instant,
     ) -> Result<Lease, BrowserError> {
         let driver = self.driver().await?;
@@ -129,12 +148,17 @@ impl Browser {
         loop {
             let freed = self.freed.notified();
             let decision = self.pool.lock().unwrap().checkout(plugin);
-            let lease = |session| Lease {
-                browser: self.clone(),
-                driver: driver.clone(),
-                plugin: plugin.to_string(),
-                session: Some(session),
-                broken: false,
+            let lease = |session: Session| {
+                if let Some(egress) = &session.egress {
+                    egress.set_allow(Some(allow.clone()));
+                }
+                Lease {
+                    browser: self.clone(),
+                    driver: driver.clone(),
+                    plugin: plugin.to_string(),
+                    session: Some(session),
+                    broken: false,
+                }
             };
             match decision {
                 Checkout::Reuse { session, reset } => {
@@ -145,7 +169,7 @@ impl Browser {
                     }
                     return Ok(lease);
                 }
-                Checkout::Open => match driver.new_session().await {
+                Checkout::Open => match self.open_session(&driver).await {
                     Ok(session) => return Ok(lease(session)),
                     Err(e) => {
                         self.pool.lock().unwrap().open_failed();
@@ -219,6 +243,9 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let session = self.session.take();
+        if let Some(egress) = session.as_ref().and_then(|s| s.egress.as_ref()) {
+            egress.set_allow(None);
+        }
         if self.broken {
             self.browser.checkin(&self.plugin, None);
             if let (Some(s), Ok(rt)) = (session, tokio::runtime::Handle::try_current()) {

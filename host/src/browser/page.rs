@@ -44,7 +44,7 @@ impl Page {
         // Refuse before waiting for (or starting) a browser.
         policy::check_url(&allow, browser.addresses(), url).map_err(|e| e.to_crawl_error())?;
         let lease = browser
-            .checkout(plugin, Instant::now() + deadline)
+            .checkout(plugin, &allow, Instant::now() + deadline)
             .await
             .map_err(|e| e.to_crawl_error())?;
         let mut page = Self {
