@@ -15,7 +15,10 @@
 //!
 //! Plain HTTP requests are forwarded with `Connection: close`, one request
 //! per proxy connection, so a kept-alive connection cannot carry a second
-//! request to another host.
+//! request to another host. When the allow-list changes (the session goes
+//! back to the pool, or to another plugin) every open connection is cut, so
+//! a tunnel Chromium keeps alive cannot outlive the plugin it was allowed
+//! for.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +49,8 @@ struct Shared {
     allow: RwLock<Option<Arc<AllowList>>>,
     policy: AddressPolicy,
     refused: AtomicU64,
+    /// Bumped on every allow-list change; open connections end on it.
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl Egress {
@@ -57,6 +62,7 @@ impl Egress {
             allow: RwLock::new(None),
             policy,
             refused: AtomicU64::new(0),
+            generation: tokio::sync::watch::Sender::new(0),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -86,13 +92,14 @@ impl Egress {
     }
 
     /// The allow-list of the plugin holding the session; `None` refuses
-    /// everything.
+    /// everything. Cuts every connection opened under the previous one.
     pub fn set_allow(&self, allow: Option<Arc<AllowList>>) {
         *self
             .shared
             .allow
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = allow;
+        self.shared.generation.send_modify(|g| *g += 1);
     }
 
     /// Requests refused so far.
@@ -162,6 +169,8 @@ fn parse_head(head: &str) -> Result<Target, String> {
 
 impl Shared {
     async fn serve(&self, mut client: TcpStream) {
+        let mut generation = self.generation.subscribe();
+        generation.borrow_and_update();
         let mut buf = Vec::with_capacity(4096);
         let end = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut client, &mut buf)).await {
             Ok(Ok(Some(end))) => end,
@@ -191,7 +200,10 @@ impl Shared {
         if !ok || (!rest.is_empty() && upstream.write_all(&rest).await.is_err()) {
             return;
         }
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        tokio::select! {
+            _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+            _ = generation.changed() => {}
+        }
     }
 
     /// Check `url` against the allow-list and the address policy and open
@@ -305,6 +317,84 @@ mod tests {
             String::from_utf8(head).unwrap(),
             "GET /a/b?q=1 HTTP/1.1\r\nHost: shop.example:8080\r\nAccept: */*\r\nConnection: close\r\n\r\n"
         );
+    }
+
+    /// A loopback server that answers each line it reads with `echo: <line>`.
+    async fn echo_server() -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0
+                            || s.write_all(b"echo: ").await.is_err()
+                            || s.write_all(&buf[..n]).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    async fn read_some(s: &mut TcpStream) -> String {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[tokio::test]
+    async fn tunnels_only_to_allowed_hosts_and_cuts_them_when_the_list_changes() {
+        let allowed = echo_server().await;
+        let other = echo_server().await;
+        let policy = AddressPolicy {
+            allow_private: true,
+            allowed_ranges: vec![],
+        };
+        let egress = Egress::start(policy).await.unwrap();
+        let allow = AllowList::from_manifest(&[allowed.to_string()], &Default::default()).unwrap();
+        egress.set_allow(Some(Arc::new(allow)));
+        let proxy = SocketAddr::from(([127, 0, 0, 1], egress.port()));
+
+        // An allowed target: the tunnel carries bytes both ways.
+        let mut c = TcpStream::connect(proxy).await.unwrap();
+        c.write_all(format!("CONNECT {allowed} HTTP/1.1\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        assert!(read_some(&mut c).await.starts_with("HTTP/1.1 200"));
+        c.write_all(b"hello").await.unwrap();
+        assert_eq!(read_some(&mut c).await, "echo: hello");
+
+        // Another port of the same address is another host: refused.
+        let mut d = TcpStream::connect(proxy).await.unwrap();
+        d.write_all(format!("GET http://{other}/x HTTP/1.1\r\nHost: {other}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let answer = read_some(&mut d).await;
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(answer.contains("allow-list"), "{answer}");
+        assert_eq!(egress.refused(), 1);
+
+        // The session goes back to the pool: the open tunnel is cut, and
+        // nothing is allowed until the next plugin's list is set.
+        egress.set_allow(None);
+        assert_eq!(
+            read_some(&mut c).await,
+            "",
+            "the tunnel outlived its allow-list"
+        );
+        let mut e = TcpStream::connect(proxy).await.unwrap();
+        e.write_all(format!("CONNECT {allowed} HTTP/1.1\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        assert!(read_some(&mut e).await.starts_with("HTTP/1.1 403"));
     }
 
     #[test]
