@@ -170,7 +170,6 @@ fn parse_head(head: &str) -> Result<Target, String> {
 impl Shared {
     async fn serve(&self, mut client: TcpStream) {
         let mut generation = self.generation.subscribe();
-        generation.borrow_and_update();
         let mut buf = Vec::with_capacity(4096);
         let end = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut client, &mut buf)).await {
             Ok(Ok(Some(end))) => end,
@@ -185,6 +184,11 @@ impl Shared {
         let url = match &target {
             Target::Tunnel { url } | Target::Http { url, .. } => url.clone(),
         };
+        // The connection lives under the allow-list `connect` checks now; a
+        // change from here on cuts it. (Not from accept: Chromium opens
+        // connections ahead of time, and their first request must not be
+        // cut by a change that happened before it was sent.)
+        generation.borrow_and_update();
         let upstream = match self.connect(&url).await {
             Ok(s) => s,
             Err((status, reason)) => return self.refuse(&mut client, status, &reason).await,
@@ -359,9 +363,25 @@ mod tests {
             allowed_ranges: vec![],
         };
         let egress = Egress::start(policy).await.unwrap();
-        let allow = AllowList::from_manifest(&[allowed.to_string()], &Default::default()).unwrap();
-        egress.set_allow(Some(Arc::new(allow)));
+        let allow = Arc::new(
+            AllowList::from_manifest(&[allowed.to_string()], &Default::default()).unwrap(),
+        );
+        egress.set_allow(Some(allow.clone()));
         let proxy = SocketAddr::from(([127, 0, 0, 1], egress.port()));
+
+        // A connection opened before a change (Chromium connects ahead of
+        // time) is judged when its request comes, and not cut for the
+        // earlier change.
+        let mut early = TcpStream::connect(proxy).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        egress.set_allow(Some(allow.clone()));
+        early
+            .write_all(format!("CONNECT {allowed} HTTP/1.1\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        assert!(read_some(&mut early).await.starts_with("HTTP/1.1 200"));
+        early.write_all(b"early").await.unwrap();
+        assert_eq!(read_some(&mut early).await, "echo: early");
 
         // An allowed target: the tunnel carries bytes both ways.
         let mut c = TcpStream::connect(proxy).await.unwrap();
