@@ -235,20 +235,27 @@ impl Shared {
             Some(url::Host::Ipv6(v6)) => vec![IpAddr::V6(v6)],
             None => return Err((400, "no host".to_string())),
         };
-        let mut last = format!("{host} has no address");
+        // 403 when the policy refused every address; 502 (the origin is
+        // down, which the page reports as a 5xx: retryable, not blocked)
+        // when an allowed address did not answer.
+        let (mut refused, mut failed) = (None, None);
         for ip in addrs {
             if let Err(reason) = self.policy.check(ip) {
-                last = format!("{host}: {reason}");
+                refused = Some(format!("{host}: {reason}"));
                 continue;
             }
             let connect = TcpStream::connect(SocketAddr::new(ip, port));
             match tokio::time::timeout(HEAD_TIMEOUT, connect).await {
                 Ok(Ok(s)) => return Ok(s),
-                Ok(Err(e)) => last = format!("cannot connect to {host}: {e}"),
-                Err(_) => last = format!("cannot connect to {host}: timed out"),
+                Ok(Err(e)) => failed = Some(format!("cannot connect to {host}: {e}")),
+                Err(_) => failed = Some(format!("cannot connect to {host}: timed out")),
             }
         }
-        Err((403, last))
+        match (failed, refused) {
+            (Some(f), _) => Err((502, f)),
+            (None, Some(r)) => Err((403, r)),
+            (None, None) => Err((502, format!("{host} has no address"))),
+        }
     }
 
     async fn refuse(&self, client: &mut TcpStream, status: u16, reason: &str) {
@@ -415,6 +422,28 @@ mod tests {
             .await
             .unwrap();
         assert!(read_some(&mut e).await.starts_with("HTTP/1.1 403"));
+
+        // An allowed host that does not answer is the origin's failure
+        // (502, retryable for the page), not a refusal.
+        let closed = {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            l.local_addr().unwrap()
+        };
+        let allow_closed = Arc::new(
+            AllowList::from_manifest(
+                &[allowed.to_string(), closed.to_string()],
+                &Default::default(),
+            )
+            .unwrap(),
+        );
+        egress.set_allow(Some(allow_closed));
+        let mut f = TcpStream::connect(proxy).await.unwrap();
+        f.write_all(format!("CONNECT {closed} HTTP/1.1\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let answer = read_some(&mut f).await;
+        assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+        assert_eq!(egress.refused(), 2, "a failed connection is not a refusal");
     }
 
     #[test]
