@@ -68,6 +68,8 @@ impl Egress {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of file descriptors, say: do not spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 let s = s.clone();
