@@ -501,6 +501,11 @@ async fn idle_topic_gets_its_last_file_within_the_interval() {
     let settings = f.config(&format!(
         "topics = [\"quiet\"]\nflush_size = 1000\npartitioner = \"hourly\"\nrotate_interval_ms = {interval_ms}\npoll_interval_ms = 50"
     ));
+    // The topic exists before the sink starts: otherwise the sink's first
+    // topic listing can run before the first produce creates it, and the
+    // partition is only found at the next listing (5 s later), which this
+    // test would time as a late idle flush.
+    f.bus.ensure_topic("quiet", 1).await.unwrap();
     let bus: Arc<dyn Bus> = f.bus.clone();
     let mut sink = Sink::new(settings, bus, Arc::new(SystemClock))
         .await
