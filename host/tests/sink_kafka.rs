@@ -1,6 +1,8 @@
 //! The sink over the Kafka bus: records produced to a real Kafka-protocol
 //! broker (tansu) are written to a real S3 server (moto) with Connect's
-//! keys, and the sink's offsets are committed in Kafka for its group.
+//! keys, and the sink's offsets are committed in Kafka for its group; a log
+//! that ends in a transaction marker still lets `--once` and until-idle
+//! runs finish.
 
 mod common;
 mod kafka_support;
@@ -8,12 +10,13 @@ mod sink_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crawlhost::bus::ProduceRecord;
 use crawlhost::bus::partition::partition_for;
 use crawlhost::host::Host;
 use crawlhost::sink::{RunMode, Sink, SinkConfig, SystemClock};
-use kafka_support::{Tansu, kafka_section};
+use kafka_support::{Tansu, append_commit_marker, kafka_section};
 use sink_support::{Moto, read_all};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -94,6 +97,98 @@ async fn sink_over_kafka_writes_confluent_keys_and_commits_in_kafka() {
                 .await
                 .unwrap(),
             Some(3)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_ending_in_a_transaction_marker_still_ends_once_and_until_idle_runs() {
+    let tansu = tokio::task::spawn_blocking(Tansu::start).await.unwrap();
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    moto.create_bucket("txn");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(dir.path(), &kafka_section(&tansu.brokers(), ""));
+    let host = Host::open(settings).unwrap();
+    host.bus.ensure_topic("orders", 1).await.unwrap();
+    let text = format!(
+        "topics = [\"orders\"]\nflush_size = 100\n{}",
+        moto.store_toml("txn")
+            .replacen("[sink.store]", "[store]", 1)
+    );
+    let sink_settings = toml::from_str::<SinkConfig>(&text)
+        .unwrap()
+        .validate(dir.path())
+        .unwrap();
+
+    let mut written = 0;
+    for (round, mode) in [(0u64, RunMode::Once), (1, RunMode::UntilIdle)] {
+        let values: Vec<String> = (0..5)
+            .map(|i| format!("{{\"r\":{round},\"i\":{i}}}"))
+            .collect();
+        host.bus
+            .produce(
+                values
+                    .iter()
+                    .map(|v| ProduceRecord {
+                        topic: "orders".into(),
+                        key: None,
+                        value: v.clone().into_bytes(),
+                        headers: vec![],
+                        timestamp_ms: 1_724_198_400_000,
+                    })
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        host.bus.flush().await.unwrap();
+        // What a transactional producer's commit leaves after its records.
+        let brokers = tansu.brokers();
+        tokio::task::spawn_blocking(move || append_commit_marker(&brokers, "orders", 0))
+            .await
+            .unwrap();
+        let end = host.bus.end_offset("orders", 0).await.unwrap();
+        assert_eq!(end, 6 * (round + 1), "5 records and a marker");
+
+        let mut sink = Sink::new(
+            sink_settings.clone(),
+            host.bus.clone(),
+            Arc::new(SystemClock),
+        )
+        .await
+        .unwrap();
+        let report = tokio::time::timeout(
+            Duration::from_secs(30),
+            sink.run(mode, std::future::pending()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            panic!("{mode:?} did not finish within 30 s at a log ending in a marker")
+        })
+        .unwrap();
+        assert_eq!(report.records_written, 5, "{mode:?}");
+        written += 5;
+        let objects = read_all(&moto.client("txn"), "topics").await;
+        let lines: usize = objects
+            .values()
+            .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+            .sum();
+        assert_eq!(lines, written, "{mode:?}: every record once");
+        let start = 6 * round;
+        let key = format!("topics/orders/partition=0/orders+0+{start:010}.json");
+        let want: String = values.iter().map(|v| format!("{v}\n")).collect();
+        assert_eq!(
+            objects.get(&key).map(Vec::as_slice),
+            Some(want.as_bytes()),
+            "{key}"
+        );
+        // Committed after the last record; the next run reads the marker
+        // again and is handed nothing.
+        assert_eq!(
+            host.bus
+                .committed("crawlhost-sink", "orders", 0)
+                .await
+                .unwrap(),
+            Some(start + 5)
         );
     }
 }

@@ -13,8 +13,16 @@
 //! Following a new partition or moving one (a rewind) re-assigns the whole
 //! set at the positions handed out so far, on the next poll; librdkafka
 //! drops what it had prefetched for the old assignment.
+//!
+//! Transaction markers (control records) take an offset but are consumed
+//! inside librdkafka and never handed out, so a partition whose log ends in
+//! one would never look read to its end offset. When the queue runs dry, the
+//! reader takes librdkafka's application position, which steps past them, as
+//! how far the partition is [reached](PartitionReader::reached). That figure
+//! never filters records: a wrong one could only end a `--once` run early,
+//! never skip a record.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -51,6 +59,13 @@ struct Inner {
     consumer: BaseConsumer,
     /// Next offset to hand out, per topic and partition.
     positions: HashMap<String, HashMap<u32, u64>>,
+    /// How far past its last handed-out record a partition is read, where
+    /// librdkafka stepped over markers; only ever above `positions`.
+    beyond: HashMap<(String, u32), u64>,
+    /// Partitions moved by a seek after they were followed: librdkafka may
+    /// still report the old assignment's position for them until a record
+    /// of the new one comes, so `beyond` is not taken from it until then.
+    moved: HashSet<(String, u32)>,
     /// The assignment must be redone before the next poll.
     reassign: bool,
 }
@@ -74,6 +89,8 @@ impl KafkaStream {
             inner: Arc::new(Mutex::new(Inner {
                 consumer,
                 positions: HashMap::new(),
+                beyond: HashMap::new(),
+                moved: HashSet::new(),
                 reassign: false,
             })),
         })
@@ -135,6 +152,9 @@ impl Inner {
                 continue;
             }
             *next = offset + 1;
+            if !self.moved.is_empty() {
+                self.moved.remove(&(m.topic().to_owned(), partition));
+            }
             let headers = m
                 .headers()
                 .map(|h| {
@@ -153,7 +173,41 @@ impl Inner {
                 timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
             });
         }
+        if out.len() < max {
+            self.step_past_markers();
+        }
         Ok(out)
+    }
+
+    /// The queue ran dry: note where librdkafka's application position is
+    /// past the last handed-out record (it steps over transaction markers).
+    fn step_past_markers(&mut self) {
+        if self.reassign {
+            return;
+        }
+        let Ok(assigned) = self.consumer.position() else {
+            return;
+        };
+        for e in assigned.elements() {
+            let Offset::Offset(at) = e.offset() else {
+                continue;
+            };
+            let (Ok(at), Ok(partition)) = (u64::try_from(at), u32::try_from(e.partition())) else {
+                continue;
+            };
+            let key = (e.topic().to_owned(), partition);
+            if self.moved.contains(&key) {
+                continue;
+            }
+            let next = self
+                .positions
+                .get(e.topic())
+                .and_then(|t| t.get(&partition))
+                .copied();
+            if next.is_some_and(|next| at > next) {
+                self.beyond.insert(key, at);
+            }
+        }
     }
 }
 
@@ -161,11 +215,17 @@ impl Inner {
 impl PartitionReader for KafkaStream {
     async fn seek(&self, topic: &str, partition: u32, offset: u64) -> Result<(), BusError> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner
+        let followed = inner
             .positions
             .entry(topic.to_owned())
             .or_default()
-            .insert(partition, offset);
+            .insert(partition, offset)
+            .is_some();
+        let key = (topic.to_owned(), partition);
+        inner.beyond.remove(&key);
+        if followed {
+            inner.moved.insert(key);
+        }
         inner.reassign = true;
         Ok(())
     }
@@ -180,5 +240,12 @@ impl PartitionReader for KafkaStream {
         })
         .await
         .map_err(|e| BusError::Storage(format!("kafka worker failed: {e}")))?
+    }
+
+    fn reached(&self, topic: &str, partition: u32) -> Option<u64> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = *inner.positions.get(topic)?.get(&partition)?;
+        let beyond = inner.beyond.get(&(topic.to_owned(), partition));
+        Some(beyond.map_or(next, |&b| b.max(next)))
     }
 }

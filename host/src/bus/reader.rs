@@ -29,6 +29,12 @@ pub trait PartitionReader: Send + Sync {
     /// position handed out (gaps are possible where the log has them).
     /// Waits up to `wait` when none is ready; empty means none came.
     async fn poll(&self, max: usize, wait: Duration) -> Result<Vec<ConsumedRecord>, BusError>;
+
+    /// The offset `topic`/`partition` has been read up to: the next offset
+    /// of the last record handed out, or further where the log holds
+    /// entries that are never handed out (Kafka's transaction markers).
+    /// What is below it will not come. `None` for a partition not followed.
+    fn reached(&self, topic: &str, partition: u32) -> Option<u64>;
 }
 
 /// The backend's stream reader, or a [`FetchReader`] over `bus`.
@@ -118,6 +124,13 @@ impl PartitionReader for FetchReader {
             tokio::time::sleep(wait).await;
         }
         Ok(out)
+    }
+
+    fn reached(&self, topic: &str, partition: u32) -> Option<u64> {
+        self.state()
+            .positions
+            .get(&(topic.to_owned(), partition))
+            .copied()
     }
 }
 

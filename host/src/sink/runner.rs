@@ -236,7 +236,7 @@ impl Sink {
                 RunMode::UntilIdle => !fed.contains(&true) && self.caught_up().await?,
                 RunMode::Once => self.writers.iter().all(|w| {
                     !w.replaying()
-                        && w.position()
+                        && self.read_to(w)
                             >= self
                                 .targets
                                 .get(&(w.topic().to_string(), w.partition()))
@@ -270,6 +270,14 @@ impl Sink {
         wait
     }
 
+    /// How far `w`'s partition is read: its writer's position, or further
+    /// where the log holds entries that are never handed out (transaction
+    /// markers), so a log ending in one still counts as read to its end.
+    fn read_to(&self, w: &PartitionWriter) -> u64 {
+        let reached = self.reader.reached(w.topic(), w.partition());
+        w.position().max(reached.unwrap_or(0))
+    }
+
     /// Whether every partition's writer has reached the end of its log.
     async fn caught_up(&self) -> Result<bool, SinkError> {
         for w in &self.writers {
@@ -280,7 +288,7 @@ impl Sink {
                 self.core.bus.end_offset(w.topic(), w.partition())
             })
             .await?;
-            if w.position() < end {
+            if self.read_to(w) < end {
                 return Ok(false);
             }
         }

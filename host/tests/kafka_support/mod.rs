@@ -471,3 +471,93 @@ impl Gate {
         self.state.lock().unwrap().held.len()
     }
 }
+
+/// Append a transaction commit marker (a control batch) to `topic`'s
+/// `partition`, as a broker does when a transactional producer commits.
+/// tansu 0.6 does not serve EndTxn to clients, so a real transaction cannot
+/// be committed through it; it does store and serve a control batch sent in
+/// a plain Produce request (v3), which is what this writes, by hand.
+pub fn append_commit_marker(brokers: &str, topic: &str, partition: i32) {
+    use std::io::{Read, Write};
+    fn crc32c(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0x82F6_3B78
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    // The control record: key = version 0, type 1 (commit); value =
+    // version 0, coordinator epoch 0. Lengths are zigzag varints (< 64).
+    let key = [0u8, 0, 0, 1];
+    let value = [0u8, 0, 0, 0, 0, 0];
+    let mut record = vec![0u8, 0, 0]; // attributes, timestamp delta, offset delta
+    record.push((key.len() * 2) as u8);
+    record.extend(key);
+    record.push((value.len() * 2) as u8);
+    record.extend(value);
+    record.push(0); // no headers
+    let mut body = Vec::new(); // from attributes on: what the CRC covers
+    body.extend(0x20i16.to_be_bytes()); // control batch
+    body.extend(0i32.to_be_bytes()); // last offset delta
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    body.extend(now.to_be_bytes());
+    body.extend(now.to_be_bytes());
+    body.extend((-1i64).to_be_bytes()); // producer id
+    body.extend((-1i16).to_be_bytes()); // producer epoch
+    body.extend((-1i32).to_be_bytes()); // base sequence
+    body.extend(1i32.to_be_bytes()); // one record
+    body.push((record.len() * 2) as u8);
+    body.extend(&record);
+    let mut batch = Vec::new();
+    batch.extend(0i64.to_be_bytes()); // base offset
+    batch.extend(((4 + 1 + 4 + body.len()) as i32).to_be_bytes());
+    batch.extend((-1i32).to_be_bytes()); // partition leader epoch
+    batch.push(2); // magic
+    batch.extend(crc32c(&body).to_be_bytes());
+    batch.extend(&body);
+
+    let mut req = Vec::new();
+    req.extend(0i16.to_be_bytes()); // Produce
+    req.extend(3i16.to_be_bytes()); // v3
+    req.extend(7i32.to_be_bytes()); // correlation id
+    req.extend((-1i16).to_be_bytes()); // no client id
+    req.extend((-1i16).to_be_bytes()); // no transactional id
+    req.extend((-1i16).to_be_bytes()); // acks = all
+    req.extend(10_000i32.to_be_bytes());
+    req.extend(1i32.to_be_bytes());
+    req.extend((topic.len() as i16).to_be_bytes());
+    req.extend(topic.as_bytes());
+    req.extend(1i32.to_be_bytes());
+    req.extend(partition.to_be_bytes());
+    req.extend((batch.len() as i32).to_be_bytes());
+    req.extend(&batch);
+
+    let addr = brokers.split(',').next().unwrap();
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(&(req.len() as i32).to_be_bytes()).unwrap();
+    conn.write_all(&req).unwrap();
+    let mut len = [0u8; 4];
+    conn.read_exact(&mut len).unwrap();
+    let mut resp = vec![0u8; i32::from_be_bytes(len) as usize];
+    conn.read_exact(&mut resp).unwrap();
+    // correlation id, topics (1), name, partitions (1), index, error code
+    let name_at = 4 + 4 + 2;
+    let error_at = name_at + topic.len() + 4 + 4;
+    let error = i16::from_be_bytes([resp[error_at], resp[error_at + 1]]);
+    assert_eq!(
+        error, 0,
+        "the broker refused the control batch (error {error})"
+    );
+}
