@@ -239,6 +239,11 @@ pub async fn consume(
                     .fetch(topic, *p, *next, FETCH_MAX)
                     .await
                     .map_err(bus_err)?;
+                if until == Until::CaughtUp && batch.first().is_none_or(|r| r.offset >= limit) {
+                    // No record is left below the end taken at start: what
+                    // remains there are transaction markers (not records).
+                    *next = (*next).max(limit);
+                }
                 for r in batch {
                     if r.offset >= limit {
                         break;

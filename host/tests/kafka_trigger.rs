@@ -1,17 +1,19 @@
 //! Topic triggers against a real broker: records on `oliveyoung` cause one
 //! `plan` (one run) per record in the triggered `echo` plugin, positions are
 //! committed to the plugin's own group once the runs are done, and a second
-//! pass re-plans nothing but the records added since.
+//! pass re-plans nothing but the records added since; a trigger topic that
+//! ends in a transaction marker is read to its end like any other.
 
 mod common;
 mod kafka_support;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crawlhost::bus::ProduceRecord;
 use crawlhost::host::Host;
 use crawlhost::trigger::{Until, consume, trigger_group};
-use kafka_support::{Tansu, install_echo, kafka_section, read_topic};
+use kafka_support::{Tansu, append_commit_marker, install_echo, kafka_section, read_topic};
 
 fn brand(code: &str) -> ProduceRecord {
     ProduceRecord {
@@ -120,4 +122,65 @@ async fn one_plan_per_trigger_record_committed_after_the_run() {
         .await
         .unwrap();
     assert_eq!(read.len(), 9);
+}
+
+/// Records of a transactional producer end in a commit marker: an offset no
+/// consumer is handed. `triggers --once` plans every record before it and
+/// finishes, and later passes start past it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_topic_ending_in_a_transaction_marker_is_read_to_its_end() {
+    let tansu = tokio::task::spawn_blocking(Tansu::start).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(dir.path(), &kafka_section(&tansu.brokers(), ""));
+    install_echo(&settings.plugins_dir);
+    let host = Host::open(settings).unwrap();
+    let echo = host.scan_plugins().await.unwrap().plugins["echo"].clone();
+    host.bus.ensure_topic("oliveyoung", 1).await.unwrap();
+    let group = trigger_group(&host.run_context(), "echo");
+
+    let mut planned = 0;
+    for (pass, codes) in [["M001", "M002", "M003"].as_slice(), &["M004", "M005"]]
+        .into_iter()
+        .enumerate()
+    {
+        host.bus
+            .produce(codes.iter().map(|c| brand(c)).collect())
+            .await
+            .unwrap();
+        host.bus.flush().await.unwrap();
+        let brokers = tansu.brokers();
+        tokio::task::spawn_blocking(move || append_commit_marker(&brokers, "oliveyoung", 0))
+            .await
+            .unwrap();
+        let end = host.bus.end_offset("oliveyoung", 0).await.unwrap();
+        planned += codes.len();
+        assert_eq!(end as usize, planned + pass + 1, "records and markers");
+
+        let report = tokio::time::timeout(
+            Duration::from_secs(60),
+            consume(host.run_context(), echo.clone(), 3, Until::CaughtUp),
+        )
+        .await
+        .expect("triggers --once finishes at a log ending in a marker")
+        .unwrap();
+        assert_eq!(
+            (report.records, report.runs),
+            (codes.len() as u64, codes.len() as u64),
+            "pass {pass}: {report:#?}"
+        );
+        // Committed after the last record (the marker is stepped over by
+        // the next pass, which plans nothing again).
+        assert_eq!(
+            host.bus.committed(&group, "oliveyoung", 0).await.unwrap(),
+            Some(end - 1)
+        );
+    }
+    let again = tokio::time::timeout(
+        Duration::from_secs(60),
+        consume(host.run_context(), echo, 3, Until::CaughtUp),
+    )
+    .await
+    .expect("a pass with nothing new finishes")
+    .unwrap();
+    assert_eq!((again.records, again.runs), (0, 0));
 }

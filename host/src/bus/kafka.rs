@@ -438,6 +438,17 @@ fn read_partition(
     tpl.add_partition_offset(topic, p, Offset::Offset(start as i64))
         .map_err(|e| kafka_err(&e))?;
     consumer.assign(&tpl).map_err(|e| kafka_err(&e))?;
+    // librdkafka forgets an unassigned partition's position asynchronously,
+    // so right after the assign it may still report where an earlier call
+    // ended. Only this thread's polls move it forward, so wait (briefly) for
+    // it to be forgotten: any position seen after that is this call's. If it
+    // is not, that earlier figure is never taken as this call's.
+    let mut earlier = position_of(consumer, topic, p);
+    let settle = Instant::now() + Duration::from_millis(200);
+    while earlier.is_some() && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(1));
+        earlier = position_of(consumer, topic, p);
+    }
     let deadline = Instant::now() + timeout;
     let mut out: Vec<ConsumedRecord> = Vec::with_capacity(want);
     let result = loop {
@@ -455,6 +466,15 @@ fn read_partition(
             };
         }
         match consumer.poll(left.min(Duration::from_millis(200))) {
+            // Nothing ready: if librdkafka's position (this call's, not an
+            // earlier one's) is at the high watermark, what was left were
+            // transaction markers, which it consumes without handing them
+            // out; there is nothing to wait for.
+            None if position_of(consumer, topic, p)
+                .is_some_and(|at| at >= high && Some(at) != earlier) =>
+            {
+                break Ok(());
+            }
             None => {}
             Some(Err(e)) => break Err(kafka_err(&e)),
             Some(Ok(m)) => {
@@ -487,6 +507,16 @@ fn read_partition(
     };
     let _ = consumer.unassign();
     result.map(|()| out)
+}
+
+/// librdkafka's application position in an assigned partition: the offset
+/// after the last record it handed out or transaction marker it consumed.
+fn position_of(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<u64> {
+    let positions = consumer.position().ok()?;
+    match positions.find_partition(topic, partition)?.offset() {
+        Offset::Offset(at) => u64::try_from(at).ok(),
+        _ => None,
+    }
 }
 
 #[async_trait]

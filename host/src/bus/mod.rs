@@ -118,7 +118,10 @@ pub trait Bus: Send + Sync {
     async fn topics(&self) -> Result<Vec<(String, u32)>, BusError>;
 
     /// Up to `max` records of one partition starting at `offset`, in offset
-    /// order (fewer or none at the end of the log).
+    /// order (fewer or none at the end of the log). None means the partition
+    /// holds no record from `offset` up to its end offset; entries that take
+    /// an offset but are not records (Kafka's transaction markers) are
+    /// skipped, so the offsets handed out can have gaps.
     async fn fetch(
         &self,
         topic: &str,
