@@ -15,9 +15,22 @@ use std::time::Duration;
 use crawlhost::bus::ProduceRecord;
 use crawlhost::bus::partition::partition_for;
 use crawlhost::host::Host;
-use crawlhost::sink::{RunMode, Sink, SinkConfig, SystemClock};
+use crawlhost::sink::{RunMode, Sink, SinkConfig, SinkSettings, SystemClock};
 use kafka_support::{Tansu, append_commit_marker, kafka_section};
 use sink_support::{Moto, read_all};
+
+/// Sink settings from `head` (the `[sink]` keys) writing to `bucket` on moto.
+fn sink_settings(head: &str, moto: &Moto, bucket: &str, dir: &std::path::Path) -> SinkSettings {
+    let text = format!(
+        "{head}\n{}",
+        moto.store_toml(bucket)
+            .replacen("[sink.store]", "[store]", 1)
+    );
+    toml::from_str::<SinkConfig>(&text)
+        .unwrap()
+        .validate(dir)
+        .unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sink_over_kafka_writes_confluent_keys_and_commits_in_kafka() {
@@ -58,15 +71,12 @@ async fn sink_over_kafka_writes_confluent_keys_and_commits_in_kafka() {
     }
     host.bus.flush().await.unwrap();
 
-    let text = format!(
-        "topics = [\"brands\"]\nflush_size = 2\n{}",
-        moto.store_toml("over-kafka")
-            .replacen("[sink.store]", "[store]", 1)
+    let sink_settings = sink_settings(
+        "topics = [\"brands\"]\nflush_size = 2",
+        &moto,
+        "over-kafka",
+        dir.path(),
     );
-    let sink_settings = toml::from_str::<SinkConfig>(&text)
-        .unwrap()
-        .validate(dir.path())
-        .unwrap();
     let mut sink = Sink::new(sink_settings, host.bus.clone(), Arc::new(SystemClock))
         .await
         .unwrap();
@@ -110,15 +120,12 @@ async fn a_log_ending_in_a_transaction_marker_still_ends_once_and_until_idle_run
     let settings = common::settings(dir.path(), &kafka_section(&tansu.brokers(), ""));
     let host = Host::open(settings).unwrap();
     host.bus.ensure_topic("orders", 1).await.unwrap();
-    let text = format!(
-        "topics = [\"orders\"]\nflush_size = 100\n{}",
-        moto.store_toml("txn")
-            .replacen("[sink.store]", "[store]", 1)
+    let sink_settings = sink_settings(
+        "topics = [\"orders\"]\nflush_size = 100",
+        &moto,
+        "txn",
+        dir.path(),
     );
-    let sink_settings = toml::from_str::<SinkConfig>(&text)
-        .unwrap()
-        .validate(dir.path())
-        .unwrap();
 
     let mut written = 0;
     for (round, mode) in [(0u64, RunMode::Once), (1, RunMode::UntilIdle)] {
