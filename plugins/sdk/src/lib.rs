@@ -9,6 +9,10 @@
 //! - [`http`]: requests with query building, status checks that map to the
 //!   host's retry policy, charset-aware text decoding.
 //! - [`html`]: CSS selection over a parsed document (`scraper`).
+//! - [`extract`]: identity vs optional fields: items that lack an identity
+//!   field are skipped and counted, optional fields become `None`, misses
+//!   are tallied and reported to the host.
+//! - [`quality`]: the raw report of skipped items (contract 0.3).
 //! - [`state`]: typed JSON get/put over the plugin's private key-value store.
 //! - [`out`]: builders for records and follow-up tasks.
 //! - [`log`]: messages into the host's structured log.
@@ -17,15 +21,17 @@
 //! do not cover.
 
 pub mod browser;
+pub mod extract;
 pub mod html;
 pub mod http;
 pub mod log;
 pub mod out;
+pub mod quality;
 pub mod run;
 pub mod state;
 
 /// Bindings generated from the workspace `wit/` contract
-/// (`crawlhost:plugin@0.2.0`).
+/// (`crawlhost:plugin@0.3.0`).
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
