@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crawlhost_sdk::http::Request;
 use crawlhost_sdk::{CrawlError, Run};
-use serde::Deserialize;
+use serde_json::Value;
 
 /// The real API.
 pub const DEFAULT_BASE_URL: &str = "https://api.x.com";
@@ -88,69 +88,154 @@ impl Settings {
     }
 }
 
-/// One page of results.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One page of results, read leniently: only a body that is not a JSON
+/// object fails the page. Each tweet stays raw JSON here and is read on its
+/// own (see [`crate::records::read_page`]), so one unreadable tweet cannot
+/// fail its siblings.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchPage {
-    /// Absent when nothing matched.
-    #[serde(default)]
-    pub data: Vec<ApiTweet>,
-    #[serde(default)]
-    pub includes: Includes,
-    pub meta: Meta,
-}
-
-/// A tweet with the requested fields.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ApiTweet {
-    pub id: String,
-    pub text: String,
-    pub created_at: Option<String>,
-    pub author_id: Option<String>,
-    pub lang: Option<String>,
-    /// Kept as sent (X adds counters over time: bookmarks, impressions).
-    pub public_metrics: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// Expanded objects.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct Includes {
-    #[serde(default)]
+    /// The tweets as sent; empty when nothing matched (X omits `data`).
+    pub data: Vec<Value>,
+    /// The authors in `includes.users` that carry an id.
     pub users: Vec<ApiUser>,
+    pub meta: Meta,
+    /// The top-level `errors` beside `data`: a partial answer (an author
+    /// who no longer exists is missing from `includes` and named here as
+    /// `resource-not-found`), not a failure.
+    pub errors: Vec<Problem>,
 }
 
 /// An author.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiUser {
     pub id: String,
     pub username: Option<String>,
     pub name: Option<String>,
 }
 
-/// Paging and cursor data.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Paging and cursor data; every field may be missing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Meta {
-    #[serde(default)]
-    pub result_count: u64,
+    pub result_count: Option<u64>,
     pub newest_id: Option<String>,
     pub oldest_id: Option<String>,
     pub next_token: Option<String>,
 }
 
+/// One entry of a top-level `errors` array.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Problem {
+    /// The problem type's last path segment (`resource-not-found`).
+    pub kind: Option<String>,
+    /// `resource_type` (`user`, `tweet`).
+    pub resource_type: Option<String>,
+    /// `resource_id`, else `value`.
+    pub resource_id: Option<String>,
+    /// `detail`, else `message`, else `title`.
+    pub detail: Option<String>,
+}
+
+/// A string field, or a number written as one (X ids are strings; a proxy
+/// that turns them into numbers should not cost the tweet).
+pub fn id_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) if n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A string field; anything else is missing.
+pub fn text(v: Option<&Value>) -> Option<String> {
+    v?.as_str().map(str::to_string)
+}
+
 impl SearchPage {
-    /// Parse a 200 body.
+    /// Parse a 200 body. Fails only when the body is not a JSON object or
+    /// `data` is there but not a list (the answer is not a search page).
     pub fn parse(body: &[u8], url: &str) -> Result<SearchPage, CrawlError> {
-        serde_json::from_slice(body).map_err(|e| {
-            CrawlError::Parse(format!("{url} did not return a recent-search page: {e}"))
+        let not_a_page = |why: String| {
+            CrawlError::Parse(format!("{url} did not return a recent-search page: {why}"))
+        };
+        let v: Value = serde_json::from_slice(body).map_err(|e| not_a_page(e.to_string()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| not_a_page("the body is not a JSON object".into()))?;
+        let data = match obj.get("data") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.clone(),
+            Some(_) => return Err(not_a_page("`data` is not a list".into())),
+        };
+        let list = |v: Option<&Value>| v.and_then(Value::as_array).cloned().unwrap_or_default();
+        let users = list(v.pointer("/includes/users"))
+            .iter()
+            .filter_map(|u| {
+                Some(ApiUser {
+                    id: id_text(u.get("id"))?,
+                    username: text(u.get("username")),
+                    name: text(u.get("name")),
+                })
+            })
+            .collect();
+        let meta = obj.get("meta").map_or_else(Meta::default, |m| Meta {
+            result_count: m.get("result_count").and_then(Value::as_u64),
+            newest_id: id_text(m.get("newest_id")),
+            oldest_id: id_text(m.get("oldest_id")),
+            next_token: text(m.get("next_token")).filter(|t| !t.is_empty()),
+        });
+        let errors = list(obj.get("errors"))
+            .iter()
+            .map(|e| Problem {
+                kind: text(e.get("type"))
+                    .and_then(|t| t.rsplit('/').next().map(str::to_string))
+                    .filter(|t| !t.is_empty()),
+                resource_type: text(e.get("resource_type")),
+                resource_id: id_text(e.get("resource_id")).or_else(|| id_text(e.get("value"))),
+                detail: text(e.get("detail"))
+                    .or_else(|| text(e.get("message")))
+                    .or_else(|| text(e.get("title"))),
+            })
+            .collect();
+        Ok(SearchPage {
+            data,
+            users,
+            meta,
+            errors,
         })
     }
 
     /// Authors by id.
     pub fn users(&self) -> HashMap<&str, &ApiUser> {
-        self.includes
-            .users
+        self.users.iter().map(|u| (u.id.as_str(), u)).collect()
+    }
+
+    /// The page's `errors`, summed up for a log line: `2 (resource-not-found
+    /// user 17, resource-not-found user 18)`; none without errors.
+    pub fn errors_summary(&self) -> Option<String> {
+        if self.errors.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 5;
+        let mut parts: Vec<String> = self
+            .errors
             .iter()
-            .map(|u| (u.id.as_str(), u))
-            .collect()
+            .take(SHOWN)
+            .map(|p| {
+                let words: Vec<&str> = [&p.kind, &p.resource_type, &p.resource_id]
+                    .into_iter()
+                    .filter_map(|w| w.as_deref())
+                    .collect();
+                if words.is_empty() {
+                    p.detail.clone().unwrap_or_else(|| "unnamed".into())
+                } else {
+                    words.join(" ")
+                }
+            })
+            .collect();
+        if self.errors.len() > SHOWN {
+            parts.push("...".into());
+        }
+        Some(format!("{} ({})", self.errors.len(), parts.join(", ")))
     }
 }
 
@@ -276,6 +361,7 @@ mod tests {
     fn parses_pages_with_and_without_data() {
         let empty = SearchPage::parse(br#"{"meta":{"result_count":0}}"#, "u").unwrap();
         assert!(empty.data.is_empty() && empty.meta.newest_id.is_none());
+        assert_eq!(empty.meta.result_count, Some(0));
         let page = SearchPage::parse(
             br#"{"data":[{"id":"2","text":"hi","created_at":"2024-08-20T03:00:00.000Z",
               "author_id":"9","lang":"en","edit_history_tweet_ids":["2"],
@@ -285,13 +371,46 @@ mod tests {
             "u",
         )
         .unwrap();
-        assert_eq!(page.data[0].id, "2");
+        assert_eq!(page.data[0]["id"], "2");
         assert_eq!(page.users()["9"].username.as_deref(), Some("a"));
         assert_eq!(page.meta.next_token.as_deref(), Some("t"));
-        assert!(matches!(
-            SearchPage::parse(b"<html>", "u"),
-            Err(CrawlError::Parse(_))
-        ));
+        assert_eq!(page.errors_summary(), None);
+        for bad in [&b"<html>"[..], b"[]", br#"{"data":{"id":"1"}}"#] {
+            assert!(
+                matches!(SearchPage::parse(bad, "u"), Err(CrawlError::Parse(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn only_an_unreadable_body_fails_a_page() {
+        // No meta, odd includes, a user without an id, an unreadable
+        // meta field and errors without data: still a page.
+        let page = SearchPage::parse(
+            br#"{"data":[{"text":"no id"},{"id":"3","text":"x"}],
+              "includes":{"users":[{"username":"ghost"},{"id":17,"username":"n"}]},
+              "errors":[{"title":"Not Found Error"},{"type":"about:blank","value":"4"}]}"#,
+            "u",
+        )
+        .unwrap();
+        assert_eq!(page.data.len(), 2);
+        assert_eq!(page.meta, Meta::default());
+        assert_eq!(page.users.len(), 1);
+        assert_eq!(page.users()["17"].username.as_deref(), Some("n"));
+        assert_eq!(
+            page.errors_summary().as_deref(),
+            Some("2 (Not Found Error, about:blank 4)")
+        );
+        let page = SearchPage::parse(
+            br#"{"errors":[{"detail":"gone"}],"meta":{"newest_id":null,"next_token":5,"result_count":"1"}}"#,
+            "u",
+        )
+        .unwrap();
+        assert!(page.data.is_empty());
+        assert_eq!(page.meta, Meta::default());
+        assert_eq!(page.errors_summary().as_deref(), Some("1 (gone)"));
     }
 
     #[test]

@@ -25,18 +25,22 @@ pub struct Brand {
 }
 
 impl Brand {
-    /// The brand of a trigger record (`key` is the record key).
+    /// The brand of a trigger record (`key` is the record key). Only the
+    /// names matter: an incomplete brand record (`"complete": false`,
+    /// `failed_pages`, empty `items` or `category`) is searched like any
+    /// other.
     pub fn from_record(key: Option<&str>, value: &str) -> Result<Brand, String> {
         let v: Value =
             serde_json::from_str(value).map_err(|e| format!("the record is not JSON: {e}"))?;
         let obj = v
             .as_object()
             .ok_or_else(|| "the record is not a JSON object".to_string())?;
-        // The original pipeline's shape: one entry, brand name -> details.
+        // The original pipeline's shape (`record_layout = "legacy"`): one
+        // entry, brand name -> details.
         if obj.len() == 1
             && !obj.contains_key("brand")
             && let Some((name, inner)) = obj.iter().next()
-            && inner.get("query_keyword").is_some()
+            && inner.is_object()
         {
             return Self::from_fields(key, Some(name), inner);
         }
@@ -81,6 +85,7 @@ impl Brand {
             }
         }
         let code = text("brand_code")
+            .or_else(|| text("brand_shop_detail_url").and_then(|u| brand_code_of_url(&u)))
             .or_else(|| {
                 key.map(str::trim)
                     .filter(|k| !k.is_empty())
@@ -120,6 +125,18 @@ impl Brand {
             .cloned()
             .collect()
     }
+}
+
+/// The brand code in a brand shop URL (`...?onlBrndCd=A000123`): the
+/// legacy layout carries no `brand_code` field, only this URL.
+pub fn brand_code_of_url(url: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split(['&', '#'])
+        .find_map(|pair| pair.strip_prefix("onlBrndCd="))
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(str::to_string)
 }
 
 /// Whether `term` occurs in `text`, ignoring case, and not glued to a
@@ -171,6 +188,52 @@ mod tests {
         assert_eq!(b.code, "라운드랩");
         // Without a key the name is the identity.
         assert_eq!(Brand::from_record(None, v).unwrap().code, "라운드랩");
+    }
+
+    #[test]
+    fn reads_incomplete_brand_records() {
+        // A brand whose product pages failed still names the brand.
+        let v = r#"{"brand":"롬앤","brand_code":"A000777","brand_name_en":"rom&nd",
+            "query_keyword":["롬앤","rom&nd"],"items":{},"category":[],
+            "complete":false,"failed_pages":[2,3],"released_date":null}"#;
+        let b = Brand::from_record(Some("A000777"), v).unwrap();
+        assert_eq!(b.keywords, ["롬앤", "rom&nd"]);
+        assert_eq!(b.query().unwrap(), r#""롬앤" OR "rom&nd""#);
+        // Without query_keyword the names are searched.
+        let v =
+            r#"{"brand":"롬앤","brand_code":"A000777","brand_name_en":"rom&nd","complete":false}"#;
+        assert_eq!(
+            Brand::from_record(None, v).unwrap().keywords,
+            ["롬앤", "rom&nd"]
+        );
+    }
+
+    #[test]
+    fn reads_the_legacy_layout() {
+        // `record_layout = "legacy"`: the code comes from the shop URL.
+        let v = r#"{"롬앤":{"query_keyword":["롬앤","rom&nd"],
+            "brand_shop_detail_url":"https://www.oliveyoung.co.kr/store/display/getBrandShopDetail.do?onlBrndCd=A000777",
+            "items":{"[1+1] 쥬시 래스팅 틴트":true},"category":["메이크업_립메이크업"],"released_date":"2024-08-20"}}"#;
+        let b = Brand::from_record(Some("롬앤"), v).unwrap();
+        assert_eq!(
+            (b.code.as_str(), b.name_ko.as_str(), b.name_en.as_str()),
+            ("A000777", "롬앤", "rom&nd")
+        );
+        // Incomplete: no keywords, empty items, no URL.
+        let v = r#"{"롬앤":{"query_keyword":[],"items":{},"category":[]}}"#;
+        let b = Brand::from_record(Some("롬앤"), v).unwrap();
+        assert_eq!(
+            (b.code.as_str(), b.keywords.as_slice()),
+            ("롬앤", &["롬앤".to_string()][..])
+        );
+        let v = r#"{"롬앤":{"items":{}}}"#;
+        assert_eq!(Brand::from_record(None, v).unwrap().name_ko, "롬앤");
+        assert_eq!(
+            brand_code_of_url("https://x/y?a=1&onlBrndCd=A00012&b=2").as_deref(),
+            Some("A00012")
+        );
+        assert_eq!(brand_code_of_url("https://x/y?onlBrndCd="), None);
+        assert_eq!(brand_code_of_url("https://x/y"), None);
     }
 
     #[test]

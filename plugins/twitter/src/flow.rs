@@ -57,6 +57,18 @@ pub fn newer(a: &str, b: &str) -> bool {
     (a.len(), a) > (b.len(), b)
 }
 
+/// The newest of some tweet ids (the cursor when X sent no
+/// `meta.newest_id`).
+pub fn newest_of<'a>(ids: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    ids.into_iter()
+        .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
+        .fold(None, |best: Option<&str>, id| match best {
+            Some(b) if !newer(id, b) => Some(b),
+            _ => Some(id),
+        })
+        .map(str::to_string)
+}
+
 /// The task for page `payload.page` of a brand.
 pub fn search_task(payload: &SearchPayload) -> Result<Task, CrawlError> {
     let key = if payload.page == 1 {
@@ -153,16 +165,20 @@ fn search(settings: &Settings, p: SearchPayload) -> Result<CrawlOutput, CrawlErr
         return Err(e);
     }
     let page = SearchPage::parse(response.bytes(), &url)?;
-    let users = page.users();
-    let mut out_records = Vec::with_capacity(page.data.len());
-    for tweet in &page.data {
-        let record = records::tweet_record(tweet, &users, &p.brand, &query);
-        let mut r = out::record(TOPIC, &tweet.id, &record)?;
-        r.timestamp_ms = tweet
-            .created_at
-            .as_deref()
-            .and_then(records::parse_created_at);
+    let (reads, tally) = records::read_page(&page, &p.brand, &query, &url);
+    let mut out_records = Vec::with_capacity(reads.len());
+    for read in &reads {
+        let mut r = out::record(TOPIC, &read.record.id, &read.record)?;
+        r.timestamp_ms = read.timestamp_ms;
         out_records.push(r);
+    }
+    if let Some(errors) = page.errors_summary() {
+        log::info(&format!(
+            "brand {}: page {} is a partial answer, X reported {errors} beside {} tweets",
+            p.brand.code,
+            p.page,
+            page.data.len()
+        ));
     }
     log::debug(&format!(
         "brand {}: page {} has {} tweets",
@@ -170,8 +186,13 @@ fn search(settings: &Settings, p: SearchPayload) -> Result<CrawlOutput, CrawlErr
         p.page,
         page.data.len()
     ));
+    tally.report();
 
-    let newest_id = p.newest_id.clone().or(page.meta.newest_id.clone());
+    let newest_id = p
+        .newest_id
+        .clone()
+        .or(page.meta.newest_id.clone())
+        .or_else(|| newest_of(reads.iter().map(|r| r.record.id.as_str())));
     let mut tasks = Vec::new();
     match page.meta.next_token {
         Some(token) if p.page < settings.max_pages => {
@@ -230,6 +251,8 @@ mod tests {
         assert!(!newer("9", "10"));
         assert!(!newer("5", "5"));
         assert!(newer("010", "9"));
+        assert_eq!(newest_of(["9", "10", "x", "2"]).as_deref(), Some("10"));
+        assert_eq!(newest_of([]), None);
     }
 
     #[test]
