@@ -8,13 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::brand::Brand;
 use crate::parse;
-use crate::records::{PostRecord, TOPIC};
+use crate::records::{self, PostPage, TOPIC};
 use crate::selectors as sel;
 use crate::session;
 use crate::settings::Settings;
 
 pub const KIND_TAG: &str = "tag";
 pub const KIND_POST: &str = "post";
+
+/// Clicks on a carousel's "next" at most (Instagram allows 20 images).
+const MAX_CAROUSEL_CLICKS: usize = 20;
 
 /// Payload of a `post` task: what the grid showed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +104,8 @@ fn tag(settings: &Settings, brand: Brand) -> Result<CrawlOutput, CrawlError> {
         }
     }
     let items = page.outer_html(sel::GRID_ITEM)?;
-    let mut thumbs = parse::thumbs(&items);
+    let (mut thumbs, tally) = parse::thumbs(&items, &settings.tag_url(&brand.tag));
+    tally.report();
     thumbs.truncate(settings.max_posts as usize);
     log::info(&format!(
         "#{}: {} posts after {scrolls} scrolls",
@@ -128,12 +132,14 @@ fn tag(settings: &Settings, brand: Brand) -> Result<CrawlOutput, CrawlError> {
     })
 }
 
-/// Read one post page into its record.
+/// Read one post page into its record. Only the page not rendering at all
+/// fails the task; a field the page does not show is null (and counted).
 fn post(settings: &Settings, p: PostPayload) -> Result<CrawlOutput, CrawlError> {
     let post_url = settings.post_url(&p.code);
     let page = Page::open(&post_url)?;
-    session::ensure_logged_in(&page, settings, sel::POST_TIME)?;
-    let rendered = format!("{}, {}", sel::POST_TIME, sel::CHALLENGE);
+    let ready = sel::post_ready();
+    session::ensure_logged_in(&page, settings, &ready)?;
+    let rendered = format!("{ready}, {}", sel::CHALLENGE);
     let shown = page.wait_for(&rendered, 1, settings.wait_ms)?;
     session::check_challenge(&page)?;
     if shown == 0 {
@@ -142,54 +148,55 @@ fn post(settings: &Settings, p: PostPayload) -> Result<CrawlOutput, CrawlError> 
             p.code, settings.wait_ms
         )));
     }
-    let username = page
-        .attributes(sel::POST_USERNAME, &["textContent"])?
-        .into_iter()
-        .next()
-        .and_then(|mut v| v.pop().flatten())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| CrawlError::Parse(format!("post {}: no user name", p.code)))?;
-    let date = page
-        .attribute(sel::POST_TIME, "datetime")?
-        .pop()
-        .ok_or_else(|| CrawlError::Parse(format!("post {}: no time[datetime]", p.code)))?;
-    let like = page
-        .attributes(sel::POST_LIKES, &["textContent"])?
-        .into_iter()
-        .next()
-        .and_then(|mut v| v.pop().flatten())
-        .and_then(|t| parse::like_count(&t));
-    // The carousel shows one more image per click on "next".
-    for _ in 0..20 {
+    let first_text = |selector: &str| -> Result<Option<String>, CrawlError> {
+        Ok(page
+            .attributes(selector, &["textContent"])?
+            .into_iter()
+            .next()
+            .and_then(|mut v| v.pop().flatten()))
+    };
+    let username = first_text(sel::POST_USERNAME)?;
+    let likes = first_text(sel::POST_LIKES)?;
+    let datetimes = page.attribute(sel::POST_TIME, "datetime")?;
+    // The carousel shows one more image per click on "next"; one that stops
+    // early keeps the images it showed.
+    let mut carousel_cut = false;
+    for _ in 0..MAX_CAROUSEL_CLICKS {
         if page.count(sel::POST_NEXT)? == 0 {
             break;
         }
         let have = page.count(sel::POST_IMAGE)?;
         page.click(sel::POST_NEXT)?;
         if page.wait_for(sel::POST_IMAGE, have + 1, settings.wait_ms)? <= have {
-            return Err(CrawlError::Retryable(format!(
-                "post {}: the carousel did not advance past image {have}",
+            log::warn(&format!(
+                "post {}: the carousel did not advance past image {have}; keeping the images shown",
                 p.code
-            )));
+            ));
+            carousel_cut = true;
+            break;
         }
     }
-    let saved_imgs: Vec<String> = page
-        .attribute(sel::POST_IMAGE, "src")?
-        .iter()
-        .map(|src| parse::absolute(&post_url, src))
-        .collect();
-    let record = PostRecord {
-        brand: p.brand,
-        post_url,
-        full_text: p.caption,
-        username,
-        like,
-        saved_imgs,
-        date,
+    let images = page.attribute(sel::POST_IMAGE, "src")?;
+    let (record, tally) = records::read_post(
+        &p.brand,
+        PostPage {
+            code: p.code.clone(),
+            post_url,
+            caption: p.caption,
+            username,
+            datetimes,
+            likes,
+            images,
+            carousel_cut,
+        },
+    );
+    tally.report();
+    let records = match record {
+        Some(r) => vec![out::record(TOPIC, p.code, &r)?],
+        None => Vec::new(),
     };
     Ok(CrawlOutput {
-        records: vec![out::record(TOPIC, p.code, &record)?],
+        records,
         tasks: Vec::new(),
     })
 }

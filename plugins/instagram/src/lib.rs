@@ -15,6 +15,12 @@
 //! crawler's fields `brand, post_url, full_text, username, like, saved_imgs,
 //! date`.
 //!
+//! Tolerance: a post's identity is its shortcode. A grid link without one
+//! is skipped and counted (the host hears of it through `quality`); every
+//! other field is null when the page does not show it, counted as a miss,
+//! and the post still lands. Only a post page that does not render at all
+//! fails its task.
+//!
 //! Blocking: the "suspicious activity" popup (`wbloks_1`) fails the task
 //! with `blocked`, and so does HTTP 429 (the host detects it on navigation);
 //! the host backs off and retries later.
@@ -26,7 +32,7 @@
 //! - [`parse`]: pure reading of grid HTML, like counts and URLs.
 //! - [`session`]: login and blocking checks on an open page.
 //! - [`flow`]: `plan` and the `tag` / `post` tasks.
-//! - [`records`]: the record.
+//! - [`records`]: the record, put together from what a post page showed.
 
 pub mod brand;
 pub mod flow;

@@ -1,7 +1,11 @@
 //! Reading what the browser hands back: grid thumbnails (post link and
 //! caption), like counts, shortcodes and absolute URLs. Pure.
 
+use crawlhost_sdk::extract::Tally;
 use crawlhost_sdk::html::{Document, ElementExt};
+
+use crate::records::TOPIC;
+use crate::selectors as sel;
 
 /// One thumbnail of a hashtag grid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +26,23 @@ pub fn shortcode(href: &str) -> Option<String> {
     .then(|| code.to_string())
 }
 
-/// The thumbnails in the outer HTML of grid items, in order, each post once.
-pub fn thumbs(items: &[String]) -> Vec<Thumb> {
+/// The thumbnails in the outer HTML of grid items, in order, each post once,
+/// with the tally of post links that name no readable shortcode (skipped
+/// and counted; `grid_url` says where). A thumbnail without an `alt` keeps
+/// an empty caption: the post task counts it as a miss.
+pub fn thumbs(items: &[String], grid_url: &str) -> (Vec<Thumb>, Tally) {
+    let mut tally = Tally::new(TOPIC);
     let mut out: Vec<Thumb> = Vec::new();
+    let mut links = 0;
     for item in items {
         let doc = Document::parse(item);
-        for a in doc.select("a[href*=\"/p/\"]").unwrap_or_default() {
-            let Some(code) = a.value().attr("href").and_then(shortcode) else {
+        for a in doc.select(sel::GRID_LINK).unwrap_or_default() {
+            links += 1;
+            let href = a.value().attr("href").unwrap_or_default();
+            let Some(code) = tally.item(
+                || format!("{grid_url} (link #{links}, href `{href}`)"),
+                |i| i.identity("shortcode", shortcode(href)),
+            ) else {
                 continue;
             };
             if out.iter().any(|t| t.code == code) {
@@ -43,7 +57,7 @@ pub fn thumbs(items: &[String]) -> Vec<Thumb> {
             out.push(Thumb { code, caption });
         }
     }
-    out
+    (out, tally)
 }
 
 /// `1,234` / `1.234` / `1 234 likes` -> 1234; none without digits.
@@ -80,20 +94,40 @@ mod tests {
     #[test]
     fn grid_thumbs_in_order_once() {
         let items = vec![
-            r#"<article><a href="/p/A1/"><img src="/m/a.jpg" alt="첫 줄&#10;둘째 #태그 ✨"></a></article>"#.to_string(),
+            r#"<article><a href="/p/A1/"><img src="/m/a.jpg" alt="첫 줄&#10;둘째 #태그 ✨ &amp; &lt;3"></a></article>"#.to_string(),
             r#"<article><a href="/p/B2/"><img src="/m/b.jpg"></a></article>"#.to_string(),
             r#"<article><a href="/p/A1/"><img alt="again"></a></article>"#.to_string(),
         ];
-        let t = thumbs(&items);
+        let (t, tally) = thumbs(&items, "g");
         assert_eq!(t.len(), 2);
         assert_eq!(
             t[0],
             Thumb {
                 code: "A1".into(),
-                caption: "첫 줄\n둘째 #태그 ✨".into()
+                caption: "첫 줄\n둘째 #태그 ✨ & <3".into()
             }
         );
         assert_eq!(t[1].caption, "");
+        assert_eq!(tally.skipped(), 0);
+    }
+
+    #[test]
+    fn a_link_without_a_shortcode_is_skipped_and_counted_not_its_grid() {
+        let items = vec![
+            r#"<article><a href="/p/A1/"><img alt="one"></a></article>"#.to_string(),
+            r#"<article><a href="/p//"><img alt="broken"></a><a href="/p/B2/"><img alt="two"></a></article>"#.to_string(),
+            r#"<article><a href="/p/%F0%9F/"><img alt="odd"></a></article>"#.to_string(),
+        ];
+        let (t, tally) = thumbs(&items, "http://h/explore/tags/x/");
+        assert_eq!(
+            t.iter().map(|t| t.code.as_str()).collect::<Vec<_>>(),
+            ["A1", "B2"]
+        );
+        assert_eq!(tally.skipped_by("shortcode"), 2);
+        assert_eq!(
+            tally.skips()["shortcode"].first_at,
+            "http://h/explore/tags/x/ (link #2, href `/p//`)"
+        );
     }
 
     #[test]

@@ -10,6 +10,14 @@
 //! brand's `since_id` in plugin state, so the next run fetches only newer
 //! tweets.
 //!
+//! Tolerance: a tweet's identity is its `id` and `text`; a tweet without
+//! either is skipped and counted (the host hears of it through `quality`),
+//! never its page. `created_at`, `lang`, the author and `public_metrics` are
+//! null when X leaves them out (deleted authors are missing from
+//! `includes.users`, named in a top-level `errors` array: a partial answer).
+//! X sends `text` HTML-escaped; `&amp;`, `&lt;` and `&gt;` are undone before
+//! the text is stored and matched against the brand's keywords.
+//!
 //! The plugin never sees the bearer token: the host adds it to requests for
 //! the API host (`[[http.secrets]]`), and waits out HTTP 429 until
 //! `x-rate-limit-reset`.
@@ -17,7 +25,8 @@
 //! Layout:
 //! - [`brand`]: trigger record -> brand, query, keyword matching.
 //! - [`api`]: settings, the page request, the response shape, statuses.
-//! - [`records`]: the tweet record and `created_at` parsing.
+//! - [`records`]: the tweet record read from a page, text unescaping and
+//!   `created_at` parsing.
 //! - [`flow`]: `plan` and the `search` / `cursor` tasks.
 
 pub mod api;
