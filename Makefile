@@ -8,7 +8,7 @@ WASM_OUT := $(or $(CARGO_TARGET_DIR),target)/$(WASM_TARGET)/release
 # Plugins shipped with the host, copied into ./plugins for the host to load.
 PLUGINS := oliveyoung twitter instagram
 # Guest components used only by the tests.
-GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest-fetcher guest-parsebench guest-legacy-v01 guest-browser
+GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest-fetcher guest-parsebench guest-legacy-v01 guest-legacy-v02 guest-browser
 
 .PHONY: build plugins guests demo test bench lint fmt
 

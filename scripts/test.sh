@@ -22,4 +22,4 @@ log "building the host binary the CLI tests drive"
 cargo build -j"$JOBS" -p crawlhost --bins
 
 log "running the tests"
-cargo test -j"$JOBS" --workspace --exclude guest-wrong-world --exclude guest-future-contract --exclude guest-echo --exclude guest-hostile --exclude guest-ticker --exclude guest-fetcher --exclude guest-bad --exclude guest-parsebench --exclude guest-legacy-v01 --exclude guest-browser
+cargo test -j"$JOBS" --workspace --exclude guest-wrong-world --exclude guest-future-contract --exclude guest-echo --exclude guest-hostile --exclude guest-ticker --exclude guest-fetcher --exclude guest-bad --exclude guest-parsebench --exclude guest-legacy-v01 --exclude guest-legacy-v02 --exclude guest-browser

@@ -121,6 +121,7 @@ async fn crawl(l: &Loaded, plugin: &str, t: &Task) -> Vec<String> {
         .crawl(&l.plugin, ctx(plugin), &info(), t)
         .await
         .expect("sandbox ok")
+        .result
         .expect("crawl ok");
     out.records.into_iter().map(|r| r.value).collect()
 }

@@ -18,8 +18,12 @@ use crate::engine::bindings::PlanInput;
 use crate::host::Host;
 use crate::run::{Progress, RunSummary, run_plugin};
 
+/// Exit code: a run could not complete.
+pub const EXIT_FATAL: u8 = 1;
 /// Exit code: a run completed but some tasks failed for good.
 pub const EXIT_TASK_FAILURES: u8 = 2;
+/// Exit code: a run raised drift alarms (its records landed).
+pub const EXIT_DRIFT: u8 = 3;
 
 /// crawlhost runs sandboxed WebAssembly crawlers and ships their records to a
 /// bus (an embedded SQLite log by default, Kafka when configured).
@@ -58,9 +62,13 @@ pub enum LogFormat {
 pub enum Command {
     /// Run plugins' crawls to completion and exit (the cron form).
     ///
-    /// Exit codes: 0 every task done; 2 the run completed but some tasks
-    /// failed for good (listed in the summary); 1 a run could not complete
-    /// (bad config, broken plugin, plan failure, bus failure).
+    /// Exit codes: 0 every task done; 1 a run could not complete (bad
+    /// config, broken plugin, plan failure, bus failure); 2 the run
+    /// completed but some tasks failed for good (listed in the summary); 3
+    /// drift: a field's coverage, a flag or a topic's record count fell
+    /// against the plugin's baseline run, the site probably changed (the
+    /// records landed; see `crawlhost coverage show`). With several runs or
+    /// causes the first of 1, 3, 2 wins.
     Run {
         /// Run once and exit. Required: the long-running scheduler is
         /// `crawlhost serve`.
@@ -175,6 +183,33 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Field coverage kept per plugin under `data_dir` (the baseline runs
+    /// are compared with, and the last run), and resetting the baseline.
+    Coverage {
+        #[command(subcommand)]
+        command: CoverageCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoverageCommand {
+    /// The plugin's baseline and last run: coverage per topic and field,
+    /// skipped items, the last run's drift alarms.
+    Show {
+        /// Plugin name.
+        plugin: String,
+        /// Print the stored JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget the plugin's baseline: its next complete run becomes the new
+    /// one (no alarm). Do this after accepting a change of the site (a
+    /// field it no longer has), or to compare against a fixed plugin's
+    /// first run.
+    Reset {
+        /// Plugin name.
+        plugin: String,
     },
 }
 
@@ -334,6 +369,12 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             until_idle,
             json,
         } => sink(settings, connect_config.as_deref(), once, until_idle, json).await,
+        Command::Coverage {
+            command: CoverageCommand::Show { plugin, json },
+        } => coverage_show(&settings, &plugin, json),
+        Command::Coverage {
+            command: CoverageCommand::Reset { plugin },
+        } => coverage_reset(&settings, &plugin),
         Command::Config {
             command: ConfigCommand::Check,
         } => {
@@ -607,11 +648,7 @@ async fn triggers(
             if !json {
                 print_summary(s);
             }
-            if s.fatal.is_some() {
-                worst = 1;
-            } else if !s.tasks_failed.is_empty() && worst == 0 {
-                worst = EXIT_TASK_FAILURES;
-            }
+            worst = combine_exit(worst, run_exit_code(s));
         }
         if !json {
             println!(
@@ -658,11 +695,14 @@ async fn run_each(
     (worst, summaries)
 }
 
-/// The exit code one run asks for: 1 when it could not complete, 2 when some
-/// tasks failed for good, 0 when every task was done.
-fn run_exit_code(summary: &RunSummary) -> u8 {
+/// The exit code one run asks for: 1 when it could not complete, 3 when it
+/// raised drift alarms, 2 when some tasks failed for good, 0 when every task
+/// was done.
+pub fn run_exit_code(summary: &RunSummary) -> u8 {
     if summary.fatal.is_some() {
-        1
+        EXIT_FATAL
+    } else if !summary.drift.is_empty() {
+        EXIT_DRIFT
     } else if summary.tasks_failed.is_empty() {
         0
     } else {
@@ -670,11 +710,19 @@ fn run_exit_code(summary: &RunSummary) -> u8 {
     }
 }
 
-/// Combine exit codes of several runs: fatal (1) outranks task failures (2).
-fn combine_exit(worst: u8, code: u8) -> u8 {
-    match (worst, code) {
-        (1, _) | (_, 1) => 1,
-        (a, b) => a.max(b),
+/// Combine exit codes of several runs: fatal (1) outranks drift (3), which
+/// outranks task failures (2).
+pub fn combine_exit(worst: u8, code: u8) -> u8 {
+    let rank = |c: u8| match c {
+        EXIT_FATAL => 3,
+        EXIT_DRIFT => 2,
+        EXIT_TASK_FAILURES => 1,
+        _ => 0,
+    };
+    if rank(code) > rank(worst) {
+        code
+    } else {
+        worst
     }
 }
 
@@ -785,9 +833,99 @@ fn print_summary(s: &RunSummary) {
             );
         }
     }
+    let coverage = s.coverage.report_lines();
+    if !coverage.is_empty() {
+        println!("  coverage (records with the field present and not null):");
+        for line in coverage {
+            println!("    {line}");
+        }
+    }
+    match &s.drift_check {
+        crate::coverage::DriftCheck::BaselineSet => {
+            println!("  coverage baseline: this run (the next runs are compared with it)");
+        }
+        crate::coverage::DriftCheck::Compared {
+            baseline_run,
+            baseline_started_at_ms,
+            replaced,
+        } => println!(
+            "  coverage compared with baseline run {baseline_run} ({}){}",
+            crate::coverage::drift::format_time(*baseline_started_at_ms),
+            if *replaced {
+                "; this run is the new baseline"
+            } else {
+                "; baseline kept"
+            }
+        ),
+        crate::coverage::DriftCheck::Skipped { .. } => {}
+    }
+    for a in &s.drift {
+        println!("DRIFT {}", a.message);
+    }
+    if !s.drift.is_empty() {
+        println!(
+            "  the site probably changed: see `crawlhost coverage show {}`; after fixing the \
+             plugin, or to accept the change, `crawlhost coverage reset {}`",
+            s.plugin, s.plugin
+        );
+    }
     if let Some(fatal) = &s.fatal {
         println!("  RUN FAILED: {fatal}");
     }
+}
+
+/// `crawlhost coverage show PLUGIN`.
+fn coverage_show(settings: &Settings, plugin: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let store = crate::coverage::store::CoverageStore::new(&settings.data_dir);
+    let Some(state) = store.load(plugin)? else {
+        bail!(
+            "no coverage kept for `{plugin}` under {} (no complete scheduled run yet)",
+            settings.data_dir.display()
+        );
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&state)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let describe = |label: &str, snap: &Option<crate::coverage::drift::Snapshot>| match snap {
+        None => println!("{label}: none"),
+        Some(r) => {
+            println!(
+                "{label}: run {} of {} ({})",
+                r.run_id,
+                crate::coverage::drift::format_time(r.started_at_ms),
+                r.plugin_version
+            );
+            for line in r.coverage.report_lines() {
+                println!("    {line}");
+            }
+        }
+    };
+    describe(
+        "baseline (runs are compared with it; `coverage reset` forgets it)",
+        &state.baseline,
+    );
+    describe("last run", &state.last);
+    if let Some(last) = &state.last {
+        if last.alarms.is_empty() {
+            println!("last run: no drift alarm");
+        }
+        for a in &last.alarms {
+            println!("DRIFT {}", a.message);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `crawlhost coverage reset PLUGIN`.
+fn coverage_reset(settings: &Settings, plugin: &str) -> anyhow::Result<ExitCode> {
+    let store = crate::coverage::store::CoverageStore::new(&settings.data_dir);
+    if store.reset(plugin)? {
+        println!("baseline of `{plugin}` forgotten; its next complete run sets a new one");
+    } else {
+        println!("`{plugin}` has no baseline; its next complete run sets one");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(

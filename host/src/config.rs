@@ -70,6 +70,11 @@ pub struct Config {
     /// none. Owned and checked by [`crate::browser::config`].
     #[serde(default)]
     pub browser: Option<crate::browser::BrowserConfig>,
+    /// Drift alarms: when a run's field coverage or record counts, compared
+    /// with the plugin's last good run, say the site changed. Owned and
+    /// checked by [`crate::coverage::drift`].
+    #[serde(default)]
+    pub drift: crate::coverage::DriftConfig,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -508,6 +513,8 @@ pub struct Settings {
     pub admin: Option<crate::serve::admin::AdminConfig>,
     /// `[browser]`, checked (secret values resolved).
     pub browser: Option<crate::browser::BrowserSettings>,
+    /// `[drift]`, checked.
+    pub drift: crate::coverage::DriftPolicy,
     pub plugins: BTreeMap<String, PluginConfig>,
 }
 
@@ -675,6 +682,10 @@ impl Config {
             ),
             None => None,
         };
+        let drift = self
+            .drift
+            .check()
+            .map_err(|e| invalid(&format!("drift.{}", e.field), e.reason))?;
         Ok(Settings {
             plugins_dir: self.host.plugins_dir,
             data_dir: self.host.data_dir,
@@ -695,6 +706,7 @@ impl Config {
             sink: self.sink,
             admin: self.admin,
             browser,
+            drift,
             plugins: self.plugins,
         })
     }
@@ -836,6 +848,28 @@ mod tests {
         );
         let shown = format!("{http:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[test]
+    fn drift_section_parses_and_names_bad_fields() {
+        let d = parse("").unwrap();
+        assert!(d.drift.enabled);
+        assert_eq!(d.drift.min_before, 0.9);
+        assert_eq!(d.drift.max_after, 0.5);
+        let s = parse("[drift]\nenabled = false\nmax_count_drop = 0.8\nmin_flag_expected = 25\n")
+            .unwrap();
+        assert!(!s.drift.enabled);
+        assert_eq!(s.drift.max_count_drop, 0.8);
+        assert_eq!(s.drift.min_flag_expected, 25.0);
+        assert_eq!(s.drift.min_before, 0.9);
+        let err = parse("[drift]\nmax_after = 2\n").unwrap_err().to_string();
+        assert!(err.contains("drift.max_after"), "{err}");
+        let err = parse("[drift]\nmin_before = 0.3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("drift.max_after"), "{err}");
+        let err = parse("[drift]\nthreshold = 0.3\n").unwrap_err().to_string();
+        assert!(err.contains("threshold"), "{err}");
     }
 
     #[test]

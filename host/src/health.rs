@@ -13,6 +13,13 @@
 //! [`Health::Unhealthy`] with a reason naming the count and the last error.
 //! [`HealthPolicy::recovery_runs`] successful runs in a row make it healthy
 //! again; a successful task only resets the task streak.
+//!
+//! A plugin whose runs complete but whose last complete run raised drift
+//! alarms ([`crate::coverage::drift`]: the site changed under its selectors)
+//! is [`Health::Degraded`]: its records still land, some fields or items are
+//! probably missing. The next complete run without alarms clears it; a run
+//! that did not complete says nothing about drift. Unhealthy outranks
+//! degraded.
 
 use crate::run::RunSummary;
 
@@ -47,6 +54,11 @@ impl Default for HealthPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
     Healthy,
+    /// Runs complete, but the last complete one raised drift alarms;
+    /// `reason` counts them and names the first.
+    Degraded {
+        reason: String,
+    },
     /// Failing repeatedly; `reason` names the streak and the last error.
     Unhealthy {
         reason: String,
@@ -57,12 +69,45 @@ impl Health {
     pub fn is_healthy(&self) -> bool {
         matches!(self, Health::Healthy)
     }
+
+    /// `healthy`, `degraded` or `unhealthy`.
+    pub fn state(&self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Degraded { .. } => "degraded",
+            Health::Unhealthy { .. } => "unhealthy",
+        }
+    }
+
+    /// Why the plugin is not healthy.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Health::Healthy => None,
+            Health::Degraded { reason } | Health::Unhealthy { reason } => Some(reason),
+        }
+    }
+}
+
+impl std::fmt::Display for Health {
+    /// `healthy`, or the state and its reason: `degraded: ...`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.reason() {
+            None => f.write_str(self.state()),
+            Some(reason) => write!(f, "{}: {reason}", self.state()),
+        }
+    }
 }
 
 /// A change of [`Health`], returned so the caller can log or alert once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
-    BecameUnhealthy { reason: String },
+    BecameUnhealthy {
+        reason: String,
+    },
+    /// Drift alarms (from healthy, or from unhealthy once runs succeed again).
+    BecameDegraded {
+        reason: String,
+    },
     Recovered,
 }
 
@@ -89,6 +134,11 @@ pub struct RunFacts<'a> {
     pub first_failure: Option<(&'a str, &'a str)>,
     /// Shutdown stopped the run early.
     pub interrupted: bool,
+    /// The run completed, so its drift check counts (alarms or none).
+    pub drift_checked: bool,
+    /// Drift alarms of the run, and the first one's message.
+    pub drift_alarms: usize,
+    pub first_drift: Option<&'a str>,
 }
 
 impl<'a> From<&'a RunSummary> for RunFacts<'a> {
@@ -103,6 +153,9 @@ impl<'a> From<&'a RunSummary> for RunFacts<'a> {
                 .first()
                 .map(|f| (f.key.as_str(), f.error.as_str())),
             interrupted: s.interrupted,
+            drift_checked: s.is_complete(),
+            drift_alarms: s.drift.len(),
+            first_drift: s.drift.first().map(|a| a.message.as_str()),
         }
     }
 }
@@ -148,7 +201,10 @@ pub fn judge_run(policy: &HealthPolicy, run: RunFacts<'_>) -> RunVerdict {
 #[derive(Debug, Clone)]
 pub struct PluginHealth {
     policy: HealthPolicy,
+    /// Healthy or unhealthy, from the failure streaks.
     health: Health,
+    /// Why the last complete run was degraded, if it was.
+    drift: Option<String>,
     failed_runs: u32,
     succeeded_runs: u32,
     failed_tasks: u32,
@@ -160,14 +216,28 @@ impl PluginHealth {
         Self {
             policy,
             health: Health::Healthy,
+            drift: None,
             failed_runs: 0,
             succeeded_runs: 0,
             failed_tasks: 0,
         }
     }
 
-    pub fn health(&self) -> &Health {
-        &self.health
+    /// The plugin's health: unhealthy (failure streaks) outranks degraded
+    /// (drift), which outranks healthy.
+    pub fn health(&self) -> Health {
+        match (&self.health, &self.drift) {
+            (Health::Healthy, Some(reason)) => Health::Degraded {
+                reason: reason.clone(),
+            },
+            (h, _) => h.clone(),
+        }
+    }
+
+    /// Start degraded (a restarted host whose plugin's last run, kept on
+    /// disk, raised drift alarms).
+    pub fn set_degraded(&mut self, reason: Option<String>) {
+        self.drift = reason;
     }
 
     /// Failed runs in a row so far.
@@ -185,10 +255,29 @@ impl PluginHealth {
         self.observe_facts(summary.into())
     }
 
-    /// [`Self::observe_run`] from [`RunFacts`].
+    /// [`Self::observe_run`] from [`RunFacts`]: the failure streaks and the
+    /// drift state; returns the change of [`Self::health`], if any.
     pub fn observe_facts(&mut self, run: RunFacts<'_>) -> Option<Transition> {
+        let before = self.health();
         let verdict = judge_run(&self.policy, run);
-        self.observe_verdict(verdict)
+        self.observe_verdict(verdict);
+        if run.drift_checked {
+            self.drift = run.first_drift.map(|first| {
+                format!(
+                    "run {}: {} drift alarm(s); first: {first}",
+                    run.run_id, run.drift_alarms
+                )
+            });
+        }
+        let after = self.health();
+        if before.state() == after.state() {
+            return None;
+        }
+        Some(match after {
+            Health::Healthy => Transition::Recovered,
+            Health::Degraded { reason } => Transition::BecameDegraded { reason },
+            Health::Unhealthy { reason } => Transition::BecameUnhealthy { reason },
+        })
     }
 
     /// Account for a run already judged (see [`judge_run`]).
@@ -263,6 +352,9 @@ mod tests {
             tasks_failed: failed.len() as u64,
             first_failure: failed.first().map(|k| (*k, "deadline of 2s exceeded")),
             interrupted: false,
+            drift_checked: fatal.is_none(),
+            drift_alarms: 0,
+            first_drift: None,
         }
     }
 
@@ -315,7 +407,7 @@ mod tests {
             "{reason}"
         );
         assert!(reason.contains("deadline of 2s exceeded"), "{reason}");
-        assert_eq!(h.health(), &Health::Unhealthy { reason });
+        assert_eq!(h.health(), Health::Unhealthy { reason });
         // Further failures keep it unhealthy without a second transition,
         // and the reason follows the streak.
         assert_eq!(h.observe_facts(bad), None);
@@ -391,6 +483,66 @@ mod tests {
             h.observe_facts(summary(1, &[], None)),
             Some(Transition::Recovered)
         );
+    }
+
+    #[test]
+    fn drift_alarms_degrade_until_a_complete_run_without_them() {
+        let mut h = PluginHealth::new(HealthPolicy::default());
+        let drifted = RunFacts {
+            drift_alarms: 2,
+            first_drift: Some("shop/items: field price filled in 3.0% ..."),
+            ..summary(10, &[], None)
+        };
+        let Some(Transition::BecameDegraded { reason }) = h.observe_facts(drifted) else {
+            panic!("a run with drift alarms should degrade the plugin");
+        };
+        assert_eq!(
+            reason,
+            "run r1: 2 drift alarm(s); first: shop/items: field price filled in 3.0% ..."
+        );
+        assert_eq!(h.health().state(), "degraded");
+        assert_eq!(h.health().to_string(), format!("degraded: {reason}"));
+        // Still drifting: no new transition.
+        assert_eq!(h.observe_facts(drifted), None);
+        // A run that did not complete says nothing about drift.
+        assert_eq!(h.observe_facts(summary(0, &[], Some("plan failed"))), None);
+        assert_eq!(h.health().state(), "degraded");
+        let interrupted = RunFacts {
+            interrupted: true,
+            drift_checked: false,
+            ..summary(3, &[], None)
+        };
+        assert_eq!(h.observe_facts(interrupted), None);
+        // A complete run without alarms clears it.
+        assert_eq!(
+            h.observe_facts(summary(10, &[], None)),
+            Some(Transition::Recovered)
+        );
+        assert!(h.health().is_healthy());
+    }
+
+    #[test]
+    fn unhealthy_outranks_degraded() {
+        let mut h = PluginHealth::new(HealthPolicy {
+            failed_runs: 1,
+            ..HealthPolicy::default()
+        });
+        h.set_degraded(Some("from disk".into()));
+        assert_eq!(h.health().state(), "degraded");
+        assert!(matches!(
+            h.observe_facts(summary(0, &[], Some("x"))),
+            Some(Transition::BecameUnhealthy { .. })
+        ));
+        // Runs succeed again but still drift: degraded, not healthy.
+        let drifted = RunFacts {
+            drift_alarms: 1,
+            first_drift: Some("a"),
+            ..summary(5, &[], None)
+        };
+        assert!(matches!(
+            h.observe_facts(drifted),
+            Some(Transition::BecameDegraded { .. })
+        ));
     }
 
     #[test]

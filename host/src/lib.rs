@@ -16,6 +16,8 @@
 //! - [`bus`]: the record transport trait and its embedded SQLite backend.
 //! - [`sink`]: the S3 sink (Kafka Connect S3 semantics).
 //! - [`run`]: one run of one plugin: frontier, retries, concurrency, summary.
+//! - [`coverage`]: field coverage of a run's records, drift alarms against
+//!   the plugin's baseline run, and the per-plugin files that keep it.
 //! - [`metrics`]: counters and histograms in the Prometheus text format.
 //! - [`registry`]: loading the plugins directory.
 //! - [`health`]: when a plugin that keeps failing is unhealthy, and when it recovers.
@@ -34,6 +36,7 @@ pub mod browser;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod distributed;
 pub mod engine;
 pub mod health;

@@ -69,6 +69,66 @@ pub struct PluginMetrics {
     pub task_seconds: Histogram,
     /// Seconds per run.
     pub run_seconds: Histogram,
+    /// Field coverage and drift, per topic and field.
+    coverage: Mutex<CoverageMetrics>,
+}
+
+/// The coverage series of one plugin (see [`crate::coverage`]).
+#[derive(Debug, Default, Clone)]
+struct CoverageMetrics {
+    /// The last run's share of records with the field filled, by (topic,
+    /// field).
+    ratio: BTreeMap<(String, String), f64>,
+    /// Records counted for coverage, by topic (counter).
+    records: BTreeMap<String, u64>,
+    /// Items skipped for a missing identity field, by (topic, field)
+    /// (counter).
+    skipped: BTreeMap<(String, String), u64>,
+    /// Drift alarms, by (topic, field, kind) (counter; `field` empty for a
+    /// volume alarm).
+    alarms: BTreeMap<(String, String, String), u64>,
+}
+
+impl PluginMetrics {
+    /// Account for a finished run's coverage and drift alarms. The ratio
+    /// gauges show the last run: a field of a topic that still has records
+    /// but no longer the field drops to 0 instead of keeping its old value.
+    pub fn observe_coverage(
+        &self,
+        coverage: &crate::coverage::RunCoverage,
+        alarms: &[crate::coverage::DriftAlarm],
+    ) {
+        let mut m = self.coverage.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ratio = BTreeMap::new();
+        for (topic, t) in &coverage.topics {
+            if t.records > 0 {
+                for (field, f) in &t.fields {
+                    ratio.insert(
+                        (topic.clone(), field.clone()),
+                        crate::coverage::share(f.filled, t.records),
+                    );
+                }
+            }
+            *m.records.entry(topic.clone()).or_default() += t.records;
+            for (field, n) in &t.skipped {
+                *m.skipped.entry((topic.clone(), field.clone())).or_default() += n;
+            }
+        }
+        for ((topic, field), _) in std::mem::take(&mut m.ratio) {
+            if coverage.topics.get(&topic).is_some_and(|t| t.records > 0) {
+                ratio.entry((topic, field)).or_insert(0.0);
+            }
+        }
+        m.ratio = ratio;
+        for a in alarms {
+            let key = (
+                a.topic.clone(),
+                a.field.clone().unwrap_or_default(),
+                a.kind.as_str().to_string(),
+            );
+            *m.alarms.entry(key).or_default() += 1;
+        }
+    }
 }
 
 /// All plugins' metrics plus host-wide gauges.
@@ -210,6 +270,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
             );
         }
+        render_coverage(&mut out, &plugins);
         let mut last = "";
         for (name, help, labels, value) in gauges {
             if *name != last {
@@ -227,6 +288,87 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+/// The coverage series of every plugin.
+fn render_coverage(out: &mut String, plugins: &BTreeMap<String, std::sync::Arc<PluginMetrics>>) {
+    let snapshots: Vec<(String, CoverageMetrics)> = plugins
+        .iter()
+        .map(|(name, m)| {
+            let c = m.coverage.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            (escape(name), c)
+        })
+        .collect();
+    let header = |out: &mut String, name: &str, help: &str, kind: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    };
+    let name = "crawlhost_field_coverage_ratio";
+    header(
+        out,
+        name,
+        "Share of the last run's records of the topic in which the field is present and not null.",
+        "gauge",
+    );
+    for (p, c) in &snapshots {
+        for ((topic, field), v) in &c.ratio {
+            let _ = writeln!(
+                out,
+                "{name}{{plugin=\"{p}\",topic=\"{}\",field=\"{}\"}} {v}",
+                escape(topic),
+                escape(field)
+            );
+        }
+    }
+    let name = "crawlhost_topic_records_total";
+    header(
+        out,
+        name,
+        "Records published to the topic, as counted for field coverage.",
+        "counter",
+    );
+    for (p, c) in &snapshots {
+        for (topic, v) in &c.records {
+            let _ = writeln!(
+                out,
+                "{name}{{plugin=\"{p}\",topic=\"{}\"}} {v}",
+                escape(topic)
+            );
+        }
+    }
+    let name = "crawlhost_skipped_items_total";
+    header(
+        out,
+        name,
+        "Items the plugin skipped because the identity field was missing.",
+        "counter",
+    );
+    for (p, c) in &snapshots {
+        for ((topic, field), v) in &c.skipped {
+            let _ = writeln!(
+                out,
+                "{name}{{plugin=\"{p}\",topic=\"{}\",field=\"{}\"}} {v}",
+                escape(topic),
+                escape(field)
+            );
+        }
+    }
+    let name = "crawlhost_drift_alarms_total";
+    header(
+        out,
+        name,
+        "Drift alarms raised against the plugin's baseline run (kind: coverage, volume, vanished_flag; field empty for volume).",
+        "counter",
+    );
+    for (p, c) in &snapshots {
+        for ((topic, field, kind), v) in &c.alarms {
+            let _ = writeln!(
+                out,
+                "{name}{{plugin=\"{p}\",topic=\"{}\",field=\"{}\",kind=\"{kind}\"}} {v}",
+                escape(topic),
+                escape(field)
+            );
+        }
     }
 }
 
@@ -262,5 +404,53 @@ mod tests {
         );
         assert!(text.contains("crawlhost_task_duration_seconds_count{plugin=\"oliveyoung\"} 2"));
         assert!(text.contains("crawlhost_plugins_loaded 1"));
+    }
+
+    #[test]
+    fn renders_coverage_and_drift_series() {
+        use crate::coverage::{DriftAlarm, DriftKind, RunCoverage, scan};
+        let m = Metrics::default();
+        let p = m.plugin("shop");
+        let mut run = RunCoverage::default();
+        for v in [r#"{"id":1,"price":2}"#, r#"{"id":2,"price":null}"#] {
+            run.add_record("items", &scan(v).unwrap());
+        }
+        run.add_skipped("items", "id", 3);
+        let alarm = DriftAlarm {
+            kind: DriftKind::Coverage,
+            topic: "items".into(),
+            field: Some("price".into()),
+            before: 1.0,
+            now: 0.5,
+            records_before: 2,
+            records_now: 2,
+            baseline_run: "r0".into(),
+            baseline_started_at_ms: 0,
+            message: String::new(),
+        };
+        p.observe_coverage(&run, std::slice::from_ref(&alarm));
+        let text = m.render(&[]);
+        for line in [
+            "crawlhost_field_coverage_ratio{plugin=\"shop\",topic=\"items\",field=\"id\"} 1",
+            "crawlhost_field_coverage_ratio{plugin=\"shop\",topic=\"items\",field=\"price\"} 0.5",
+            "crawlhost_topic_records_total{plugin=\"shop\",topic=\"items\"} 2",
+            "crawlhost_skipped_items_total{plugin=\"shop\",topic=\"items\",field=\"id\"} 3",
+            "crawlhost_drift_alarms_total{plugin=\"shop\",topic=\"items\",field=\"price\",kind=\"coverage\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing in\n{text}");
+        }
+        // The next run: counters add up, the gauge shows that run only; a
+        // field gone from a topic that still has records reads 0.
+        let mut next = RunCoverage::default();
+        next.add_record("items", &scan(r#"{"id":3}"#).unwrap());
+        p.observe_coverage(&next, &[alarm]);
+        let text = m.render(&[]);
+        for line in [
+            "crawlhost_field_coverage_ratio{plugin=\"shop\",topic=\"items\",field=\"price\"} 0",
+            "crawlhost_topic_records_total{plugin=\"shop\",topic=\"items\"} 3",
+            "crawlhost_drift_alarms_total{plugin=\"shop\",topic=\"items\",field=\"price\",kind=\"coverage\"} 2",
+        ] {
+            assert!(text.contains(line), "{line} missing in\n{text}");
+        }
     }
 }

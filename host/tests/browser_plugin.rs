@@ -73,7 +73,7 @@ async fn run(
     }
     let host = Host::open(settings).unwrap();
     let plugin = Arc::new(host.engine.load(&guest()).await.unwrap());
-    assert_eq!(plugin.contract.to_string(), "0.2.0");
+    assert_eq!(plugin.contract.to_string(), "0.3.0");
     let summary = run_plugin(
         host.run_context(),
         plugin,

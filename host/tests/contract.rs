@@ -70,7 +70,10 @@ async fn refuses_non_components_other_worlds_and_other_contracts() {
         "{msg}"
     );
     assert!(
-        msg.contains("crawlhost:plugin@1.0.0") && msg.contains("0.1.0"),
+        msg.contains("crawlhost:plugin@1.0.0")
+            && msg.contains(
+                "crawlhost:plugin@0.1.0, crawlhost:plugin@0.2.0 and crawlhost:plugin@0.3.0"
+            ),
         "{msg}"
     );
 }
@@ -82,7 +85,7 @@ async fn loads_the_oliveyoung_plugin_and_caches_the_compilation() {
     let path = common::wasm("oliveyoung");
     let first = host.engine.load(&path).await.unwrap();
     assert_eq!(first.manifest.name, "oliveyoung");
-    assert_eq!(first.contract.to_string(), "0.2.0");
+    assert_eq!(first.contract.to_string(), "0.3.0");
     assert!(!first.from_cache);
     assert!(first.manifest.topics.contains(&"oliveyoung".to_string()));
     let second = host.engine.load(&path).await.unwrap();
@@ -114,7 +117,7 @@ fn plugin_inspect_cli() {
         String::from_utf8_lossy(&good.stderr)
     );
     assert!(stdout.contains("oliveyoung 0.1.0"), "{stdout}");
-    assert!(stdout.contains("crawlhost:plugin@0.2.0"), "{stdout}");
+    assert!(stdout.contains("crawlhost:plugin@0.3.0"), "{stdout}");
     assert!(stdout.contains("base_url"), "{stdout}");
 
     let future = inspect(&common::wasm("guest_future_contract"));

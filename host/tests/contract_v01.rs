@@ -1,7 +1,8 @@
-//! Plugins built against the frozen 0.1 contract keep working on a 0.2 host:
+//! Plugins built against the frozen contracts keep working on a 0.3 host:
 //! the `legacy-v01` guest (wit-bindgen straight on `wit/v0.1`) loads as
-//! contract 0.1.0, and a run uses its 0.1 `fetch`, `state` and `log` imports
-//! for real.
+//! contract 0.1.0 and a run uses its 0.1 `fetch`, `state` and `log` imports
+//! for real; the `legacy-v02` guest (on `wit/v0.2`) loads as 0.2.0 and uses
+//! its 0.2 `fetch`, `state`, `log` and `browser` imports.
 
 mod http_common;
 
@@ -58,19 +59,87 @@ async fn a_plugin_built_against_0_1_loads_and_runs() {
     assert_eq!(pages, 2);
 }
 
-/// A 0.2 plugin (the SDK's contract) loads next to it in the same host.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sdk_builds_0_2_plugins() {
+async fn a_plugin_built_against_0_2_loads_and_runs() {
+    let site = Site::start(|hit, _| match hit.path.as_str() {
+        "/page" => text(200, "hello from 0.2"),
+        _ => not_found(),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(
+        dir.path(),
+        &format!(
+            "[http]\nallow_private_addresses = true\n{FAST}\
+             [plugins.legacy2.config]\nurl = \"{}/page\"\n",
+            site.url
+        ),
+    );
+    let host = Host::open(settings).unwrap();
+    let plugin = Arc::new(
+        host.engine
+            .load(&common_wasm("guest_legacy_v02"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(plugin.contract.to_string(), "0.2.0");
+    assert_eq!(plugin.manifest.name, "legacy2");
+
+    for round in 1..=2u64 {
+        let summary = run_plugin(
+            host.run_context(),
+            plugin.clone(),
+            PlanInput::Scheduled,
+            &mut |_| {},
+        )
+        .await;
+        assert!(summary.fatal.is_none(), "{:?}", summary.fatal);
+        assert_eq!(summary.tasks_done, 1, "{:?}", summary.tasks_failed);
+        // The host measures a 0.2 plugin's coverage like any other.
+        let topic = &summary.coverage.topics["legacy2"];
+        assert_eq!(topic.records, 1);
+        assert_eq!(topic.fields["browser"].filled, 1);
+        assert!(topic.skipped.is_empty());
+        let batch = host.bus.fetch("legacy2", 0, 0, 10).await.unwrap();
+        assert_eq!(batch.len() as u64, round);
+        let value: serde_json::Value =
+            serde_json::from_slice(&batch.last().unwrap().value).unwrap();
+        assert_eq!(value["status"], 200);
+        assert_eq!(value["body"], "hello from 0.2");
+        assert_eq!(value["runs"], round);
+        // The 0.2 `browser` import reached the host, which has none here.
+        assert_eq!(
+            value["browser"],
+            "other: the host has no browser configured (add a [browser] section)"
+        );
+    }
+    assert_eq!(site.hits().iter().filter(|h| h.path == "/page").count(), 2);
+}
+
+/// A 0.3 plugin (the SDK's contract) loads next to the older ones in the
+/// same host.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sdk_builds_0_3_plugins() {
     let dir = tempfile::tempdir().unwrap();
     let host = Host::open(settings(dir.path(), "")).unwrap();
-    let legacy = host
+    let v01 = host
         .engine
         .load(&common_wasm("guest_legacy_v01"))
         .await
         .unwrap();
+    let v02 = host
+        .engine
+        .load(&common_wasm("guest_legacy_v02"))
+        .await
+        .unwrap();
     let current = host.engine.load(&fetcher_wasm()).await.unwrap();
-    assert_eq!(legacy.contract.to_string(), "0.1.0");
-    assert_eq!(current.contract.to_string(), "0.2.0");
+    assert_eq!(v01.contract.to_string(), "0.1.0");
+    assert_eq!(v02.contract.to_string(), "0.2.0");
+    assert_eq!(current.contract.to_string(), "0.3.0");
+    assert_eq!(
+        current.contract,
+        crawlhost::engine::contract::CONTRACT_VERSION
+    );
 }
 
 fn common_wasm(name: &str) -> std::path::PathBuf {

@@ -1,12 +1,14 @@
 //! The one place `bindgen!` runs: host-side types and traits generated from
-//! the workspace `wit/` contract (`crawlhost:plugin@0.2.0`), and from the
-//! frozen 0.1 contract in `wit/v0.1` so plugins built against 0.1 keep
-//! loading. Everything else imports from here.
+//! the workspace `wit/` contract (`crawlhost:plugin@0.3.0`), and from the
+//! frozen contracts in `wit/v0.1` and `wit/v0.2` so plugins built against
+//! them keep loading. Everything else imports from here.
 //!
-//! The 0.1 world shares the 0.2 `types` (its `types` interface is mapped onto
-//! the 0.2 one with `with`: the shapes are identical and wasmtime type-checks
-//! records and variants structurally), so one set of host types serves both
-//! contracts; only the world wrapper (`v0_1::Plugin`) differs.
+//! The older worlds share the 0.3 `types` (their `types` interface is mapped
+//! onto the 0.3 one with `with`: the shapes are identical and wasmtime
+//! type-checks records and variants structurally), so one set of host types
+//! serves every contract; only the world wrappers (`v0_1::Plugin`,
+//! `v0_2::Plugin`) and their import traits differ, and those imports forward
+//! to the 0.3 implementations (see [`super::sandbox`]).
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -29,6 +31,19 @@ pub mod v0_1 {
         exports: { default: async },
         with: {
             "crawlhost:plugin/types@0.1.0": super::crawlhost::plugin::types,
+        },
+    });
+}
+
+/// The frozen 0.2 contract: 0.1 plus `browser`, no `quality`.
+pub mod v0_2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.2",
+        world: "crawlhost:plugin/plugin@0.2.0",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "crawlhost:plugin/types@0.2.0": super::crawlhost::plugin::types,
         },
     });
 }

@@ -1,4 +1,4 @@
-//! The `browser` import of contract 0.2: page handles of one instance and
+//! The `browser` import (contracts 0.2 and 0.3): page handles of one instance and
 //! the calls on them, forwarded to the host's browser service
 //! ([`crate::browser`]) with the instance's plugin and allow-list. Pages left
 //! open are closed with the instance (their sessions go back to the pool).
@@ -133,5 +133,73 @@ impl browser::Host for HostState {
     async fn close(&mut self, page: browser::Page) -> wasmtime::Result<()> {
         self.pages.remove(&page);
         Ok(())
+    }
+}
+
+// The frozen 0.2 contract's `browser`: the same calls (the page handle is a
+// `u32` in both, the error type is shared).
+impl super::bindings::v0_2::crawlhost::plugin::browser::Host for HostState {
+    async fn open(&mut self, url: String, deadline_ms: Option<u32>) -> Res<browser::Page> {
+        <Self as browser::Host>::open(self, url, deadline_ms).await
+    }
+
+    async fn navigate(&mut self, page: browser::Page, url: String) -> Res<()> {
+        <Self as browser::Host>::navigate(self, page, url).await
+    }
+
+    async fn current_url(&mut self, page: browser::Page) -> Res<String> {
+        <Self as browser::Host>::current_url(self, page).await
+    }
+
+    async fn wait_for(
+        &mut self,
+        page: browser::Page,
+        selector: String,
+        min_count: u32,
+        timeout_ms: u32,
+    ) -> Res<u32> {
+        <Self as browser::Host>::wait_for(self, page, selector, min_count, timeout_ms).await
+    }
+
+    async fn scroll(&mut self, page: browser::Page, dy: i32) -> Res<i32> {
+        <Self as browser::Host>::scroll(self, page, dy).await
+    }
+
+    async fn click(&mut self, page: browser::Page, selector: String) -> Res<()> {
+        <Self as browser::Host>::click(self, page, selector).await
+    }
+
+    async fn type_text(&mut self, page: browser::Page, selector: String, text: String) -> Res<()> {
+        <Self as browser::Host>::type_text(self, page, selector, text).await
+    }
+
+    async fn type_secret(
+        &mut self,
+        page: browser::Page,
+        selector: String,
+        secret_name: String,
+    ) -> Res<()> {
+        <Self as browser::Host>::type_secret(self, page, selector, secret_name).await
+    }
+
+    async fn outer_html(
+        &mut self,
+        page: browser::Page,
+        selector: Option<String>,
+    ) -> Res<Vec<String>> {
+        <Self as browser::Host>::outer_html(self, page, selector).await
+    }
+
+    async fn attributes(
+        &mut self,
+        page: browser::Page,
+        selector: String,
+        names: Vec<String>,
+    ) -> Res<Vec<Vec<Option<String>>>> {
+        <Self as browser::Host>::attributes(self, page, selector, names).await
+    }
+
+    async fn close(&mut self, page: browser::Page) -> wasmtime::Result<()> {
+        <Self as browser::Host>::close(self, page).await
     }
 }

@@ -7,10 +7,15 @@
 use semver::Version;
 
 /// The newest contract version this host implements (what the SDK builds).
-pub const CONTRACT_VERSION: Version = Version::new(0, 2, 0);
+pub const CONTRACT_VERSION: Version = Version::new(0, 3, 0);
 /// Every contract version this host loads plugins of: 0.1 (frozen in
-/// `wit/v0.1`) and 0.2 (0.1 plus `browser`).
-pub const SUPPORTED_CONTRACTS: [Version; 2] = [Version::new(0, 1, 0), CONTRACT_VERSION];
+/// `wit/v0.1`), 0.2 (frozen in `wit/v0.2`: 0.1 plus `browser`) and 0.3
+/// (`wit/`: 0.2 plus `quality`).
+pub const SUPPORTED_CONTRACTS: [Version; 3] = [
+    Version::new(0, 1, 0),
+    Version::new(0, 2, 0),
+    CONTRACT_VERSION,
+];
 /// The export every crawler provides, without its version.
 pub const CRAWLER_EXPORT: &str = "crawlhost:plugin/crawler";
 
@@ -31,12 +36,27 @@ pub enum ContractError {
     WrongWorld { exports: String },
     #[error(
         "built against contract crawlhost:plugin@{found}, which this host does not \
-         support (host contracts: crawlhost:plugin@0.1.0 and crawlhost:plugin@{CONTRACT_VERSION}; \
-         rebuild the plugin against a compatible crawlhost-sdk)"
+         support (host contracts: {supported}; rebuild the plugin against a compatible \
+         crawlhost-sdk)",
+        supported = supported_list()
     )]
     IncompatibleContract { found: String },
     #[error("imports `{import}`, which the host does not provide to plugins")]
     UnsupportedImport { import: String },
+}
+
+/// The supported contracts as a sentence: `crawlhost:plugin@0.1.0,
+/// crawlhost:plugin@0.2.0 and crawlhost:plugin@0.3.0`.
+pub fn supported_list() -> String {
+    let names: Vec<String> = SUPPORTED_CONTRACTS
+        .iter()
+        .map(|v| format!("crawlhost:plugin@{v}"))
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// What kind of WebAssembly binary `bytes` is.
@@ -164,6 +184,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v, Version::new(0, 2, 0));
+        let v = check_names(
+            ["crawlhost:plugin/crawler@0.3.0"],
+            [
+                "crawlhost:plugin/browser@0.3.0",
+                "crawlhost:plugin/quality@0.3.0",
+                "crawlhost:plugin/types@0.3.0",
+            ],
+        )
+        .unwrap();
+        assert_eq!(v, CONTRACT_VERSION);
     }
 
     #[test]
@@ -178,15 +208,21 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("crawlhost:plugin@1.0.0"));
-        let err = check_names(["crawlhost:plugin/crawler@0.3.0"], []).unwrap_err();
+        let err = check_names(["crawlhost:plugin/crawler@0.4.0"], []).unwrap_err();
         assert_eq!(
             err,
             ContractError::IncompatibleContract {
-                found: "0.3.0".into()
+                found: "0.4.0".into()
             }
         );
-        assert!(err.to_string().contains("crawlhost:plugin@0.3.0"), "{err}");
-        assert!(err.to_string().contains("0.1.0 and"), "{err}");
+        assert!(err.to_string().contains("crawlhost:plugin@0.4.0"), "{err}");
+        assert!(
+            err.to_string().contains(
+                "host contracts: crawlhost:plugin@0.1.0, crawlhost:plugin@0.2.0 and \
+                 crawlhost:plugin@0.3.0;"
+            ),
+            "{err}"
+        );
         let err = check_names(["crawlhost:plugin/crawler@0.0.9"], []).unwrap_err();
         assert!(matches!(err, ContractError::IncompatibleContract { .. }));
     }
@@ -212,6 +248,13 @@ mod tests {
         let err = check_names(
             ["crawlhost:plugin/crawler@0.1.0"],
             ["crawlhost:plugin/fetch@2.0.0"],
+        )
+        .unwrap_err();
+        assert!(matches!(err, ContractError::UnsupportedImport { .. }));
+        // A 0.2 crawler importing 0.3's quality mixes two worlds.
+        let err = check_names(
+            ["crawlhost:plugin/crawler@0.2.0"],
+            ["crawlhost:plugin/quality@0.3.0"],
         )
         .unwrap_err();
         assert!(matches!(err, ContractError::UnsupportedImport { .. }));

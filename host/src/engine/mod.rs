@@ -116,6 +116,15 @@ pub struct LoadedPlugin {
     pre: WorldPre,
 }
 
+/// What one `crawl` call returned, with what the plugin reported on the
+/// side through the `quality` import (contract 0.3).
+#[derive(Debug)]
+pub struct Crawled {
+    pub result: Result<CrawlOutput, CrawlError>,
+    /// Items the plugin skipped for a missing identity field.
+    pub skipped: sandbox::SkippedTally,
+}
+
 /// Everything a call needs besides the plugin itself.
 pub struct CallContext {
     pub scope: FetchScope,
@@ -177,6 +186,8 @@ impl PluginEngine {
         // Every supported contract version; a component links against the
         // interfaces of its own version.
         Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| EngineError::Link(e.to_string()))?;
+        bindings::v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| EngineError::Link(e.to_string()))?;
         bindings::v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| EngineError::Link(e.to_string()))?;
@@ -354,14 +365,20 @@ impl PluginEngine {
         ctx: CallContext,
         run: &RunInfo,
         task: &Task,
-    ) -> Result<Result<CrawlOutput, CrawlError>, SandboxError> {
+    ) -> Result<Crawled, SandboxError> {
         let (run, task) = (run.clone(), task.clone());
         self.call(
             &plugin.pre,
             ctx,
             self.sandbox.task_timeout,
             true,
-            move |p, store| Box::pin(async move { p.call_crawl(store, &run, &task).await }),
+            move |p, store| {
+                Box::pin(async move {
+                    let result = p.call_crawl(&mut *store, &run, &task).await?;
+                    let skipped = store.data_mut().take_skipped();
+                    Ok(Crawled { result, skipped })
+                })
+            },
         )
         .await
     }

@@ -17,7 +17,7 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-use super::bindings::crawlhost::plugin::{fetch, log, state, types};
+use super::bindings::crawlhost::plugin::{fetch, log, quality, state, types};
 use super::bindings::{self, CrawlError, HttpRequest, HttpResponse, LogLevel};
 use super::stderr::TailPipe;
 use crate::http::{FetchScope, HttpClient};
@@ -66,6 +66,42 @@ pub struct HostState {
     /// sessions back in the pool) when the instance ends.
     pub(super) pages: std::collections::BTreeMap<u32, crate::browser::Page>,
     pub(super) next_page: u32,
+    /// What the plugin reported through the `quality` import.
+    skipped: SkippedTally,
+}
+
+/// Distinct (topic, field) pairs one instance may report skipped items for;
+/// later pairs are ignored (the counts end up in metrics labels).
+const MAX_SKIPPED_PAIRS: usize = 64;
+/// Longest topic or field name accepted in a skipped-item report.
+const MAX_SKIPPED_NAME: usize = 128;
+
+/// Items skipped for a missing identity field, by (topic, field), as one
+/// instance reported them through the `quality` import.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkippedTally(std::collections::BTreeMap<(String, String), u64>);
+
+impl SkippedTally {
+    /// Add `count` for (`topic`, `field`); false when the report was
+    /// refused (a name too long or empty, or too many distinct pairs).
+    pub fn add(&mut self, topic: &str, field: &str, count: u32) -> bool {
+        let ok_name = |n: &str| !n.is_empty() && n.len() <= MAX_SKIPPED_NAME;
+        if !ok_name(topic) || !ok_name(field) {
+            return false;
+        }
+        let key = (topic.to_string(), field.to_string());
+        if !self.0.contains_key(&key) && self.0.len() >= MAX_SKIPPED_PAIRS {
+            return false;
+        }
+        let n = self.0.entry(key).or_default();
+        *n = n.saturating_add(count as u64);
+        true
+    }
+
+    /// The counts, by (topic, field).
+    pub fn into_counts(self) -> std::collections::BTreeMap<(String, String), u64> {
+        self.0
+    }
 }
 
 /// A wall clock frozen at the run's start: plugins get time from `run-info`,
@@ -127,7 +163,13 @@ impl HostState {
             fetch_allowed,
             pages: Default::default(),
             next_page: 1,
+            skipped: SkippedTally::default(),
         }
+    }
+
+    /// Take what the plugin reported through `quality` so far.
+    pub(super) fn take_skipped(&mut self) -> SkippedTally {
+        std::mem::take(&mut self.skipped)
     }
 
     /// What the guest last wrote to stderr (a Rust panic message), if any.
@@ -225,31 +267,54 @@ impl state::Host for HostState {
     }
 }
 
-// The 0.1 contract's imports: the same host functions (the types are shared).
-impl bindings::v0_1::crawlhost::plugin::fetch::Host for HostState {
-    async fn fetch(
-        &mut self,
-        request: HttpRequest,
-    ) -> wasmtime::Result<Result<HttpResponse, CrawlError>> {
-        <Self as fetch::Host>::fetch(self, request).await
-    }
+// The frozen contracts' imports: the same host functions (the types are
+// shared, see `bindings`).
+macro_rules! forward_common_imports {
+    ($v:ident) => {
+        impl bindings::$v::crawlhost::plugin::fetch::Host for HostState {
+            async fn fetch(
+                &mut self,
+                request: HttpRequest,
+            ) -> wasmtime::Result<Result<HttpResponse, CrawlError>> {
+                <Self as fetch::Host>::fetch(self, request).await
+            }
+        }
+
+        impl bindings::$v::crawlhost::plugin::state::Host for HostState {
+            async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+                <Self as state::Host>::get(self, key).await
+            }
+            async fn put(
+                &mut self,
+                key: String,
+                value: Vec<u8>,
+            ) -> wasmtime::Result<Result<(), String>> {
+                <Self as state::Host>::put(self, key, value).await
+            }
+            async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+                <Self as state::Host>::delete(self, key).await
+            }
+        }
+
+        impl bindings::$v::crawlhost::plugin::log::Host for HostState {
+            async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+                <Self as log::Host>::log(self, level, message).await
+            }
+        }
+    };
 }
 
-impl bindings::v0_1::crawlhost::plugin::state::Host for HostState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        <Self as state::Host>::get(self, key).await
-    }
-    async fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
-        <Self as state::Host>::put(self, key, value).await
-    }
-    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        <Self as state::Host>::delete(self, key).await
-    }
-}
+forward_common_imports!(v0_1);
+forward_common_imports!(v0_2);
 
-impl bindings::v0_1::crawlhost::plugin::log::Host for HostState {
-    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        <Self as log::Host>::log(self, level, message).await
+impl quality::Host for HostState {
+    async fn skipped(&mut self, topic: String, field: String, count: u32) -> wasmtime::Result<()> {
+        if !self.skipped.add(&topic, &field, count) {
+            tracing::warn!(plugin = %self.scope.plugin, task = %self.task, topic = %topic, field = %field, "Skipped-item report ignored: too many distinct topic/field pairs or names too long.");
+        } else {
+            tracing::debug!(plugin = %self.scope.plugin, task = %self.task, topic = %topic, field = %field, count, "Items skipped for a missing identity field.");
+        }
+        Ok(())
     }
 }
 
@@ -280,6 +345,30 @@ impl log::Host for HostState {
 mod tests {
     use super::*;
     use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn skipped_reports_add_up_within_bounds() {
+        let mut t = SkippedTally::default();
+        assert!(t.add("products", "goods_no", 2));
+        assert!(t.add("products", "goods_no", 3));
+        assert!(t.add("products", "name", u32::MAX));
+        assert!(t.add("products", "name", u32::MAX));
+        assert!(!t.add("", "name", 1));
+        assert!(!t.add("products", &"x".repeat(MAX_SKIPPED_NAME + 1), 1));
+        for i in 2..MAX_SKIPPED_PAIRS {
+            assert!(t.add("other", &format!("f{i}"), 1));
+        }
+        assert!(!t.add("other", "one-too-many", 1));
+        // A pair already counted still adds up at the limit.
+        assert!(t.add("products", "goods_no", 1));
+        let counts = t.into_counts();
+        assert_eq!(counts.len(), MAX_SKIPPED_PAIRS);
+        assert_eq!(counts[&("products".into(), "goods_no".into())], 6);
+        assert_eq!(
+            counts[&("products".into(), "name".into())],
+            2 * u32::MAX as u64
+        );
+    }
 
     #[test]
     fn growing_past_the_limits_traps() {

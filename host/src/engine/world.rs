@@ -13,13 +13,15 @@ use super::sandbox::HostState;
 
 /// A component pre-linked as the world of its contract version.
 pub(crate) enum WorldPre {
-    V0_2(bindings::PluginPre<HostState>),
+    V0_3(bindings::PluginPre<HostState>),
+    V0_2(bindings::v0_2::PluginPre<HostState>),
     V0_1(bindings::v0_1::PluginPre<HostState>),
 }
 
 /// One instance of a plugin, of either world.
 pub(crate) enum WorldInstance {
-    V0_2(bindings::Plugin),
+    V0_3(bindings::Plugin),
+    V0_2(bindings::v0_2::Plugin),
     V0_1(bindings::v0_1::Plugin),
 }
 
@@ -34,6 +36,9 @@ impl WorldPre {
                 bindings::v0_1::PluginPre::new(pre).map_err(WorldError::link)?,
             )),
             (0, 2) => Ok(Self::V0_2(
+                bindings::v0_2::PluginPre::new(pre).map_err(WorldError::link)?,
+            )),
+            (0, 3) => Ok(Self::V0_3(
                 bindings::PluginPre::new(pre).map_err(WorldError::link)?,
             )),
             _ => Err(WorldError::Contract(ContractError::IncompatibleContract {
@@ -47,6 +52,7 @@ impl WorldPre {
         store: &mut Store<HostState>,
     ) -> wasmtime::Result<WorldInstance> {
         Ok(match self {
+            Self::V0_3(pre) => WorldInstance::V0_3(pre.instantiate_async(store).await?),
             Self::V0_2(pre) => WorldInstance::V0_2(pre.instantiate_async(store).await?),
             Self::V0_1(pre) => WorldInstance::V0_1(pre.instantiate_async(store).await?),
         })
@@ -74,6 +80,7 @@ impl WorldInstance {
         store: &mut Store<HostState>,
     ) -> wasmtime::Result<PluginManifest> {
         match self {
+            Self::V0_3(p) => p.crawlhost_plugin_crawler().call_manifest(store).await,
             Self::V0_2(p) => p.crawlhost_plugin_crawler().call_manifest(store).await,
             Self::V0_1(p) => p.crawlhost_plugin_crawler().call_manifest(store).await,
         }
@@ -86,6 +93,11 @@ impl WorldInstance {
         input: &PlanInput,
     ) -> wasmtime::Result<Result<Vec<Task>, CrawlError>> {
         match self {
+            Self::V0_3(p) => {
+                p.crawlhost_plugin_crawler()
+                    .call_plan(store, run, input)
+                    .await
+            }
             Self::V0_2(p) => {
                 p.crawlhost_plugin_crawler()
                     .call_plan(store, run, input)
@@ -106,6 +118,11 @@ impl WorldInstance {
         task: &Task,
     ) -> wasmtime::Result<Result<CrawlOutput, CrawlError>> {
         match self {
+            Self::V0_3(p) => {
+                p.crawlhost_plugin_crawler()
+                    .call_crawl(store, run, task)
+                    .await
+            }
             Self::V0_2(p) => {
                 p.crawlhost_plugin_crawler()
                     .call_crawl(store, run, task)

@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 
 use crate::bus::{Bus, ProduceRecord};
 use crate::config::Settings;
+use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
 use crate::engine::bindings::{CrawlError, CrawlOutput, PlanInput, RunInfo, Task};
 use crate::engine::{CallContext, LoadedPlugin, PluginEngine, SandboxError};
 use crate::http::{FetchScope, FetchStats};
@@ -98,6 +99,10 @@ pub enum TaskOutcome {
         follow_ups: Vec<TaskSpec>,
         records: BTreeMap<String, u64>,
         dead_letters: u64,
+        /// The task's field coverage and skipped items (absent from hosts
+        /// older than contract 0.3 support: counted as none).
+        #[serde(default, skip_serializing_if = "RunCoverage::is_empty")]
+        coverage: RunCoverage,
     },
     Failed {
         /// `retryable`, `blocked` or `permanent` (what the retry policy sees).
@@ -115,11 +120,13 @@ impl From<Outcome> for TaskOutcome {
                 follow_ups,
                 records,
                 dead_letters,
+                coverage,
                 ..
             } => TaskOutcome::Done {
                 follow_ups: follow_ups.into_iter().map(TaskSpec::from).collect(),
                 records,
                 dead_letters,
+                coverage,
             },
             Outcome::Failed {
                 kind,
@@ -146,11 +153,13 @@ impl From<TaskOutcome> for Outcome {
                 follow_ups,
                 records,
                 dead_letters,
+                coverage,
             } => Outcome::Done {
                 journaled: false,
                 follow_ups: follow_ups.into_iter().map(Task::from).collect(),
                 records,
                 dead_letters,
+                coverage,
             },
             TaskOutcome::Failed {
                 retry,
@@ -309,12 +318,29 @@ pub struct RunSummary {
     /// Shutdown stopped the run before its frontier was empty; it resumes on
     /// the next start.
     pub interrupted: bool,
+    /// Field coverage of the records this run published, by topic, with the
+    /// items the plugin skipped for a missing identity field. A resumed run
+    /// counts only the tasks it ran itself.
+    pub coverage: RunCoverage,
+    /// Drift alarms of this run against the plugin's baseline (see
+    /// [`crate::coverage::drift`]); the records landed all the same.
+    pub drift: Vec<DriftAlarm>,
+    /// Whether and against what the run was checked for drift.
+    pub drift_check: DriftCheck,
 }
 
 impl RunSummary {
     /// Every task done and nothing fatal.
     pub fn is_clean(&self) -> bool {
         self.fatal.is_none() && self.tasks_failed.is_empty() && !self.interrupted
+    }
+
+    /// The run went through its whole frontier in one go: nothing fatal,
+    /// not interrupted, not resumed. Only such runs are compared for drift
+    /// and can become a baseline (tasks that failed for good are allowed:
+    /// a site with one broken page would otherwise never get a baseline).
+    pub fn is_complete(&self) -> bool {
+        self.fatal.is_none() && !self.interrupted && !self.resumed
     }
 }
 
@@ -337,6 +363,7 @@ enum Outcome {
         follow_ups: Vec<Task>,
         records: BTreeMap<String, u64>,
         dead_letters: u64,
+        coverage: RunCoverage,
         /// Already marked done (with its follow-ups) in the journal.
         journaled: bool,
     },
@@ -428,13 +455,14 @@ fn check_follow_ups(parent: &Task, tasks: &[Task]) -> Result<(), String> {
 
 impl RunShared {
     /// Turn a plugin's output into bus records; invalid ones become dead
-    /// letters carrying the cause.
+    /// letters carrying the cause. The valid ones are counted into the
+    /// task's field coverage in the same pass that checks their JSON.
     fn to_bus_records(
         &self,
         plugin: &LoadedPlugin,
         task: &Task,
         output: &CrawlOutput,
-    ) -> (Vec<ProduceRecord>, u64) {
+    ) -> (Vec<ProduceRecord>, u64, RunCoverage) {
         let settings = &self.ctx.settings;
         let manifest = &plugin.manifest;
         let base_headers = vec![
@@ -454,6 +482,7 @@ impl RunShared {
         ];
         let mut out = Vec::with_capacity(output.records.len());
         let mut dead = 0;
+        let mut coverage = RunCoverage::default();
         for r in &output.records {
             let problem = if !is_valid_topic(&r.topic) {
                 Some(format!("topic `{}` is not a valid topic name", r.topic))
@@ -463,10 +492,14 @@ impl RunShared {
                     r.topic,
                     manifest.topics.join(", ")
                 ))
-            } else if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&r.value) {
-                Some(format!("value is not valid JSON: {e}"))
             } else {
-                None
+                match crate::coverage::scan(&r.value) {
+                    Ok(shape) => {
+                        coverage.add_record(&r.topic, &shape);
+                        None
+                    }
+                    Err(e) => Some(format!("value is not valid JSON: {e}")),
+                }
             };
             let mut headers = base_headers.clone();
             let topic = match problem {
@@ -491,7 +524,7 @@ impl RunShared {
                 timestamp_ms: r.timestamp_ms.unwrap_or(self.info.started_at_ms),
             });
         }
-        (out, dead)
+        (out, dead, coverage)
     }
 
     async fn attempt(self: Arc<Self>, task: Task) -> Outcome {
@@ -506,15 +539,17 @@ impl RunShared {
             seed: seed_for(&self.info.run_id, &task.key),
         };
         let plugin = self.plugin.get();
-        let output = match self
+        let (output, skipped) = match self
             .ctx
             .engine
             .crawl(&plugin, call, &self.info, &task)
             .await
         {
             Err(e) => return sandbox_failure(e),
-            Ok(Err(e)) => return crawl_failure(e),
-            Ok(Ok(output)) => output,
+            Ok(crawled) => match crawled.result {
+                Err(e) => return crawl_failure(e),
+                Ok(output) => (output, crawled.skipped),
+            },
         };
         let limits = &self.ctx.settings.sandbox;
         if output.records.len() > limits.max_records_per_task {
@@ -534,7 +569,14 @@ impl RunShared {
         if let Err(e) = check_follow_ups(&task, &output.tasks) {
             return output_failure(e);
         }
-        let (records, dead_letters) = self.to_bus_records(&plugin, &task, &output);
+        let (records, dead_letters, mut coverage) = self.to_bus_records(&plugin, &task, &output);
+        for ((topic, field), n) in skipped.into_counts() {
+            if plugin.manifest.topics.contains(&topic) {
+                coverage.add_skipped(&topic, &field, n);
+            } else {
+                tracing::warn!(plugin = %plugin.manifest.name, task = %task.key, topic = %topic, field = %field, "Skipped items reported for a topic the manifest does not declare; not counted.");
+            }
+        }
         let mut per_topic: BTreeMap<String, u64> = BTreeMap::new();
         for r in &records {
             *per_topic.entry(r.topic.clone()).or_default() += 1;
@@ -547,6 +589,7 @@ impl RunShared {
                     // An earlier attempt (before a crash) appended them.
                     tracing::info!(task = %task.key, "Records of this task were already on the bus; not written again.");
                     per_topic.clear();
+                    coverage = RunCoverage::default();
                 }
                 Err(e) => {
                     return Outcome::Failed {
@@ -571,6 +614,7 @@ impl RunShared {
             follow_ups: output.tasks,
             records: per_topic,
             dead_letters,
+            coverage,
             journaled,
         }
     }
@@ -658,6 +702,11 @@ pub async fn execute_run(
         fatal: None,
         resumed: matches!(start, Start::Resume(_)),
         interrupted: false,
+        coverage: RunCoverage::default(),
+        drift: Vec::new(),
+        drift_check: DriftCheck::Skipped {
+            reason: "the run did not complete".into(),
+        },
     };
     let settings = ctx.settings.clone();
     let operator = settings.plugin_values(&manifest.name);
@@ -810,9 +859,10 @@ pub async fn execute_run(
                     }
                 }
                 match outcome {
-                    Outcome::Done { follow_ups, records, dead_letters, journaled } => {
+                    Outcome::Done { follow_ups, records, dead_letters, coverage, journaled } => {
                         summary.tasks_done += 1;
                         summary.dead_letters += dead_letters;
+                        summary.coverage.merge(&coverage);
                         for (topic, n) in records {
                             summary.records += n;
                             *summary.records_by_topic.entry(topic).or_default() += n;
@@ -926,8 +976,11 @@ pub async fn execute_run(
         retries: summary.retries,
         elapsed: started.elapsed(),
     });
-    let summary = finish(summary, &stats, started);
+    let mut summary = finish(summary, &stats, started);
+    let scheduled = matches!(request.input, PlanInput::Scheduled);
+    check_drift(&settings, scheduled, &mut summary);
     if let Some(m) = &metrics {
+        m.observe_coverage(&summary.coverage, &summary.drift);
         m.fetch_requests
             .fetch_add(summary.fetch.requests, Ordering::Relaxed);
         m.fetch_bytes
@@ -963,6 +1016,54 @@ pub async fn execute_run(
         "Run finished."
     );
     summary
+}
+
+/// Compare a finished run's coverage with the plugin's baseline and store
+/// it (see [`crate::coverage`]); fills `summary.drift` and
+/// `summary.drift_check`. Only complete scheduled runs are compared: a
+/// triggered run covers one trigger record, an incomplete or resumed one
+/// part of the site.
+fn check_drift(settings: &Settings, scheduled: bool, summary: &mut RunSummary) {
+    if !scheduled {
+        summary.drift_check = DriftCheck::Skipped {
+            reason: "a triggered run (one trigger record) is not compared".into(),
+        };
+        return;
+    }
+    if !summary.is_complete() {
+        let why = if summary.fatal.is_some() {
+            "the run could not complete"
+        } else if summary.interrupted {
+            "the run was interrupted"
+        } else {
+            "a resumed run counts only part of its records"
+        };
+        summary.drift_check = DriftCheck::Skipped { reason: why.into() };
+        return;
+    }
+    let store = crate::coverage::store::CoverageStore::new(&settings.data_dir);
+    let run = crate::coverage::drift::Snapshot {
+        run_id: summary.run_id.clone(),
+        started_at_ms: summary.started_at_ms,
+        plugin_version: summary.plugin_version.clone(),
+        coverage: summary.coverage.clone(),
+        alarms: Vec::new(),
+    };
+    match store.check_and_record(&settings.drift, &summary.plugin, run) {
+        Ok((alarms, check)) => {
+            for a in &alarms {
+                tracing::warn!(plugin = %summary.plugin, run = %summary.run_id, topic = %a.topic, field = a.field.as_deref().unwrap_or(""), kind = a.kind.as_str(), "Drift: {}", a.message);
+            }
+            summary.drift = alarms;
+            summary.drift_check = check;
+        }
+        Err(e) => {
+            tracing::error!(plugin = %summary.plugin, error = %e, "Cannot keep the run's coverage; drift not checked.");
+            summary.drift_check = DriftCheck::Skipped {
+                reason: format!("coverage store: {e}"),
+            };
+        }
+    }
 }
 
 fn budget_message(max: usize) -> String {

@@ -1,5 +1,5 @@
 //! The admin API (axum): plugins, runs, refused files, manual runs,
-//! pause/resume, `/metrics` and `/healthz`.
+//! pause/resume, coverage baselines, `/metrics` and `/healthz`.
 //!
 //! Bound to 127.0.0.1 by default. A token (from the environment variable
 //! named by `admin.token_env`) is required on every request except
@@ -111,6 +111,8 @@ pub fn router_with(
         .route("/plugins/{name}/run", post(run))
         .route("/plugins/{name}/pause", post(pause))
         .route("/plugins/{name}/resume", post(resume))
+        .route("/plugins/{name}/coverage", get(coverage))
+        .route("/plugins/{name}/coverage/reset", post(coverage_reset))
         .route("/runs", get(runs))
         .with_state(state))
 }
@@ -172,9 +174,25 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     for p in &plugins {
         gauges.push((
             "crawlhost_plugin_healthy",
-            "1 when the plugin is healthy, 0 after repeated failed runs.",
+            "0 after repeated failed runs (unhealthy), else 1.",
             vec![("plugin", p.name.clone())],
-            if p.health == "healthy" { 1.0 } else { 0.0 },
+            if p.health.starts_with("unhealthy") {
+                0.0
+            } else {
+                1.0
+            },
+        ));
+    }
+    for p in &plugins {
+        gauges.push((
+            "crawlhost_plugin_degraded",
+            "1 when the plugin's last complete run raised drift alarms.",
+            vec![("plugin", p.name.clone())],
+            if p.health.starts_with("degraded") {
+                1.0
+            } else {
+                0.0
+            },
         ));
     }
     for p in &plugins {
@@ -262,6 +280,47 @@ async fn resume(
     match state.service.set_paused(&name, false) {
         Ok(()) => Json(serde_json::json!({ "resumed": name })).into_response(),
         Err(e) => start_error(e),
+    }
+}
+
+/// `GET /plugins/{name}/coverage`: the stored baseline and last run.
+async fn coverage(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return *r;
+    }
+    match state.service.coverage(&name) {
+        Ok(Some(c)) => Json(c).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("no coverage kept for `{name}` (no complete run yet)"),
+        ),
+        Err(crate::coverage::store::StoreError::BadName(n)) => {
+            error(StatusCode::NOT_FOUND, format!("`{n}` is not a plugin name"))
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// `POST /plugins/{name}/coverage/reset`: forget the baseline; the next
+/// complete run sets a new one.
+async fn coverage_reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return *r;
+    }
+    match state.service.reset_coverage(&name) {
+        Ok(had) => Json(serde_json::json!({ "reset": name, "had_baseline": had })).into_response(),
+        Err(crate::coverage::store::StoreError::BadName(n)) => {
+            error(StatusCode::NOT_FOUND, format!("`{n}` is not a plugin name"))
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 

@@ -86,6 +86,10 @@ pub struct RunBrief {
     pub resumed: bool,
     pub interrupted: bool,
     pub fatal: Option<String>,
+    /// Items the plugin skipped for missing identity fields.
+    pub skipped_items: u64,
+    /// The run's drift alarms, as sentences.
+    pub drift: Vec<String>,
 }
 
 impl From<&RunSummary> for RunBrief {
@@ -101,6 +105,8 @@ impl From<&RunSummary> for RunBrief {
             resumed: s.resumed,
             interrupted: s.interrupted,
             fatal: s.fatal.clone(),
+            skipped_items: s.coverage.skipped_total(),
+            drift: s.drift.iter().map(|a| a.message.clone()).collect(),
         }
     }
 }
@@ -146,7 +152,8 @@ pub struct PluginInfo {
     pub path: PathBuf,
     pub contract: String,
     pub paused: bool,
-    /// `healthy`, or `unhealthy` after repeated failed runs.
+    /// `healthy`; `degraded: <reason>` when the last complete run raised
+    /// drift alarms; `unhealthy: <reason>` after repeated failed runs.
     pub health: String,
     pub schedule: Option<String>,
     pub active_run: Option<String>,
@@ -299,6 +306,7 @@ impl Service {
                         } else {
                             self.spawn_triggers(&plugin)
                         };
+                        let health = self.initial_health(&name);
                         table.slots.insert(
                             name,
                             Slot {
@@ -309,7 +317,7 @@ impl Service {
                                 schedule,
                                 active_run: None,
                                 last_runs: VecDeque::new(),
-                                health: crate::health::PluginHealth::new(Default::default()),
+                                health,
                                 loaded_at_ms: now_ms(),
                                 triggers,
                             },
@@ -343,6 +351,48 @@ impl Service {
                 );
             }
         }
+    }
+
+    /// A newly loaded plugin's health: degraded when its last run on disk
+    /// raised drift alarms (a restart does not forget them), else healthy.
+    fn initial_health(&self, name: &str) -> crate::health::PluginHealth {
+        let mut health = crate::health::PluginHealth::new(Default::default());
+        let store = crate::coverage::store::CoverageStore::new(&self.host.settings.data_dir);
+        match store.load(name) {
+            Ok(Some(state)) => {
+                if let Some(last) = state.last.filter(|l| !l.alarms.is_empty()) {
+                    health.set_degraded(Some(format!(
+                        "run {}: {} drift alarm(s); first: {}",
+                        last.run_id,
+                        last.alarms.len(),
+                        last.alarms[0].message
+                    )));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(plugin = %name, error = %e, "Cannot read the plugin's coverage file.")
+            }
+        }
+        health
+    }
+
+    /// What `data_dir` keeps of `name`'s coverage: baseline and last run.
+    pub fn coverage(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::coverage::drift::PluginCoverage>, crate::coverage::store::StoreError>
+    {
+        crate::coverage::store::CoverageStore::new(&self.host.settings.data_dir).load(name)
+    }
+
+    /// Forget `name`'s coverage baseline (its next complete run sets a new
+    /// one); returns whether there was one.
+    pub fn reset_coverage(&self, name: &str) -> Result<bool, crate::coverage::store::StoreError> {
+        let reset =
+            crate::coverage::store::CoverageStore::new(&self.host.settings.data_dir).reset(name)?;
+        tracing::info!(plugin = %name, had_baseline = reset, "Coverage baseline reset; the next complete run sets a new one.");
+        Ok(reset)
     }
 
     /// Start consuming the trigger topics of a triggered plugin. Trigger
@@ -438,6 +488,9 @@ impl Service {
                 Some(crate::health::Transition::BecameUnhealthy { reason }) => {
                     tracing::warn!(plugin = %name, reason = %reason, "Plugin is unhealthy.");
                 }
+                Some(crate::health::Transition::BecameDegraded { reason }) => {
+                    tracing::warn!(plugin = %name, reason = %reason, "Plugin is degraded: drift alarms.");
+                }
                 Some(crate::health::Transition::Recovered) => {
                     tracing::info!(plugin = %name, "Plugin recovered.");
                 }
@@ -483,12 +536,7 @@ impl Service {
                     path: s.path.clone(),
                     contract: p.contract.to_string(),
                     paused: s.paused,
-                    health: match s.health.health() {
-                        crate::health::Health::Healthy => "healthy".to_string(),
-                        crate::health::Health::Unhealthy { reason } => {
-                            format!("unhealthy: {reason}")
-                        }
-                    },
+                    health: s.health.health().to_string(),
                     schedule: s.schedule.as_ref().map(|_| {
                         self.host
                             .settings

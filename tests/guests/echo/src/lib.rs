@@ -14,6 +14,13 @@
 //! - With `fetch = "true"` a task first GETs `{base_url}/task/<key>` and fails
 //!   retryably on a non-2xx answer: tests use it to pace a crawl and to see
 //!   which host ran which task.
+//! - Coverage knobs (off by default, so the values above stay exact):
+//!   `extra = "filled"` adds `"extra":"x"` to every seed/child record,
+//!   `extra = "null"` adds `"extra":null`; `flag = "N"` adds a boolean
+//!   `"flag"`, `true` in record 0 of every Nth task (by index), `flag =
+//!   "never"` adds it always `false`; `skipped = "N"` makes every seed/child
+//!   task report N items of topic `echo` skipped for a missing `id` through
+//!   the contract's `quality` import.
 
 use crawlhost_sdk::{
     ConfigKey, CrawlOutput, CrawlResult, Manifest, OutRecord, PlanInput, Plugin, Run, Task, http,
@@ -34,13 +41,23 @@ fn key(name: &str, description: &str, default: &str) -> ConfigKey {
 
 fn records_for(run: &Run, task: &Task, index: i64) -> CrawlResult<Vec<OutRecord>> {
     let per_task = run.config_u64("records_per_task", 3)?;
+    let flag_every = match run.config("flag").unwrap_or("") {
+        "" => None,
+        "never" => Some(0),
+        _ => Some(run.config_u64("flag", 1)?.max(1) as i64),
+    };
     let mut records = Vec::new();
     for j in 0..per_task {
-        let mut r = out::record(
-            "echo",
-            format!("{}-r{j}", task.key),
-            &json!({ "task": task.key, "record": j, "run": run.id() }),
-        )?;
+        let mut value = json!({ "task": task.key, "record": j, "run": run.id() });
+        match run.config("extra").unwrap_or("absent") {
+            "filled" => value["extra"] = json!("x"),
+            "null" => value["extra"] = serde_json::Value::Null,
+            _ => {}
+        }
+        if let Some(every) = flag_every {
+            value["flag"] = json!(every > 0 && j == 0 && index % every == 0);
+        }
+        let mut r = out::record("echo", format!("{}-r{j}", task.key), &value)?;
         if j == 0 {
             r.timestamp_ms = Some(run.started_at_ms() + index);
         }
@@ -72,6 +89,21 @@ impl Plugin for Echo {
                     "false",
                 ),
                 key("base_url", "where `fetch` goes", "http://echo.invalid"),
+                key(
+                    "extra",
+                    "`filled` / `null`: add field `extra` to every record",
+                    "absent",
+                ),
+                key(
+                    "flag",
+                    "N: boolean `flag`, true in record 0 of every Nth task; `never`: always false",
+                    "",
+                ),
+                key(
+                    "skipped",
+                    "items every task reports skipped (topic echo, field id)",
+                    "0",
+                ),
             ],
             triggers: vec!["oliveyoung".into()],
         }
@@ -129,6 +161,15 @@ impl Plugin for Echo {
             }
             "seed" | "child" => {
                 let index = payload["index"].as_i64().unwrap_or_default();
+                let skipped = run.config_u64("skipped", 0)?;
+                if skipped > 0 {
+                    // The raw contract 0.3 import (the SDK wraps it too).
+                    crawlhost_sdk::bindings::crawlhost::plugin::quality::skipped(
+                        "echo",
+                        "id",
+                        skipped as u32,
+                    );
+                }
                 let records = records_for(run, &task, index)?;
                 let mut tasks = Vec::new();
                 if task.kind == "seed" {
