@@ -1,6 +1,8 @@
 //! `crawlhost serve`: hot swap under load, refusal of a corrupt file while
 //! the good version keeps serving, cron firing without overlap, `/metrics`
-//! in the Prometheus format, admin token rules, graceful shutdown.
+//! in the Prometheus format, admin token rules, graceful shutdown; field
+//! coverage and drift alarms from run to run (`run_plugin`, `serve`'s health,
+//! metrics and admin API, `run --once` exit code 3, `coverage show|reset`).
 
 mod common;
 
@@ -440,4 +442,354 @@ async fn serve_runs_the_sink_when_configured() {
     );
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+/// The echo guest's plugin config as TOML.
+fn echo_config(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::from("[plugins.echo.config]\n");
+    for (k, v) in pairs {
+        out.push_str(&format!("{k} = \"{v}\"\n"));
+    }
+    out
+}
+
+/// `run_plugin` measures coverage and skipped items exactly, and a second
+/// call with the same `data_dir` is compared with the first: a field that
+/// empties, a flag that is never true any more, a topic that shrinks by more
+/// than half each alarm; records land all the same; a run with alarms does
+/// not become the baseline, a good one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_plugin_measures_coverage_and_compares_with_the_last_good_run() {
+    use crawlhost::coverage::{DriftCheck, DriftKind};
+    use crawlhost::engine::bindings::PlanInput;
+    use crawlhost::run::{RunContext, run_plugin};
+
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(common::settings(dir.path(), "")).unwrap();
+    let plugin = Arc::new(host.engine.load(&common::wasm("guest_echo")).await.unwrap());
+    let run = |pairs: &[(&str, &str)]| {
+        let mut settings = (*host.settings).clone();
+        settings.plugins.entry("echo".into()).or_default().config = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ctx = RunContext {
+            settings: Arc::new(settings),
+            ..host.run_context()
+        };
+        let plugin = plugin.clone();
+        async move { run_plugin(ctx, plugin, PlanInput::Scheduled, &mut |_| {}).await }
+    };
+    let good = [
+        ("tasks", "40"),
+        ("records_per_task", "1"),
+        ("extra", "filled"),
+        ("flag", "2"),
+        ("skipped", "3"),
+    ];
+
+    let first = run(&good).await;
+    assert!(first.is_clean(), "{:?}", first.tasks_failed);
+    let echo = &first.coverage.topics["echo"];
+    assert_eq!(echo.records, 40);
+    for field in ["task", "record", "run", "extra", "flag"] {
+        assert_eq!(echo.fields[field].filled, 40, "{field}");
+    }
+    assert_eq!(echo.fields["flag"].true_count, 20);
+    assert_eq!(echo.fields["extra"].true_count, 0);
+    assert_eq!(echo.skipped["id"], 120);
+    assert_eq!(first.drift_check, DriftCheck::BaselineSet);
+    assert!(first.drift.is_empty());
+    assert_eq!(crawlhost::cli::run_exit_code(&first), 0);
+    assert!(dir.path().join("data/coverage/echo.json").is_file());
+
+    // The site "changed": `extra` empty, `flag` never true.
+    let drifted = run(&[
+        ("tasks", "40"),
+        ("records_per_task", "1"),
+        ("extra", "null"),
+        ("flag", "never"),
+    ])
+    .await;
+    assert!(drifted.is_clean());
+    let found: Vec<_> = drifted
+        .drift
+        .iter()
+        .map(|a| (a.kind, a.field.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (DriftKind::Coverage, "extra".to_string()),
+            (DriftKind::VanishedFlag, "flag".to_string())
+        ]
+    );
+    let extra = &drifted.drift[0];
+    assert_eq!((extra.before, extra.now), (1.0, 0.0));
+    assert_eq!(extra.baseline_run, first.run_id);
+    assert!(
+        extra.message.starts_with(
+            "echo/echo: field extra filled in 0.0% of 40 records, was 100.0% of 40 (baseline run "
+        ),
+        "{}",
+        extra.message
+    );
+    assert_eq!(
+        drifted.drift_check,
+        DriftCheck::Compared {
+            baseline_run: first.run_id.clone(),
+            baseline_started_at_ms: first.started_at_ms,
+            replaced: false
+        }
+    );
+    assert!(drifted.coverage.topics["echo"].skipped.is_empty());
+    assert_eq!(crawlhost::cli::run_exit_code(&drifted), 3);
+    // The records landed anyway.
+    assert_eq!(
+        common::read_topic(host.bus.as_ref(), "echo").await.len(),
+        80
+    );
+
+    // Fewer records than half the baseline's (still against the first run).
+    let small = run(&[
+        ("tasks", "19"),
+        ("records_per_task", "1"),
+        ("extra", "filled"),
+        ("flag", "2"),
+    ])
+    .await;
+    let kinds: Vec<_> = small.drift.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, vec![DriftKind::Volume], "{:?}", small.drift);
+    assert_eq!((small.drift[0].before, small.drift[0].now), (40.0, 19.0));
+    assert!(matches!(
+        &small.drift_check,
+        DriftCheck::Compared { baseline_run, replaced: false, .. } if *baseline_run == first.run_id
+    ));
+
+    // Fixed: no alarm, and this run is the new baseline.
+    let fixed = run(&good).await;
+    assert!(fixed.drift.is_empty(), "{:?}", fixed.drift);
+    assert!(matches!(
+        &fixed.drift_check,
+        DriftCheck::Compared { baseline_run, replaced: true, .. } if *baseline_run == first.run_id
+    ));
+    let again = run(&good).await;
+    assert!(matches!(
+        &again.drift_check,
+        DriftCheck::Compared { baseline_run, .. } if *baseline_run == fixed.run_id
+    ));
+}
+
+/// In `serve`: coverage and skipped items in the admin API's runs and in
+/// `/metrics`; a drift alarm makes the plugin `degraded` (also after a
+/// restart, from the file under `data_dir`), counted in metrics; an
+/// operator resets the baseline over the API and the next run clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_degrades_health_in_serve_until_reset_and_a_good_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin_path = dir.path().join("plugins/echo.wasm");
+    let base = [("tasks", "4"), ("records_per_task", "3"), ("skipped", "2")];
+    let start = |extra: &'static str| {
+        let mut pairs = base.to_vec();
+        pairs.push(("extra", extra));
+        let settings = common::settings(dir.path(), &echo_config(&pairs));
+        copy_plugin(&common::wasm("guest_echo"), &plugin_path);
+        let plugin_path = plugin_path.clone();
+        async move {
+            let service = Service::new(Host::open(settings).unwrap());
+            service.apply_file(&plugin_path).await;
+            let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let router = admin::router_with(service.clone(), None, local).unwrap();
+            let listener = tokio::net::TcpListener::bind(local).await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            (service, addr)
+        }
+    };
+    let run_once = |service: Arc<Service>| async move {
+        let before = service.plugins()[0].last_runs.len();
+        service.start_run("echo").await.unwrap();
+        wait_for(Duration::from_secs(30), "the run to finish", || {
+            let p = &service.plugins()[0];
+            p.active_run.is_none() && p.last_runs.len() > before
+        })
+        .await;
+        service.plugins()[0].clone()
+    };
+    let json = |body: String| serde_json::from_str::<serde_json::Value>(&body).unwrap();
+
+    // A good first run: the baseline.
+    let (service, addr) = start("filled").await;
+    let info = run_once(service.clone()).await;
+    assert_eq!(info.health, "healthy");
+    assert_eq!(info.last_runs[0].skipped_items, 8);
+    assert!(info.last_runs[0].drift.is_empty());
+    let (_, metrics) = http(addr, "GET", "/metrics", None).await;
+    for line in [
+        "crawlhost_field_coverage_ratio{plugin=\"echo\",topic=\"echo\",field=\"extra\"} 1",
+        "crawlhost_topic_records_total{plugin=\"echo\",topic=\"echo\"} 12",
+        "crawlhost_skipped_items_total{plugin=\"echo\",topic=\"echo\",field=\"id\"} 8",
+        "crawlhost_plugin_degraded{plugin=\"echo\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing in\n{metrics}");
+    }
+    let (status, body) = http(addr, "GET", "/plugins/echo/coverage", None).await;
+    assert_eq!(status, 200, "{body}");
+    let stored = json(body);
+    let baseline_run = stored["baseline"]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        stored["baseline"]["coverage"]["topics"]["echo"]["skipped"]["id"],
+        8
+    );
+    assert_eq!(
+        http(addr, "GET", "/plugins/nope/coverage", None).await.0,
+        404
+    );
+    drop(service);
+
+    // The site changed: `extra` empty in every record.
+    let (service, addr) = start("null").await;
+    assert_eq!(service.plugins()[0].health, "healthy");
+    let info = run_once(service.clone()).await;
+    assert!(info.health.starts_with("degraded: run "), "{}", info.health);
+    assert!(
+        info.health.contains(
+            "1 drift alarm(s); first: echo/echo: field extra filled in 0.0% of 12 records, \
+             was 100.0% of 12 (baseline run "
+        ),
+        "{}",
+        info.health
+    );
+    assert!(info.health.contains(&baseline_run), "{}", info.health);
+    assert_eq!(info.last_runs[0].drift.len(), 1);
+    let (_, metrics) = http(addr, "GET", "/metrics", None).await;
+    for line in [
+        "crawlhost_field_coverage_ratio{plugin=\"echo\",topic=\"echo\",field=\"extra\"} 0",
+        "crawlhost_drift_alarms_total{plugin=\"echo\",topic=\"echo\",field=\"extra\",kind=\"coverage\"} 1",
+        "crawlhost_plugin_degraded{plugin=\"echo\"} 1",
+        "crawlhost_plugin_healthy{plugin=\"echo\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing in\n{metrics}");
+    }
+    // The admin API's runs carry the summary with coverage and alarms.
+    let (_, body) = http(addr, "GET", "/runs?plugin=echo&limit=1", None).await;
+    let runs = json(body);
+    let summary = &runs[0]["summary"];
+    assert_eq!(summary["drift"][0]["field"], "extra", "{summary}");
+    assert_eq!(summary["drift"][0]["kind"], "coverage");
+    assert_eq!(summary["coverage"]["topics"]["echo"]["records"], 12);
+    assert_eq!(summary["drift_check"]["status"], "compared");
+    drop(service);
+
+    // A restart remembers the alarm; the operator accepts the change.
+    let (service, addr) = start("null").await;
+    assert!(
+        service.plugins()[0].health.starts_with("degraded: "),
+        "{}",
+        service.plugins()[0].health
+    );
+    let (status, body) = http(addr, "POST", "/plugins/echo/coverage/reset", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(body)["had_baseline"], true);
+    let info = run_once(service.clone()).await;
+    assert_eq!(info.health, "healthy");
+    assert!(info.last_runs[0].drift.is_empty());
+    let (_, body) = http(addr, "GET", "/plugins/echo/coverage", None).await;
+    assert_eq!(
+        json(body)["baseline"]["run_id"],
+        info.last_runs[0].run_id.as_str()
+    );
+}
+
+/// `run --once` exits 3 on drift and prints the alarm and the coverage
+/// lines; `coverage show` and `coverage reset` work on the stored file.
+#[test]
+fn run_once_exits_3_on_drift_and_coverage_commands_reset_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let _ = common::settings(dir.path(), "");
+    copy_plugin(
+        &common::wasm("guest_echo"),
+        &dir.path().join("plugins/echo.wasm"),
+    );
+    let config = dir.path().join("crawlhost.toml");
+    let write_config = |extra: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[host]\nplugins_dir = \"{}\"\ndata_dir = \"{}\"\n{}",
+                dir.path().join("plugins").display(),
+                dir.path().join("data").display(),
+                echo_config(&[("tasks", "4"), ("extra", extra), ("skipped", "1")])
+            ),
+        )
+        .unwrap();
+    };
+    let crawlhost = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let run = ["run", "--once", "--plugin", "echo", "--quiet"];
+
+    write_config("filled");
+    let (code, out, err) = crawlhost(&run);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("coverage baseline: this run"), "{out}");
+    assert!(out.contains("echo  extra   12/12  100.0%"), "{out}");
+    assert!(
+        out.contains("echo  id      4 item(s) skipped without it"),
+        "{out}"
+    );
+
+    write_config("null");
+    let (code, out, err) = crawlhost(&run);
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(
+        out.contains(
+            "DRIFT echo/echo: field extra filled in 0.0% of 12 records, was 100.0% of 12 \
+             (baseline run echo-"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("echo  extra    0/12    0.0%"), "{out}");
+    assert!(out.contains("crawlhost coverage reset echo"), "{out}");
+    // Still drifting: the alarm fires again, also in the JSON summary.
+    let mut json_run = run.to_vec();
+    json_run.push("--json");
+    let (code, out, _) = crawlhost(&json_run);
+    assert_eq!(code, Some(3));
+    let summaries: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summaries[0]["drift"][0]["kind"], "coverage");
+    assert_eq!(
+        summaries[0]["coverage"]["topics"]["echo"]["fields"]["extra"]["filled"],
+        0
+    );
+
+    let (code, out, _) = crawlhost(&["coverage", "show", "echo"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("baseline (runs are compared with it"),
+        "{out}"
+    );
+    assert!(out.contains("DRIFT echo/echo: field extra"), "{out}");
+    let (code, out, _) = crawlhost(&["coverage", "reset", "echo"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("baseline of `echo` forgotten"), "{out}");
+    let (code, out, err) = crawlhost(&run);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("coverage baseline: this run"), "{out}");
+    let (code, _, err) = crawlhost(&["coverage", "show", "nope"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no coverage kept for `nope`"), "{err}");
+
+    let (_, help, _) = crawlhost(&["run", "--help"]);
+    assert!(help.contains("3 drift"), "{help}");
 }
