@@ -6,6 +6,12 @@
 //! `tweet.fields` / `expansions` / `user.fields` honoured field by field,
 //! `since_id`, `max_results` and `next_token` paging. Every request is
 //! logged so tests can assert what a plugin sent.
+//!
+//! Answers look as X's do: `text` HTML-escaped (`&amp;`, `&lt;`, `&gt;`,
+//! nothing else), `edit_history_tweet_ids` on every tweet, `lang` left out
+//! where X has none, and authors who no longer exist left out of
+//! `includes.users` and named in a top-level `errors` array beside `data`
+//! (`resource-not-found`): a partial answer with status 200.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, RwLock};
@@ -439,9 +445,23 @@ impl Api {
             body.insert("data".into(), Value::Array(data));
             if expansions.contains("author_id") {
                 let mut seen = BTreeSet::new();
-                let users: Vec<Value> = page
+                let authors: Vec<&Tweet> = page
                     .iter()
+                    .copied()
                     .filter(|t| seen.insert(t.author))
+                    .collect();
+                let errors: Vec<Value> = authors
+                    .iter()
+                    .map(|t| &corpus.users()[t.author])
+                    .filter(|u| u.deleted)
+                    .map(|u| not_found_user(&u.id))
+                    .collect();
+                if !errors.is_empty() {
+                    body.insert("errors".into(), Value::Array(errors));
+                }
+                let users: Vec<Value> = authors
+                    .iter()
+                    .filter(|t| !corpus.users()[t.author].deleted)
                     .map(|t| {
                         let u = &corpus.users()[t.author];
                         let mut o = Map::new();
@@ -462,21 +482,53 @@ impl Api {
     }
 }
 
+/// Tweet text as X sends it: `&`, `<` and `>` HTML-escaped, nothing else
+/// (quotes and apostrophes stay as typed).
+pub fn x_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `errors` entry X writes for an expanded author who no longer
+/// exists.
+fn not_found_user(id: &str) -> Value {
+    json!({
+        "value": id,
+        "detail": format!("Could not find user with id: [{id}]."),
+        "title": "Not Found Error",
+        "resource_type": "user",
+        "parameter": "author_id",
+        "resource_id": id,
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    })
+}
+
 /// A tweet as X serves it with these `tweet.fields` (`id`, `text` and
 /// `edit_history_tweet_ids` always).
 fn tweet_json(corpus: &Corpus, t: &Tweet, fields: &BTreeSet<String>) -> Value {
     let mut o = Map::new();
     o.insert("id".into(), json!(t.id.to_string()));
-    o.insert("text".into(), json!(t.text));
-    o.insert("edit_history_tweet_ids".into(), json!([t.id.to_string()]));
+    o.insert("text".into(), json!(x_escape(&t.text)));
+    let history: Vec<String> = t.edit_history.iter().map(u64::to_string).collect();
+    o.insert("edit_history_tweet_ids".into(), json!(history));
     if fields.contains("created_at") {
         o.insert("created_at".into(), json!(iso_utc(t.created_at_ms)));
     }
     if fields.contains("author_id") {
         o.insert("author_id".into(), json!(corpus.users()[t.author].id));
     }
-    if fields.contains("lang") {
-        o.insert("lang".into(), json!(t.lang));
+    if fields.contains("lang")
+        && let Some(lang) = t.lang
+    {
+        o.insert("lang".into(), json!(lang));
     }
     if fields.contains("conversation_id") {
         o.insert("conversation_id".into(), json!(t.id.to_string()));

@@ -7,6 +7,12 @@
 //! redrawn), so the set of tweets a brand query finds is known without
 //! running the query. About an eighth of the tweets are older than the
 //! seven days recent search covers, and some tweets name no brand at all.
+//!
+//! What real answers hold, reproduced here: texts with `&`, `<` and `>`
+//! (X escapes them, see `api`), brand names with `&` (`X & Co.`), a few
+//! accounts that no longer exist (their tweets stay searchable; X leaves
+//! them out of `includes.users` and names them in `errors`), tweets without
+//! `lang`, and edited tweets with two ids in `edit_history_tweet_ids`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -63,6 +69,10 @@ pub struct User {
     pub username: String,
     /// Display name.
     pub name: String,
+    /// The account no longer exists: its tweets are still found, but X
+    /// leaves it out of `includes.users` and reports it in `errors`
+    /// (`resource-not-found`).
+    pub deleted: bool,
 }
 
 /// `public_metrics` of a tweet.
@@ -88,12 +98,39 @@ pub struct Tweet {
     pub created_at_ms: i64,
     /// Index into [`Corpus::users`].
     pub author: usize,
-    /// `lang`.
-    pub lang: &'static str,
+    /// `lang`; none for the tweets X sends without one.
+    pub lang: Option<&'static str>,
     pub metrics: Metrics,
     /// The brand the tweet names (index into [`Corpus::brands`]), none for
     /// tweets that name no brand.
     pub brand: Option<usize>,
+    /// `edit_history_tweet_ids`: the tweet's own id, after the id of the
+    /// version it replaced for an edited tweet.
+    pub edit_history: Vec<u64>,
+}
+
+/// One tweet in this many comes without `lang`.
+const NO_LANG_ONE_IN: u64 = 25;
+/// One tweet in this many was edited.
+const EDITED_ONE_IN: u64 = 20;
+/// One account in this many no longer exists (not among the busiest).
+const DELETED_PER_MILLE: u64 = 40;
+/// The busiest accounts, which never are deleted (so a deletion costs a
+/// handful of author names, not a tenth of the corpus's).
+const KEPT_BUSIEST: usize = 20;
+
+/// The parts of a tweet that follow from its id's random bits, so that
+/// drawing them costs no extra random numbers: whether it lacks `lang`,
+/// and its edit history.
+fn quirks(id: u64) -> (bool, Vec<u64>) {
+    let no_lang = (id >> 12) % NO_LANG_ONE_IN == 0;
+    let history = if (id & 0xfff) % EDITED_ONE_IN == 0 {
+        // The first version, a minute older.
+        vec![id - (60_000 << 22), id]
+    } else {
+        vec![id]
+    };
+    (no_lang, history)
 }
 
 /// Which brands' keywords occur in a text (at word boundaries, as
@@ -181,7 +218,11 @@ impl Corpus {
     /// Generate a corpus: the same seed and brands always give the same
     /// tweets.
     pub fn generate(seed: u64, brands: Vec<BrandSeed>) -> Corpus {
-        let users = generate_users(&mut SplitMix64::derive(seed, 0x7711));
+        let mut users = generate_users(&mut SplitMix64::derive(seed, 0x7711));
+        let mut gone = SplitMix64::derive(seed, 0x7713);
+        for u in users.iter_mut().skip(KEPT_BUSIEST) {
+            u.deleted = gone.chance(DELETED_PER_MILLE);
+        }
         let matcher = Matcher::new(&brands);
         let mut corpus = Corpus {
             seed,
@@ -354,15 +395,17 @@ impl Corpus {
         }
         let created = at_ms - at_ms.rem_euclid(1000);
         let id = self.snowflake(rng, at_ms);
+        let (no_lang, edit_history) = quirks(id);
         self.tweets.push(Tweet {
             id,
             text,
             text_lower,
             created_at_ms: created,
             author,
-            lang: template.lang,
+            lang: (!no_lang).then_some(template.lang),
             metrics,
             brand: Some(b),
+            edit_history,
         });
         true
     }
@@ -372,15 +415,17 @@ impl Corpus {
         let author = self.author(rng);
         let metrics = Self::metrics(rng);
         let id = self.snowflake(rng, at_ms);
+        let (no_lang, edit_history) = quirks(id);
         self.tweets.push(Tweet {
             id,
             text: text.to_string(),
             text_lower: text.to_lowercase(),
             created_at_ms: at_ms - at_ms.rem_euclid(1000),
             author,
-            lang,
+            lang: (!no_lang).then_some(lang),
             metrics,
             brand: None,
+            edit_history,
         });
     }
 }
@@ -414,6 +459,7 @@ fn generate_users(rng: &mut SplitMix64) -> Vec<User> {
             id: id.to_string(),
             username,
             name,
+            deleted: false,
         });
     }
     users

@@ -15,7 +15,8 @@
 //! - `api`: [`Api`], the endpoint as a synchronous function: bearer token
 //!   (401), rate limit per window (429 + `x-rate-limit-reset`), parameter
 //!   validation (400), `tweet.fields` / `expansions` / `user.fields`,
-//!   `since_id`, `max_results`, `next_token`; and the request log.
+//!   `since_id`, `max_results`, `next_token`; text escaped as X escapes
+//!   it, deleted authors reported in `errors`; and the request log.
 //! - `server`: the axum wrapper, [`serve`] and [`spawn`].
 //! - `truth`: [`GroundTruth`], the records and requests a run must produce.
 
@@ -28,7 +29,7 @@ mod words;
 
 pub use api::{
     Api, ApiConfig, LoggedRequest, RateLimit, Reply, SEARCH_PATH, TWEET_FIELDS, USER_FIELDS,
-    brand_query,
+    brand_query, x_escape,
 };
 pub use corpus::{
     ADVANCE_MS, BrandSeed, Corpus, Metrics, SNOWFLAKE_EPOCH_MS, START_MS, Tweet, User, WINDOW_MS,

@@ -262,3 +262,136 @@ fn rate_limit_answers_429_until_the_window_resets() {
     // Unauthorised requests do not count.
     assert_eq!(api.handle("GET", &path, None, later).status, 401);
 }
+
+/// Answers escape text as X does, name deleted authors in `errors` beside
+/// `data`, leave `lang` out where X has none and carry edit histories; the
+/// truth holds the text as written, and every record's keywords match it.
+#[test]
+fn answers_look_like_x_and_the_truth_is_unescaped() {
+    let api = api(None);
+    let brands = api.with_corpus(|c| c.brands().to_vec());
+    let truth = api.with_corpus(|c| c.ground_truth(&brands, &BTreeMap::new(), 100));
+    let texts: BTreeMap<String, String> = api.with_corpus(|c| {
+        c.tweets()
+            .iter()
+            .map(|t| (t.id.to_string(), t.text.clone()))
+            .collect()
+    });
+    let (mut escaped, mut typed_entity, mut no_lang, mut edited, mut partial) = (0, 0, 0, 0, 0);
+    let mut deleted_seen = std::collections::BTreeSet::new();
+    for brand in &brands {
+        let mut extra: Vec<(&str, &str)> = FIELDS.to_vec();
+        extra.push(("max_results", "100"));
+        let (status, body) = get(&api, &url(&brand_query(brand), &extra));
+        assert_eq!(status, 200);
+        let users: Vec<&str> = body["includes"]["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        let errors: Vec<&str> = body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                assert_eq!(
+                    e["type"],
+                    "https://api.twitter.com/2/problems/resource-not-found"
+                );
+                assert_eq!(e["resource_type"], "user");
+                e["resource_id"].as_str().unwrap()
+            })
+            .collect();
+        partial += usize::from(!errors.is_empty());
+        for t in body["data"].as_array().into_iter().flatten() {
+            let id = t["id"].as_str().unwrap();
+            let text = t["text"].as_str().unwrap();
+            assert_eq!(text, x_escape(&texts[id]));
+            assert!(!text.contains(['<', '>']), "{text}");
+            escaped += usize::from(text != texts[id]);
+            typed_entity += usize::from(text.contains("&amp;lt;"));
+            no_lang += usize::from(t.get("lang").is_none());
+            let history = t["edit_history_tweet_ids"].as_array().unwrap();
+            assert_eq!(history.last().unwrap(), id);
+            edited += usize::from(history.len() == 2);
+            let author = t["author_id"].as_str().unwrap();
+            // Every author is either expanded or reported, never both.
+            assert_ne!(
+                users.contains(&author),
+                errors.contains(&author),
+                "author {author}"
+            );
+            if errors.contains(&author) {
+                deleted_seen.insert(author.to_string());
+                let r = &truth.records[id].value;
+                assert!(r["author"]["username"].is_null() && r["author"]["id"] == author);
+                assert_eq!(r["url"], format!("https://x.com/i/status/{id}"));
+            }
+        }
+    }
+    assert!(escaped >= 100, "{escaped} escaped texts");
+    assert!(typed_entity >= 5, "{typed_entity} texts with a typed &lt;");
+    assert!(
+        no_lang >= 20 && edited >= 20,
+        "{no_lang} without lang, {edited} edited"
+    );
+    assert!(
+        partial >= 5 && deleted_seen.len() >= 3,
+        "{partial} partial answers"
+    );
+    assert!(truth.records.values().any(|r| r.value["lang"].is_null()));
+
+    // Brands with `&`: their tweets match once the text is unescaped, and
+    // would match nothing of that name on the escaped text.
+    let amp_brands: Vec<&BrandSeed> = brands
+        .iter()
+        .filter(|b| b.name_en.contains('&') || b.name_ko.contains('&'))
+        .collect();
+    let mut amp_tweets = 0;
+    let mut matched_escaped = 0;
+    // Records whose keywords all miss the escaped text: what a plugin that
+    // matched before unescaping would have written with no keyword.
+    let mut none_on_escaped = 0;
+    for r in truth.records.values() {
+        let v = &r.value;
+        let keywords: Vec<&str> = v["matched_keywords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert!(!keywords.is_empty(), "{v}");
+        let text = v["text"].as_str().unwrap();
+        assert!(!text.contains("&amp;"), "{text}");
+        none_on_escaped += usize::from(keywords.iter().all(|k| !term_matches(&x_escape(text), k)));
+        let Some(brand) = amp_brands
+            .iter()
+            .find(|b| v["brand_code"] == b.code.as_str())
+        else {
+            continue;
+        };
+        if !term_matches(text, &brand.name_en) {
+            continue;
+        }
+        amp_tweets += 1;
+        assert!(keywords.contains(&brand.name_en.as_str()), "{v}");
+        matched_escaped += usize::from(term_matches(&x_escape(text), &brand.name_en));
+    }
+    assert!(amp_brands.len() >= 5, "{} brands with &", amp_brands.len());
+    assert!(
+        amp_tweets >= 30,
+        "{amp_tweets} tweets naming a brand with &"
+    );
+    assert_eq!(matched_escaped, 0);
+    assert!(none_on_escaped >= 30, "{none_on_escaped}");
+    eprintln!(
+        "X fixture: {} brands with `&`, {amp_tweets} tweets name one of them by its `&` name \
+         ({matched_escaped} would match it on the escaped text, {none_on_escaped} records would \
+         match no keyword at all); {escaped} texts escaped \
+         ({typed_entity} with a typed `&lt;`), {no_lang} without lang, {edited} edited, \
+         {partial} partial answers naming {} deleted authors",
+        amp_brands.len(),
+        deleted_seen.len()
+    );
+}

@@ -1,6 +1,7 @@
 //! The ground truth of the X fixture: exactly the records a correct
 //! `twitter` plugin emits when the given brands trigger it (topic `twitter`,
-//! key = tweet id), and the requests it needs. Computed from which brand
+//! key = tweet id), and the requests it needs: the text as the author
+//! wrote it (not as X escapes it), matched against it. Computed from which brand
 //! each tweet was written for (not by running the fixture's search), so a
 //! search bug in the fixture and a matching bug in the plugin cannot cancel
 //! out.
@@ -85,12 +86,23 @@ impl Corpus {
                     .copied()
                     .filter(|k| term_matches(&t.text, k))
                     .collect();
+                // A deleted author keeps its id (from the tweet) but not
+                // its names, and the link goes through `/i/`.
+                let (username, name, url) = if user.deleted {
+                    (None, None, format!("https://x.com/i/status/{}", t.id))
+                } else {
+                    (
+                        Some(&user.username),
+                        Some(&user.name),
+                        format!("https://x.com/{}/status/{}", user.username, t.id),
+                    )
+                };
                 let value = json!({
                     "id": t.id.to_string(),
                     "text": t.text,
                     "created_at": iso_utc(t.created_at_ms),
                     "lang": t.lang,
-                    "author": { "id": user.id, "username": user.username, "name": user.name },
+                    "author": { "id": user.id, "username": username, "name": name },
                     "metrics": {
                         "retweet_count": m.retweet_count,
                         "reply_count": m.reply_count,
@@ -99,7 +111,7 @@ impl Corpus {
                         "bookmark_count": m.bookmark_count,
                         "impression_count": m.impression_count,
                     },
-                    "url": format!("https://x.com/{}/status/{}", user.username, t.id),
+                    "url": url,
                     "brand": brand.name_ko,
                     "brand_code": brand.code,
                     "brand_name_en": brand.name_en,

@@ -67,6 +67,24 @@ pub const BRAND_TEMPLATES: &[Template] = &[
         lang: "en",
         text: "my holy grail {item}: {en}, no contest",
     },
+    // `&`, `<` and `>`, which X escapes; the last one was typed as an
+    // entity by its author (X sends `&amp;lt;3`).
+    Template {
+        lang: "ko",
+        text: "{ko} {item} & 클렌징폼 세트로 샀어요 <3",
+    },
+    Template {
+        lang: "en",
+        text: "{en} {item} > every other {item} I've tried",
+    },
+    Template {
+        lang: "en",
+        text: "{en} x Olive Young -> yes & yes",
+    },
+    Template {
+        lang: "en",
+        text: "my phone turns hearts into &lt;3, anyway {en} {item} &lt;3",
+    },
     Template {
         lang: "ja",
         text: "「{en}」の{item}、めっちゃ良かった！",
