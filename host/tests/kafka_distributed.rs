@@ -31,7 +31,7 @@ fn write_config(dir: &Path, name: &str, brokers: &str, gate: &str) -> std::path:
          [http.robots]\nobey = false\n\
          [run]\nconcurrency = 2\nretry_base_ms = 50\nretry_max_ms = 500\n\
          [kafka]\nbootstrap_servers = \"{brokers}\"\nsession_timeout_ms = 6000\ndelivery_timeout_ms = 5000\nresult_timeout_secs = 25\n\
-         [plugins.echo]\nconfig = {{ tasks = \"{SEEDS}\", children = \"{CHILDREN}\", records_per_task = \"{PER_TASK}\", fetch = \"true\", base_url = \"{gate}\" }}\n",
+         [plugins.echo]\nconfig = {{ tasks = \"{SEEDS}\", children = \"{CHILDREN}\", records_per_task = \"{PER_TASK}\", fetch = \"true\", base_url = \"{gate}\", skipped = \"2\" }}\n",
         plugins = dir.join("plugins").display(),
         data = dir.join(format!("data-{name}")).display(),
     );
@@ -184,6 +184,20 @@ async fn two_hosts_split_a_run_and_survive_one_being_killed() {
         "{summary:#}"
     );
     assert_eq!(summary["records"], (tasks * PER_TASK) as u64);
+    // Coverage and skipped items come back with each task's outcome from
+    // whichever host ran it, once per task.
+    let coverage = &summary["coverage"]["topics"]["echo"];
+    assert_eq!(
+        coverage["records"],
+        (tasks * PER_TASK) as u64,
+        "{summary:#}"
+    );
+    assert_eq!(
+        coverage["fields"]["task"]["filled"],
+        (tasks * PER_TASK) as u64
+    );
+    assert_eq!(coverage["skipped"]["id"], (2 * tasks) as u64, "{summary:#}");
+    assert_eq!(summary["drift_check"]["status"], "baseline_set");
     // Follow-ups from 30 parents collapse to 4 tasks: dedup is the
     // coordinator's, whichever host ran the parent.
     assert_eq!(
