@@ -38,7 +38,7 @@ async fn the_fixture_crawl_lands_exactly_the_ground_truth_on_kafka_and_triggers_
         "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
          [http]\nallow_private_addresses = true\n\
          [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n\
-         [http.retry]\nmax_attempts = 1\n[http.circuit]\nfailure_threshold = 0\n\
+         [http.retry]\nmax_attempts = 2\nbase_ms = 5\nmax_ms = 10\n[http.circuit]\nfailure_threshold = 0\n\
          [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\n\
          [kafka]\nbootstrap_servers = \"{brokers}\"\npartitions = {PARTITIONS}\n\
          [plugins.oliveyoung]\nconfig = {{ base_url = \"{base_url}\" }}\n",

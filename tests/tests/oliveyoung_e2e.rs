@@ -1,6 +1,8 @@
 //! The host runs the built `oliveyoung.wasm` against the fixture site and gets
 //! exactly the ground-truth brands and products; the fixture's broken pages
-//! are reported as task errors while the run completes.
+//! end in incomplete brand records while the run completes. Against the same
+//! catalogue with its markup drifted, every record still lands and the run's
+//! coverage raises a drift alarm naming the perturbed field.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,7 +38,7 @@ fn config_text(dir: &std::path::Path, base_url: &str) -> String {
     format!(
         "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
          [http]\nallow_private_addresses = true\n\
-         [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n[http.retry]\nmax_attempts = 1\n[http.circuit]\nfailure_threshold = 0\n\
+         [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n[http.retry]\nmax_attempts = 2\nbase_ms = 5\nmax_ms = 10\n[http.circuit]\nfailure_threshold = 0\n\
          [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\n\
          [plugins.oliveyoung]\nconfig = {{ base_url = \"{base_url}\" }}\n",
         plugins = dir.join("plugins").display(),
@@ -129,29 +131,15 @@ async fn crawl_matches_the_ground_truth() {
         truth.product_count
     );
 
-    // Broken pages are reported as task failures, with the right kind.
-    let failed: BTreeMap<String, String> = summary
-        .tasks_failed
-        .iter()
-        .map(|f| (f.key.clone(), f.error_kind.clone()))
-        .collect();
-    let expected_failed: BTreeMap<String, String> = truth
-        .failed_tasks
-        .iter()
-        .map(|(k, v)| (k.clone(), v.to_string()))
-        .collect();
-    assert_eq!(
-        failed, expected_failed,
+    // Broken pages no longer fail tasks: their brands land incomplete (the
+    // records below say which pages failed), and the page that fails only
+    // once succeeded on the host's HTTP retry.
+    assert!(
+        summary.tasks_failed.is_empty(),
         "failed tasks: {:#?}",
         summary.tasks_failed
     );
-    // Retryable failures were retried before being given up; the page that
-    // fails only once succeeded on retry.
-    for f in &summary.tasks_failed {
-        let expected_attempts = if f.error_kind == "retryable" { 4 } else { 1 };
-        assert_eq!(f.attempts, expected_attempts, "{f:?}");
-    }
-    assert!(summary.retries > 0);
+    assert_eq!(truth.incomplete.len(), 5);
 
     // Records: exactly the ground truth, field by field.
     let brand_records = read_topic(host.bus.as_ref(), "oliveyoung").await;
@@ -207,8 +195,9 @@ async fn crawl_matches_the_ground_truth() {
     assert_eq!(r.timestamp_ms, summary.started_at_ms);
 }
 
-/// The CLI form: `crawlhost run --once` exits 2 (completed with task
-/// failures), prints the summary, and `crawlhost tail` prints NDJSON.
+/// The CLI form: `crawlhost run --once` exits 0 (every task done; the first
+/// run sets the coverage baseline), prints the summary, and `crawlhost tail`
+/// prints NDJSON.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_run_once_and_tail() {
     let (base_url, _server) = spawn(Site::generate(SEED)).await.unwrap();
@@ -242,11 +231,11 @@ async fn cli_run_once_and_tail() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(
         run.status.code(),
-        Some(2),
+        Some(0),
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(stdout.contains("failed tasks:"), "{stdout}");
+    assert!(!stdout.contains("failed tasks:"), "{stdout}");
     assert!(stdout.contains("oliveyoung-products:"), "{stdout}");
 
     let tail = cli(&["tail", "oliveyoung", "--last", "3"]).await.unwrap();

@@ -68,7 +68,7 @@ async fn sigkill_mid_run_then_resume() {
         format!(
             "[host]\nplugins_dir = \"{}\"\ndata_dir = \"{}\"\n\
              [http]\nallow_private_addresses = true\n\
-         [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n[http.retry]\nmax_attempts = 1\n[http.circuit]\nfailure_threshold = 0\n\
+         [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n[http.retry]\nmax_attempts = 2\nbase_ms = 5\nmax_ms = 10\n[http.circuit]\nfailure_threshold = 0\n\
              [run]\nconcurrency = 2\nretry_base_ms = 20\nretry_max_ms = 200\n\
              [plugins.oliveyoung]\nconfig = {{ base_url = \"{base_url}\" }}\n",
             dir.path().join("plugins").display(),
@@ -120,9 +120,11 @@ async fn sigkill_mid_run_then_resume() {
         .output()
         .await
         .unwrap();
+    // No task fails against the fixture (its broken pages end in incomplete
+    // brand records), so the resumed run exits 0.
     assert_eq!(
         second.status.code(),
-        Some(2),
+        Some(0),
         "stderr: {}",
         String::from_utf8_lossy(&second.stderr)
     );

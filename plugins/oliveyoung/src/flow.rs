@@ -6,18 +6,23 @@ use std::collections::{HashMap, HashSet};
 
 use crawlhost_sdk::{CrawlError, CrawlOutput, LogLevel, OutRecord, PlanInput, Run, Task, out};
 
-use crate::io::{Io, get_json, put_json};
+use crawlhost_sdk::extract::Tally;
+
+use crate::io::{Io, get_json, put_json, report};
 use crate::parse::{self, Category, Product};
-use crate::records::{self, BRAND_TOPIC, BrandInfo, PRODUCT_TOPIC};
-use crate::site::{ROWS_PER_PAGE, Settings};
+use crate::records::{self, BRAND_TOPIC, BrandCrawl, BrandInfo, PRODUCT_TOPIC};
+use crate::site::{ROWS_PER_PAGE, RecordLayout, Settings};
 use crate::tasks::{self, CategoryPayload};
 
-/// Seed tasks: a scheduled run starts at the category landing. The plugin
-/// declares no triggers, so a trigger record plans nothing.
+/// Seed tasks: a scheduled run starts at the category landing (phase 0) and
+/// the brand list (phase 1, after every category page). Both are seeds, so
+/// a category landing that cannot be read costs the brands their categories,
+/// not the brands. The plugin declares no triggers, so a trigger record
+/// plans nothing.
 pub fn plan(io: &mut impl Io, run: &Run, input: PlanInput) -> Result<Vec<Task>, CrawlError> {
     Settings::from_run(run)?;
     match input {
-        PlanInput::Scheduled => Ok(vec![tasks::categories_task()]),
+        PlanInput::Scheduled => Ok(vec![tasks::categories_task(), tasks::brand_list_task()]),
         PlanInput::Trigger(record) => {
             io.log(
                 LogLevel::Warn,
@@ -55,7 +60,7 @@ fn at(context: &str) -> impl Fn(CrawlError) -> CrawlError + '_ {
 }
 
 /// `categories`: landing -> categories in state, one task per category
-/// (page 1) and the phase-1 join.
+/// (page 1).
 fn categories(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlOutput, CrawlError> {
     let request = settings.category_landing()?;
     let url = request.url().to_string();
@@ -66,11 +71,10 @@ fn categories(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlO
         LogLevel::Info,
         &format!("found {} categories on the landing page", categories.len()),
     );
-    let mut follow_ups = categories
+    let follow_ups = categories
         .iter()
         .map(|c| tasks::category_task(&c.id, 1))
         .collect::<Result<Vec<_>, _>>()?;
-    follow_ups.push(tasks::brand_list_task());
     Ok(CrawlOutput {
         records: Vec::new(),
         tasks: follow_ups,
@@ -121,15 +125,23 @@ fn category(
 /// `brand-list` (phase 1): join the category pages from state with the
 /// brand list, one `brand:<code>` task per brand, then clear the run's
 /// state. State is cleared last, so a retry after a failed fetch still
-/// finds it.
+/// finds it. Without categories in state (the landing failed) every brand
+/// is scheduled with no category.
 fn brand_list(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlOutput, CrawlError> {
     let categories_key = tasks::categories_key(run.id());
-    let categories: Vec<Category> = get_json(io, &categories_key)?.ok_or_else(|| {
-        CrawlError::Other(format!(
-            "state `{categories_key}` is missing: the categories task of run {} did not store its result",
-            run.id()
-        ))
-    })?;
+    let categories: Vec<Category> = match get_json(io, &categories_key)? {
+        Some(categories) => categories,
+        None => {
+            io.log(
+                LogLevel::Warn,
+                &format!(
+                    "state `{categories_key}` is missing (the categories task of run {} failed); brands get no category",
+                    run.id()
+                ),
+            );
+            Vec::new()
+        }
+    };
     let mut used_keys = vec![categories_key];
     let mut listed: HashMap<String, Vec<String>> = HashMap::new();
     for category in &categories {
@@ -169,10 +181,11 @@ fn brand_list(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlO
     let request = settings.brand_list()?;
     let url = request.url().to_string();
     let html = io.fetch_text(request)?;
-    let entries = parse::parse_brand_list(&html).map_err(at(&url))?;
-    let mut follow_ups = Vec::with_capacity(entries.len());
+    let list = parse::parse_brand_list(&html).map_err(at(&url))?;
+    report(io, &list.tally);
+    let mut follow_ups = Vec::with_capacity(list.brands.len());
     let mut uncategorized = 0usize;
-    for entry in entries {
+    for entry in list.brands {
         let categories = by_brand.get(&entry.name_ko).cloned().unwrap_or_default();
         if categories.is_empty() {
             uncategorized += 1;
@@ -200,55 +213,109 @@ fn brand_list(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlO
     })
 }
 
-/// `brand:<code>`: the shop landing (a 5xx here is retried by the host),
-/// then the AJAX pages until a short page; one record per product and one
-/// for the brand.
+/// `brand:<code>`: the shop landing, then the AJAX pages until a short
+/// page; one record per product and one for the brand.
+///
+/// The brand record is never dropped for product trouble: a page that
+/// still fails after the host's HTTP retries (or has cards but no readable
+/// product) goes into the record's `failed_pages` and the record is marked
+/// incomplete. Paging goes on past a failed page while the landing's pager
+/// says there are more, and a failed AJAX page 1 is replaced by the
+/// landing's own first page of cards. Only `blocked` (the site refuses the
+/// crawler) fails the task, so the host backs off and tries it again.
 fn brand(
     io: &mut impl Io,
     run: &Run,
     settings: &Settings,
     info: BrandInfo,
 ) -> Result<CrawlOutput, CrawlError> {
+    let mut crawl = BrandCrawl::default();
+    let mut tally = Tally::new(PRODUCT_TOPIC);
     let request = settings.brand_shop(&info.code)?;
     let shop_url = request.url().to_string();
-    let html = io.fetch_text(request)?;
-    match parse::parse_shop_detail(&html) {
-        Ok(detail) => {
-            if let Some(name) = detail.brand_name.filter(|n| *n != info.name_ko) {
-                io.log(
-                    LogLevel::Debug,
-                    &format!(
-                        "brand {} is titled `{name}` on {shop_url}, `{}` in the brand list",
-                        info.code, info.name_ko
-                    ),
-                );
-            }
+    let landing = match fetch_page(io, request)? {
+        Ok(html) => Some(parse::parse_shop_detail(&html).map_err(at(&shop_url))?),
+        Err(why) => {
+            io.log(
+                LogLevel::Warn,
+                &format!("brand {} shop landing {shop_url} failed: {why}", info.code),
+            );
+            crawl.failed_pages.push(shop_url.clone());
+            None
         }
-        Err(e) => io.log(
-            LogLevel::Warn,
-            &format!("cannot read the shop landing {shop_url}: {e}"),
-        ),
+    };
+    let announced = landing.as_ref().and_then(|l| l.pages).unwrap_or(1);
+    if let Some(landing) = &landing {
+        crawl.shop_brand_name = landing.brand_name.clone();
+        if let Some(name) = landing.brand_name.as_ref().filter(|n| **n != info.name_ko) {
+            io.log(
+                LogLevel::Debug,
+                &format!(
+                    "brand {} is titled `{name}` on {shop_url}, `{}` in the brand list",
+                    info.code, info.name_ko
+                ),
+            );
+        }
     }
 
     let mut products: Vec<Product> = Vec::new();
     let mut seen = HashSet::new();
     for page in 1..=settings.max_pages {
         let request = settings.goods_page(&info.code, page)?;
-        let context = format!(
-            "brand {} ({}) page {page} at {}",
-            info.code,
-            info.name_ko,
-            request.url()
-        );
-        let html = io.fetch_text(request)?;
-        let items = parse::parse_goods_page(&html).map_err(at(&context))?;
-        let count = items.len();
-        for item in items {
-            if seen.insert(item.goods_no.clone()) {
-                products.push(item);
+        let url = request.url().to_string();
+        let read = match fetch_page(io, request)? {
+            Ok(html) => {
+                let read = parse::parse_goods_page(&html).map_err(at(&url))?;
+                if read.cards > 0 && read.products.is_empty() {
+                    tally.merge(read.tally.located(&url));
+                    Err(format!("{} product cards, none readable", read.cards))
+                } else if read.cards < ROWS_PER_PAGE && page < announced {
+                    // A short page before the last one the landing
+                    // announces: cut off. Keep what it has, say so.
+                    let why = format!(
+                        "{} product cards where a page has {ROWS_PER_PAGE} and the shop announces {announced} pages",
+                        read.cards
+                    );
+                    products_seen(&mut products, &mut seen, read.products);
+                    tally.merge(read.tally.located(&url));
+                    Err(why)
+                } else {
+                    Ok(read)
+                }
             }
-        }
-        if count < ROWS_PER_PAGE {
+            Err(why) => Err(why),
+        };
+        let (items, cards) = match read {
+            Ok(read) => {
+                tally.merge(read.tally.located(&url));
+                (read.products, read.cards)
+            }
+            Err(why) => {
+                io.log(
+                    LogLevel::Warn,
+                    &format!(
+                        "brand {} ({}) page {page} at {url} failed: {why}",
+                        info.code, info.name_ko
+                    ),
+                );
+                crawl.failed_pages.push(url);
+                // Page 1 is also on the landing.
+                let fallback = match (&landing, page) {
+                    (Some(l), 1) if !l.products.products.is_empty() => {
+                        tally.merge(l.products.tally.clone().located(&shop_url));
+                        l.products.products.clone()
+                    }
+                    _ => Vec::new(),
+                };
+                if page < announced {
+                    (fallback, ROWS_PER_PAGE)
+                } else {
+                    (fallback, 0)
+                }
+            }
+        };
+        products_seen(&mut products, &mut seen, items);
+        if cards < ROWS_PER_PAGE && page >= announced {
             break;
         }
         if page == settings.max_pages {
@@ -261,6 +328,7 @@ fn brand(
             );
         }
     }
+    report(io, &tally);
 
     let started = run.started_at_ms();
     let mut out_records = Vec::with_capacity(products.len() + 1);
@@ -271,15 +339,45 @@ fn brand(
             started,
         ));
     }
-    let record = records::brand_record(settings, &info, &products, &run.date(9), started)?;
-    out_records.push(stamped(
-        out::record(BRAND_TOPIC, &info.code, &record)?,
-        started,
-    ));
+    let record = records::brand_record(settings, &info, &products, &crawl, &run.date(9), started)?;
+    let brand_record = match settings.record_layout {
+        RecordLayout::Current => out::record(BRAND_TOPIC, &info.code, &record)?,
+        RecordLayout::Legacy => out::record(
+            BRAND_TOPIC,
+            &record.brand,
+            &records::legacy_brand_value(&record),
+        )?,
+    };
+    out_records.push(stamped(brand_record, started));
     Ok(CrawlOutput {
         records: out_records,
         tasks: Vec::new(),
     })
+}
+
+/// Append the products not seen yet (by goods number), in order.
+fn products_seen(products: &mut Vec<Product>, seen: &mut HashSet<String>, items: Vec<Product>) {
+    for item in items {
+        if seen.insert(item.goods_no.clone()) {
+            products.push(item);
+        }
+    }
+}
+
+/// Fetch one page of a brand: the body, or why the page failed (any error
+/// after the host's retries but `blocked`, which is returned as the task's
+/// error so the host backs off).
+fn fetch_page(
+    io: &mut impl Io,
+    request: crawlhost_sdk::http::Request,
+) -> Result<Result<String, String>, CrawlError> {
+    match io.fetch_text(request) {
+        Ok(html) => Ok(Ok(html)),
+        Err(CrawlError::Blocked(m)) => Err(CrawlError::Blocked(m)),
+        Err(CrawlError::Retryable(m)) => Ok(Err(format!("retryable: {m}"))),
+        Err(CrawlError::Parse(m)) => Ok(Err(format!("parse: {m}"))),
+        Err(CrawlError::Other(m)) => Ok(Err(m)),
+    }
 }
 
 /// Records carry the run start as event time, so one run lands in one

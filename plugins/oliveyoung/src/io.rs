@@ -1,8 +1,10 @@
-//! The plugin's side effects (fetch, state, log) behind one small trait.
+//! The plugin's side effects (fetch, state, log, quality reports) behind one
+//! small trait.
 //! In the component, [`HostIo`] forwards to the host imports through the
 //! SDK; native tests plug in the fixture site and an in-memory store, so the
 //! whole crawl flow runs without a host.
 
+use crawlhost_sdk::extract::Tally;
 use crawlhost_sdk::http::Request;
 use crawlhost_sdk::{CrawlError, LogLevel};
 
@@ -20,6 +22,24 @@ pub trait Io {
     fn state_delete(&mut self, key: &str);
     /// Write a log line.
     fn log(&mut self, level: LogLevel, message: &str);
+    /// Report items of `topic` skipped for a missing identity `field`.
+    fn skipped(&mut self, topic: &str, field: &str, count: u32);
+}
+
+/// Log `tally` and report its skipped items through `io`.
+pub fn report(io: &mut impl Io, tally: &Tally) {
+    let mut lines = Vec::new();
+    let mut skips = Vec::new();
+    tally.report_with(
+        |level, line| lines.push((level, line.to_string())),
+        |topic, field, n| skips.push((topic.to_string(), field.to_string(), n)),
+    );
+    for (level, line) in lines {
+        io.log(level, &line);
+    }
+    for (topic, field, n) in skips {
+        io.skipped(&topic, &field, n);
+    }
 }
 
 /// Read a JSON state value; a value that no longer parses is an error.
@@ -68,5 +88,9 @@ impl Io for HostIo {
 
     fn log(&mut self, level: LogLevel, message: &str) {
         crawlhost_sdk::bindings::crawlhost::plugin::log::log(level, message)
+    }
+
+    fn skipped(&mut self, topic: &str, field: &str, count: u32) {
+        crawlhost_sdk::quality::skipped(topic, field, count)
     }
 }

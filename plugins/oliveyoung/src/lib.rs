@@ -58,6 +58,15 @@ pub fn manifest() -> Manifest {
                 default_value: Some(site::DEFAULT_MAX_PAGES.to_string()),
                 required: false,
             },
+            ConfigKey {
+                name: "record_layout".into(),
+                description: "Brand record shape: `current` (every field, key = brand code) or \
+                              `legacy` (the original pipeline's `{\"<brand>\": {query_keyword, \
+                              brand_shop_detail_url, items, category, released_date}}`, key = brand name)"
+                    .into(),
+                default_value: Some(site::DEFAULT_RECORD_LAYOUT.into()),
+                required: false,
+            },
         ],
         triggers: Vec::new(),
     }

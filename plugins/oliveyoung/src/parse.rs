@@ -1,14 +1,23 @@
 //! Pure parsers: page HTML in, typed data out. No fetching, no state, no
 //! logging, so they run natively in unit tests against the fixture site's
-//! pages. Selectors come from [`crate::selectors`]. Problems with the page's
-//! shape are `CrawlError::Parse`; the caller adds the URL to the message.
+//! pages. Selectors come from [`crate::selectors`].
+//!
+//! Items (brands of the brand list, products of a page) are read through
+//! [`crawlhost_sdk::extract::Tally`]: an item without its identity fields
+//! (brand code and name; goods number and name) is skipped and counted, never
+//! its siblings; every other field is optional and a value that cannot be read
+//! is `None`. Only a page with nothing of what it exists for (no category at
+//! all on the landing, no brand on the brand list) is a `CrawlError::Parse`;
+//! the caller adds the URL to the message.
 
 use std::collections::{HashMap, HashSet};
 
 use crawlhost_sdk::CrawlError;
+use crawlhost_sdk::extract::{Item, Missing, Tally};
 use crawlhost_sdk::html::{Document, ElementExt, ElementRef, collapse_whitespace};
 use serde::{Deserialize, Serialize};
 
+use crate::records::{BRAND_TOPIC, PRODUCT_TOPIC};
 use crate::selectors as sel;
 
 /// A display category from the landing page.
@@ -40,14 +49,38 @@ pub struct BrandEntry {
     pub name_en: String,
 }
 
-/// What the brand shop landing shows.
+/// The brands of the brand list and what could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandList {
+    /// Brands in order of first appearance.
+    pub brands: Vec<BrandEntry>,
+    /// Brand anchors skipped for a missing code or name.
+    pub tally: Tally,
+}
+
+/// What the brand shop landing shows.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShopDetail {
     /// The brand name heading, if present.
     pub brand_name: Option<String>,
-    /// First-page items: name (the first anchor's `data-attr`) and whether
-    /// the card shows a discount.
-    pub items: Vec<(String, bool)>,
+    /// How many product pages the landing's pager announces, if it has one.
+    pub pages: Option<u32>,
+    /// The first page's products (the landing prints the same cards as the
+    /// AJAX pages; a fallback when page 1 of those cannot be read).
+    pub products: GoodsPage,
+}
+
+/// One page of a brand's products.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoodsPage {
+    /// Products read, in page order.
+    pub products: Vec<Product>,
+    /// Product cards on the page, read or not: a page with fewer than a full
+    /// page of cards is the last one.
+    pub cards: usize,
+    /// Cards skipped for a missing goods number or name, and optional
+    /// fields left empty.
+    pub tally: Tally,
 }
 
 /// One product card of a brand shop page.
@@ -59,8 +92,8 @@ pub struct Product {
     pub name: String,
     /// List price in won; none when the card shows none.
     pub price_original: Option<u64>,
-    /// Selling price in won.
-    pub price_current: u64,
+    /// Selling price in won; none when the card shows none readable.
+    pub price_current: Option<u64>,
     /// The card has a discount block.
     pub on_promotion: bool,
     /// The card has a sold-out badge.
@@ -152,23 +185,31 @@ pub fn parse_category_page(html: &str) -> Result<CategoryPage, CrawlError> {
 }
 
 /// Brands of the brand list, in order of first appearance, each with its
-/// Korean and English name (the list shows every brand twice). No brand at
-/// all is a parse error.
-pub fn parse_brand_list(html: &str) -> Result<Vec<BrandEntry>, CrawlError> {
+/// Korean and English name (the list shows every brand twice). An anchor
+/// with a code but no readable name anywhere is skipped and counted; no
+/// brand at all is a parse error (the page changed beyond use).
+pub fn parse_brand_list(html: &str) -> Result<BrandList, CrawlError> {
     let doc = Document::parse(html);
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut brands: Vec<BrandEntry> = Vec::new();
+    let mut tally = Tally::new(BRAND_TOPIC);
+    // Codes seen without a name in any of their anchors yet.
+    let mut nameless: Vec<String> = Vec::new();
     for link in doc.select(sel::BRAND_LINK)? {
+        // An empty code marks page chrome (the "more brands" button), not
+        // a brand.
         let Some(code) = link
             .attr_trimmed(sel::BRAND_CODE_ATTR)
             .filter(|c| !c.is_empty())
         else {
             continue;
         };
-        let text = link.text_trimmed();
-        if text.is_empty() {
+        let Some(text) = brand_anchor_name(&link) else {
+            if !index.contains_key(&code) && !nameless.contains(&code) {
+                nameless.push(code);
+            }
             continue;
-        }
+        };
         let i = *index.entry(code.clone()).or_insert_with(|| {
             brands.push(BrandEntry {
                 code,
@@ -186,6 +227,9 @@ pub fn parse_brand_list(html: &str) -> Result<Vec<BrandEntry>, CrawlError> {
             entry.name_en = text;
         }
     }
+    for code in nameless.iter().filter(|c| !index.contains_key(*c)) {
+        tally.skip("brand", || format!("brand {code}"));
+    }
     for entry in &mut brands {
         if entry.name_ko.is_empty() {
             entry.name_ko = entry.name_en.clone();
@@ -193,14 +237,42 @@ pub fn parse_brand_list(html: &str) -> Result<Vec<BrandEntry>, CrawlError> {
         if entry.name_en.is_empty() {
             entry.name_en = entry.name_ko.clone();
         }
+        tally.item(String::new, |_| Ok(()));
     }
     if brands.is_empty() {
         return Err(CrawlError::Parse(format!(
-            "no brand links (`{}`) on the brand list",
+            "no brand links (`{}`) with a name on the brand list",
             sel::BRAND_LINK
         )));
     }
-    Ok(brands)
+    Ok(BrandList { brands, tally })
+}
+
+/// A brand anchor's name: its text, else an image's `alt`, else its
+/// `title`, else the last `^` part of its `data-attr`.
+fn brand_anchor_name(link: &ElementRef<'_>) -> Option<String> {
+    let text = link.text_trimmed();
+    if !text.is_empty() {
+        return Some(text);
+    }
+    let from_img = link
+        .select_first(sel::PRODUCT_IMAGE)
+        .ok()
+        .flatten()
+        .and_then(|img| img.attr_trimmed("alt"));
+    let from_title = || link.attr_trimmed("title");
+    let from_attr = || {
+        link.attr_trimmed(sel::ITEM_NAME_ATTR).and_then(|a| {
+            a.rsplit(sel::DATA_ATTR_SEPARATOR)
+                .next()
+                .map(collapse_whitespace)
+        })
+    };
+    from_img
+        .or_else(from_title)
+        .or_else(from_attr)
+        .map(|n| collapse_whitespace(&n))
+        .filter(|n| !n.is_empty())
 }
 
 /// Whether `s` contains Hangul (syllables or jamo).
@@ -210,81 +282,171 @@ pub fn has_hangul(s: &str) -> bool {
     })
 }
 
-/// The brand shop landing: brand heading and first-page items.
+/// The brand shop landing: brand heading, the pager's page count and the
+/// first page's products. Nothing on it is required.
 pub fn parse_shop_detail(html: &str) -> Result<ShopDetail, CrawlError> {
     let doc = Document::parse(html);
-    let brand_name = doc
-        .first(sel::SHOP_BRAND_NAME)?
-        .map(|e| e.text_trimmed())
-        .filter(|n| !n.is_empty());
-    let mut items = Vec::new();
-    for card in doc.select(sel::SHOP_CARD)? {
-        let name = card
-            .select_first(sel::SHOP_CARD_LINK)?
-            .and_then(|a| a.attr_trimmed(sel::ITEM_NAME_ATTR))
-            .map(|n| collapse_whitespace(&n))
-            .unwrap_or_default();
-        if !name.is_empty() {
-            items.push((name, card.select_first(sel::DISCOUNT)?.is_some()));
+    let mut brand_name = None;
+    for css in sel::SHOP_BRAND_NAME {
+        brand_name = doc
+            .first(css)?
+            .map(|e| e.text_trimmed())
+            .filter(|n| !n.is_empty());
+        if brand_name.is_some() {
+            break;
         }
     }
-    Ok(ShopDetail { brand_name, items })
+    let pages = doc
+        .select(sel::SHOP_PAGER_LINK)?
+        .iter()
+        .filter_map(|a| a.attr_trimmed(sel::PAGE_NO_ATTR)?.parse::<u32>().ok())
+        .chain(
+            doc.select(sel::PAGER_CURRENT)?
+                .iter()
+                .filter_map(|s| s.text_trimmed().parse::<u32>().ok()),
+        )
+        .max();
+    Ok(ShopDetail {
+        brand_name,
+        pages,
+        products: goods_of(&doc)?,
+    })
 }
 
 /// The products of one brand shop page (an AJAX fragment), in page order.
-/// A product without a goods number, name or selling price is a parse error
-/// (a truncated or changed page); optional fields that do not parse are
-/// left empty.
-pub fn parse_goods_page(html: &str) -> Result<Vec<Product>, CrawlError> {
-    let doc = Document::parse(html);
-    doc.select(sel::GOODS_ITEM)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, li)| parse_product(i + 1, li))
-        .collect()
+/// A card without a goods number or a name is skipped and counted; every
+/// other field that does not read is left empty. A page without cards is
+/// not an error (past the last page).
+pub fn parse_goods_page(html: &str) -> Result<GoodsPage, CrawlError> {
+    goods_of(&Document::parse(html))
 }
 
-fn parse_product(position: usize, li: ElementRef<'_>) -> Result<Product, CrawlError> {
-    let which = || {
-        let idx = li.attr_trimmed(sel::GOODS_INDEX_ATTR).unwrap_or_default();
-        format!("product #{position} (data-goods-idx=\"{idx}\")")
-    };
-    let goods_no = li
-        .select_all(sel::GOODS_LINK)?
-        .iter()
-        .filter_map(|a| a.attr_trimmed(sel::GOODS_NO_ATTR))
-        .find(|no| !no.is_empty())
-        .ok_or_else(|| CrawlError::Parse(format!("{} has no goods number", which())))?;
-    let name = li
-        .select_first(sel::PRODUCT_NAME)?
-        .map(|e| e.text_trimmed())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| CrawlError::Parse(format!("{} ({goods_no}) has no name", which())))?;
-    let price_current = li
-        .select_first(sel::PRICE_CURRENT)?
-        .and_then(|e| parse_amount(&e.text_trimmed()))
-        .ok_or_else(|| {
-            CrawlError::Parse(format!("{} ({goods_no}) has no selling price", which()))
-        })?;
-    let price_original = li
-        .select_first(sel::PRICE_ORIGINAL)?
-        .and_then(|e| parse_amount(&e.text_trimmed()));
-    let rating = li
-        .select_first(sel::RATING)?
-        .and_then(|e| parse_rating(&e.text_trimmed()));
-    let review_count = li
-        .select_first(sel::REVIEW_COUNT)?
-        .and_then(|e| parse_amount(&e.text_trimmed()));
+/// The product cards of a document: `li[data-goods-idx]`, else the
+/// `div.prod-info` blocks (the shop landing's older card markup).
+fn goods_of(doc: &Document) -> Result<GoodsPage, CrawlError> {
+    let mut cards = doc.select(sel::GOODS_ITEM)?;
+    if cards.is_empty() {
+        cards = doc.select(sel::SHOP_CARD)?;
+    }
+    let mut tally = Tally::new(PRODUCT_TOPIC);
+    let mut products = Vec::with_capacity(cards.len());
+    for (i, card) in cards.iter().enumerate() {
+        let at = || {
+            let idx = card.attr_trimmed(sel::GOODS_INDEX_ATTR).unwrap_or_default();
+            format!("product card #{} (data-goods-idx=\"{idx}\")", i + 1)
+        };
+        if let Some(product) = tally.item(at, |item| read_product(item, card)) {
+            products.push(product);
+        }
+    }
+    Ok(GoodsPage {
+        products,
+        cards: cards.len(),
+        tally,
+    })
+}
+
+fn read_product(item: &mut Item, card: &ElementRef<'_>) -> Result<Product, Missing> {
+    let goods_no = item.identity("goods_no", goods_no_of(card))?;
+    let name = item.identity("name", product_name_of(card))?;
     Ok(Product {
+        price_current: item.optional("price_current", first_amount(card, sel::PRICE_CURRENT)),
+        price_original: item.optional("price_original", first_amount(card, sel::PRICE_ORIGINAL)),
+        on_promotion: has(card, sel::DISCOUNT),
+        sold_out: has(card, sel::SOLD_OUT),
+        rating: item.optional(
+            "rating",
+            first_text(card, sel::RATING).and_then(|t| parse_rating(&t)),
+        ),
+        review_count: item.optional(
+            "review_count",
+            first_text(card, sel::REVIEW_COUNT).and_then(|t| parse_amount(&t)),
+        ),
         goods_no,
         name,
-        price_original,
-        price_current,
-        on_promotion: li.select_first(sel::DISCOUNT)?.is_some(),
-        sold_out: li.select_first(sel::SOLD_OUT)?.is_some(),
-        rating,
-        review_count,
     })
+}
+
+/// The goods number: an anchor's `data-ref-goodsno`, else any element's,
+/// else the `goodsNo` parameter of a product link.
+fn goods_no_of(card: &ElementRef<'_>) -> Option<String> {
+    let valid = |no: &String| !no.is_empty() && no.chars().all(|c| c.is_ascii_alphanumeric());
+    for css in [sel::GOODS_LINK, sel::GOODS_NO_ANY] {
+        let found = card
+            .select_all(css)
+            .ok()?
+            .iter()
+            .filter_map(|a| a.attr_trimmed(sel::GOODS_NO_ATTR))
+            .find(valid);
+        if found.is_some() {
+            return found;
+        }
+    }
+    card.select_all(sel::GOODS_HREF)
+        .ok()?
+        .iter()
+        .filter_map(|a| query_param(&a.attr_trimmed("href")?, sel::GOODS_HREF_PARAM))
+        .find(valid)
+}
+
+/// The product name: the name element's text, else the goods anchor's
+/// `data-attr`, else the thumbnail's `alt`.
+fn product_name_of(card: &ElementRef<'_>) -> Option<String> {
+    first_text(card, sel::PRODUCT_NAME)
+        .or_else(|| {
+            card.select_first(sel::PRODUCT_NAME_ATTR_HOLDER)
+                .ok()
+                .flatten()
+                .and_then(|a| a.attr_trimmed(sel::ITEM_NAME_ATTR))
+                .map(|n| collapse_whitespace(&n))
+        })
+        .or_else(|| {
+            card.select_first(sel::PRODUCT_IMAGE)
+                .ok()
+                .flatten()
+                .and_then(|img| img.attr_trimmed("alt"))
+                .map(|n| collapse_whitespace(&n))
+        })
+        .filter(|n| !n.is_empty())
+}
+
+/// The text of the first element that one of `selectors` (tried in order)
+/// finds with non-empty text.
+fn first_text(card: &ElementRef<'_>, selectors: &[&str]) -> Option<String> {
+    selectors.iter().find_map(|css| {
+        card.select_first(css)
+            .ok()
+            .flatten()
+            .map(|e| e.text_trimmed())
+            .filter(|t| !t.is_empty())
+    })
+}
+
+/// The first amount one of `selectors` (tried in order) yields.
+fn first_amount(card: &ElementRef<'_>, selectors: &[&str]) -> Option<u64> {
+    selectors.iter().find_map(|css| {
+        card.select_first(css)
+            .ok()
+            .flatten()
+            .and_then(|e| parse_amount(&e.text_trimmed()))
+    })
+}
+
+/// Whether an element matching `css` is in the card.
+fn has(card: &ElementRef<'_>, css: &str) -> bool {
+    card.select_first(css).ok().flatten().is_some()
+}
+
+/// The value of `name` in the query of `href` (`&amp;` already decoded by
+/// the parser), percent-decoding not needed for goods numbers.
+fn query_param(href: &str, name: &str) -> Option<String> {
+    let query = href.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
 }
 
 /// `25,600원` -> 25600; none without digits or on overflow.
@@ -365,9 +527,11 @@ mod tests {
     fn brand_list_pairs_names() {
         let html = r#"<a data-ref-onlbrndcd="A1">3CE</a><a data-ref-onlbrndcd="A2">라운드랩</a>
             <a data-ref-onlbrndcd="A2"> Round&amp;Lab </a><a data-ref-onlbrndcd="">more</a>
-            <a data-ref-onlbrndcd="A2">라운드랩 (dup)</a><a data-ref-onlbrndcd="A3"><img alt="x"></a>"#;
-        let brands = parse_brand_list(html).unwrap();
-        assert_eq!(brands.len(), 2);
+            <a data-ref-onlbrndcd="A2">라운드랩 (dup)</a><a data-ref-onlbrndcd="A3"><img alt="x"></a>
+            <a data-ref-onlbrndcd="A4" data-attr="브랜드^인기^메디힐"></a><a data-ref-onlbrndcd="A5"> </a>"#;
+        let list = parse_brand_list(html).unwrap();
+        let brands = &list.brands;
+        assert_eq!(brands.len(), 4);
         assert_eq!(
             brands[0],
             BrandEntry {
@@ -378,23 +542,46 @@ mod tests {
         );
         assert_eq!(brands[1].name_ko, "라운드랩");
         assert_eq!(brands[1].name_en, "Round&Lab");
+        // Names from the image's alt and the data-attr when there is no text.
+        assert_eq!(brands[2].name_ko, "x");
+        assert_eq!(brands[3].name_ko, "메디힐");
+        // The brand without any name is counted, not fatal; the anchor
+        // with an empty code is page chrome.
+        assert_eq!(list.tally.kept(), 4);
+        assert_eq!(list.tally.skipped(), 1);
+        assert_eq!(list.tally.skipped_by("brand"), 1);
         assert!(parse_brand_list("").is_err());
+        assert!(parse_brand_list(r#"<a data-ref-onlbrndcd="A5"></a>"#).is_err());
     }
 
     #[test]
-    fn goods_without_number_are_parse_errors() {
+    fn cards_without_identity_are_skipped_not_fatal() {
         let html = r#"<ul><li data-goods-idx="1"><p class="prod-name">x</p>
-            <span class="tx_cur"><span>1,000</span></span></li></ul>"#;
-        let err = parse_goods_page(html).unwrap_err();
-        assert!(
-            matches!(&err, CrawlError::Parse(m) if m.contains("product #1") && m.contains("goods number")),
-            "{err:?}"
-        );
-        let html = r#"<li data-goods-idx="1"><a data-ref-goodsNo="A1"></a><p class="prod-name">x</p></li>"#;
-        assert!(
-            matches!(parse_goods_page(html), Err(CrawlError::Parse(m)) if m.contains("selling price"))
-        );
-        assert_eq!(parse_goods_page("<ul></ul>").unwrap(), vec![]);
+            <span class="tx_cur"><span>1,000</span></span></li>
+            <li data-goods-idx="2"><a data-ref-goodsNo="A2"></a><p class="prod-name">two</p></li>
+            <li data-goods-idx="3"><a data-ref-goodsNo="A3"></a></li>
+            <li data-goods-idx="4"><a href="/store/goods/getGoodsDetail.do?goodsNo=A4&amp;x=1"><img alt="four"></a>
+            <div class="prd_price"><del>2,000원</del><strong>1,500원</strong></div><span class="soldout">품절</span></li></ul>"#;
+        let page = parse_goods_page(html).unwrap();
+        assert_eq!(page.cards, 4);
+        let numbers: Vec<&str> = page.products.iter().map(|p| p.goods_no.as_str()).collect();
+        assert_eq!(numbers, ["A2", "A4"]);
+        // No selling price is a null, not a lost product.
+        assert_eq!(page.products[0].price_current, None);
+        assert_eq!(page.products[0].name, "two");
+        // Fallbacks: number from the link, name from the image, prices from
+        // the detail page's markup.
+        assert_eq!(page.products[1].name, "four");
+        assert_eq!(page.products[1].price_current, Some(1_500));
+        assert_eq!(page.products[1].price_original, Some(2_000));
+        assert!(page.products[1].sold_out);
+        assert_eq!(page.tally.skipped_by("goods_no"), 1);
+        assert_eq!(page.tally.skipped_by("name"), 1);
+        assert!(page.tally.skips()["goods_no"].first_at.contains("#1"));
+        assert_eq!(page.tally.misses_of("price_current"), 1);
+        assert_eq!(page.tally.misses_of("rating"), 2);
+        let empty = parse_goods_page("<ul></ul>").unwrap();
+        assert_eq!((empty.cards, empty.products.len()), (0, 0));
     }
 
     #[test]

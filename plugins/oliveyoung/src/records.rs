@@ -1,12 +1,15 @@
 //! The records the plugin emits and how they are assembled: the brand
-//! record (the original pipeline's message, plus code, goods numbers and
-//! crawl time), the product record, and the join of category pages into
-//! each brand's category list. Pure functions.
+//! record (the original pipeline's message, plus code, goods numbers, crawl
+//! time and whether every page of the brand was read), its legacy form
+//! (`record_layout = "legacy"`: exactly the original message), the product
+//! record, and the join of category pages into each brand's category list.
+//! Pure functions.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crawlhost_sdk::CrawlError;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::parse::{Category, Product};
 use crate::site::Settings;
@@ -56,6 +59,25 @@ pub struct BrandRecord {
     pub product_count: usize,
     /// Run start, ms since the epoch.
     pub crawled_at_ms: i64,
+    /// The brand name as the shop page's heading shows it; null when the
+    /// landing could not be read or has no heading.
+    pub shop_brand_name: Option<String>,
+    /// Every page of the brand was read. False when a page failed after the
+    /// host's retries or had cards but no readable product: the record then
+    /// holds what the other pages gave.
+    pub complete: bool,
+    /// The URLs of the pages that failed, in crawl order (empty when
+    /// complete).
+    pub failed_pages: Vec<String>,
+}
+
+/// How one brand's crawl went, beyond its products.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrandCrawl {
+    /// The shop heading, if read.
+    pub shop_brand_name: Option<String>,
+    /// Pages that failed, as URLs.
+    pub failed_pages: Vec<String>,
 }
 
 /// One product record (topic `oliveyoung-products`, key = goods number).
@@ -73,8 +95,8 @@ pub struct ProductRecord {
     pub url: String,
     /// List price in won, null when the card shows none.
     pub price_original: Option<u64>,
-    /// Selling price in won.
-    pub price_current: u64,
+    /// Selling price in won, null when the card shows none readable.
+    pub price_current: Option<u64>,
     /// On promotion (the card has a discount block).
     pub on_promotion: bool,
     /// Sold out.
@@ -115,6 +137,7 @@ pub fn brand_record(
     settings: &Settings,
     brand: &BrandInfo,
     products: &[Product],
+    crawl: &BrandCrawl,
     released_date: &str,
     crawled_at_ms: i64,
 ) -> Result<BrandRecord, CrawlError> {
@@ -133,6 +156,24 @@ pub fn brand_record(
         goods_numbers: products.iter().map(|p| p.goods_no.clone()).collect(),
         product_count: products.len(),
         crawled_at_ms,
+        shop_brand_name: crawl.shop_brand_name.clone(),
+        complete: crawl.failed_pages.is_empty(),
+        failed_pages: crawl.failed_pages.clone(),
+    })
+}
+
+/// The original pipeline's message for `record`:
+/// `{"<brand>": {query_keyword, brand_shop_detail_url, items, category,
+/// released_date}}`, for readers of the old bronze layout.
+pub fn legacy_brand_value(record: &BrandRecord) -> Value {
+    json!({
+        record.brand.clone(): {
+            "query_keyword": record.query_keyword,
+            "brand_shop_detail_url": record.brand_shop_detail_url,
+            "items": record.items,
+            "category": record.category,
+            "released_date": record.released_date,
+        }
     })
 }
 
@@ -158,6 +199,36 @@ pub fn join_categories(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_layout_is_the_original_message() {
+        let record = BrandRecord {
+            brand: "라운드랩".into(),
+            query_keyword: vec!["라운드랩".into(), "Round Lab".into()],
+            brand_shop_detail_url: "https://x/shop?onlBrndCd=A1".into(),
+            items: BTreeMap::from([("토너".to_string(), true)]),
+            category: vec!["스킨케어_스킨/토너".into()],
+            released_date: "2024-08-20".into(),
+            brand_code: "A1".into(),
+            brand_name_en: "Round Lab".into(),
+            goods_numbers: vec!["A0001".into()],
+            product_count: 1,
+            crawled_at_ms: 1,
+            shop_brand_name: None,
+            complete: false,
+            failed_pages: vec!["u".into()],
+        };
+        assert_eq!(
+            legacy_brand_value(&record),
+            serde_json::json!({"라운드랩": {
+                "query_keyword": ["라운드랩", "Round Lab"],
+                "brand_shop_detail_url": "https://x/shop?onlBrndCd=A1",
+                "items": {"토너": true},
+                "category": ["스킨케어_스킨/토너"],
+                "released_date": "2024-08-20",
+            }})
+        );
+    }
 
     #[test]
     fn join_keeps_landing_order() {

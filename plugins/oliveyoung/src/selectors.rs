@@ -1,5 +1,13 @@
 //! Every CSS selector and attribute name the plugin reads, in one place:
 //! when the site's markup drifts, this is the file to change.
+//!
+//! Fields read through a list of selectors try them in order and take the
+//! first that yields a value: the first entry is the markup of the live
+//! site's list pages (SOURCES.md), the others are the forms the same value
+//! takes on the site's other pages (product detail, older templates).
+//! Identity fields (goods number, product name, brand code and name) have
+//! fallbacks so a restyled card still yields its product; optional fields
+//! that no selector finds become null and show in the host's field coverage.
 
 // Category landing (`/store/display/getCategoryShop.do`).
 
@@ -37,8 +45,11 @@ pub const BRAND_CODE_ATTR: &str = "data-ref-onlbrndcd";
 
 // Brand shop (`/store/display/getBrandShopDetail.do`).
 
-/// The brand name heading.
-pub const SHOP_BRAND_NAME: &str = ".brand-head .brand-name";
+/// The brand name heading, first match wins.
+pub const SHOP_BRAND_NAME: &[&str] = &[".brand-head .brand-name", ".brand-name", ".brand_name"];
+/// Pager of the shop landing's first product page: how many AJAX pages the
+/// brand has (a hint that keeps paging past a failed page).
+pub const SHOP_PAGER_LINK: &str = PAGER_LINK;
 /// One product card of the first page.
 pub const SHOP_CARD: &str = "div.prod-info";
 /// The card's first anchor, whose `data-attr` is the item name.
@@ -56,17 +67,40 @@ pub const GOODS_INDEX_ATTR: &str = "data-goods-idx";
 pub const GOODS_LINK: &str = "a[data-ref-goodsno]";
 /// The goods number (`A000000xxxxxx`).
 pub const GOODS_NO_ATTR: &str = "data-ref-goodsno";
-/// Product name.
-pub const PRODUCT_NAME: &str = ".prod-name";
-/// List price, e.g. `25,600` (absent for some products).
-pub const PRICE_ORIGINAL: &str = "span.tx_org > span";
-/// Selling price.
-pub const PRICE_CURRENT: &str = "span.tx_cur > span";
+/// Any element carrying the goods number (buttons carry it too), the
+/// fallback when no anchor does.
+pub const GOODS_NO_ANY: &str = "[data-ref-goodsno]";
+/// Links whose `href` names the product (`goodsNo=<no>`), the last resort.
+pub const GOODS_HREF: &str = r#"a[href*="goodsNo="]"#;
+/// The query parameter of [`GOODS_HREF`].
+pub const GOODS_HREF_PARAM: &str = "goodsNo";
+/// Product name: the name element, else the goods anchor's `data-attr`,
+/// else the thumbnail's `alt`.
+pub const PRODUCT_NAME: &[&str] = &[".prod-name", ".tx_name", ".prd_name"];
+/// Elements whose attribute [`ITEM_NAME_ATTR`] holds the name.
+pub const PRODUCT_NAME_ATTR_HOLDER: &str = "a[data-ref-goodsno][data-attr]";
+/// Thumbnails whose `alt` is the name.
+pub const PRODUCT_IMAGE: &str = "img[alt]";
+/// List price, e.g. `25,600` (absent for some products), first match wins.
+pub const PRICE_ORIGINAL: &[&str] = &[
+    "span.tx_org > span",
+    ".tx_org",
+    ".price-1",
+    ".prd_price del",
+    ".prd_price strike",
+];
+/// Selling price, first match wins.
+pub const PRICE_CURRENT: &[&str] = &[
+    "span.tx_cur > span",
+    ".tx_cur",
+    ".price-2",
+    ".prd_price strong",
+];
 /// Present when the product is on promotion (also on shop cards).
-pub const DISCOUNT: &str = "div.discount";
+pub const DISCOUNT: &str = ".discount";
 /// Present when the product is sold out.
-pub const SOLD_OUT: &str = "span.soldout";
+pub const SOLD_OUT: &str = ".soldout";
 /// Average rating, e.g. `5점 만점에 4.7점` (the last number counts).
-pub const RATING: &str = ".point";
+pub const RATING: &[&str] = &[".point", ".review_point"];
 /// Review count, e.g. `(1,234)`.
-pub const REVIEW_COUNT: &str = ".num";
+pub const REVIEW_COUNT: &[&str] = &[".num", ".review_num"];

@@ -1,5 +1,5 @@
 //! Where things are on the site: the checked plugin settings (`base_url`,
-//! `max_pages`) and the URL of every page the plugin fetches. Building a
+//! `max_pages`, `record_layout`) and the URL of every page the plugin fetches. Building a
 //! request calls no import, so this is testable natively.
 
 use crawlhost_sdk::http::{self, Request};
@@ -14,6 +14,20 @@ pub const ROWS_PER_PAGE: usize = 24;
 /// The `dispCatNo` the category landing is opened with.
 const LANDING_DISP_CAT_NO: &str = "10000010002";
 
+/// Default `record_layout`.
+pub const DEFAULT_RECORD_LAYOUT: &str = "current";
+
+/// The shape of brand records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordLayout {
+    /// The brand record with every field (the original message's fields at
+    /// the top level plus codes, goods numbers, completeness), key = code.
+    Current,
+    /// Exactly the original pipeline's message, `{"<brand>": {...}}`,
+    /// key = brand name, for readers of the old bronze layout.
+    Legacy,
+}
+
 /// The plugin's configuration, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -21,18 +35,25 @@ pub struct Settings {
     pub base_url: String,
     /// Safety cap on pages fetched per brand (and per category).
     pub max_pages: u32,
+    /// The shape of brand records.
+    pub record_layout: RecordLayout,
 }
 
 impl Settings {
     /// Settings of the current run.
     pub fn from_run(run: &Run) -> Result<Self, CrawlError> {
-        Self::from_values(run.config("base_url"), run.config("max_pages"))
+        Self::from_values(
+            run.config("base_url"),
+            run.config("max_pages"),
+            run.config("record_layout"),
+        )
     }
 
     /// Settings from raw config values (none = default).
     pub fn from_values(
         base_url: Option<&str>,
         max_pages: Option<&str>,
+        record_layout: Option<&str>,
     ) -> Result<Self, CrawlError> {
         let base_url = base_url
             .map(str::trim)
@@ -67,9 +88,19 @@ impl Settings {
                 "config key `max_pages` must be at least 1".into(),
             ));
         }
+        let record_layout = match record_layout.map(str::trim).filter(|l| !l.is_empty()) {
+            None | Some("current") => RecordLayout::Current,
+            Some("legacy") => RecordLayout::Legacy,
+            Some(other) => {
+                return Err(CrawlError::Other(format!(
+                    "config key `record_layout` must be `current` or `legacy`, got `{other}`"
+                )));
+            }
+        };
         Ok(Settings {
             base_url,
             max_pages: u32::try_from(max_pages).unwrap_or(u32::MAX),
+            record_layout,
         })
     }
 
@@ -137,22 +168,27 @@ mod tests {
 
     #[test]
     fn defaults_and_validation() {
-        let s = Settings::from_values(None, None).unwrap();
+        let s = Settings::from_values(None, None, None).unwrap();
         assert_eq!(s.base_url, "https://www.oliveyoung.co.kr");
         assert_eq!(s.max_pages, 100);
-        let s = Settings::from_values(Some(" http://127.0.0.1:8080/ "), Some("3")).unwrap();
+        assert_eq!(s.record_layout, RecordLayout::Current);
+        let s = Settings::from_values(Some(" http://127.0.0.1:8080/ "), Some("3"), Some("legacy"))
+            .unwrap();
         assert_eq!(s.base_url, "http://127.0.0.1:8080");
         assert_eq!(s.max_pages, 3);
-        assert!(Settings::from_values(Some("ftp://x"), None).is_err());
-        assert!(Settings::from_values(Some("not a url"), None).is_err());
-        assert!(Settings::from_values(Some("http://x/?a=1"), None).is_err());
-        assert!(Settings::from_values(None, Some("0")).is_err());
-        assert!(Settings::from_values(None, Some("many")).is_err());
+        assert_eq!(s.record_layout, RecordLayout::Legacy);
+        assert!(Settings::from_values(Some("ftp://x"), None, None).is_err());
+        assert!(Settings::from_values(Some("not a url"), None, None).is_err());
+        assert!(Settings::from_values(Some("http://x/?a=1"), None, None).is_err());
+        assert!(Settings::from_values(None, Some("0"), None).is_err());
+        assert!(Settings::from_values(None, Some("many"), None).is_err());
+        let err = Settings::from_values(None, None, Some("bronze")).unwrap_err();
+        assert!(format!("{err:?}").contains("record_layout"), "{err:?}");
     }
 
     #[test]
     fn urls_match_the_site() {
-        let s = Settings::from_values(Some("http://127.0.0.1:8080"), None).unwrap();
+        let s = Settings::from_values(Some("http://127.0.0.1:8080"), None, None).unwrap();
         assert_eq!(
             s.category_landing().unwrap().url(),
             "http://127.0.0.1:8080/store/display/getCategoryShop.do?dispCatNo=10000010002&gateCd=Drawer"

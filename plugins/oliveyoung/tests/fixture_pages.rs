@@ -1,7 +1,6 @@
 //! The parsers against the fixture site's pages: every page type parses
 //! back to exactly what the generator put in it.
 
-use crawlhost_sdk::CrawlError;
 use crawlhost_tests::oliveyoung::{ROWS_PER_PAGE, Site};
 use oliveyoung::parse::{
     self, BrandEntry, Category, parse_brand_list, parse_categories, parse_category_page,
@@ -67,7 +66,9 @@ fn category_pages_give_brand_names_and_page_counts() {
 #[test]
 fn brand_list_pairs_korean_and_english_names() {
     let site = site();
-    let parsed = parse_brand_list(&site.brand_list_html()).unwrap();
+    let list = parse_brand_list(&site.brand_list_html()).unwrap();
+    assert_eq!(list.tally.skipped(), 0);
+    let parsed = list.brands;
     assert_eq!(parsed.len(), 300);
     let mut parsed_sorted = parsed.clone();
     parsed_sorted.sort_by(|a, b| a.code.cmp(&b.code));
@@ -94,16 +95,23 @@ fn shop_landing_gives_the_first_page_of_items() {
     for brand in site.brands().iter().step_by(37) {
         let detail = parse_shop_detail(&site.brand_shop_html(&brand.code).unwrap()).unwrap();
         assert_eq!(detail.brand_name.as_deref(), Some(brand.name_ko.as_str()));
+        assert_eq!(detail.pages, Some(brand.pages().max(1) as u32));
         let expected: Vec<(String, bool)> = brand
             .products
             .iter()
             .take(ROWS_PER_PAGE)
             .map(|&p| {
                 let p = &site.products()[p];
-                (p.name.clone(), p.on_promotion)
+                (p.goods_no.clone(), p.on_promotion)
             })
             .collect();
-        assert_eq!(detail.items, expected);
+        let read: Vec<(String, bool)> = detail
+            .products
+            .products
+            .iter()
+            .map(|p| (p.goods_no.clone(), p.on_promotion))
+            .collect();
+        assert_eq!(read, expected);
     }
 }
 
@@ -119,7 +127,10 @@ fn goods_pages_give_every_product_field() {
         let mut parsed = Vec::new();
         for page in 1..=brand.pages() + 1 {
             let html = site.goods_page_html(&brand.code, page).unwrap();
-            let items = parse_goods_page(&html).unwrap();
+            let read = parse_goods_page(&html).unwrap();
+            assert_eq!(read.tally.skipped(), 0);
+            assert_eq!(read.cards, read.products.len());
+            let items = read.products;
             if page <= brand.pages() {
                 assert!(!items.is_empty());
             } else {
@@ -132,7 +143,7 @@ fn goods_pages_give_every_product_field() {
             let p = &site.products()[p];
             assert_eq!(item.goods_no, p.goods_no);
             assert_eq!(item.name, p.name);
-            assert_eq!(item.price_current, p.price_current);
+            assert_eq!(item.price_current, Some(p.price_current));
             assert_eq!(
                 item.price_original,
                 p.shows_original.then_some(p.price_original)
@@ -150,14 +161,13 @@ fn goods_pages_give_every_product_field() {
 }
 
 #[test]
-fn malformed_pages_are_parse_errors() {
+fn malformed_pages_have_a_card_without_identity() {
     let site = site();
     for code in &site.faults().goods_page1_malformed {
         let html = site.goods_page_html(code, 1).unwrap();
-        match parse_goods_page(&html) {
-            Err(CrawlError::Parse(m)) => assert!(m.contains("goods number"), "{m}"),
-            other => panic!("expected a parse error, got {other:?}"),
-        }
+        let read = parse_goods_page(&html).unwrap();
+        assert_eq!((read.cards, read.products.len()), (1, 0));
+        assert_eq!(read.tally.skipped_by("goods_no"), 1);
     }
     assert!(parse::has_hangul("라운드랩"));
 }

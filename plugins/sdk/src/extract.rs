@@ -206,6 +206,15 @@ impl Tally {
             });
     }
 
+    /// The same tally with `place` (a URL) added to where each first skip
+    /// was, for tallies made by a parser that does not know its URL.
+    pub fn located(mut self, place: &str) -> Self {
+        for skips in self.skipped.values_mut() {
+            skips.first_at = format!("{} on {place}", skips.first_at);
+        }
+        self
+    }
+
     /// Add another tally of the same topic (e.g. one per page) to this one.
     pub fn merge(&mut self, other: Tally) {
         self.kept += other.kept;
@@ -358,6 +367,8 @@ mod tests {
         a.merge(b);
         assert_eq!((a.kept(), a.skipped()), (2, 3));
         assert_eq!(a.skips()["id"].first_at, "u1");
+        let a = a.located("https://x/p?n=1");
+        assert_eq!(a.skips()["name"].first_at, "u3 on https://x/p?n=1");
         let mut logged = Vec::new();
         let mut reported = Vec::new();
         a.report_with(
@@ -371,7 +382,7 @@ mod tests {
         assert!(
             logged[0]
                 .1
-                .contains("skipped 2 of 5 `t` items without `id` (first at u1)"),
+                .contains("skipped 2 of 5 `t` items without `id` (first at u1 on https://x/p?n=1)"),
             "{logged:?}"
         );
         assert!(logged.iter().any(|(_, m)| m.contains("p 1")));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use crawlhost_tests::oliveyoung::{Site, serve};
+use crawlhost_tests::oliveyoung::{Mutation, Site, serve};
 
 /// Serve a deterministic, seeded imitation of www.oliveyoung.co.kr
 /// (24 categories, 300 brands, 5,000 products, with deliberate faults) on a
@@ -23,6 +23,12 @@ struct Args {
     /// Seed of the generated site: the same seed serves the same site.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Serve the Oliveyoung catalogue with its optional markup perturbed,
+    /// to see how a crawler copes with a site change: price-markup,
+    /// rating-removed, soldout-renamed, discount-moved, card-wrapper,
+    /// attribute-case or brand-heading-renamed.
+    #[arg(long, value_name = "MUTATION", value_parser = parse_mutation, conflicts_with_all = ["x_api", "instagram"])]
+    drift: Option<Mutation>,
     /// Write the base URL (`http://HOST:PORT`) to this file once listening.
     #[arg(long)]
     url_file: Option<PathBuf>,
@@ -52,7 +58,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let started = std::time::Instant::now();
-    let site = Site::generate(args.seed);
+    let site = Site::generate(args.seed).with_mutation(args.drift);
     let generated_in = started.elapsed();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -141,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("the Instagram fixture stopped");
     }
-    println!("fixture site listening on {base_url}");
+    match args.drift {
+        Some(m) => println!("fixture site listening on {base_url} (markup drift: {m})"),
+        None => println!("fixture site listening on {base_url}"),
+    }
     eprintln!(
         "seed {}: {} categories, {} brands, {} products, generated in {generated_in:?}",
         site.seed(),
@@ -153,4 +162,11 @@ async fn main() -> anyhow::Result<()> {
     serve(Arc::new(site), listener)
         .await
         .context("the fixture site stopped")
+}
+
+fn parse_mutation(name: &str) -> Result<Mutation, String> {
+    Mutation::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Mutation::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown mutation `{name}`; one of: {}", names.join(", "))
+    })
 }

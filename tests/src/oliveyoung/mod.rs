@@ -12,17 +12,22 @@
 //! - `handler`: [`Handler`], routing and the request-level faults as a
 //!   synchronous function (used by the server and by in-process tests).
 //! - `server`: the axum wrapper, [`serve`] and [`spawn`].
-//! - `truth`: [`GroundTruth`], the expected records and failed tasks.
+//! - `truth`: [`GroundTruth`], the expected records.
+//! - `drift`: [`Mutation`], the markup perturbations a `Site` can serve
+//!   ([`Site::with_mutation`]) to test a crawler against drift.
 //!
 //! Faults (all deterministic for a seed, listed in [`Site::faults`]):
-//! - three brands whose shop page always answers HTTP 500
-//!   (task `brand:<code>` fails `retryable`);
+//! - three brands whose shop page always answers HTTP 500 (their brand
+//!   record lands incomplete, without the shop heading; the products come
+//!   from the AJAX pages);
 //! - two brands whose AJAX page 1 is truncated mid-tag, with no goods
-//!   numbers (task `brand:<code>` fails `parse`);
+//!   numbers (their brand record lands incomplete; page 1's products come
+//!   from the shop landing);
 //! - about 1% of products without a list price (`price_original: null`);
 //! - one brand whose shop page answers 500 to the first request a server
 //!   instance receives for it, then succeeds (the host's retries hide it).
 
+mod drift;
 mod handler;
 mod model;
 mod names;
@@ -30,6 +35,7 @@ mod pages;
 mod server;
 mod truth;
 
+pub use drift::{Mutation, shout_attributes};
 pub use handler::{Handler, Reply};
 pub use model::{
     BRAND_COUNT, BRANDS_PER_CATEGORY_PAGE, Brand, CATEGORY_COUNT, Category, Faults, PRODUCT_COUNT,

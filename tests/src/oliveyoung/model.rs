@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::drift::Mutation;
 use super::names;
 use crate::rng::SplitMix64;
 
@@ -138,6 +139,7 @@ pub struct Site {
     brands: Vec<Brand>,
     products: Vec<Product>,
     faults: Faults,
+    mutation: Option<Mutation>,
     category_index: HashMap<String, usize>,
     brand_index: HashMap<String, usize>,
     product_index: HashMap<String, usize>,
@@ -179,10 +181,23 @@ impl Site {
             brands,
             products,
             faults,
+            mutation: None,
             category_index,
             brand_index,
             product_index,
         }
+    }
+
+    /// The same site with its optional markup perturbed by `mutation`
+    /// (none: the normal markup). The catalogue and the faults stay.
+    pub fn with_mutation(mut self, mutation: Option<Mutation>) -> Site {
+        self.mutation = mutation;
+        self
+    }
+
+    /// The markup perturbation served, if any.
+    pub fn mutation(&self) -> Option<Mutation> {
+        self.mutation
     }
 
     /// The seed the site was generated from.

@@ -7,6 +7,7 @@
 //! Pages are pure functions of the site, so the plugin's unit tests parse the
 //! very bytes the server sends.
 
+use super::drift::{Mutation, shout_attributes};
 use super::model::{BRANDS_PER_CATEGORY_PAGE, Brand, Product, ROWS_PER_PAGE, Site};
 use super::names;
 use crate::html::{esc, thousands};
@@ -165,7 +166,7 @@ impl Site {
                 "<div class=\"brand_group\"><h4 class=\"tit\">{initial}</h4>\n<ul class=\"brand_item\">\n"
             ));
             for brand in group {
-                body.push_str(&brand_anchor(&brand.code, &brand.name_ko));
+                body.push_str(&self.brand_anchor(&brand.code, &brand.name_ko));
             }
             body.push_str("</ul></div>\n");
         }
@@ -192,7 +193,7 @@ impl Site {
                     "<div class=\"brand_group\"><h4 class=\"tit\">{first}</h4>\n<ul class=\"brand_item\">\n"
                 ));
             }
-            body.push_str(&brand_anchor(&brand.code, &brand.name_en));
+            body.push_str(&self.brand_anchor(&brand.code, &brand.name_en));
         }
         if letter.is_some() {
             body.push_str("</ul></div>\n");
@@ -213,11 +214,20 @@ impl Site {
     pub fn brand_shop_html(&self, code: &str) -> Option<String> {
         let brand = self.brand(code)?;
         let mut body = String::with_capacity(32 * 1024);
+        let head = if self.mutation() == Some(Mutation::BrandHeadingRenamed) {
+            "<div id=\"Contents\">\n<div class=\"brand-top\">\n<h2 class=\"tit\" data-ref-onlbrndcd=\"{code}\">{ko}</h2>\n<p class=\"tit-en\">{en}</p>\n"
+        } else {
+            "<div id=\"Contents\">\n<div class=\"brand-head\">\n<h2 class=\"brand-name\" data-ref-onlbrndcd=\"{code}\">{ko}</h2>\n<p class=\"brand-name-en\">{en}</p>\n"
+        };
+        body.push_str(
+            &head
+                .replace("{code}", &brand.code)
+                .replace("{ko}", &esc(&brand.name_ko))
+                .replace("{en}", &esc(&brand.name_en)),
+        );
         body.push_str(&format!(
-            "<div id=\"Contents\">\n<div class=\"brand-head\">\n<h2 class=\"brand-name\" data-ref-onlbrndcd=\"{code}\">{ko}</h2>\n<p class=\"brand-name-en\">{en}</p>\n<a href=\"javascript:;\" class=\"btn_like\" data-ref-onlbrndcd=\"{code}\">좋아요</a>\n</div>\n",
+            "<a href=\"javascript:;\" class=\"btn_like\" data-ref-onlbrndcd=\"{code}\">좋아요</a>\n</div>\n",
             code = brand.code,
-            ko = esc(&brand.name_ko),
-            en = esc(&brand.name_en),
         ));
         body.push_str("<ul class=\"brand_tab\"><li class=\"on\"><a href=\"javascript:;\">전체</a></li><li><a href=\"javascript:;\">베스트</a></li><li><a href=\"javascript:;\">신상품</a></li></ul>\n");
         body.push_str(&format!(
@@ -225,7 +235,12 @@ impl Site {
             brand.products.len()
         ));
         for (i, &p) in brand.products.iter().take(ROWS_PER_PAGE).enumerate() {
-            body.push_str(&product_card(brand, &self.products()[p], i + 1));
+            body.push_str(&product_card(
+                brand,
+                &self.products()[p],
+                i + 1,
+                self.mutation(),
+            ));
         }
         body.push_str("</ul>\n");
         body.push_str(&paging(1, brand.pages().max(1)));
@@ -260,15 +275,22 @@ impl Site {
             .skip(start)
             .take(ROWS_PER_PAGE)
         {
-            html.push_str(&product_card(brand, &self.products()[p], i + 1));
+            html.push_str(&product_card(
+                brand,
+                &self.products()[p],
+                i + 1,
+                self.mutation(),
+            ));
         }
         html.push_str("</ul>\n<script>fnLazyLoad(); if (typeof gtm !== 'undefined') { gtm.goods.impression('브랜드관_상품리스트'); }</script>\n");
         if page == 1 && self.faults().goods_page1_malformed.contains(&brand.code) {
             // Cut inside the first card's first `<a href="...`, before any
             // goods number has been written.
-            let cut = html
+            // (Case-insensitive, so a drifted page breaks the same way.)
+            let lower = html.to_ascii_lowercase();
+            let cut = lower
                 .find("<li data-goods-idx")
-                .and_then(|li| html[li..].find("<a href=").map(|a| li + a + 30))
+                .and_then(|li| lower[li..].find("<a href=").map(|a| li + a + 30))
                 .unwrap_or(html.len() / 2);
             html.truncate(cut);
         }
@@ -317,8 +339,37 @@ impl Site {
     }
 }
 
-/// One product card, as the brand shop and its AJAX pages print it.
-fn product_card(brand: &Brand, product: &Product, idx: usize) -> String {
+/// One product card, as the brand shop and its AJAX pages print it, with
+/// `mutation`'s perturbation of its markup.
+fn product_card(
+    brand: &Brand,
+    product: &Product,
+    idx: usize,
+    mutation: Option<Mutation>,
+) -> String {
+    let card = product_card_markup(brand, product, idx, mutation);
+    match mutation {
+        Some(Mutation::AttributeCase) => shout_attributes(&card),
+        Some(Mutation::CardWrapper) => {
+            let open = card.find('>').map_or(0, |i| i + 1);
+            let close = card.rfind("</li>").unwrap_or(card.len());
+            format!(
+                "{}<div class=\"card-wrap\"><div class=\"card-inner\">{}</div></div>{}",
+                &card[..open],
+                &card[open..close],
+                &card[close..]
+            )
+        }
+        _ => card,
+    }
+}
+
+fn product_card_markup(
+    brand: &Brand,
+    product: &Product,
+    idx: usize,
+    mutation: Option<Mutation>,
+) -> String {
     let href = format!(
         "/store/goods/getGoodsDetail.do?goodsNo={}&amp;dispCatNo=&amp;trackingCd=BrandA_{}_PROD",
         product.goods_no, brand.code
@@ -331,23 +382,48 @@ fn product_card(brand: &Brand, product: &Product, idx: usize) -> String {
         img = &product.goods_no[11..],
     ));
     if product.sold_out {
-        card.push_str("\t\t\t<span class=\"soldout\">일시품절</span>\n");
+        if mutation == Some(Mutation::SoldOutRenamed) {
+            card.push_str("\t\t\t<span class=\"badge-oos\">일시품절</span>\n");
+        } else {
+            card.push_str("\t\t\t<span class=\"soldout\">일시품절</span>\n");
+        }
+    }
+    if product.on_promotion && mutation == Some(Mutation::DiscountMoved) {
+        card.push_str(&format!(
+            "\t\t\t<em class=\"rate-off\">-{}%</em>\n",
+            product.discount_pct
+        ));
     }
     card.push_str(&format!(
         "\t\t</a>\n\t\t<div class=\"prod-info\">\n\t\t\t<a href=\"{href}\" class=\"goodsList\" data-ref-goodsNo=\"{no}\" data-attr=\"{name}\" data-trk=\"/\">\n\t\t\t\t<span class=\"tx_brand\">{ko}</span>\n\t\t\t\t<p class=\"tx_name prod-name\">\n\t\t\t\t\t{name}\n\t\t\t\t</p>\n\t\t\t</a>\n\t\t\t<p class=\"prd_price\">\n",
         no = product.goods_no,
         ko = esc(&brand.name_ko),
     ));
-    if product.shows_original {
+    if mutation == Some(Mutation::PriceMarkup) {
+        // The prices leave `p.prd_price` for classes no selector knows.
+        card.push_str("\t\t\t</p>\n\t\t\t<div class=\"cost\">");
+        if product.shows_original {
+            card.push_str(&format!(
+                "<s class=\"was\">{}원</s> ",
+                thousands(product.price_original)
+            ));
+        }
         card.push_str(&format!(
-            "\t\t\t\t<span class=\"tx_org\"><span class=\"tx_num\">{}</span>원 </span>\n",
-            thousands(product.price_original)
+            "<ins class=\"now\"><b>{}</b>원</ins></div>\n\t\t\t<p class=\"prd_flag\">",
+            thousands(product.price_current)
+        ));
+    } else {
+        if product.shows_original {
+            card.push_str(&format!(
+                "\t\t\t\t<span class=\"tx_org\"><span class=\"tx_num\">{}</span>원 </span>\n",
+                thousands(product.price_original)
+            ));
+        }
+        card.push_str(&format!(
+            "\t\t\t\t<span class=\"tx_cur\"><span class=\"tx_num\">{}</span>원 </span>\n\t\t\t</p>\n\t\t\t<p class=\"prd_flag\">",
+            thousands(product.price_current)
         ));
     }
-    card.push_str(&format!(
-        "\t\t\t\t<span class=\"tx_cur\"><span class=\"tx_num\">{}</span>원 </span>\n\t\t\t</p>\n\t\t\t<p class=\"prd_flag\">",
-        thousands(product.price_current)
-    ));
     for flag in &product.flags {
         let label = match *flag {
             "sale" => "세일",
@@ -358,7 +434,10 @@ fn product_card(brand: &Brand, product: &Product, idx: usize) -> String {
         card.push_str(&format!("<span class=\"icon_flag {flag}\">{label}</span>"));
     }
     card.push_str("</p>\n");
-    if let (Some(tenths), Some(count)) = (product.rating_tenths, product.review_count) {
+    let rating_shown = mutation != Some(Mutation::RatingRemoved);
+    if let (Some(tenths), Some(count), true) =
+        (product.rating_tenths, product.review_count, rating_shown)
+    {
         card.push_str(&format!(
             "\t\t\t<p class=\"prd_point_area tx_num\"><span class=\"review_point\"><span class=\"point\" style=\"width:{pct}%\">5점 만점에 {whole}.{frac}점</span></span><span class=\"num\">({count})</span></p>\n",
             pct = tenths * 2,
@@ -367,7 +446,7 @@ fn product_card(brand: &Brand, product: &Product, idx: usize) -> String {
             count = thousands(count),
         ));
     }
-    if product.on_promotion {
+    if product.on_promotion && mutation != Some(Mutation::DiscountMoved) {
         card.push_str(&format!(
             "\t\t\t<div class=\"discount\"><span class=\"percent\">{}%</span></div>\n",
             product.discount_pct
@@ -380,12 +459,19 @@ fn product_card(brand: &Brand, product: &Product, idx: usize) -> String {
     card
 }
 
-/// One brand anchor of the brand list.
-fn brand_anchor(code: &str, text: &str) -> String {
-    format!(
-        "<li><a href=\"javascript:;\" data-ref-onlbrndcd=\"{code}\">{}</a></li>\n",
-        esc(text)
-    )
+impl Site {
+    /// One brand anchor of the brand list.
+    fn brand_anchor(&self, code: &str, text: &str) -> String {
+        let anchor = format!(
+            "<li><a href=\"javascript:;\" data-ref-onlbrndcd=\"{code}\">{}</a></li>\n",
+            esc(text)
+        );
+        if self.mutation() == Some(Mutation::AttributeCase) {
+            shout_attributes(&anchor)
+        } else {
+            anchor
+        }
+    }
 }
 
 /// The pager: the current page as `<strong>`, the others as anchors with

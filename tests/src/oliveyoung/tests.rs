@@ -126,28 +126,47 @@ fn ground_truth_is_consistent() {
     assert_eq!(truth.product_count, 5_000);
 
     let faults = site.faults();
-    let expected_failed: BTreeMap<String, &str> = faults
+    // No task fails: the five broken brands land incomplete, with the page
+    // that failed, and keep all their products.
+    assert!(truth.failed_tasks.is_empty());
+    assert_eq!(truth.brands.len(), 300);
+    assert_eq!(truth.incomplete.len(), 5);
+    for code in faults
         .shop_always_500
         .iter()
-        .map(|c| (format!("brand:{c}"), "retryable"))
-        .chain(
-            faults
-                .goods_page1_malformed
-                .iter()
-                .map(|c| (format!("brand:{c}"), "parse")),
-        )
-        .collect();
-    assert_eq!(truth.failed_tasks, expected_failed);
-    assert_eq!(truth.failed_tasks.len(), 5);
-    assert_eq!(truth.brands.len(), 295);
-    for key in truth.failed_tasks.keys() {
-        let code = key.trim_start_matches("brand:");
-        assert!(!truth.brands.contains_key(code));
+        .chain(&faults.goods_page1_malformed)
+    {
+        let record = &truth.brands[code];
+        assert_eq!(record["complete"], false, "{code}");
+        assert_eq!(
+            record["failed_pages"],
+            serde_json::json!(truth.incomplete[code])
+        );
         let brand = site.brand(code).unwrap();
         for &p in &brand.products {
-            assert!(!truth.products.contains_key(&site.products()[p].goods_no));
+            assert!(truth.products.contains_key(&site.products()[p].goods_no));
         }
     }
+    for code in &faults.shop_always_500 {
+        assert!(truth.brands[code]["shop_brand_name"].is_null());
+        assert!(truth.incomplete[code][0].contains("getBrandShopDetail.do"));
+    }
+    for code in &faults.goods_page1_malformed {
+        assert!(truth.incomplete[code][0].contains("pageIdx=1"));
+    }
+    assert_eq!(
+        truth.skipped,
+        BTreeMap::from([(
+            ("oliveyoung-products".to_string(), "goods_no".to_string()),
+            2
+        )])
+    );
+    let complete = truth
+        .brands
+        .values()
+        .filter(|r| r["complete"] == true)
+        .count();
+    assert_eq!(complete, 295);
     assert!(truth.brands.contains_key(&faults.shop_first_request_500));
 
     // Every product record is listed by exactly one brand record.
@@ -176,13 +195,7 @@ fn ground_truth_is_consistent() {
     let listed: BTreeSet<_> = owner.keys().collect();
     let records: BTreeSet<_> = truth.products.keys().collect();
     assert_eq!(listed, records);
-    let expected_products: usize = site
-        .brands()
-        .iter()
-        .filter(|b| !faults.is_broken(&b.code))
-        .map(|b| b.products.len())
-        .sum();
-    assert_eq!(truth.products.len(), expected_products);
+    assert_eq!(truth.products.len(), site.products().len());
     for (no, record) in &truth.products {
         assert_eq!(record["brand_code"], owner[no].as_str());
         assert_eq!(

@@ -1,12 +1,19 @@
 //! The ground truth of a generated site: exactly the records a correct
-//! `oliveyoung` plugin emits for one run against it, and the tasks that must
-//! fail (with how). End-to-end tests compare the bus against this.
+//! `oliveyoung` plugin emits for one run against it, and what it must count
+//! as skipped. End-to-end tests compare the bus against this.
+//!
+//! No task fails against this site: a brand whose pages break lands as an
+//! incomplete brand record (`complete: false`, `failed_pages`), and its
+//! products come from the pages that work. On a site served with a
+//! [`Mutation`], the perturbed fields are what a tolerant crawler records
+//! when their markup is gone: `null` for values, `false` for markers.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::model::Site;
+use super::drift::Mutation;
+use super::model::{ROWS_PER_PAGE, Site};
 
 /// What one run of the `oliveyoung` plugin against a [`Site`] must produce.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,10 +24,16 @@ pub struct GroundTruth {
     /// Product records (topic `oliveyoung-products`) by goods number, for the
     /// products of those brands.
     pub products: BTreeMap<String, Value>,
-    /// Tasks that must end failed, by task key (`brand:<code>`), with the
-    /// error kind they fail with: `"retryable"` (HTTP 500 every time, so the
-    /// host gives up after its retries) or `"parse"` (a malformed page).
+    /// Tasks that must end failed, by task key, with the error kind they
+    /// fail with. Empty for every site this module generates: broken pages
+    /// end in incomplete brand records instead (see [`Self::incomplete`]).
     pub failed_tasks: BTreeMap<String, &'static str>,
+    /// Brands whose record is incomplete, by code, with the pages that
+    /// failed (URLs).
+    pub incomplete: BTreeMap<String, Vec<String>>,
+    /// Items the plugin must report skipped for a missing identity field,
+    /// by (topic, field).
+    pub skipped: BTreeMap<(String, String), u64>,
     /// Categories on the landing page (24).
     pub categories: usize,
     /// Brands on the site, including the ones whose task fails (300).
@@ -38,24 +51,41 @@ impl Site {
         let released_date = seoul_date(run_started_at_ms);
         let mut brands = BTreeMap::new();
         let mut products = BTreeMap::new();
-        let mut failed_tasks = BTreeMap::new();
+        let failed_tasks = BTreeMap::new();
+        let mut incomplete = BTreeMap::new();
+        let mut skipped = BTreeMap::new();
         let faults = self.faults();
+        let shop_url =
+            |code: &str| format!("{base}/store/display/getBrandShopDetail.do?onlBrndCd={code}");
         for code in &faults.shop_always_500 {
-            failed_tasks.insert(format!("brand:{code}"), "retryable");
+            incomplete.insert(code.clone(), vec![shop_url(code)]);
         }
         for code in &faults.goods_page1_malformed {
-            failed_tasks.insert(format!("brand:{code}"), "parse");
+            incomplete.insert(
+                code.clone(),
+                vec![format!(
+                    "{base}/store/display/getBrandShopDetailGoodsPagingAjax.do?onlBrndCd={code}&pageIdx=1&dispCatNo=&prdSort=rank&rowsPerPage={ROWS_PER_PAGE}"
+                )],
+            );
+            // The truncated first card, which has no goods number.
+            *skipped
+                .entry(("oliveyoung-products".to_string(), "goods_no".to_string()))
+                .or_insert(0) += 1;
         }
+        let m = self.mutation();
+        let prices_read = m != Some(Mutation::PriceMarkup);
+        let ratings_read = m != Some(Mutation::RatingRemoved);
+        let sold_out_read = m != Some(Mutation::SoldOutRenamed);
+        let discount_read = m != Some(Mutation::DiscountMoved);
+        let heading_read = m != Some(Mutation::BrandHeadingRenamed);
 
         for brand in self.brands() {
-            if faults.is_broken(&brand.code) {
-                continue;
-            }
             let mut items = serde_json::Map::new();
             let mut goods_numbers = Vec::with_capacity(brand.products.len());
             for &p in &brand.products {
                 let product = &self.products()[p];
-                items.insert(product.name.clone(), Value::Bool(product.on_promotion));
+                let on_promotion = product.on_promotion && discount_read;
+                items.insert(product.name.clone(), Value::Bool(on_promotion));
                 goods_numbers.push(Value::String(product.goods_no.clone()));
                 products.insert(
                     product.goods_no.clone(),
@@ -65,12 +95,12 @@ impl Site {
                         "brand": brand.name_ko,
                         "brand_code": brand.code,
                         "url": format!("{base}/store/goods/getGoodsDetail.do?goodsNo={}", product.goods_no),
-                        "price_original": product.shows_original.then_some(product.price_original),
-                        "price_current": product.price_current,
-                        "on_promotion": product.on_promotion,
-                        "sold_out": product.sold_out,
-                        "rating": product.rating(),
-                        "review_count": product.review_count,
+                        "price_original": (product.shows_original && prices_read).then_some(product.price_original),
+                        "price_current": prices_read.then_some(product.price_current),
+                        "on_promotion": on_promotion,
+                        "sold_out": product.sold_out && sold_out_read,
+                        "rating": product.rating().filter(|_| ratings_read),
+                        "review_count": product.review_count.filter(|_| ratings_read),
                         "crawled_at_ms": run_started_at_ms,
                     }),
                 );
@@ -94,6 +124,10 @@ impl Site {
                     "goods_numbers": goods_numbers,
                     "product_count": brand.products.len(),
                     "crawled_at_ms": run_started_at_ms,
+                    "shop_brand_name": (heading_read && !faults.shop_always_500.contains(&brand.code))
+                        .then(|| brand.name_ko.clone()),
+                    "complete": !incomplete.contains_key(&brand.code),
+                    "failed_pages": incomplete.get(&brand.code).cloned().unwrap_or_default(),
                 }),
             );
         }
@@ -101,6 +135,8 @@ impl Site {
             brands,
             products,
             failed_tasks,
+            incomplete,
+            skipped,
             categories: self.categories().len(),
             brand_count: self.brands().len(),
             product_count: self.products().len(),
