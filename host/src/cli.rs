@@ -109,6 +109,10 @@ pub enum Command {
     /// Run plugins on records of their trigger topics: one `plan` per
     /// record, committed to the plugin's consumer group once its run's
     /// tasks are done.
+    ///
+    /// Exit codes as for `run`; with --once the pass's field coverage (all
+    /// its runs together) is compared with the plugin's baseline, and a
+    /// drift alarm exits 3.
     Triggers {
         /// Only this plugin (default: every enabled plugin with triggers).
         #[arg(long)]
@@ -646,14 +650,25 @@ async fn triggers(
         let report = joined.context("a trigger consumer crashed")??;
         for s in &report.summaries {
             if !json {
-                print_summary(s);
+                // One run per trigger record: the pass's coverage is
+                // printed once below, not per record.
+                print_summary(s, false);
             }
             worst = combine_exit(worst, run_exit_code(s));
+        }
+        if !report.drift.is_empty() {
+            worst = combine_exit(worst, EXIT_DRIFT);
         }
         if !json {
             println!(
                 "triggers of {} (group {}): {} record(s), {} run(s), {} dead-lettered",
                 report.plugin, report.group, report.records, report.runs, report.dead_letters
+            );
+            print_coverage(
+                &report.plugin,
+                &report.coverage,
+                &report.drift_check,
+                &report.drift,
             );
         }
         reports.push(report);
@@ -688,7 +703,7 @@ async fn run_each(
         line.finish();
         worst = combine_exit(worst, run_exit_code(&summary));
         if !json {
-            print_summary(&summary);
+            print_summary(&summary, true);
         }
         summaries.push(summary);
     }
@@ -785,7 +800,7 @@ impl ProgressLine {
     }
 }
 
-fn print_summary(s: &RunSummary) {
+fn print_summary(s: &RunSummary, with_coverage: bool) {
     println!(
         "run {} of {} {}: {} tasks done, {} failed, {} retries, {} records in {:.1}s",
         s.run_id,
@@ -833,14 +848,30 @@ fn print_summary(s: &RunSummary) {
             );
         }
     }
-    let coverage = s.coverage.report_lines();
-    if !coverage.is_empty() {
+    if with_coverage {
+        print_coverage(&s.plugin, &s.coverage, &s.drift_check, &s.drift);
+    }
+    if let Some(fatal) = &s.fatal {
+        println!("  RUN FAILED: {fatal}");
+    }
+}
+
+/// The coverage lines, the drift check and the alarms of a run (or of a
+/// `triggers --once` pass).
+fn print_coverage(
+    plugin: &str,
+    coverage: &crate::coverage::RunCoverage,
+    check: &crate::coverage::DriftCheck,
+    drift: &[crate::coverage::DriftAlarm],
+) {
+    let lines = coverage.report_lines();
+    if !lines.is_empty() {
         println!("  coverage (records with the field present and not null):");
-        for line in coverage {
+        for line in lines {
             println!("    {line}");
         }
     }
-    match &s.drift_check {
+    match check {
         crate::coverage::DriftCheck::BaselineSet => {
             println!("  coverage baseline: this run (the next runs are compared with it)");
         }
@@ -859,18 +890,14 @@ fn print_summary(s: &RunSummary) {
         ),
         crate::coverage::DriftCheck::Skipped { .. } => {}
     }
-    for a in &s.drift {
+    for a in drift {
         println!("DRIFT {}", a.message);
     }
-    if !s.drift.is_empty() {
+    if !drift.is_empty() {
         println!(
-            "  the site probably changed: see `crawlhost coverage show {}`; after fixing the \
-             plugin, or to accept the change, `crawlhost coverage reset {}`",
-            s.plugin, s.plugin
+            "  the site probably changed: see `crawlhost coverage show {plugin}`; after fixing \
+             the plugin, or to accept the change, `crawlhost coverage reset {plugin}`"
         );
-    }
-    if let Some(fatal) = &s.fatal {
-        println!("  RUN FAILED: {fatal}");
     }
 }
 

@@ -17,6 +17,15 @@
 //! moves on. Tasks that failed for good are in the run's summary, as for
 //! any run; the record counts as handled.
 //!
+//! **Coverage.** One triggered run covers one trigger record (one brand), so
+//! runs are not compared with each other for drift. A `--once` pass
+//! ([`Until::CaughtUp`]) that handled at least one record is: its runs'
+//! coverage adds up into [`TriggerReport::coverage`] and is checked against
+//! the plugin's baseline like a scheduled run ([`crate::coverage`]): field
+//! coverage and vanished flags, which are shares of the records and do not
+//! depend on how many trigger records the pass found. Record counts do, so
+//! a pass raises no volume alarm.
+//!
 //! The consumer works on any [`Bus`](crate::bus::Bus) (the embedded log or Kafka) through
 //! its fetch/commit calls. It does not join a Kafka group rebalance: run the
 //! triggers of one plugin on one host at a time (several hosts would each
@@ -29,6 +38,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::bus::{BusError, ConsumedRecord, ProduceRecord};
+use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
 use crate::engine::LoadedPlugin;
 use crate::engine::bindings::{BusRecord, PlanInput};
 use crate::run::{RunContext, RunSummary, run_plugin};
@@ -121,6 +131,12 @@ pub struct TriggerReport {
     pub dead_letters: u64,
     /// The summary of every completed run, in completion order.
     pub summaries: Vec<RunSummary>,
+    /// The field coverage of all those runs together.
+    pub coverage: RunCoverage,
+    /// Drift alarms of a `--once` pass against the plugin's baseline.
+    pub drift: Vec<DriftAlarm>,
+    /// Whether and against what the pass was checked for drift.
+    pub drift_check: DriftCheck,
 }
 
 /// The consumer group of `plugin`'s triggers.
@@ -181,6 +197,7 @@ pub async fn consume(
         group: group.clone(),
         ..TriggerReport::default()
     };
+    let started_at_ms = chrono::Utc::now().timestamp_millis();
 
     // Per (topic, partition): the tracker and the next offset to read.
     let mut partitions: BTreeMap<(String, u32), (OffsetTracker, u64)> = BTreeMap::new();
@@ -280,6 +297,7 @@ pub async fn consume(
                 .all(|(k, (_, next))| *next >= stop_at.get(k).copied().unwrap_or(0));
             // A trigger topic that does not exist has nothing to catch up on.
             if until == Until::CaughtUp && caught_up {
+                check_drift(&ctx, &plugin, started_at_ms, &mut report);
                 return Ok(report);
             }
             if !read_any {
@@ -317,6 +335,7 @@ pub async fn consume(
         } else {
             true
         };
+        report.coverage.merge(&summary.coverage);
         report.summaries.push(summary);
         if handled {
             report.records += 1;
@@ -328,6 +347,53 @@ pub async fn consume(
                     .await
                     .map_err(bus_err)?;
             }
+        }
+    }
+}
+
+/// Compare a finished `--once` pass with the plugin's baseline (when it
+/// handled a record) and store it; fills the report's drift fields.
+fn check_drift(
+    ctx: &RunContext,
+    plugin: &LoadedPlugin,
+    started_at_ms: i64,
+    report: &mut TriggerReport,
+) {
+    if report.records == 0 {
+        report.drift_check = DriftCheck::Skipped {
+            reason: "no trigger record was handled".into(),
+        };
+        return;
+    }
+    let name = &plugin.manifest.name;
+    let run = crate::coverage::drift::Snapshot {
+        run_id: format!("{name}-triggers-{started_at_ms}"),
+        started_at_ms,
+        plugin_version: plugin.manifest.version.clone(),
+        coverage: report.coverage.clone(),
+        alarms: Vec::new(),
+    };
+    // A pass's record count follows the number of trigger records it found
+    // (all brands after a full source run, two after an incremental one):
+    // no volume alarm (a drop of more than 100% never happens).
+    let policy = crate::coverage::DriftPolicy {
+        max_count_drop: 1.0,
+        ..ctx.settings.drift.clone()
+    };
+    let store = crate::coverage::store::CoverageStore::new(&ctx.settings.data_dir);
+    match store.check_and_record(&policy, name, run) {
+        Ok((alarms, check)) => {
+            for a in &alarms {
+                tracing::warn!(plugin = %name, topic = %a.topic, field = a.field.as_deref().unwrap_or(""), kind = a.kind.as_str(), "Drift: {}", a.message);
+            }
+            report.drift = alarms;
+            report.drift_check = check;
+        }
+        Err(e) => {
+            tracing::error!(plugin = %name, error = %e, "Cannot keep the trigger pass's coverage; drift not checked.");
+            report.drift_check = DriftCheck::Skipped {
+                reason: format!("coverage store: {e}"),
+            };
         }
     }
 }

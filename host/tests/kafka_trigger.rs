@@ -2,7 +2,8 @@
 //! `plan` (one run) per record in the triggered `echo` plugin, positions are
 //! committed to the plugin's own group once the runs are done, and a second
 //! pass re-plans nothing but the records added since; a trigger topic that
-//! ends in a transaction marker is read to its end like any other.
+//! ends in a transaction marker is read to its end like any other. A pass's
+//! runs add up to one coverage, compared with the plugin's baseline.
 
 mod common;
 mod kafka_support;
@@ -11,6 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crawlhost::bus::ProduceRecord;
+use crawlhost::coverage::DriftCheck;
 use crawlhost::host::Host;
 use crawlhost::trigger::{Until, consume, trigger_group};
 use kafka_support::{Tansu, append_commit_marker, install_echo, kafka_section, read_topic};
@@ -57,7 +59,13 @@ async fn one_plan_per_trigger_record_committed_after_the_run() {
         assert!(s.is_clean(), "{s:#?}");
         assert_eq!(s.tasks_done, 1);
         assert_eq!(s.records, 1);
+        assert!(matches!(s.drift_check, DriftCheck::Skipped { .. }));
     }
+    // The pass's coverage: all its runs together, the first baseline.
+    let echo_cov = &report.coverage.topics["echo"];
+    assert_eq!(echo_cov.records, 7);
+    assert_eq!(echo_cov.fields["trigger_value"].filled, 7);
+    assert_eq!(report.drift_check, DriftCheck::BaselineSet);
     host.bus.flush().await.unwrap();
 
     let brokers = tansu.brokers();
@@ -109,6 +117,7 @@ async fn one_plan_per_trigger_record_committed_after_the_run() {
         .await
         .unwrap();
     assert_eq!((again.records, again.runs), (0, 0));
+    assert!(matches!(again.drift_check, DriftCheck::Skipped { .. }));
     host.bus
         .produce(vec![brand("B001"), brand("B002")])
         .await
@@ -117,6 +126,12 @@ async fn one_plan_per_trigger_record_committed_after_the_run() {
         .await
         .unwrap();
     assert_eq!((more.records, more.runs), (2, 2), "{more:#?}");
+    // Two records against seven: fewer, but a pass raises no volume alarm.
+    assert!(more.drift.is_empty(), "{:?}", more.drift);
+    assert!(matches!(
+        more.drift_check,
+        DriftCheck::Compared { replaced: true, .. }
+    ));
     host.bus.flush().await.unwrap();
     let read = tokio::task::spawn_blocking(move || read_topic(&brokers, "echo"))
         .await

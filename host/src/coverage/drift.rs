@@ -209,6 +209,14 @@ pub enum DriftCheck {
     },
 }
 
+impl Default for DriftCheck {
+    fn default() -> Self {
+        DriftCheck::Skipped {
+            reason: "not checked".into(),
+        }
+    }
+}
+
 /// A plugin's stored coverage: its baseline and its last checked run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PluginCoverage {
