@@ -5,7 +5,10 @@
 //! A second round (a new Oliveyoung crawl after newer tweets were posted)
 //! fetches only the newer tweets, by `since_id` from plugin state. Also: a
 //! rate-limited API is waited out (429 + `x-rate-limit-reset`), and a wrong
-//! token fails clearly on the CLI.
+//! token fails clearly on the CLI. The API escapes text as X does and
+//! leaves deleted authors out of `includes`: the records hold the text as
+//! written, brands with `&` in their name match, deleted authors and
+//! missing `lang` are null, and no tweet is skipped.
 
 #[path = "../../host/tests/common/mod.rs"]
 mod common;
@@ -18,6 +21,7 @@ use std::time::Instant;
 
 use crawlhost::bus::{Bus, ConsumedRecord, ProduceRecord};
 use crawlhost::config::{Config, Settings};
+use crawlhost::coverage::RunCoverage;
 use crawlhost::engine::bindings::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::http::secrets::{Secret, Secrets};
@@ -141,6 +145,56 @@ fn assert_matches_truth(
     }
 }
 
+/// X sends text HTML-escaped: the records hold it as written (no `&amp;`
+/// left; `<` and `>` back), a brand with `&` in its name is matched in
+/// every tweet about it (none of the 125-odd such tweets of the fixture
+/// would match on the escaped text), and tweets of deleted authors are kept
+/// without the author's names.
+fn assert_text_as_written(got: &BTreeMap<String, (serde_json::Value, i64)>, brands: &[BrandSeed]) {
+    let text = |v: &serde_json::Value| v["text"].as_str().unwrap().to_string();
+    for (id, (v, _)) in got {
+        assert!(!text(v).contains("&amp;"), "tweet {id}: {}", text(v));
+    }
+    assert!(got.values().any(|(v, _)| text(v).contains(" & ")));
+    assert!(got.values().any(|(v, _)| text(v).contains("<3")));
+    assert!(got.values().any(|(v, _)| text(v).contains("&lt;3")));
+    let amp: BTreeSet<&str> = brands
+        .iter()
+        .filter(|b| b.name_en.contains('&'))
+        .map(|b| b.code.as_str())
+        .collect();
+    let mut by_amp_name = 0;
+    let mut of_amp_brands = 0;
+    for (id, (v, _)) in got {
+        if !amp.contains(v["brand_code"].as_str().unwrap()) {
+            continue;
+        }
+        of_amp_brands += 1;
+        let keywords = v["matched_keywords"].as_array().unwrap();
+        assert!(!keywords.is_empty(), "tweet {id}: {v}");
+        let en = v["brand_name_en"].as_str().unwrap();
+        if text(v).to_lowercase().contains(&en.to_lowercase()) {
+            by_amp_name += 1;
+            assert!(keywords.iter().any(|k| k == en), "tweet {id}: {v}");
+        }
+    }
+    assert!(amp.len() >= 5, "{} brands with &", amp.len());
+    assert!(
+        by_amp_name >= 30,
+        "{by_amp_name} tweets name a brand by its & name"
+    );
+    let deleted = got
+        .values()
+        .filter(|(v, _)| v["author"]["username"].is_null())
+        .count();
+    assert!(deleted > 0, "no tweet of a deleted author");
+    println!(
+        "twitter e2e: {of_amp_brands} tweets about {} brands with `&` all matched ({by_amp_name} \
+         by the `&` name); {deleted} tweets of deleted authors kept",
+        amp.len()
+    );
+}
+
 /// Brand seeds from brand records as the oliveyoung plugin wrote them.
 fn brands_of(records: &[ConsumedRecord]) -> Vec<BrandSeed> {
     records
@@ -228,6 +282,21 @@ async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
     };
     assert_eq!(h(&tweets[0], "crawlhost-plugin"), "twitter");
     assert!(h(&tweets[0], "crawlhost-task").starts_with("search:"));
+    assert_text_as_written(&got1, &brands);
+    // What the host measured: every tweet kept, `lang` null where X sent
+    // none, the author object always there.
+    let mut coverage = RunCoverage::default();
+    for s in &report.summaries {
+        coverage.merge(&s.coverage);
+    }
+    let topic = &coverage.topics["twitter"];
+    assert_eq!(topic.records, got1.len() as u64);
+    assert!(topic.skipped.is_empty(), "{:?}", topic.skipped);
+    let no_lang = got1.values().filter(|(v, _)| v["lang"].is_null()).count() as u64;
+    assert!(no_lang > 0);
+    assert_eq!(topic.fields["lang"].filled, topic.records - no_lang);
+    assert_eq!(topic.fields["author"].filled, topic.records);
+    assert_eq!(topic.fields["metrics"].filled, topic.records);
 
     // What the API saw: the token on every request, the fields, no cursor
     // yet, and exactly the pages the truth needs per brand.
@@ -271,13 +340,24 @@ async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
         .iter()
         .find(|b| !truth1.newest_by_brand.contains_key(&b.code))
         .unwrap();
-    let untriggered = Site::generate(SEED).faults().shop_always_500[0].clone();
+    // A brand whose shop page always fails: the oliveyoung plugin publishes
+    // its record marked incomplete (issue 14; it used to drop it), and the
+    // search reads its names all the same.
+    let broken = Site::generate(SEED).faults().shop_always_500[0].clone();
+    let broken_record = brand_records.iter().find(|r| {
+        serde_json::from_slice::<serde_json::Value>(&r.value).unwrap()["brand_code"]
+            == broken.as_str()
+    });
+    if let Some(r) = broken_record {
+        let v: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
+        assert_eq!(v["complete"], false, "{v}");
+    }
     let added = api.add_newer_tweets(&[
         (&with_tweets[0].code, 25),
         (&with_tweets[1].code, 3),
         (&with_tweets[2].code, 1),
         (&without.code, 2),
-        (&untriggered, 4),
+        (&broken, 4),
     ]);
     assert_eq!(added.len(), 35);
     let crawl = run_plugin(
@@ -298,8 +378,8 @@ async fn brand_records_trigger_exact_searches_then_only_newer_tweets() {
     let truth2 = api.with_corpus(|c| c.ground_truth(&brands, &truth1.newest_by_brand, MAX_RESULTS));
     assert_eq!(
         truth2.records.len(),
-        31,
-        "the untriggered brand's tweets are not searched"
+        31 + if broken_record.is_some() { 4 } else { 0 },
+        "the broken brand's tweets are searched if and only if its record was published"
     );
     let tweets = common::read_topic(host.bus.as_ref(), "twitter").await;
     let got2 = by_key(&tweets[got1.len()..]);
