@@ -10,10 +10,11 @@ use std::process::Command;
 
 use crawlhost::bus::{Bus, ConsumedRecord};
 use crawlhost::config::{Config, Settings};
+use crawlhost::coverage::{DriftCheck, DriftKind};
 use crawlhost::engine::bindings::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::run::run_plugin;
-use crawlhost_tests::oliveyoung::{Site, spawn};
+use crawlhost_tests::oliveyoung::{Mutation, Site, spawn};
 
 const SEED: u64 = 7;
 
@@ -251,4 +252,133 @@ async fn cli_run_once_and_tail() {
     let missing = cli(&["run", "--once", "--plugin", "nope"]).await.unwrap();
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no plugin named `nope`"));
+}
+
+/// The drift fixture through the host: a run against the normal site sets
+/// the coverage baseline; then the same catalogue with one markup mutation
+/// at a time. Every brand and product still lands (identity markup is
+/// untouched), and the run raises exactly one drift alarm per perturbed
+/// field (and none for mutations the parser takes in its stride).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markup_drift_keeps_every_record_and_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |site: Site| {
+        let dir = dir.path().to_path_buf();
+        async move {
+            let truth_site = Site::generate(SEED).with_mutation(site.mutation());
+            let (base_url, server) = spawn(site).await.unwrap();
+            let host = Host::open(settings(&dir, &base_url)).unwrap();
+            let plugin = host.scan_plugins().await.unwrap().plugins["oliveyoung"].clone();
+            let summary = run_plugin(
+                host.run_context(),
+                plugin,
+                PlanInput::Scheduled,
+                &mut |_| {},
+            )
+            .await;
+            server.abort();
+            let truth = truth_site.ground_truth(&base_url, summary.started_at_ms);
+            (summary, truth)
+        }
+    };
+
+    let (normal, truth) = run(Site::generate(SEED)).await;
+    assert_eq!(normal.fatal, None);
+    assert_eq!(normal.drift_check, DriftCheck::BaselineSet);
+    assert!(normal.drift.is_empty(), "{:?}", normal.drift);
+    let products = &normal.coverage.topics["oliveyoung-products"];
+    assert_eq!(products.records, truth.products.len() as u64);
+    assert_eq!(products.skipped.get("goods_no"), Some(&2));
+
+    let mut table = vec![format!(
+        "{:<24} {:>7} {:>9} {}",
+        "mutation", "brands", "products", "alarms"
+    )];
+    table.push(format!(
+        "{:<24} {:>3}/{:<3} {:>4}/{:<4} none",
+        "(normal)",
+        normal.records_by_topic["oliveyoung"],
+        truth.brands.len(),
+        normal.records_by_topic["oliveyoung-products"],
+        truth.products.len()
+    ));
+    for mutation in Mutation::ALL {
+        let (summary, truth) = run(Site::generate(SEED).with_mutation(Some(mutation))).await;
+        assert_eq!(summary.fatal, None, "{mutation}");
+        assert!(
+            summary.tasks_failed.is_empty(),
+            "{mutation}: {:?}",
+            summary.tasks_failed
+        );
+        // Every brand and product lands.
+        assert_eq!(
+            summary.records_by_topic["oliveyoung"],
+            truth.brands.len() as u64,
+            "{mutation}"
+        );
+        assert_eq!(
+            summary.records_by_topic["oliveyoung-products"],
+            truth.products.len() as u64,
+            "{mutation}"
+        );
+        // Exactly the perturbed fields raise an alarm, each naming its
+        // field and figures; nothing else does.
+        let mut named: Vec<(String, String)> = summary
+            .drift
+            .iter()
+            .map(|a| (a.topic.clone(), a.field.clone().unwrap_or_default()))
+            .collect();
+        named.sort();
+        let mut want: Vec<(String, String)> = mutation
+            .perturbed()
+            .iter()
+            .map(|(t, f)| (t.to_string(), f.to_string()))
+            .collect();
+        want.sort();
+        assert_eq!(named, want, "{mutation}: {:#?}", summary.drift);
+        for alarm in &summary.drift {
+            assert_ne!(alarm.kind, DriftKind::Volume, "{mutation}");
+            assert!(
+                alarm.before > 0.0 && alarm.now == 0.0,
+                "{mutation}: {alarm:?}"
+            );
+            let field = alarm.field.as_deref().unwrap();
+            assert!(
+                alarm.message.contains("oliveyoung") && alarm.message.contains(field),
+                "{}",
+                alarm.message
+            );
+        }
+        match (&summary.drift_check, want.is_empty()) {
+            (DriftCheck::Compared { replaced, .. }, clean) => assert_eq!(*replaced, clean),
+            (other, _) => panic!("{mutation}: not compared: {other:?}"),
+        }
+        table.push(format!(
+            "{:<24} {:>3}/{:<3} {:>4}/{:<4} {}",
+            mutation.name(),
+            summary.records_by_topic["oliveyoung"],
+            truth.brands.len(),
+            summary.records_by_topic["oliveyoung-products"],
+            truth.products.len(),
+            if summary.drift.is_empty() {
+                "none".to_string()
+            } else {
+                summary
+                    .drift
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}:{} {:.1}%->{:.1}%",
+                            a.kind.as_str(),
+                            a.field.as_deref().unwrap_or("-"),
+                            a.before * 100.0,
+                            a.now * 100.0
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
+    }
+    eprintln!("{}", table.join("\n"));
 }
