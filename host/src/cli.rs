@@ -1096,13 +1096,17 @@ async fn plugin_inspect(settings: Settings, file: &Path, json: bool) -> anyhow::
                 "required": k.required,
             })).collect::<Vec<_>>(),
             "contract": plugin.contract.to_string(),
+            "host_contract": crate::engine::contract::CONTRACT_VERSION.to_string(),
             "sha256": plugin.hash,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("{} {} — {}", m.name, m.version, m.description);
-    println!("  contract:  crawlhost:plugin@{}", plugin.contract);
+    println!(
+        "  contract:  {}",
+        crate::engine::contract::describe(&plugin.contract)
+    );
     println!("  sha256:    {}", plugin.hash);
     println!("  schedule:  {}", m.schedule.as_deref().unwrap_or("(none)"));
     println!("  topics:    {}", m.topics.join(", "));

@@ -364,7 +364,10 @@ pub async fn test_plugin(opts: &KitOptions) -> Result<Report, KitError> {
     report.checks.push(Check::new(
         "load",
         Status::Pass,
-        format!("contract {}", loaded.contract),
+        format!(
+            "contract {}",
+            crate::engine::contract::describe(&loaded.contract)
+        ),
     ));
     report.checks.push(Check::new(
         "manifest",

@@ -120,6 +120,15 @@ fn plugin_inspect_cli() {
     assert!(stdout.contains("crawlhost:plugin@0.3.0"), "{stdout}");
     assert!(stdout.contains("base_url"), "{stdout}");
 
+    // A frozen older contract loads, and says so.
+    let older = inspect(&common::wasm("guest_legacy_v02"));
+    let stdout = String::from_utf8_lossy(&older.stdout);
+    assert!(older.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("crawlhost:plugin@0.2.0 (older than this host's 0.3.0, still loaded"),
+        "{stdout}"
+    );
+
     let future = inspect(&common::wasm("guest_future_contract"));
     assert_eq!(future.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&future.stderr);

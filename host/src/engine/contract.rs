@@ -59,6 +59,20 @@ pub fn supported_list() -> String {
     }
 }
 
+/// `crawlhost:plugin@<found>`, with a note when it is an older contract
+/// than [`CONTRACT_VERSION`] (still loaded, without the newer imports), for
+/// `plugin inspect` and the kit.
+pub fn describe(found: &Version) -> String {
+    if *found < CONTRACT_VERSION {
+        format!(
+            "crawlhost:plugin@{found} (older than this host's {CONTRACT_VERSION}, still \
+             loaded; rebuild with the current crawlhost-sdk for the newer imports)"
+        )
+    } else {
+        format!("crawlhost:plugin@{found}")
+    }
+}
+
 /// What kind of WebAssembly binary `bytes` is.
 pub fn classify(bytes: &[u8]) -> Result<(), ContractError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
@@ -225,6 +239,16 @@ mod tests {
         );
         let err = check_names(["crawlhost:plugin/crawler@0.0.9"], []).unwrap_err();
         assert!(matches!(err, ContractError::IncompatibleContract { .. }));
+    }
+
+    #[test]
+    fn older_contracts_are_described_as_such() {
+        assert_eq!(describe(&CONTRACT_VERSION), "crawlhost:plugin@0.3.0");
+        let old = describe(&Version::new(0, 2, 0));
+        assert!(
+            old.starts_with("crawlhost:plugin@0.2.0 (older than this host's 0.3.0"),
+            "{old}"
+        );
     }
 
     #[test]
