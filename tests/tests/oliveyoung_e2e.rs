@@ -382,3 +382,255 @@ async fn markup_drift_keeps_every_record_and_names_the_field() {
     }
     eprintln!("{}", table.join("\n"));
 }
+
+/// How one field of the records compares with the truth.
+#[derive(Default)]
+struct FieldTally {
+    matched: u64,
+    null: u64,
+    /// A marker the truth has (`true`) reported `false`: the plugin's
+    /// "no marker seen" reads the same as "not on promotion / not sold out".
+    unseen: u64,
+    wrong: u64,
+    examples: Vec<String>,
+}
+
+impl FieldTally {
+    fn add(&mut self, key: &str, field: &str, got: &serde_json::Value, want: &serde_json::Value) {
+        use serde_json::Value;
+        if got == want {
+            self.matched += 1;
+            return;
+        }
+        match (got, want) {
+            (Value::Null, _) => self.null += 1,
+            (Value::Bool(false), Value::Bool(true)) => self.unseen += 1,
+            _ => {
+                self.wrong += 1;
+                if self.examples.len() < 3 {
+                    self.examples
+                        .push(format!("{key}.{field}: got {got}, want {want}"));
+                }
+            }
+        }
+    }
+}
+
+/// A second, independent rendition of the site (`oliveyoung::alt`, written
+/// from SOURCES.md and the catalogue only, its optional markup chosen
+/// differently) through the host with the real `oliveyoung.wasm`: identity
+/// must survive (every brand and product of the truth lands, no task fails)
+/// and no value the plugin reads may be wrong; what it leaves null is
+/// measured and printed, not asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_rendition_keeps_identity_and_reads_nothing_wrong() {
+    use crawlhost_tests::oliveyoung::alt::{AltSite, alt_truth, spawn_alt};
+    use serde_json::Value;
+
+    let (base_url, server) = spawn_alt(Site::generate(SEED)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(settings(dir.path(), &base_url)).unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    assert!(scan.refused.is_empty(), "{:?}", scan.refused);
+    let plugin = scan.plugins["oliveyoung"].clone();
+    let summary = run_plugin(
+        host.run_context(),
+        plugin,
+        PlanInput::Scheduled,
+        &mut |_| {},
+    )
+    .await;
+    server.abort();
+    let truth = alt_truth(
+        &AltSite::new(Site::generate(SEED)),
+        &base_url,
+        summary.started_at_ms,
+    );
+
+    let brand_records = read_topic(host.bus.as_ref(), "oliveyoung").await;
+    let product_records = read_topic(host.bus.as_ref(), "oliveyoung-products").await;
+    let brands = by_key(&brand_records);
+    let products = by_key(&product_records);
+
+    let brands_landed = truth
+        .brands
+        .keys()
+        .filter(|k| brands.contains_key(*k))
+        .count();
+    let products_landed = truth
+        .products
+        .keys()
+        .filter(|k| products.contains_key(*k))
+        .count();
+    let extra_brands: Vec<&String> = brands
+        .keys()
+        .filter(|k| !truth.brands.contains_key(*k))
+        .collect();
+    let extra_products: Vec<&String> = products
+        .keys()
+        .filter(|k| !truth.products.contains_key(*k))
+        .collect();
+
+    const PRODUCT_IDENTITY: [&str; 4] = ["name", "brand", "brand_code", "url"];
+    const PRODUCT_FIELDS: [&str; 6] = [
+        "price_current",
+        "price_original",
+        "on_promotion",
+        "sold_out",
+        "rating",
+        "review_count",
+    ];
+    const BRAND_FIELDS: [&str; 13] = [
+        "brand",
+        "brand_name_en",
+        "query_keyword",
+        "brand_shop_detail_url",
+        "items",
+        "category",
+        "released_date",
+        "goods_numbers",
+        "product_count",
+        "shop_brand_name",
+        "complete",
+        "failed_pages",
+        "crawled_at_ms",
+    ];
+    let mut tallies: BTreeMap<&str, FieldTally> = BTreeMap::new();
+    for (goods, want) in &truth.products {
+        let Some(got) = products.get(goods) else {
+            continue;
+        };
+        for field in PRODUCT_IDENTITY.iter().chain(&PRODUCT_FIELDS) {
+            tallies.entry(field).or_default().add(
+                goods,
+                field,
+                got.get(*field).unwrap_or(&Value::Null),
+                &want[*field],
+            );
+        }
+    }
+    // Items of a brand: the names are identity; a promotion the plugin did
+    // not see counts as unseen, like on_promotion.
+    let mut brand_tallies: BTreeMap<&str, FieldTally> = BTreeMap::new();
+    let mut category_order_only = 0;
+    let mut category_subset = 0;
+    for (code, want) in &truth.brands {
+        let Some(got) = brands.get(code) else {
+            continue;
+        };
+        for field in BRAND_FIELDS {
+            let g = got.get(field).unwrap_or(&Value::Null);
+            let w = &want[field];
+            let tally = brand_tallies.entry(field).or_default();
+            if field == "items" && g != w {
+                let (Some(go), Some(wo)) = (g.as_object(), w.as_object()) else {
+                    tally.add(code, field, g, w);
+                    continue;
+                };
+                let same_names = go.len() == wo.len() && wo.keys().all(|k| go.contains_key(k));
+                let only_unseen = same_names
+                    && wo
+                        .iter()
+                        .all(|(k, v)| go[k] == *v || (go[k] == false && *v == true));
+                if only_unseen {
+                    tally.unseen += 1;
+                } else {
+                    tally.add(code, field, g, w);
+                }
+            } else if field == "category" && g != w {
+                let mut gs: Vec<String> = g
+                    .as_array()
+                    .map(|a| a.iter().map(|v| v.to_string()).collect())
+                    .unwrap_or_default();
+                let mut ws: Vec<String> = w
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
+                gs.sort();
+                ws.sort();
+                if gs == ws {
+                    category_order_only += 1;
+                } else if gs.iter().all(|c| ws.contains(c)) {
+                    category_subset += 1;
+                }
+                tally.add(code, field, g, w);
+            } else {
+                tally.add(code, field, g, w);
+            }
+        }
+    }
+
+    let mut table = vec![
+        format!(
+            "independent rendition ({} seed {SEED}): brands {brands_landed}/{} landed (+{} extra: {:?}), products {products_landed}/{} landed (+{} extra: {:?})",
+            base_url,
+            truth.brands.len(),
+            extra_brands.len(),
+            extra_brands,
+            truth.products.len(),
+            extra_products.len(),
+            extra_products.iter().take(5).collect::<Vec<_>>(),
+        ),
+        format!(
+            "tasks done {}, failed {}, retries {}, dead letters {}, skipped {:?}",
+            summary.tasks_done,
+            summary.tasks_failed.len(),
+            summary.retries,
+            summary.dead_letters,
+            summary
+                .coverage
+                .topics
+                .iter()
+                .map(|(t, c)| (t.clone(), c.skipped.clone()))
+                .collect::<Vec<_>>()
+        ),
+        format!(
+            "{:<22} {:>6} {:>6} {:>7} {:>6}  {}",
+            "field", "match", "null", "unseen", "wrong", "examples of wrong"
+        ),
+    ];
+    let mut row = |kind: &str, field: &str, t: &FieldTally| {
+        table.push(format!(
+            "{:<22} {:>6} {:>6} {:>7} {:>6}  {}",
+            format!("{kind}.{field}"),
+            t.matched,
+            t.null,
+            t.unseen,
+            t.wrong,
+            t.examples.join(" | ")
+        ));
+    };
+    for field in PRODUCT_IDENTITY.iter().chain(&PRODUCT_FIELDS) {
+        row("product", field, &tallies[field]);
+    }
+    for field in BRAND_FIELDS {
+        row("brand", field, &brand_tallies[field]);
+    }
+    table.push(format!(
+        "(category: of the wrong, {category_order_only} are the right set in another order, {category_subset} a strict subset of the truth)"
+    ));
+    eprintln!("{}", table.join("\n"));
+
+    // Must-haves. Identity survives: every brand and product of the truth
+    // lands, no task fails, nothing is fatal.
+    assert_eq!(summary.fatal, None);
+    assert!(
+        summary.tasks_failed.is_empty(),
+        "failed tasks: {:#?}",
+        summary.tasks_failed
+    );
+    assert_eq!(brands_landed, truth.brands.len(), "brands landed");
+    assert_eq!(products_landed, truth.products.len(), "products landed");
+    // No value the plugin reads is wrong (null is a miss, not an error; a
+    // marker reported false where the truth has it is counted as unseen).
+    let wrong: Vec<String> = tallies
+        .iter()
+        .map(|(f, t)| (format!("product.{f}"), t))
+        .chain(brand_tallies.iter().map(|(f, t)| (format!("brand.{f}"), t)))
+        .filter(|(_, t)| t.wrong > 0)
+        .map(|(f, t)| format!("{f}: {} wrong, e.g. {}", t.wrong, t.examples.join(" | ")))
+        .collect();
+    assert!(wrong.is_empty(), "wrong values:\n{}", wrong.join("\n"));
+}

@@ -27,6 +27,7 @@
 //! - one brand whose shop page answers 500 to the first request a server
 //!   instance receives for it, then succeeds (the host's retries hide it).
 
+pub mod alt;
 mod drift;
 mod handler;
 mod model;
