@@ -24,6 +24,7 @@ use std::time::Instant;
 use crawlhost::browser::config::{BrowserConfig, BrowserSecretConfig};
 use crawlhost::bus::ConsumedRecord;
 use crawlhost::config::{Config, Settings};
+use crawlhost::coverage::RunCoverage;
 use crawlhost::engine::bindings::{BusRecord, PlanInput};
 use crawlhost::host::Host;
 use crawlhost::run::run_plugin;
@@ -175,7 +176,7 @@ async fn brand_records_trigger_browser_crawls_equal_to_the_ground_truth() {
     let oliveyoung = scan.plugins["oliveyoung"].clone();
     let instagram = scan.plugins["instagram"].clone();
     assert_eq!(instagram.manifest.triggers, ["oliveyoung"]);
-    assert_eq!(instagram.contract.to_string(), "0.2.0");
+    assert_eq!(instagram.contract.to_string(), "0.3.0");
 
     let crawl = run_plugin(
         host.run_context(),
@@ -233,6 +234,26 @@ async fn brand_records_trigger_browser_crawls_equal_to_the_ground_truth() {
     assert!(truth.records.len() >= 100, "{} posts", truth.records.len());
     assert!(multi_scroll >= 3, "{multi_scroll} grids need a scroll");
     assert!(got.values().any(|v| v["like"].is_null()));
+    // Captions travel through the grid's `alt` attribute: `&`, `<` and
+    // quotes come back as written.
+    assert!(got.values().any(|v| {
+        let caption = v["full_text"].as_str().unwrap();
+        caption.contains(" & ") && caption.contains("<3 \"")
+    }));
+    // What the host measured: no post skipped, every field filled but the
+    // hidden like counts.
+    let mut coverage = RunCoverage::default();
+    for s in &report.summaries {
+        coverage.merge(&s.coverage);
+    }
+    let topic = &coverage.topics["instagram"];
+    assert_eq!(topic.records, got.len() as u64);
+    assert!(topic.skipped.is_empty(), "{:?}", topic.skipped);
+    let liked = got.values().filter(|v| !v["like"].is_null()).count() as u64;
+    assert_eq!(topic.fields["like"].filled, liked);
+    for field in ["username", "date", "full_text", "saved_imgs"] {
+        assert_eq!(topic.fields[field].filled, topic.records, "{field}");
+    }
     assert!(
         got.values()
             .any(|v| v["saved_imgs"].as_array().unwrap().len() == 5)

@@ -69,6 +69,8 @@ const LINES: &[&str] = &[
     "Honest review of {b}: light, no sticky finish.",
     "{b} 루틴 공유합니다 🌿\n아침 저녁으로 사용 중",
     "피부 진정엔 역시 {b} 🙌",
+    // Characters the grid's `alt` attribute carries escaped.
+    "{b} 토너 & 크림 세트 <3 \"인생템\"",
 ];
 const EXTRA_TAGS: &[&str] = &[
     "#올리브영",

@@ -23,6 +23,11 @@ fn deterministic_with_paged_grids_and_varied_posts() {
     assert!(a.posts.iter().any(|p| p.images.len() == 1));
     assert!(a.posts.iter().any(|p| p.images.len() == 5));
     assert!(a.posts.iter().any(|p| p.caption.contains('\n')));
+    assert!(
+        a.posts
+            .iter()
+            .any(|p| p.caption.contains(" & ") && p.caption.contains('<'))
+    );
     // Some tags need more than one scroll.
     let tags: std::collections::BTreeSet<&str> = a.posts.iter().map(|p| p.tag.as_str()).collect();
     assert!(tags.iter().any(|t| a.tag(t).len() > PAGE_SIZE));
