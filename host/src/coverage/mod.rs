@@ -35,6 +35,8 @@ pub use drift::{DriftAlarm, DriftCheck, DriftConfig, DriftKind, DriftPolicy};
 pub const MAX_FIELDS_PER_TOPIC: usize = 256;
 /// Longest field name tracked, in bytes; longer names count as truncation.
 pub const MAX_FIELD_NAME: usize = 128;
+/// Fields per topic the summary lists before it keeps only the common ones.
+pub const MAX_REPORTED_FIELDS: usize = 40;
 
 /// The coverage of one run (or one task), by topic.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,36 +197,55 @@ impl RunCoverage {
     /// The summary's coverage table: one line per topic and field, aligned,
     /// e.g. `oliveyoung-products  price_current  4,812/5,000   96.2%`, with
     /// the `true` share of flag fields, then one line per skipped identity
-    /// field.
+    /// field. A topic with more than [`MAX_REPORTED_FIELDS`] fields (keys
+    /// that are data, such as one key per brand) lists only the fields
+    /// filled in at least 1% of its records, up to that many, and counts the
+    /// rest in one line.
     pub fn report_lines(&self) -> Vec<String> {
-        let topic_w = self.topics.keys().map(|t| t.len()).max().unwrap_or(0);
-        let field_w = self
+        let shown: BTreeMap<&String, (Vec<(&String, &FieldCoverage)>, usize)> = self
             .topics
-            .values()
-            .flat_map(|t| t.fields.keys().chain(t.skipped.keys()))
-            .map(|f| f.len())
+            .iter()
+            .map(|(topic, t)| {
+                let mut fields: Vec<_> = t.fields.iter().collect();
+                if fields.len() > MAX_REPORTED_FIELDS {
+                    fields.retain(|(_, f)| share(f.filled, t.records) >= 0.01);
+                    fields.truncate(MAX_REPORTED_FIELDS);
+                }
+                let hidden = t.fields.len() - fields.len();
+                (topic, (fields, hidden))
+            })
+            .collect();
+        let topic_w = self.topics.keys().map(|t| t.len()).max().unwrap_or(0);
+        let field_w = shown
+            .iter()
+            .flat_map(|(topic, (fields, _))| {
+                fields
+                    .iter()
+                    .map(|(f, _)| f.len())
+                    .chain(self.topics[*topic].skipped.keys().map(|f| f.len()))
+            })
             .max()
             .unwrap_or(0);
-        let count_w = self
-            .topics
-            .values()
-            .flat_map(|t| {
-                let records = t.records;
-                t.fields
-                    .values()
-                    .map(move |f| thousands(f.filled).len() + 1 + thousands(records).len())
+        let count_w = shown
+            .iter()
+            .flat_map(|(topic, (fields, _))| {
+                let records = self.topics[*topic].records;
+                fields
+                    .iter()
+                    .map(move |(_, f)| thousands(f.filled).len() + 1 + thousands(records).len())
             })
             .max()
             .unwrap_or(0);
         let mut lines = Vec::new();
-        for (topic, t) in &self.topics {
+        for (topic, (fields, hidden)) in &shown {
+            let t = &self.topics[*topic];
             if t.fields.is_empty() && t.skipped.is_empty() {
                 lines.push(format!(
                     "{topic:<topic_w$}  ({} records, no JSON-object fields)",
                     thousands(t.records)
                 ));
             }
-            for (field, f) in &t.fields {
+            for (field, f) in fields {
                 let counts = format!("{}/{}", thousands(f.filled), thousands(t.records));
                 let mut line = format!(
                     "{topic:<topic_w$}  {field:<field_w$}  {counts:>count_w$}  {:>5.1}%",
@@ -238,6 +259,14 @@ impl RunCoverage {
                     ));
                 }
                 lines.push(line);
+            }
+            if *hidden > 0 {
+                lines.push(format!(
+                    "{topic:<topic_w$}  ({} more field(s) not listed: {} distinct top-level \
+                     keys, most of them rare; `coverage show --json` has them all)",
+                    thousands(*hidden as u64),
+                    thousands(t.fields.len() as u64)
+                ));
             }
             for (field, n) in &t.skipped {
                 lines.push(format!(
@@ -543,6 +572,35 @@ mod tests {
                 "oliveyoung-products  price_current  4,812/5,000   96.2%",
                 "oliveyoung-products  sold_out       5,000/5,000  100.0%  true in 500 (10.0%)",
                 "oliveyoung-products  goods_no       12 item(s) skipped without it",
+            ]
+        );
+    }
+
+    #[test]
+    fn report_lines_summarise_keys_that_are_data() {
+        // The legacy layout: one record per brand, keyed by the brand name.
+        let mut c = RunCoverage::default();
+        for i in 0..300 {
+            c.add_record(
+                "oliveyoung",
+                &scan(&format!(
+                    r#"{{"brand{i:03}":{{"items":[]}},"crawled_at":1}}"#
+                ))
+                .unwrap(),
+            );
+        }
+        let lines = c.report_lines();
+        assert_eq!(
+            lines,
+            vec![
+                "oliveyoung  crawled_at  300/300  100.0%".to_string(),
+                "oliveyoung  (255 more field(s) not listed: 256 distinct top-level keys, most \
+                 of them rare; `coverage show --json` has them all)"
+                    .to_string(),
+                format!(
+                    "oliveyoung  (more than {MAX_FIELDS_PER_TOPIC} distinct fields or names over \
+                     {MAX_FIELD_NAME} bytes: the rest were not counted)"
+                ),
             ]
         );
     }
