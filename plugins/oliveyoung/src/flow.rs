@@ -11,7 +11,7 @@ use crawlhost_sdk::extract::Tally;
 use crate::io::{Io, get_json, put_json, report};
 use crate::parse::{self, Category, Product};
 use crate::records::{self, BRAND_TOPIC, BrandCrawl, BrandInfo, PRODUCT_TOPIC};
-use crate::site::{ROWS_PER_PAGE, RecordLayout, Settings};
+use crate::site::{BRANDS_PER_CATEGORY_PAGE, ROWS_PER_PAGE, RecordLayout, Settings};
 use crate::tasks::{self, CategoryPayload};
 
 /// Seed tasks: a scheduled run starts at the category landing (phase 0) and
@@ -116,6 +116,17 @@ fn category(
             follow_ups.push(tasks::category_task(&id, p)?);
         }
     }
+    // A full page past what the pager announced (or with no pager this
+    // parser knows): the next page may hold more brands. Ask for it; a
+    // short or empty page ends the chain. The frontier runs a key once, so
+    // overlap with the announced pages costs nothing.
+    let announced = parsed.pages.min(settings.max_pages);
+    if parsed.brands.len() >= BRANDS_PER_CATEGORY_PAGE
+        && page >= announced
+        && page < settings.max_pages
+    {
+        follow_ups.push(tasks::category_task(&id, page + 1)?);
+    }
     Ok(CrawlOutput {
         records: Vec::new(),
         tasks: follow_ups,
@@ -161,10 +172,12 @@ fn brand_list(io: &mut impl Io, run: &Run, settings: &Settings) -> Result<CrawlO
         };
         used_keys.push(pages_key);
         let names = listed.entry(category.id.clone()).or_default();
-        for page in 1..=pages {
+        // The announced pages, then any the chain of full pages added.
+        for page in 1..=settings.max_pages {
             let key = tasks::category_page_key(run.id(), &category.id, page);
             match get_json::<Vec<String>>(io, &key)? {
                 Some(page_names) => names.extend(page_names),
+                None if page > pages => break,
                 None => io.log(
                     LogLevel::Warn,
                     &format!(

@@ -349,10 +349,14 @@ fn goods_of(doc: &Document) -> Result<GoodsPage, CrawlError> {
 fn read_product(item: &mut Item, card: &ElementRef<'_>) -> Result<Product, Missing> {
     let goods_no = item.identity("goods_no", goods_no_of(card))?;
     let name = item.identity("name", product_name_of(card))?;
+    let price_current = item.optional("price_current", first_amount(card, sel::PRICE_CURRENT));
+    let price_original = item.optional("price_original", first_amount(card, sel::PRICE_ORIGINAL));
+    // A selling price below the list price is a promotion whatever marks it.
+    let reduced = matches!((price_current, price_original), (Some(c), Some(o)) if c < o);
     Ok(Product {
-        price_current: item.optional("price_current", first_amount(card, sel::PRICE_CURRENT)),
-        price_original: item.optional("price_original", first_amount(card, sel::PRICE_ORIGINAL)),
-        on_promotion: has(card, sel::DISCOUNT),
+        price_current,
+        price_original,
+        on_promotion: has(card, sel::DISCOUNT) || reduced,
         sold_out: has(card, sel::SOLD_OUT),
         rating: item.optional(
             "rating",
@@ -580,6 +584,21 @@ mod tests {
         assert!(page.tally.skips()["goods_no"].first_at.contains("#1"));
         assert_eq!(page.tally.misses_of("price_current"), 1);
         assert_eq!(page.tally.misses_of("rating"), 2);
+        // Another front end's markup: semantic fallbacks read it, and a
+        // selling price below the list price is a promotion.
+        let other = r#"<li data-goods-idx=9><a data-ref-goodsNo=A9></a><p class="prod-name">n</p>
+            <div class="price-box"><del class="price-before">32,000<em>원</em></del>
+            <strong class="price-now"><span>₩</span>24,000</strong></div>
+            <div class="review-summary"><span class="stars">★4.7</span>
+            <span class="review-count">리뷰 1,234</span></div><span class="sold-layer">품절</span></li>"#;
+        let read = parse_goods_page(other).unwrap();
+        let p = &read.products[0];
+        assert_eq!(
+            (p.price_current, p.price_original),
+            (Some(24_000), Some(32_000))
+        );
+        assert_eq!((p.rating, p.review_count), (Some(4.7), Some(1_234)));
+        assert!(p.on_promotion && p.sold_out);
         let empty = parse_goods_page("<ul></ul>").unwrap();
         assert_eq!((empty.cards, empty.products.len()), (0, 0));
     }

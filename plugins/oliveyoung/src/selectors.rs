@@ -46,7 +46,12 @@ pub const BRAND_CODE_ATTR: &str = "data-ref-onlbrndcd";
 // Brand shop (`/store/display/getBrandShopDetail.do`).
 
 /// The brand name heading, first match wins.
-pub const SHOP_BRAND_NAME: &[&str] = &[".brand-head .brand-name", ".brand-name", ".brand_name"];
+pub const SHOP_BRAND_NAME: &[&str] = &[
+    ".brand-head .brand-name",
+    ".brand-name",
+    ".brand_name",
+    r#"h1[class*="brand"][class*="name"], h2[class*="brand"][class*="name"]"#,
+];
 /// Pager of the shop landing's first product page: how many AJAX pages the
 /// brand has (a hint that keeps paging past a failed page).
 pub const SHOP_PAGER_LINK: &str = PAGER_LINK;
@@ -81,26 +86,46 @@ pub const PRODUCT_NAME: &[&str] = &[".prod-name", ".tx_name", ".prd_name"];
 pub const PRODUCT_NAME_ATTR_HOLDER: &str = "a[data-ref-goodsno][data-attr]";
 /// Thumbnails whose `alt` is the name.
 pub const PRODUCT_IMAGE: &str = "img[alt]";
-/// List price, e.g. `25,600` (absent for some products), first match wins.
+/// List price, e.g. `25,600` (absent for some products), first match wins:
+/// the list pages' markup, the detail page's, then any struck-through
+/// amount (a crossed-out price is what a list price looks like anywhere).
 pub const PRICE_ORIGINAL: &[&str] = &[
     "span.tx_org > span",
     ".tx_org",
     ".price-1",
-    ".prd_price del",
-    ".prd_price strike",
+    r#"[class*="price"] del"#,
+    r#"[class*="price"] s"#,
+    r#"[class*="price"] strike"#,
+    "del",
+    "strike",
 ];
-/// Selling price, first match wins.
+/// Selling price, first match wins: the list pages' markup, the detail
+/// page's, then the emphasised amount of a price block.
 pub const PRICE_CURRENT: &[&str] = &[
     "span.tx_cur > span",
     ".tx_cur",
     ".price-2",
-    ".prd_price strong",
+    r#"[class*="price"] strong"#,
+    r#"strong[class*="price"]"#,
+    r#"[class*="price"] b"#,
 ];
-/// Present when the product is on promotion (also on shop cards).
-pub const DISCOUNT: &str = ".discount";
+/// Present when the product is on promotion (also on shop cards). A card
+/// whose selling price is below its list price is on promotion too.
+pub const DISCOUNT: &str = r#".discount, [class*="discount"]"#;
 /// Present when the product is sold out.
-pub const SOLD_OUT: &str = ".soldout";
+pub const SOLD_OUT: &str = r#".soldout, [class*="soldout"], [class*="sold-out"], [class*="sold_out"], [class*="sold-layer"]"#;
 /// Average rating, e.g. `5점 만점에 4.7점` (the last number counts).
-pub const RATING: &[&str] = &[".point", ".review_point"];
+pub const RATING: &[&str] = &[
+    ".point",
+    ".review_point",
+    r#"[class*="rating"]"#,
+    r#"[class*="star"]"#,
+];
 /// Review count, e.g. `(1,234)`.
-pub const REVIEW_COUNT: &[&str] = &[".num", ".review_num"];
+pub const REVIEW_COUNT: &[&str] = &[
+    ".num",
+    ".review_num",
+    r#"[class*="review-count"]"#,
+    r#"[class*="review_count"]"#,
+    r#"[class*="reviewCount"]"#,
+];

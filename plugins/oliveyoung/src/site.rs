@@ -11,6 +11,9 @@ pub const DEFAULT_BASE_URL: &str = "https://www.oliveyoung.co.kr";
 pub const DEFAULT_MAX_PAGES: u64 = 100;
 /// Products per AJAX page (`rowsPerPage`); a shorter page is the last one.
 pub const ROWS_PER_PAGE: usize = 24;
+/// Brands per page of a category's brand filter; a full page may have a
+/// next one even when no pager says so.
+pub const BRANDS_PER_CATEGORY_PAGE: usize = 24;
 /// The `dispCatNo` the category landing is opened with.
 const LANDING_DISP_CAT_NO: &str = "10000010002";
 

@@ -218,7 +218,10 @@ fn a_run_produces_exactly_the_ground_truth() {
     let mut expected_tasks = BTreeMap::new();
     expected_tasks.insert("categories".to_string(), ("categories".to_string(), 0));
     for c in site.categories() {
-        for p in 1..=c.pages() {
+        // A full last page is followed by one more request (which finds
+        // the end): the plugin cannot tell it is the last.
+        let full_last = c.brands.len().is_multiple_of(24);
+        for p in 1..=c.pages() + usize::from(full_last) {
             expected_tasks.insert(
                 format!("category:{}:{p}", c.disp_cat_no),
                 ("category".to_string(), 0),

@@ -15,10 +15,10 @@ use std::fmt;
 /// One perturbation of the optional markup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mutation {
-    /// Prices in other elements and classes: `<div class="cost"><s
-    /// class="was">25,600원</s> <ins class="now"><b>19,800</b>원</ins></div>`
+    /// Prices in other elements and classes: `<div class="cost"><span
+    /// class="was">25,600원</span> <span class="now"><i>19,800</i>원</span></div>`
     /// instead of `p.prd_price` with `span.tx_org > span` / `span.tx_cur >
-    /// span`.
+    /// span` (and no `del`/`strong` a parser could read as prices).
     PriceMarkup,
     /// No rating block (`.point`, `.num`) on any card.
     RatingRemoved,
@@ -26,7 +26,9 @@ pub enum Mutation {
     /// `span.soldout`.
     SoldOutRenamed,
     /// The discount marker moved out of `div.prod-info` into the thumbnail
-    /// anchor, as `<em class="rate-off">-23%</em>`.
+    /// anchor, as `<em class="rate-off">-23%</em>`. A crawler that also
+    /// reads a promotion from a selling price below the list price keeps
+    /// it, except for the few products that show no list price.
     DiscountMoved,
     /// An extra wrapper element around the content of every card.
     CardWrapper,
@@ -85,8 +87,7 @@ impl Mutation {
                 ("oliveyoung-products", "review_count"),
             ],
             Mutation::SoldOutRenamed => &[("oliveyoung-products", "sold_out")],
-            Mutation::DiscountMoved => &[("oliveyoung-products", "on_promotion")],
-            Mutation::CardWrapper | Mutation::AttributeCase => &[],
+            Mutation::DiscountMoved | Mutation::CardWrapper | Mutation::AttributeCase => &[],
             Mutation::BrandHeadingRenamed => &[("oliveyoung", "shop_brand_name")],
         }
     }

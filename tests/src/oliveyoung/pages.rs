@@ -400,16 +400,17 @@ fn product_card_markup(
         ko = esc(&brand.name_ko),
     ));
     if mutation == Some(Mutation::PriceMarkup) {
-        // The prices leave `p.prd_price` for classes no selector knows.
+        // The prices leave `p.prd_price` for plain spans in classes no
+        // selector knows (no struck-through or emphasised amount either).
         card.push_str("\t\t\t</p>\n\t\t\t<div class=\"cost\">");
         if product.shows_original {
             card.push_str(&format!(
-                "<s class=\"was\">{}원</s> ",
+                "<span class=\"was\">{}원</span> ",
                 thousands(product.price_original)
             ));
         }
         card.push_str(&format!(
-            "<ins class=\"now\"><b>{}</b>원</ins></div>\n\t\t\t<p class=\"prd_flag\">",
+            "<span class=\"now\"><i>{}</i>원</span></div>\n\t\t\t<p class=\"prd_flag\">",
             thousands(product.price_current)
         ));
     } else {

@@ -84,7 +84,10 @@ impl Site {
             let mut goods_numbers = Vec::with_capacity(brand.products.len());
             for &p in &brand.products {
                 let product = &self.products()[p];
-                let on_promotion = product.on_promotion && discount_read;
+                // Without its marker a promotion still shows as a selling
+                // price below the list price, when both are readable.
+                let on_promotion = product.on_promotion
+                    && (discount_read || (prices_read && product.shows_original));
                 items.insert(product.name.clone(), Value::Bool(on_promotion));
                 goods_numbers.push(Value::String(product.goods_no.clone()));
                 products.insert(
