@@ -123,8 +123,8 @@ const KEPT_BUSIEST: usize = 20;
 /// drawing them costs no extra random numbers: whether it lacks `lang`,
 /// and its edit history.
 fn quirks(id: u64) -> (bool, Vec<u64>) {
-    let no_lang = (id >> 12) % NO_LANG_ONE_IN == 0;
-    let history = if (id & 0xfff) % EDITED_ONE_IN == 0 {
+    let no_lang = (id >> 12).is_multiple_of(NO_LANG_ONE_IN);
+    let history = if (id & 0xfff).is_multiple_of(EDITED_ONE_IN) {
         // The first version, a minute older.
         vec![id - (60_000 << 22), id]
     } else {
