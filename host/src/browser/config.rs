@@ -40,6 +40,34 @@ pub const DEFAULT_ARGS: &[&str] = &[
     "--no-first-run",
 ];
 
+/// Flags the host adds after `args` on every session. WebRTC may use only
+/// connections through the proxy (`disable_non_proxied_udp`): without it a
+/// page's `RTCPeerConnection` sends STUN and ICE checks over UDP straight to
+/// any address it names, around the egress proxy (HTTP proxies carry no
+/// UDP), which both reaches undeclared hosts and tells them the machine's
+/// addresses. With it Chromium gathers no host or server-reflexive
+/// candidates at all (so it sends no mDNS for them either) and only TURN over
+/// TCP through the proxy remains, which the proxy checks like any request.
+pub const ENFORCED_ARGS: &[&str] = &["--webrtc-ip-handling-policy=disable_non_proxied_udp"];
+
+/// Flags `args` may not contain: the host sets them itself (the per-session
+/// proxy, the per-session profile, the WebRTC policy), and another value
+/// would undo what they guarantee (a shared profile carries one plugin's
+/// cookies to another; no proxy lets pages reach any host).
+const RESERVED_FLAGS: &[&str] = &[
+    "--proxy-server",
+    "--proxy-bypass-list",
+    "--proxy-pac-url",
+    "--proxy-auto-detect",
+    "--no-proxy-server",
+    "--user-data-dir",
+    "--profile-directory",
+    "--webrtc-ip-handling-policy",
+    "--force-webrtc-ip-handling-policy",
+    "--remote-debugging-port",
+    "--remote-debugging-pipe",
+];
+
 /// `[browser]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,9 +89,11 @@ pub struct BrowserConfig {
     pub chromium: Option<PathBuf>,
     /// Browser sessions alive at once, across all plugins (each is one
     /// Chromium with its own profile). A page waits for a free session up to
-    /// its deadline. Idle sessions are reused, by the same plugin first (its
-    /// cookies, such as a login, survive between tasks); another plugin gets
-    /// one only after its cookies are cleared. Default 2, at most 64.
+    /// its deadline. A session belongs to the plugin it was opened for and is
+    /// reused only by that plugin's tasks (its cookies, such as a login,
+    /// survive between them); at the cap, another plugin's idle session is
+    /// closed and a new one with an empty profile opened. Default 2, at most
+    /// 64.
     #[serde(default = "default_max_sessions")]
     pub max_sessions: usize,
     /// Deadline of one page load (`open`, `navigate`, a click's navigation)
@@ -73,7 +103,9 @@ pub struct BrowserConfig {
     pub page_deadline_secs: u64,
     /// Chromium command-line flags. Default [`DEFAULT_ARGS`]: `--headless
     /// --no-sandbox --disable-gpu --disable-background-networking
-    /// --disable-component-update --disable-sync --no-first-run`.
+    /// --disable-component-update --disable-sync --no-first-run`. The host
+    /// adds [`ENFORCED_ARGS`], the proxy and the profile flags itself; the
+    /// flags that would override them are refused.
     #[serde(default = "default_args")]
     pub args: Vec<String>,
     /// Credentials the host types into pages for plugins (`type-secret`).
@@ -196,6 +228,19 @@ impl BrowserConfig {
                 format!("`{bad}` is not a Chromium flag (flags start with --)"),
             ));
         }
+        let reserved = |a: &str| {
+            let name = a.split('=').next().unwrap_or(a);
+            RESERVED_FLAGS.iter().any(|r| name.eq_ignore_ascii_case(r))
+        };
+        if let Some(bad) = self.args.iter().find(|a| reserved(a)) {
+            return Err(err(
+                "args",
+                format!(
+                    "`{bad}`: the host sets this flag itself (egress proxy, per-session \
+                     profile, WebRTC policy) and may not be overridden"
+                ),
+            ));
+        }
         let mut secrets = Vec::new();
         for (i, s) in self.secrets.iter().enumerate() {
             let field = format!("secrets[{i}]");
@@ -246,6 +291,13 @@ mod tests {
                 .contains(&"--disable-background-networking".to_string())
         );
         assert!(s.args.contains(&"--headless".to_string()));
+        let caps = crate::browser::driver::capabilities(&s);
+        let args = caps["goog:chromeOptions"]["args"].as_array().unwrap();
+        assert_eq!(
+            args.last().unwrap(),
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+            "the host's flags come last, after the configured ones"
+        );
     }
 
     #[test]
@@ -258,6 +310,18 @@ mod tests {
         assert_eq!(e.field, "webdriver_url");
         let e = parse("args = [\"headless\"]").check(&|_| None).unwrap_err();
         assert_eq!(e.field, "args");
+        for flag in [
+            "--user-data-dir=/tmp/shared",
+            "--proxy-server=direct://",
+            "--no-proxy-server",
+            "--webrtc-ip-handling-policy=default",
+        ] {
+            let e = parse(&format!("args = [\"--headless\", \"{flag}\"]"))
+                .check(&|_| None)
+                .unwrap_err();
+            assert_eq!(e.field, "args", "{flag}");
+            assert!(e.reason.contains("sets this flag itself"), "{e}");
+        }
         let text = "[[secrets]]\nname = \"pw\"\nhosts = [\"a.example\"]\nvalue_env = \"NOPE\"\n";
         let e = parse(text).check(&|_| None).unwrap_err();
         assert_eq!(e.field, "secrets[0].value_env");

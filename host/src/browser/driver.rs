@@ -30,6 +30,48 @@ pub struct Session {
     /// The proxy all of its traffic goes through (a chromedriver the host
     /// started); `None` for an external WebDriver endpoint.
     pub(crate) egress: Option<super::egress::Egress>,
+    /// Its Chromium profile (a chromedriver the host started), removed when
+    /// the session is dropped (after its Chromium was ended).
+    #[allow(dead_code, reason = "held for its Drop")]
+    pub(crate) profile: Option<Profile>,
+}
+
+/// A new, empty Chromium profile directory (`--user-data-dir`), readable by
+/// this user only, removed on drop: a session's cookies, storage and cache
+/// live and die with it, even when chromedriver was killed before it could
+/// clean up its own.
+pub struct Profile {
+    dir: std::path::PathBuf,
+}
+
+impl Profile {
+    /// A fresh directory under the system temporary directory.
+    pub fn create() -> std::io::Result<Self> {
+        use std::hash::{BuildHasher, Hasher};
+        use std::os::unix::fs::DirBuilderExt;
+        let mut tries = 0;
+        loop {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(std::process::id());
+            let dir = std::env::temp_dir().join(format!("crawlhost-chromium-{:016x}", h.finish()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => return Ok(Self { dir }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The Chromium flag that points a session at it.
+    pub fn chromium_arg(&self) -> String {
+        format!("--user-data-dir={}", self.dir.display())
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// A WebDriver server the host talks to (and maybe runs).
@@ -49,10 +91,17 @@ fn free_port() -> Result<u16, BrowserError> {
         .port())
 }
 
-/// The `goog:chromeOptions` capability for `settings`.
+/// The `goog:chromeOptions` capability for `settings`: the configured flags,
+/// then the ones the host always sets ([`super::config::ENFORCED_ARGS`]).
 pub fn capabilities(settings: &BrowserSettings) -> serde_json::Map<String, Value> {
     let mut chrome = serde_json::Map::new();
-    chrome.insert("args".into(), json!(settings.args));
+    let args: Vec<&str> = settings
+        .args
+        .iter()
+        .map(String::as_str)
+        .chain(super::config::ENFORCED_ARGS.iter().copied())
+        .collect();
+    chrome.insert("args".into(), json!(args));
     if let Some(bin) = &settings.chromium {
         chrome.insert("binary".into(), json!(bin.to_string_lossy()));
     }
@@ -148,13 +197,19 @@ impl Driver {
         self.child.lock().unwrap().is_some()
     }
 
-    /// A new Chromium session, with `extra_args` after the configured flags.
-    pub async fn new_session(&self, extra_args: &[String]) -> Result<Session, BrowserError> {
+    /// A new Chromium session, with `extra_args` after the configured flags,
+    /// in `profile` (else in a temporary profile WebDriver makes).
+    pub async fn new_session(
+        &self,
+        extra_args: &[String],
+        profile: Option<Profile>,
+    ) -> Result<Session, BrowserError> {
         let mut capabilities = self.capabilities.clone();
         if let Some(Value::Object(chrome)) = capabilities.get_mut("goog:chromeOptions")
             && let Some(Value::Array(args)) = chrome.get_mut("args")
         {
             args.extend(extra_args.iter().map(|a| json!(a)));
+            args.extend(profile.iter().map(|p| json!(p.chromium_arg())));
         }
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(capabilities);
@@ -173,6 +228,7 @@ impl Driver {
             id,
             timeouts: None,
             egress: None,
+            profile,
         })
     }
 

@@ -6,9 +6,12 @@
 //! policy as `fetch` on every navigation, before it starts and on the URL the
 //! page ends up on ([`policy`]), and on every request the browser makes
 //! (subresources, XHR, redirects) through a per-session proxy
-//! ([`egress`]); a cap on concurrent browsers and reuse of
-//! sessions across tasks ([`pool`]); credentials typed by the host and
-//! redacted from everything read back ([`secrets`]). [`driver`] starts
+//! ([`egress`]), which is also the only way out for WebRTC
+//! ([`config::ENFORCED_ARGS`]); a cap on concurrent browsers, each session
+//! bound to one plugin for its life and reused only across that plugin's
+//! tasks ([`pool`]); credentials typed by the host, redacted from everything
+//! read back ([`secrets`]), and kept from being probed piece by piece
+//! ([`probe`], [`page`]). [`driver`] starts
 //! chromedriver and opens sessions; [`page`] runs the page operations of the
 //! contract's `browser` interface; [`config`] is `[browser]`.
 //!
@@ -20,6 +23,7 @@ pub mod egress;
 pub mod page;
 pub mod policy;
 pub mod pool;
+pub mod probe;
 pub mod secrets;
 
 use std::sync::{Arc, Mutex};
@@ -121,22 +125,30 @@ impl Browser {
         self.driver.lock().await.as_ref().and_then(|d| d.pid())
     }
 
-    /// A new session; with a chromedriver the host started, behind its own
-    /// egress proxy.
+    /// A new session: a new Chromium with an empty profile. With a
+    /// chromedriver the host started, behind its own egress proxy and with a
+    /// profile directory the host makes and removes; an external WebDriver
+    /// makes a temporary profile per session itself.
     async fn open_session(&self, driver: &Driver) -> Result<Session, BrowserError> {
         if !driver.is_local() {
-            return driver.new_session(&[]).await;
+            return driver.new_session(&[], None).await;
         }
         let egress = egress::Egress::start(self.addresses.clone())
             .await
             .map_err(|e| BrowserError::Session(format!("cannot start the egress proxy: {e}")))?;
-        let mut session = driver.new_session(&egress.chromium_args()).await?;
+        let profile = driver::Profile::create()
+            .map_err(|e| BrowserError::Session(format!("cannot make a profile directory: {e}")))?;
+        let mut session = driver
+            .new_session(&egress.chromium_args(), Some(profile))
+            .await?;
         session.egress = Some(egress);
         Ok(session)
     }
 
-    /// A session for `plugin`, waiting for a free one until `deadline`. Its
-    /// requests are held to `allow` until the lease ends.
+    /// A session of `plugin`, waiting for a free one until `deadline`. Its
+    /// requests are held to `allow` until the lease ends. Only a session
+    /// opened for `plugin` is reused ([`pool`]): at the cap, another plugin's
+    /// idle session is closed and a new one opened instead.
     pub async fn checkout(
         self: &Arc<Self>,
         plugin: &str,
@@ -160,29 +172,32 @@ impl Browser {
                     broken: false,
                 }
             };
-            match decision {
-                Checkout::Reuse { session, reset } => {
-                    let mut lease = lease(session);
-                    if reset && let Err(e) = lease.reset().await {
-                        lease.broken = true;
-                        return Err(e);
-                    }
-                    return Ok(lease);
+            let open = match decision {
+                Checkout::Reuse(session) => return Ok(lease(session)),
+                Checkout::Replace(stale) => {
+                    tracing::debug!(
+                        plugin,
+                        "Closing another plugin's idle browser session for a new one."
+                    );
+                    driver.close_session(stale).await;
+                    true
                 }
-                Checkout::Open => match self.open_session(&driver).await {
-                    Ok(session) => return Ok(lease(session)),
+                Checkout::Open => true,
+                Checkout::Wait => false,
+            };
+            if open {
+                return match self.open_session(&driver).await {
+                    Ok(session) => Ok(lease(session)),
                     Err(e) => {
                         self.pool.lock().unwrap().open_failed();
                         self.freed.notify_one();
-                        return Err(e);
+                        Err(e)
                     }
-                },
-                Checkout::Wait => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() || tokio::time::timeout(left, freed).await.is_err() {
-                        return Err(BrowserError::Busy(asked.elapsed()));
-                    }
-                }
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, freed).await.is_err() {
+                return Err(BrowserError::Busy(asked.elapsed()));
             }
         }
     }
@@ -219,18 +234,6 @@ impl Lease {
             .as_mut()
             .expect("session present until drop")
             .timeouts
-    }
-
-    /// Clear what another plugin left: cookies, storage, the page.
-    async fn reset(&mut self) -> Result<(), BrowserError> {
-        let c = self.client();
-        c.goto("about:blank")
-            .await
-            .map_err(|e| BrowserError::Command(e.to_string()))?;
-        c.delete_all_cookies()
-            .await
-            .map_err(|e| BrowserError::Command(e.to_string()))?;
-        Ok(())
     }
 
     /// Do not reuse this session (the browser crashed or the connection

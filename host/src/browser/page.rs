@@ -3,16 +3,27 @@
 //! preceded by a check of where the page is now (a script or a click may
 //! have moved it), secrets typed by the host and redacted from what is read
 //! back, and WebDriver failures mapped to crawl errors.
+//!
+//! Every operation that reads the page or takes a selector runs as one
+//! script ([`Page::guarded_script`]) that first checks, in the page, the
+//! fields the host typed a secret into (kept in a registry on `document`,
+//! so a new document has none): a field changed by anything but the host
+//! blanks the page (`blocked`), and while a field still holds its secret,
+//! a selector that could probe it is refused ([`super::probe`] has the rules
+//! and why). Check and answer share one script, so the page cannot change
+//! in between. Elements are found by that script too (`querySelector`, the
+//! first match, as WebDriver's CSS locator).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::Locator;
+use fantoccini::elements::{Element, ElementRef};
 use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use serde_json::{Value, json};
 
 use super::policy::{self, Landing};
+use super::probe;
 use super::{Browser, BrowserError, Lease};
 use crate::engine::bindings::CrawlError;
 use crate::http::allow::AllowList;
@@ -22,11 +33,46 @@ const MAX_WAIT: Duration = Duration::from_secs(120);
 /// How often `wait-for` looks again.
 const POLL: Duration = Duration::from_millis(25);
 
+/// The key of a WebDriver element reference in JSON.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The non-enumerable property of `document` holding the fields the host
+/// typed a secret into: `[{el, v, s}]`, the element, its whole value right
+/// after typing, the secret. Random per process, so a page cannot count on
+/// its name.
+fn registry_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        format!("__crawlhost_typed_{:016x}", h.finish())
+    })
+}
+
+/// A field's value as `type-secret` sees it (`textContent` for an element
+/// that is not a form control, such as a `contenteditable`).
+const VALUE_OF: &str =
+    "const valueOf = e => typeof e.value === 'string' ? e.value : (e.textContent || '');";
+
 /// One open page of one instance.
 pub struct Page {
     lease: Lease,
     browser: Arc<Browser>,
     allow: Arc<AllowList>,
+    /// Whether the last script found a field still holding a typed secret
+    /// (the page's registry decides; this only says whether an operation
+    /// that changes the page must check the fields again right after).
+    held: bool,
+}
+
+/// An element `querySelector` found, with what the host needs to know.
+struct Found {
+    element: Element,
+    /// It is, or is inside or around, a field holding a typed secret.
+    holds_secret: bool,
+    /// Its value (see [`VALUE_OF`]).
+    value: String,
 }
 
 type Res<T> = Result<T, CrawlError>;
@@ -51,6 +97,7 @@ impl Page {
             lease,
             browser: browser.clone(),
             allow,
+            held: false,
         };
         page.navigate_within(url, deadline).await?;
         Ok(page)
@@ -100,6 +147,7 @@ impl Page {
             .guarded_script(
                 "const e = performance.getEntriesByType('navigation')[0]; \
                  return e && e.responseStatus ? e.responseStatus : 0;",
+                None,
                 vec![],
             )
             .await?;
@@ -159,21 +207,60 @@ impl Page {
 
     /// Run `body` (a function body reading `arguments`) and, in the same
     /// round trip, read where the page is; the result is handed back only
-    /// once that location passed [`Self::check_location`].
-    async fn guarded_script(&mut self, body: &str, args: Vec<Value>) -> Res<(String, Value)> {
+    /// once that location passed [`Self::check_location`]. Before `body`
+    /// runs, the same script checks the fields holding typed secrets: one
+    /// changed by anything but the host blanks the page (`blocked`); while
+    /// one holds its secret, `selector` (what `body` will query, if
+    /// anything) must not touch a hot attribute ([`probe`]). `body` sees
+    /// `reg` (the registry) and `valueOf`.
+    async fn guarded_script(
+        &mut self,
+        body: &str,
+        selector: Option<&str>,
+        args: Vec<Value>,
+    ) -> Res<(String, Value)> {
+        let key = registry_key();
         let js = format!(
-            "const r = (function() {{ {body} }}).apply(null, arguments); \
-             return [location.href, r];"
+            "const reg = document['{key}'] || []; {VALUE_OF} \
+             let held = false; \
+             for (const m of reg) {{ const v = valueOf(m.el); \
+               if (v === m.v) held = true; \
+               else if (v !== '') return [location.href, 'changed', null]; }} \
+             const sel = arguments[0]; \
+             if (held && sel) {{ \
+               if (sel.refusal) return [location.href, 'probe', sel.refusal]; \
+               const needles = []; \
+               for (const m of reg) needles.push(m.s, encodeURIComponent(m.s)); \
+               const hot = new Set(['value']); \
+               for (const e of document.querySelectorAll('*')) for (const a of e.attributes) \
+                 if (needles.some(n => a.value.includes(n))) hot.add(a.localName.toLowerCase()); \
+               const bad = sel.attributes.find(a => hot.has(a)); \
+               if (bad !== undefined) return [location.href, 'probe', \
+                 'it tests the attribute `' + bad + '`, which holds (or is) the typed value']; }} \
+             let r; \
+             try {{ r = (function() {{ {body} }}).apply(null, Array.prototype.slice.call(arguments, 1)); }} \
+             catch (e) {{ if (e && e.name === 'SyntaxError') return [location.href, 'invalid', null]; throw e; }} \
+             return [location.href, held ? 'held' : 'none', r];"
         );
+        let guard = match selector {
+            None => Value::Null,
+            Some(sel) => {
+                let used = probe::analyse(sel);
+                json!({"attributes": used.attributes, "refusal": used.refusal})
+            }
+        };
+        let mut all = vec![guard];
+        all.extend(args);
         let client = self.lease.client().clone();
         let v = client
-            .execute(&js, args)
+            .execute(&js, all)
             .await
             .map_err(|e| self.command_error(e))?;
-        let (href, value) = match v {
-            Value::Array(mut pair) if pair.len() == 2 => {
-                let value = pair.pop().unwrap_or(Value::Null);
-                (pair.pop().unwrap_or(Value::Null), value)
+        let (href, state, value) = match v {
+            Value::Array(mut triple) if triple.len() == 3 => {
+                let value = triple.pop().unwrap_or(Value::Null);
+                let state = triple.pop().unwrap_or(Value::Null);
+                (triple.pop().unwrap_or(Value::Null), state, value)
             }
             other => {
                 return Err(CrawlError::Other(format!(
@@ -183,11 +270,61 @@ impl Page {
         };
         let href = href.as_str().unwrap_or("").to_string();
         let landed = self.check_location(&href).await?;
-        Ok((landed, value))
+        let selector = selector.unwrap_or("");
+        match state.as_str().unwrap_or("") {
+            "changed" => Err(self
+                .blank_for("a field holding a secret the host typed was changed on the page")
+                .await),
+            "probe" => Err(self.redact_error(CrawlError::Blocked(format!(
+                "`{selector}` is refused while the page holds a secret the host typed \
+                 (until it navigates): {}",
+                value.as_str().unwrap_or("it could probe the secret")
+            )))),
+            "invalid" => Err(self.redact_error(CrawlError::Parse(format!(
+                "`{selector}` is not a valid CSS selector"
+            )))),
+            state => {
+                self.held = state == "held";
+                Ok((landed, value))
+            }
+        }
     }
 
     async fn script(&mut self, body: &str, args: Vec<Value>) -> Res<Value> {
-        Ok(self.guarded_script(body, args).await?.1)
+        Ok(self.guarded_script(body, None, args).await?.1)
+    }
+
+    /// [`Self::script`] with the plugin's `selector` as `arguments[0]`.
+    async fn select(&mut self, body: &str, selector: &str, args: Vec<Value>) -> Res<Value> {
+        let mut all = vec![json!(selector)];
+        all.extend(args);
+        Ok(self.guarded_script(body, Some(selector), all).await?.1)
+    }
+
+    /// After an operation that may change the page: the fields holding
+    /// typed secrets are checked (blanking the page if one changed) and
+    /// where the page went.
+    async fn recheck(&mut self, was_held: bool) -> Res<()> {
+        if was_held {
+            self.script("return null;", vec![]).await?;
+        } else {
+            self.guard().await?;
+        }
+        Ok(())
+    }
+
+    /// Blank the page (so nothing derived from a changed secret field can be
+    /// read) and say why, as `blocked`.
+    async fn blank_for(&mut self, why: &str) -> CrawlError {
+        self.held = false;
+        let client = self.lease.client().clone();
+        if client.goto("about:blank").await.is_err() {
+            // A page that cannot be blanked must not be handed to anyone.
+            self.lease.mark_broken();
+        }
+        CrawlError::Blocked(format!(
+            "{why}; the page was blanked so that no part of the secret can be read"
+        ))
     }
 
     /// The page's URL now (redacted).
@@ -202,9 +339,10 @@ impl Page {
         let until = Instant::now() + Duration::from_millis(timeout_ms as u64).min(MAX_WAIT);
         loop {
             let n = self
-                .script(
+                .select(
                     "return document.querySelectorAll(arguments[0]).length;",
-                    vec![json!(selector)],
+                    selector,
+                    vec![],
                 )
                 .await?
                 .as_u64()
@@ -227,35 +365,78 @@ impl Page {
         Ok(v.as_i64().unwrap_or(0) as i32)
     }
 
-    async fn element(&mut self, selector: &str) -> Res<fantoccini::elements::Element> {
-        self.guard().await?;
-        let client = self.lease.client().clone();
-        client
-            .find(Locator::Css(selector))
-            .await
-            .map_err(|e| self.command_error_for(e, selector))
+    /// The first element matching `selector`.
+    async fn find(&mut self, selector: &str) -> Res<Found> {
+        let v = self
+            .select(
+                "const e = document.querySelector(arguments[0]); if (!e) return null; \
+                 const holds = reg.some(m => m.el === e || m.el.contains(e) || e.contains(m.el)); \
+                 return [e, holds, valueOf(e)];",
+                selector,
+                vec![],
+            )
+            .await?;
+        let id = v[0][ELEMENT_KEY].as_str();
+        let Some(id) = id else {
+            return Err(CrawlError::Parse(format!(
+                "no element matches `{selector}`"
+            )));
+        };
+        Ok(Found {
+            element: Element::from_element_id(
+                self.lease.client().clone(),
+                ElementRef::from(id.to_string()),
+            ),
+            holds_secret: v[1].as_bool().unwrap_or(true),
+            value: v[2].as_str().unwrap_or("").to_string(),
+        })
     }
 
     /// Click the first element matching `selector`, then check where the
-    /// page went.
+    /// page went (and, on a page holding a typed secret, that the click did
+    /// not change the field).
     pub async fn click(&mut self, selector: &str) -> Res<()> {
-        let el = self.element(selector).await?;
-        if let Err(e) = el.click().await {
+        let found = self.find(selector).await?;
+        let was_held = self.held;
+        if let Err(e) = found.element.click().await {
             return Err(self.command_error_for(e, selector));
         }
-        self.guard().await?;
-        Ok(())
+        self.recheck(was_held).await
     }
 
-    /// Type `text` into the first element matching `selector`.
+    /// Type `text` into the first element matching `selector`. On a page
+    /// holding a typed secret, not into its field, and only printable
+    /// characters and Enter ([`probe::key_refusal`]).
     pub async fn type_text(&mut self, selector: &str, text: &str) -> Res<()> {
-        let el = self.element(selector).await?;
-        el.send_keys(text)
+        let found = self.find(selector).await?;
+        let was_held = self.held;
+        if was_held {
+            if found.holds_secret {
+                return Err(self.redact_error(CrawlError::Blocked(format!(
+                    "`{selector}` holds a secret the host typed: the plugin may not type into it"
+                ))));
+            }
+            if let Some(key) = probe::key_refusal(text) {
+                return Err(CrawlError::Blocked(format!(
+                    "key U+{:04X} may not be typed while the page holds a secret the host \
+                     typed (only printable characters and Enter, until the page navigates)",
+                    key as u32
+                )));
+            }
+        }
+        found
+            .element
+            .send_keys(text)
             .await
-            .map_err(|e| self.command_error_for(e, selector))
+            .map_err(|e| self.command_error_for(e, selector))?;
+        self.recheck(was_held).await
     }
 
-    /// Type the secret `name` into `selector`, if the page's host may get it.
+    /// Type the secret `name` into `selector`, if the page's host may get it,
+    /// and register the field: from now on the page holds a secret. A field
+    /// that does not end up holding what it held plus the secret (a
+    /// `maxlength`, an input mask) would show a part of it: the page is
+    /// blanked instead.
     pub async fn type_secret(&mut self, selector: &str, name: &str) -> Res<()> {
         let current = self.guard().await?;
         let url = url::Url::parse(&current)
@@ -268,10 +449,49 @@ impl Page {
             .map_err(|e| CrawlError::Blocked(e.to_string()))?
             .value()
             .to_string();
-        let el = self.element(selector).await?;
-        el.send_keys(&value)
-            .await
-            .map_err(|e| self.command_error_for(e, selector))
+        let found = self.find(selector).await?;
+        if let Err(e) = found.element.send_keys(&value).await {
+            let e = self.command_error_for(e, selector);
+            // Part of it may be in the field.
+            let _ = self.blank_for("typing the secret failed").await;
+            return Err(e);
+        }
+        let key = registry_key();
+        let js = format!(
+            "{VALUE_OF} const [e, before, secret] = arguments; const v = valueOf(e); \
+             let reg = document['{key}']; \
+             if (!reg) {{ reg = []; Object.defineProperty(document, '{key}', {{value: reg}}); }} \
+             const i = reg.findIndex(m => m.el === e); if (i >= 0) reg.splice(i, 1); \
+             reg.push({{el: e, v, s: secret}}); \
+             return [location.href, v === before + secret];"
+        );
+        let element = json!({ ELEMENT_KEY: found.element.element_id().to_string() });
+        let client = self.lease.client().clone();
+        let answer = client
+            .execute(&js, vec![element, json!(found.value), json!(value)])
+            .await;
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                let e = self.command_error(e);
+                let _ = self
+                    .blank_for("the typed secret could not be checked")
+                    .await;
+                return Err(e);
+            }
+        };
+        self.check_location(answer[0].as_str().unwrap_or(""))
+            .await?;
+        self.held = true;
+        if answer[1] != Value::Bool(true) {
+            return Err(self
+                .blank_for(&format!(
+                    "`{selector}` did not take the secret as typed (a maxlength, an input mask \
+                     or a script changed it)"
+                ))
+                .await);
+        }
+        Ok(())
     }
 
     /// Outer HTML of the elements matching `selector`, or of the document.
@@ -282,9 +502,10 @@ impl Page {
                     .await?
             }
             Some(sel) => {
-                self.script(
+                self.select(
                     "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.outerHTML);",
-                    vec![json!(sel)],
+                    sel,
+                    vec![],
                 )
                 .await?
             }
@@ -301,10 +522,11 @@ impl Page {
         names: &[String],
     ) -> Res<Vec<Vec<Option<String>>>> {
         let v = self
-            .script(
+            .select(
                 "return Array.from(document.querySelectorAll(arguments[0])).map(e => \
                  arguments[1].map(n => n === 'textContent' ? e.textContent : e.getAttribute(n)));",
-                vec![json!(selector), json!(names)],
+                selector,
+                vec![json!(names)],
             )
             .await?;
         let rows: Vec<Vec<Option<String>>> = serde_json::from_value(v)

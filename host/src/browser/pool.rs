@@ -1,18 +1,30 @@
 //! Accounting of the browser session pool: how many sessions are alive, which
-//! are idle and whose cookies they hold, and what a caller asking for one
-//! gets. Pure: the sessions themselves are a type parameter, so the rules are
-//! tested with plain numbers.
+//! are idle and which plugin each belongs to, and what a caller asking for
+//! one gets. Pure: the sessions themselves are a type parameter, so the rules
+//! are tested with plain numbers.
+//!
+//! A session belongs to the plugin it was opened for, for its whole life: a
+//! Chromium profile holds far more than cookies (localStorage,
+//! sessionStorage, IndexedDB, the Cache API, service workers, the HTTP
+//! cache, HSTS and permission state), and clearing all of that reliably is
+//! not something WebDriver offers. So a session is never handed to another
+//! plugin; at the cap, another plugin's idle session is closed and a new one
+//! (a new Chromium with a new, empty profile) opened in its slot.
 //!
 //! Rules: at most `max` sessions alive (busy + idle). A plugin gets an idle
-//! session it used before (its login survives); else a new one while below
-//! the cap; else another plugin's idle session, which must be reset (cookies
-//! cleared) first; else it waits for a check-in.
+//! session of its own (its login survives between tasks); else a new one
+//! while below the cap; else the least recently used idle session of another
+//! plugin is replaced by a new one; else it waits for a check-in.
 
 /// What [`PoolState::checkout`] decided.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Checkout<S> {
-    /// An idle session; `reset` when another plugin used it last.
-    Reuse { session: S, reset: bool },
+    /// An idle session of the same plugin.
+    Reuse(S),
+    /// At the cap: close this idle session of another plugin and open a new
+    /// one in its slot (already counted; call [`PoolState::open_failed`] if
+    /// opening fails).
+    Replace(S),
     /// Below the cap: open a new session (the slot is already counted; call
     /// [`PoolState::open_failed`] if opening fails).
     Open,
@@ -25,7 +37,7 @@ pub enum Checkout<S> {
 pub struct PoolState<S> {
     max: usize,
     busy: usize,
-    /// Idle sessions with the plugin that used them last; most recent last.
+    /// Idle sessions with the plugin they belong to; most recent last.
     idle: Vec<(String, S)>,
 }
 
@@ -56,10 +68,7 @@ impl<S> PoolState<S> {
         if let Some(i) = self.idle.iter().rposition(|(p, _)| p == plugin) {
             let (_, session) = self.idle.remove(i);
             self.busy += 1;
-            return Checkout::Reuse {
-                session,
-                reset: false,
-            };
+            return Checkout::Reuse(session);
         }
         if self.alive() < self.max {
             self.busy += 1;
@@ -69,10 +78,7 @@ impl<S> PoolState<S> {
             // The least recently used one.
             let (_, session) = self.idle.remove(0);
             self.busy += 1;
-            return Checkout::Reuse {
-                session,
-                reset: true,
-            };
+            return Checkout::Replace(session);
         }
         Checkout::Wait
     }
@@ -82,8 +88,8 @@ impl<S> PoolState<S> {
         self.busy = self.busy.saturating_sub(1);
     }
 
-    /// Give a session back; a broken one (`None`) is dropped and frees its
-    /// slot.
+    /// Give back a session of `plugin`; a broken one (`None`) is dropped and
+    /// frees its slot.
     pub fn checkin(&mut self, plugin: &str, session: Option<S>) {
         self.busy = self.busy.saturating_sub(1);
         if let Some(s) = session {
@@ -109,13 +115,7 @@ mod tests {
         assert_eq!(p.checkout("ig"), Checkout::Wait);
         assert_eq!(p.alive(), 2);
         p.checkin("ig", Some(7));
-        assert_eq!(
-            p.checkout("ig"),
-            Checkout::Reuse {
-                session: 7,
-                reset: false
-            }
-        );
+        assert_eq!(p.checkout("ig"), Checkout::Reuse(7));
         assert_eq!(p.busy(), 2);
     }
 
@@ -126,22 +126,15 @@ mod tests {
         assert_eq!(p.checkout("b"), Checkout::Open);
         p.checkin("a", Some(1));
         p.checkin("b", Some(2));
-        assert_eq!(
-            p.checkout("b"),
-            Checkout::Reuse {
-                session: 2,
-                reset: false
-            }
-        );
-        // At the cap, plugin c takes a's idle session, reset.
-        assert_eq!(
-            p.checkout("c"),
-            Checkout::Reuse {
-                session: 1,
-                reset: true
-            }
-        );
+        assert_eq!(p.checkout("b"), Checkout::Reuse(2));
+        // At the cap, plugin c gets a new session in the slot of a's idle
+        // one, which is to be closed: never a's session itself.
+        assert_eq!(p.checkout("c"), Checkout::Replace(1));
+        assert_eq!(p.alive(), 2);
         assert_eq!(p.checkout("a"), Checkout::Wait);
+        // c's session goes back as c's: a cannot get it, only replace it.
+        p.checkin("c", Some(3));
+        assert_eq!(p.checkout("a"), Checkout::Replace(3));
     }
 
     #[test]

@@ -108,20 +108,18 @@ impl BrowserSecrets {
         Ok(secret)
     }
 
-    /// `text` with every secret value (and its percent-encoded form, as a
-    /// GET form would put it in a URL) replaced by `[redacted]`.
+    /// `text` with every secret value replaced by `[redacted]`, in each form
+    /// a page hands it back in: as typed; percent-encoded, as a GET form puts
+    /// it in a URL (`+` or `%20` for a space); HTML-escaped as `outerHTML`
+    /// writes it in text (`&amp; &lt; &gt; &nbsp;`) and in attribute values
+    /// (`&amp; &quot; &nbsp;`, newer Chromium also `&lt; &gt;`) or as a
+    /// template escapes it (also `&quot;` in text); and JSON-escaped, as in a
+    /// script's data. A value that a page transforms otherwise is not
+    /// recognised; [`super::probe`] keeps the plugin from cutting it apart.
     pub fn redact(&self, text: &str) -> String {
         let mut needles: Vec<String> = Vec::new();
         for s in &self.0 {
-            let encoded: String =
-                url::form_urlencoded::byte_serialize(s.value.as_bytes()).collect();
-            let html = s
-                .value
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;");
-            for n in [s.value.clone(), encoded, html] {
+            for n in forms(&s.value) {
                 if !needles.contains(&n) {
                     needles.push(n);
                 }
@@ -136,6 +134,37 @@ impl BrowserSecrets {
         }
         out
     }
+}
+
+/// The forms of `value` that [`BrowserSecrets::redact`] looks for.
+fn forms(value: &str) -> Vec<String> {
+    let escape = |pairs: &[(char, &str)]| {
+        value.chars().fold(String::new(), |mut out, c| {
+            match pairs.iter().find(|(from, _)| *from == c) {
+                Some((_, to)) => out.push_str(to),
+                None => out.push(c),
+            }
+            out
+        })
+    };
+    let (amp, lt, gt, quot, nbsp) = (
+        ('&', "&amp;"),
+        ('<', "&lt;"),
+        ('>', "&gt;"),
+        ('"', "&quot;"),
+        ('\u{a0}', "&nbsp;"),
+    );
+    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let json = serde_json::to_string(value).unwrap_or_default();
+    vec![
+        value.to_string(),
+        form.clone(),
+        form.replace('+', "%20"),
+        escape(&[amp, lt, gt, nbsp]),
+        escape(&[amp, quot, nbsp]),
+        escape(&[amp, lt, gt, quot, nbsp]),
+        json[1..json.len() - 1].to_string(),
+    ]
 }
 
 #[cfg(test)]
@@ -165,6 +194,27 @@ mod tests {
             s.for_page("nope", &ok).unwrap_err(),
             SecretRefusal::Unknown("nope".into())
         );
+    }
+
+    #[test]
+    fn redacts_the_forms_outer_html_writes() {
+        let s = BrowserSecrets(vec![
+            BrowserSecret::new("pw", &["a.example"], "a\"b<c>d&e\u{a0}f g\\").unwrap(),
+        ]);
+        for page in [
+            // outerHTML of a text node: quotes as they are.
+            "<p>a\"b&lt;c&gt;d&amp;e&nbsp;f g\\</p>",
+            // outerHTML of an attribute value, before and after Chromium 138.
+            "<input value=\"a&quot;b<c>d&amp;e&nbsp;f g\\\">",
+            "<input value=\"a&quot;b&lt;c&gt;d&amp;e&nbsp;f g\\\">",
+            // A URL written with %20, and JSON in a script.
+            "/login?pw=a%22b%3Cc%3Ed%26e%C2%A0f%20g%5C",
+            "<script>{\"pw\":\"a\\\"b<c>d&e\u{a0}f g\\\\\"}</script>",
+        ] {
+            let out = s.redact(page);
+            assert!(out.contains(REDACTED), "not redacted: {page} -> {out}");
+            assert!(!out.contains("d&amp;e") && !out.contains("d&e"), "{out}");
+        }
     }
 
     #[test]
