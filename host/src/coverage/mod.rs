@@ -129,13 +129,15 @@ impl TopicCoverage {
 
     /// The counts of `name`, created on first sight within the limits.
     fn field_mut(&mut self, name: &str) -> Option<&mut FieldCoverage> {
-        if !self.fields.contains_key(name)
-            && (self.fields.len() >= MAX_FIELDS_PER_TOPIC || name.len() > MAX_FIELD_NAME)
-        {
-            self.fields_truncated = true;
-            return None;
+        if !self.fields.contains_key(name) {
+            if self.fields.len() >= MAX_FIELDS_PER_TOPIC || name.len() > MAX_FIELD_NAME {
+                self.fields_truncated = true;
+                return None;
+            }
+            self.fields.insert(name.to_string(), FieldCoverage::default());
         }
-        Some(self.fields.entry(name.to_string()).or_default())
+        // Looked up by `&str`: no allocation for a field already known.
+        self.fields.get_mut(name)
     }
 
     /// Add another part of the same topic's counts.
