@@ -634,3 +634,297 @@ async fn independent_rendition_keeps_identity_and_reads_nothing_wrong() {
         .collect();
     assert!(wrong.is_empty(), "wrong values:\n{}", wrong.join("\n"));
 }
+
+/// A third, independent rendition of the site
+/// (`crawlhost_tests::oliveyoung::third`, a 2025-style redesign written from
+/// SOURCES.md and the catalogue only: prices as plain text with the list
+/// price only on promotion, a discount rate as the promotion marker, a
+/// modifier class and `일시품절` for sold out, `4.7점`/`(1.2만)` reviews, "more"
+/// buttons instead of pagers, the drawer twice, template and tracking noise)
+/// crawled by the real `oliveyoung.wasm`. Asserted: every brand and product
+/// of the truth lands, no task fails, no non-null value is wrong. Reported
+/// per field: match / null / wrong / unseen (a marker the site shows read as
+/// `false`), and the optional fields' coverage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_rendition_keeps_identity_and_reads_nothing_wrong() {
+    third_rendition::run().await;
+}
+
+mod third_rendition {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use crawlhost::engine::bindings::PlanInput;
+    use crawlhost::host::Host;
+    use crawlhost::run::run_plugin;
+    use crawlhost_tests::oliveyoung::Site;
+    use crawlhost_tests::oliveyoung::third::{also_right, spawn_third, third_ground_truth};
+    use serde_json::Value;
+
+    use super::{SEED, by_key, read_topic, settings};
+
+    #[derive(Default)]
+    struct Tally {
+        expected: u64,
+        matched: u64,
+        null: u64,
+        wrong: u64,
+        unseen: u64,
+        examples: Vec<String>,
+    }
+
+    impl Tally {
+        fn wrong(&mut self, what: String) {
+            self.wrong += 1;
+            if self.examples.len() < 3 {
+                self.examples.push(what);
+            }
+        }
+    }
+
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+            _ => a == b,
+        }
+    }
+
+    /// Classify one value against the truth (and an alternative also right).
+    fn judge(t: &mut Tally, key: &str, expected: &Value, alt: Option<&Value>, got: &Value) {
+        if !expected.is_null() {
+            t.expected += 1;
+        }
+        if same(got, expected) || alt.is_some_and(|a| same(got, a)) {
+            t.matched += 1;
+        } else if got.is_null() {
+            if expected.is_null() {
+                t.matched += 1;
+            } else {
+                t.null += 1;
+            }
+        } else if expected == &Value::Bool(true) && got == &Value::Bool(false) {
+            t.unseen += 1;
+        } else {
+            t.wrong(format!("{key}: expected {expected}, got {got}"));
+        }
+    }
+
+    fn sorted(v: &Value) -> Option<Vec<String>> {
+        let mut out: Vec<String> = v.as_array()?.iter().map(|x| x.to_string()).collect();
+        out.sort();
+        Some(out)
+    }
+
+    fn print_table(title: &str, tallies: &BTreeMap<String, Tally>, records: usize) {
+        println!("\n{title} ({records} records expected)");
+        println!(
+            "{:<26} {:>8} {:>8} {:>6} {:>6} {:>7} {:>9}",
+            "field", "expected", "match", "null", "wrong", "unseen", "filled"
+        );
+        for (f, t) in tallies {
+            let cov = if t.expected == 0 {
+                "-".to_string()
+            } else {
+                format!(
+                    "{:.1}%",
+                    100.0 * (t.expected - t.null - t.unseen.min(t.expected)) as f64
+                        / t.expected as f64
+                )
+            };
+            println!(
+                "{:<26} {:>8} {:>8} {:>6} {:>6} {:>7} {:>9}",
+                f, t.expected, t.matched, t.null, t.wrong, t.unseen, cov
+            );
+            for e in &t.examples {
+                println!("    e.g. {e}");
+            }
+        }
+    }
+
+    pub async fn run() {
+        let site = Site::generate(SEED);
+        let (base_url, _server) = spawn_third(site.clone()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::open(settings(dir.path(), &base_url)).unwrap();
+        let scan = host.scan_plugins().await.unwrap();
+        assert!(scan.refused.is_empty(), "{:?}", scan.refused);
+        let plugin = scan.plugins["oliveyoung"].clone();
+        let summary = run_plugin(
+            host.run_context(),
+            plugin,
+            PlanInput::Scheduled,
+            &mut |_| {},
+        )
+        .await;
+        assert_eq!(summary.fatal, None);
+        let truth = third_ground_truth(&site, &base_url, summary.started_at_ms);
+
+        let brands = by_key(&read_topic(host.bus.as_ref(), "oliveyoung").await);
+        let products = by_key(&read_topic(host.bus.as_ref(), "oliveyoung-products").await);
+
+        // Products, field by field.
+        let mut pt: BTreeMap<String, Tally> = BTreeMap::new();
+        let mut missing_products = Vec::new();
+        for (goods_no, expected) in &truth.products {
+            let Some(got) = products.get(goods_no) else {
+                missing_products.push(goods_no.clone());
+                continue;
+            };
+            let p = site.product(goods_no).unwrap();
+            for (field, want) in expected.as_object().unwrap() {
+                let alt = also_right(p, field);
+                let have = got.get(field).cloned().unwrap_or(Value::Null);
+                judge(
+                    pt.entry(field.clone()).or_default(),
+                    goods_no,
+                    want,
+                    alt.as_ref(),
+                    &have,
+                );
+            }
+        }
+        let extra_products: Vec<&String> = products
+            .keys()
+            .filter(|k| !truth.products.contains_key(*k))
+            .collect();
+        for k in &extra_products {
+            pt.entry("(extra record)".into())
+                .or_default()
+                .wrong(format!("{k}: {}", products[*k]));
+        }
+
+        // Brands, field by field; items, category and goods numbers as sets,
+        // the items' promotion flags one by one.
+        let mut bt: BTreeMap<String, Tally> = BTreeMap::new();
+        let mut missing_brands = Vec::new();
+        let mut order_differs: BTreeMap<&str, u64> = BTreeMap::new();
+        for (code, expected) in &truth.brands {
+            let Some(got) = brands.get(code) else {
+                missing_brands.push(code.clone());
+                continue;
+            };
+            for (field, want) in expected.as_object().unwrap() {
+                let have = got.get(field).cloned().unwrap_or(Value::Null);
+                let t = bt.entry(field.clone()).or_default();
+                match field.as_str() {
+                    "items" => {
+                        t.expected += 1;
+                        let want = want.as_object().unwrap();
+                        match have.as_object() {
+                            None => t.null += 1,
+                            Some(h) => {
+                                let wk: BTreeSet<&String> = want.keys().collect();
+                                let hk: BTreeSet<&String> = h.keys().collect();
+                                if wk == hk {
+                                    t.matched += 1;
+                                } else {
+                                    t.wrong(format!(
+                                        "{code}: {} names expected, {} got, {} in common",
+                                        wk.len(),
+                                        hk.len(),
+                                        wk.intersection(&hk).count()
+                                    ));
+                                }
+                                let ft = bt.entry("items[promotion]".into()).or_default();
+                                for (name, w) in want {
+                                    if let Some(g) = h.get(name) {
+                                        judge(ft, &format!("{code}/{name}"), w, None, g);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    "category" | "goods_numbers" | "query_keyword" => {
+                        if !want.is_null() {
+                            t.expected += 1;
+                        }
+                        if have == *want {
+                            t.matched += 1;
+                        } else if have.is_null() {
+                            t.null += 1;
+                        } else if sorted(&have) == sorted(want) {
+                            t.matched += 1;
+                            *order_differs.entry(field_name(field)).or_default() += 1;
+                        } else {
+                            t.wrong(format!("{code}: expected {want}, got {have}"));
+                        }
+                    }
+                    _ => judge(t, code, want, None, &have),
+                }
+            }
+        }
+        let extra_brands: Vec<&String> = brands
+            .keys()
+            .filter(|k| !truth.brands.contains_key(*k))
+            .collect();
+        for k in &extra_brands {
+            bt.entry("(extra record)".into())
+                .or_default()
+                .wrong(format!("{k}: {}", brands[*k]));
+        }
+
+        print_table(
+            "third rendition, topic oliveyoung-products",
+            &pt,
+            truth.products.len(),
+        );
+        print_table("third rendition, topic oliveyoung", &bt, truth.brands.len());
+        println!(
+            "\nlanded: {} of {} brands, {} of {} products; extra: {} brands, {} products",
+            truth.brands.len() - missing_brands.len(),
+            truth.brands.len(),
+            truth.products.len() - missing_products.len(),
+            truth.products.len(),
+            extra_brands.len(),
+            extra_products.len()
+        );
+        println!("same set, other order: {order_differs:?}");
+        println!(
+            "tasks done {}, failed {}, retries {}, dead letters {}",
+            summary.tasks_done,
+            summary.tasks_failed.len(),
+            summary.retries,
+            summary.dead_letters
+        );
+        for (topic, c) in &summary.coverage.topics {
+            println!("skipped in {topic}: {:?}", c.skipped);
+        }
+        for a in &summary.drift {
+            println!("drift alarm: {a:?}");
+        }
+
+        // Asserted: identity lands, no task fails, nothing non-null is wrong.
+        assert!(
+            summary.tasks_failed.is_empty(),
+            "failed tasks: {:#?}",
+            summary.tasks_failed
+        );
+        assert!(
+            missing_brands.is_empty(),
+            "{} brands missing, e.g. {:?}",
+            missing_brands.len(),
+            &missing_brands[..missing_brands.len().min(5)]
+        );
+        assert!(
+            missing_products.is_empty(),
+            "{} products missing, e.g. {:?}",
+            missing_products.len(),
+            &missing_products[..missing_products.len().min(5)]
+        );
+        let wrong: Vec<String> = pt
+            .iter()
+            .map(|(f, t)| (format!("oliveyoung-products.{f}"), t))
+            .chain(bt.iter().map(|(f, t)| (format!("oliveyoung.{f}"), t)))
+            .filter(|(_, t)| t.wrong > 0)
+            .map(|(f, t)| format!("{f}: {} wrong, e.g. {}", t.wrong, t.examples.join(" | ")))
+            .collect();
+        assert!(wrong.is_empty(), "wrong values:\n{}", wrong.join("\n"));
+    }
+
+    fn field_name(f: &str) -> &'static str {
+        match f {
+            "category" => "category",
+            "goods_numbers" => "goods_numbers",
+            _ => "query_keyword",
+        }
+    }
+}

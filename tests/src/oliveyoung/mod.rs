@@ -28,6 +28,7 @@
 //!   instance receives for it, then succeeds (the host's retries hide it).
 
 pub mod alt;
+pub mod third;
 mod drift;
 mod handler;
 mod model;
