@@ -134,7 +134,8 @@ impl TopicCoverage {
                 self.fields_truncated = true;
                 return None;
             }
-            self.fields.insert(name.to_string(), FieldCoverage::default());
+            self.fields
+                .insert(name.to_string(), FieldCoverage::default());
         }
         // Looked up by `&str`: no allocation for a field already known.
         self.fields.get_mut(name)
@@ -204,7 +205,9 @@ impl RunCoverage {
     /// filled in at least 1% of its records, up to that many, and counts the
     /// rest in one line.
     pub fn report_lines(&self) -> Vec<String> {
-        let shown: BTreeMap<&String, (Vec<(&String, &FieldCoverage)>, usize)> = self
+        // Per topic: the fields listed, and how many are not.
+        type Listed<'a> = (Vec<(&'a String, &'a FieldCoverage)>, usize);
+        let shown: BTreeMap<&String, Listed<'_>> = self
             .topics
             .iter()
             .map(|(topic, t)| {
