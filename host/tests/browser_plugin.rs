@@ -3,8 +3,9 @@
 //! the host's headless Chromium, so these tests see exactly what a plugin
 //! sees: a JavaScript-rendered page read after it renders; `blocked` for an
 //! undeclared host and for a redirect off the allow-list; a secret typed by
-//! the host that the plugin only ever reads back as `[redacted]`; `other`
-//! when the host has no `[browser]` section.
+//! the host that the plugin only ever reads back as `[redacted]`, and cannot
+//! cut (a Backspace) or probe (`[value^=..]`); `other` when the host has no
+//! `[browser]` section.
 //!
 //! Needs `chromium` and `chromedriver` (scripts/install/chromium.sh, run by
 //! `make test`); without them the test fails saying so.
@@ -113,7 +114,8 @@ async fn plugins_browse_only_declared_hosts_and_never_see_secrets() {
         ),
         "/form" => html(
             "<input id=pw><p id=echo></p><script>document.getElementById('pw').addEventListener(\
-             'input', e => { document.getElementById('echo').textContent = e.target.value; });</script>",
+             'input', e => { document.getElementById('echo').textContent = e.target.value; \
+             e.target.setAttribute('value', e.target.value); });</script>",
         ),
         "/away" => with_headers(302, &[("location", &format!("{other}/x"))], String::new()),
         _ => not_found(),
@@ -133,6 +135,19 @@ async fn plugins_browse_only_declared_hosts_and_never_see_secrets() {
             {"op": "open", "url": url("/form")},
             {"op": "secret", "selector": "#pw", "name": "pw"},
             {"op": "html", "selector": "#echo"},
+        ],
+        // Issue 15, item 2: a Backspace into the field, then the echo.
+        [
+            {"op": "open", "url": url("/form")},
+            {"op": "secret", "selector": "#pw", "name": "pw"},
+            {"op": "type", "selector": "#pw", "text": "\u{E003}"},
+            {"op": "html", "selector": "#echo"},
+        ],
+        // ... or a prefix probe on the value attribute the page keeps.
+        [
+            {"op": "open", "url": url("/form")},
+            {"op": "secret", "selector": "#pw", "name": "pw"},
+            {"op": "wait", "selector": "#pw[value^='s3']", "min": 1, "timeout_ms": 0},
         ],
     ]);
     let (summary, records) = run(&site.url, &cases, true).await;
@@ -154,10 +169,15 @@ async fn plugins_browse_only_declared_hosts_and_never_see_secrets() {
 
     let echo = records["0003"]["results"][2].to_string();
     assert!(echo.contains("[redacted]"), "{echo}");
+    for key in ["0004", "0005"] {
+        let (kind, msg) = failure(&summary, key);
+        assert_eq!(kind, "blocked", "{key}: {msg}");
+        assert!(msg.contains("secret the host typed"), "{key}: {msg}");
+    }
     let everything = format!("{records:?} {summary:?}");
     assert!(
-        !everything.contains(SECRET),
-        "the secret reached the plugin"
+        !everything.contains(&SECRET[..SECRET.len() - 1]),
+        "the secret (or all of it but its last character) reached the plugin"
     );
 
     // Without [browser] the capability answers `other`, naming the section.

@@ -60,9 +60,9 @@ pub struct Page {
     lease: Lease,
     browser: Arc<Browser>,
     allow: Arc<AllowList>,
-    /// Whether the last script found a field still holding a typed secret
-    /// (the page's registry decides; this only says whether an operation
-    /// that changes the page must check the fields again right after).
+    /// Whether the last script found that a secret was typed into this
+    /// document (the page's registry decides; this only says whether an
+    /// operation that changes the page must check the fields right after).
     held: bool,
 }
 
@@ -208,9 +208,11 @@ impl Page {
     /// Run `body` (a function body reading `arguments`) and, in the same
     /// round trip, read where the page is; the result is handed back only
     /// once that location passed [`Self::check_location`]. Before `body`
-    /// runs, the same script checks the fields holding typed secrets: one
-    /// changed by anything but the host blanks the page (`blocked`); while
-    /// one holds its secret, `selector` (what `body` will query, if
+    /// runs, the same script checks the fields the host typed secrets into:
+    /// one that holds neither what the host typed nor nothing was changed by
+    /// something else, and blanks the page (`blocked`). Once a secret was
+    /// typed into the document (even if its field was emptied since: a copy
+    /// may remain elsewhere), `selector` (what `body` will query, if
     /// anything) must not touch a hot attribute ([`probe`]). `body` sees
     /// `reg` (the registry) and `valueOf`.
     async fn guarded_script(
@@ -222,10 +224,9 @@ impl Page {
         let key = registry_key();
         let js = format!(
             "const reg = document['{key}'] || []; {VALUE_OF} \
-             let held = false; \
              for (const m of reg) {{ const v = valueOf(m.el); \
-               if (v === m.v) held = true; \
-               else if (v !== '') return [location.href, 'changed', null]; }} \
+               if (v !== m.v && v !== '') return [location.href, 'changed', null]; }} \
+             const held = reg.length > 0; \
              const sel = arguments[0]; \
              if (held && sel) {{ \
                if (sel.refusal) return [location.href, 'probe', sel.refusal]; \

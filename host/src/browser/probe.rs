@@ -33,8 +33,9 @@
 //!   can still be submitted and the next page waited for.
 //!
 //! "Holds a secret" is a property of the document, kept in the page itself:
-//! a new document (a navigation, a submitted form) holds none, a fragment
-//! change keeps it. CSS cannot match text, so text is covered by redaction.
+//! from the first `type-secret` until the document is replaced (a
+//! navigation, a submitted form; a fragment change keeps it), even once the
+//! field is emptied, since the page may have copied the value elsewhere. CSS cannot match text, so text is covered by redaction.
 //! Not covered: a page that transforms the value before showing it (base64,
 //! reversed, one character per element); such a site is in the secret's
 //! `hosts` only if the operator put it there.
