@@ -13,6 +13,8 @@
 //!   hosts, config keys).
 //! - [`http`]: the `fetch` import: allow-list, SSRF guard, size limit, charset.
 //! - [`state`]: per-plugin key-value state behind the `state` import.
+//! - [`sqlite`]: opening the host's SQLite files (WAL, busy timeout, schema
+//!   under an init lock so simultaneous first starts work).
 //! - [`bus`]: the record transport trait and its embedded SQLite backend.
 //! - [`sink`]: the S3 sink (Kafka Connect S3 semantics).
 //! - [`run`]: one run of one plugin: frontier, retries, concurrency, summary.
@@ -50,6 +52,7 @@ pub mod registry;
 pub mod run;
 pub mod serve;
 pub mod sink;
+pub mod sqlite;
 pub mod state;
 pub mod template;
 pub mod trigger;

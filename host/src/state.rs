@@ -20,7 +20,6 @@
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -28,7 +27,6 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 pub const MAX_KEY_BYTES: usize = 1024;
 
 /// How long a statement waits for another connection's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Layout version stored in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
@@ -82,25 +80,11 @@ impl StateStore {
     /// Open (or create) the store at `path`, creating parent directories.
     /// Every plugin may hold up to `quota_bytes` bytes of keys plus values.
     pub fn open(path: &Path, quota_bytes: u64) -> Result<Self, StateError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StateError::Storage(format!("cannot create directory {}: {e}", parent.display()))
-            })?;
-        }
-        let conn = Connection::open(path).map_err(|e| {
-            StateError::Storage(format!("cannot open state store {}: {e}", path.display()))
-        })?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(db_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StateError::Storage(format!(
-                "state store {} cannot use WAL journaling (got `{mode}`)",
-                path.display()
-            )));
-        }
-        Self::with_connection(conn, quota_bytes)
+        let conn = crate::sqlite::open(path, crate::sqlite::Options::default(), init_schema)
+            .map_err(|e| {
+                StateError::Storage(format!("state store: {}", crate::sqlite::chain(&e)))
+            })??;
+        Ok(Self::from_connection(conn, quota_bytes))
     }
 
     /// A store that lives in memory and vanishes on drop; for tests.
@@ -112,30 +96,15 @@ impl StateStore {
     fn with_connection(mut conn: Connection, quota_bytes: u64) -> Result<Self, StateError> {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db_err)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        let version: i64 = tx
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(db_err)?;
-        match version {
-            0 => {
-                tx.execute_batch(SCHEMA).map_err(db_err)?;
-                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                    .map_err(db_err)?;
-            }
-            SCHEMA_VERSION => {}
-            other => {
-                return Err(StateError::Storage(format!(
-                    "state store has layout version {other}; this build reads version {SCHEMA_VERSION}"
-                )));
-            }
-        }
-        tx.commit().map_err(db_err)?;
-        Ok(Self {
+        init_schema(&mut conn)?;
+        Ok(Self::from_connection(conn, quota_bytes))
+    }
+
+    fn from_connection(conn: Connection, quota_bytes: u64) -> Self {
+        Self {
             conn: Mutex::new(conn),
             quota_bytes,
-        })
+        }
     }
 
     /// The per-plugin quota in bytes (keys plus values).
@@ -273,6 +242,31 @@ fn check_key(key: &str) -> Result<(), StateError> {
 /// What an entry counts against the quota.
 fn entry_size(key: &str, value_len: usize) -> u64 {
     (key.len() as u64).saturating_add(value_len as u64)
+}
+
+/// Create or check the layout (idempotent; under the init lock when the
+/// store is a file).
+fn init_schema(conn: &mut Connection) -> Result<(), StateError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    let version: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(db_err)?;
+    match version {
+        0 => {
+            tx.execute_batch(SCHEMA).map_err(db_err)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(db_err)?;
+        }
+        SCHEMA_VERSION => {}
+        other => {
+            return Err(StateError::Storage(format!(
+                "state store has layout version {other}; this build reads version {SCHEMA_VERSION}"
+            )));
+        }
+    }
+    tx.commit().map_err(db_err)
 }
 
 fn db_err(e: rusqlite::Error) -> StateError {

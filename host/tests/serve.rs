@@ -793,3 +793,60 @@ fn run_once_exits_3_on_drift_and_coverage_commands_reset_it() {
     let (_, help, _) = crawlhost(&["run", "--help"]);
     assert!(help.contains("3 drift"), "{help}");
 }
+
+/// Issue 15 item 14: processes started at the same moment on a fresh
+/// `data_dir` (a cron crawl beside a sink service, as docker compose starts
+/// them) all open the bus, the plugin state and the run journal: none fails
+/// with `database is locked`.
+#[test]
+fn simultaneous_starts_on_a_fresh_data_dir_all_open_their_files() {
+    let rounds = 6;
+    let per_round = 6;
+    let mut failures = Vec::new();
+    for round in 0..rounds {
+        let dir = tempfile::tempdir().unwrap();
+        let _ = common::settings(dir.path(), "");
+        copy_plugin(
+            &common::wasm("guest_echo"),
+            &dir.path().join("plugins/echo.wasm"),
+        );
+        let config = dir.path().join("crawlhost.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[host]\nplugins_dir = \"{}\"\ndata_dir = \"{}\"\n{}\
+                 [sink]\ntopics = [\"echo\"]\n[sink.store]\nkind = \"local\"\npath = \"{}\"\n",
+                dir.path().join("plugins").display(),
+                dir.path().join("data").display(),
+                echo_config(&[("tasks", "2")]),
+                dir.path().join("out").display(),
+            ),
+        )
+        .unwrap();
+        let children: Vec<_> = (0..per_round)
+            .map(|i| {
+                let args: &[&str] = match i % 3 {
+                    0 => &["sink", "--once"],
+                    1 => &["run", "--once", "--quiet"],
+                    _ => &["tail", "echo", "--last", "1"],
+                };
+                std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+                    .arg("--config")
+                    .arg(&config)
+                    .args(args)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            if err.contains("locked") {
+                failures.push(format!("round {round}: {err}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

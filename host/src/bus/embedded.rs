@@ -29,7 +29,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
@@ -43,7 +42,6 @@ pub const MAX_TOPIC_NAME_LEN: usize = 249;
 /// How long a statement waits for another connection's write lock before it
 /// reports the bus as unavailable. Long enough to ride out another process's
 /// batch append, short enough that a stuck writer surfaces as an error.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Layout version stored in `PRAGMA user_version`; a file written by a newer
 /// layout is refused rather than misread.
@@ -116,27 +114,9 @@ impl EmbeddedBus {
     /// timeout so other processes can read and append at the same time.
     pub fn open(path: &Path, default_partitions: u32) -> Result<Self, BusError> {
         check_partition_count(default_partitions)?;
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                BusError::Storage(format!("cannot create directory {}: {e}", parent.display()))
-            })?;
-        }
-        let conn = Connection::open(path).map_err(|e| {
-            BusError::Storage(format!("cannot open bus log {}: {e}", path.display()))
-        })?;
-        // The timeout must be in place before anything that takes a lock,
-        // including the switch to WAL.
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(db_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(BusError::Storage(format!(
-                "bus log {} cannot use WAL journaling (got `{mode}`)",
-                path.display()
-            )));
-        }
-        Self::with_connection(conn, default_partitions)
+        let conn = crate::sqlite::open(path, crate::sqlite::Options::default(), init_schema)
+            .map_err(|e| BusError::Storage(format!("bus log: {}", crate::sqlite::chain(&e))))??;
+        Ok(Self::from_connection(conn, default_partitions))
     }
 
     /// A log that lives in memory and vanishes on drop; for tests and
@@ -157,13 +137,17 @@ impl EmbeddedBus {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db_err)?;
         init_schema(&mut conn)?;
-        Ok(Self {
+        Ok(Self::from_connection(conn, default_partitions))
+    }
+
+    fn from_connection(conn: Connection, default_partitions: u32) -> Self {
+        Self {
             inner: Arc::new(Mutex::new(Inner {
                 conn,
                 unkeyed: UnkeyedPartitioner::new(),
             })),
             default_partitions,
-        })
+        }
     }
 
     /// Run `f` with the connection on the blocking pool.

@@ -118,20 +118,11 @@ fn db_err(e: rusqlite::Error) -> BusError {
 
 impl ForwardLog {
     fn open(path: &Path) -> Result<Self, BusError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                BusError::Storage(format!("cannot create directory {}: {e}", parent.display()))
-            })?;
-        }
-        let conn = Connection::open(path).map_err(|e| {
-            BusError::Storage(format!("cannot open forward log {}: {e}", path.display()))
-        })?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-            .map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(db_err)?;
-        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        let conn = crate::sqlite::open(path, crate::sqlite::Options::default(), |c| {
+            c.execute_batch(SCHEMA)
+        })
+        .map_err(|e| BusError::Storage(format!("forward log: {}", crate::sqlite::chain(&e))))?
+        .map_err(db_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })

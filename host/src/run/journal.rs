@@ -62,34 +62,34 @@ pub struct Journal {
 impl Journal {
     /// Open (or create) the journal file.
     pub fn open(path: &Path) -> Result<Self, JournalError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| JournalError(e.to_string()))?;
-        }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=NORMAL;
-             CREATE TABLE IF NOT EXISTS runs (
-                 run_id TEXT PRIMARY KEY,
-                 plugin TEXT NOT NULL,
-                 plugin_hash TEXT NOT NULL,
-                 started_at_ms INTEGER NOT NULL,
-                 status TEXT NOT NULL,
-                 summary TEXT
-             );
-             CREATE INDEX IF NOT EXISTS runs_by_plugin ON runs(plugin, status);
-             CREATE TABLE IF NOT EXISTS tasks (
-                 run_id TEXT NOT NULL,
-                 key TEXT NOT NULL,
-                 seq INTEGER NOT NULL,
-                 kind TEXT NOT NULL,
-                 payload TEXT NOT NULL,
-                 phase INTEGER NOT NULL,
-                 status TEXT NOT NULL,
-                 PRIMARY KEY (run_id, key)
-             );",
-        )?;
+        let options = crate::sqlite::Options {
+            synchronous: "NORMAL",
+            ..Default::default()
+        };
+        let conn = crate::sqlite::open(path, options, |c| {
+            c.execute_batch(
+                "CREATE TABLE IF NOT EXISTS runs (
+                     run_id TEXT PRIMARY KEY,
+                     plugin TEXT NOT NULL,
+                     plugin_hash TEXT NOT NULL,
+                     started_at_ms INTEGER NOT NULL,
+                     status TEXT NOT NULL,
+                     summary TEXT
+                 );
+                 CREATE INDEX IF NOT EXISTS runs_by_plugin ON runs(plugin, status);
+                 CREATE TABLE IF NOT EXISTS tasks (
+                     run_id TEXT NOT NULL,
+                     key TEXT NOT NULL,
+                     seq INTEGER NOT NULL,
+                     kind TEXT NOT NULL,
+                     payload TEXT NOT NULL,
+                     phase INTEGER NOT NULL,
+                     status TEXT NOT NULL,
+                     PRIMARY KEY (run_id, key)
+                 );",
+            )
+        })
+        .map_err(|e| JournalError(crate::sqlite::chain(&e)))??;
         Ok(Self {
             conn: Mutex::new(conn),
         })
