@@ -175,8 +175,11 @@ fn pages() -> Vec<(&'static str, String)> {
 fn native_items(page: &str, html: &str) -> usize {
     use oliveyoung::parse;
     match page {
-        "goods" => parse::parse_goods_page(html).expect("parses").len(),
-        "brand-list" => parse::parse_brand_list(html).expect("parses").len(),
+        "goods" => parse::parse_goods_page(html)
+            .expect("parses")
+            .products
+            .len(),
+        "brand-list" => parse::parse_brand_list(html).expect("parses").brands.len(),
         other => unreachable!("no page kind {other}"),
     }
 }

@@ -227,7 +227,11 @@ impl Drop for TempDir {
 }
 
 /// The host settings of a kit run: fast politeness and short retry backoff
-/// (fixtures are local), the task budget, the plugin's config.
+/// (fixtures are local), the task budget, the plugin's config. Fetches are
+/// retried as a production host retries them (3 attempts, the default), so
+/// a plugin that keeps a page's failure in its records instead of failing
+/// the task sees the same transient faults hidden in both runs of the
+/// determinism check.
 fn kit_settings(
     data: &Path,
     opts: &KitOptions,
@@ -238,7 +242,7 @@ fn kit_settings(
         "[host]\nplugins_dir = {plugins:?}\ndata_dir = {data:?}\n\
          [http]\nallow_private_addresses = {private}\n\
          [http.politeness]\nrequests_per_second = 100000.0\nburst = 10000\nconcurrency = 64\njitter_ms = 0\n\
-         [http.retry]\nmax_attempts = 1\n[http.circuit]\nfailure_threshold = 0\n\
+         [http.retry]\nmax_attempts = 3\nbase_ms = 5\nmax_ms = 50\n[http.circuit]\nfailure_threshold = 0\n\
          [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\nblocked_max_attempts = 1\nmax_tasks_per_run = {max}\n",
         plugins = data.join("plugins").display().to_string(),
         data = data.display().to_string(),

@@ -17,8 +17,13 @@ use crawlhost_sdk::extract::{Item, Missing, Tally};
 use crawlhost_sdk::html::{Document, ElementExt, ElementRef, collapse_whitespace};
 use serde::{Deserialize, Serialize};
 
-use crate::records::{BRAND_TOPIC, PRODUCT_TOPIC};
 use crate::selectors as sel;
+
+/// Topic of brand records, which brand-list tallies count for
+/// ([`crate::records`] re-exports it).
+pub const BRAND_TOPIC: &str = "oliveyoung";
+/// Topic of product records, which product-page tallies count for.
+pub const PRODUCT_TOPIC: &str = "oliveyoung-products";
 
 /// A display category from the landing page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

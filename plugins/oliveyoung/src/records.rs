@@ -14,10 +14,7 @@ use serde_json::{Value, json};
 use crate::parse::{Category, Product};
 use crate::site::Settings;
 
-/// Topic of brand records.
-pub const BRAND_TOPIC: &str = "oliveyoung";
-/// Topic of product records.
-pub const PRODUCT_TOPIC: &str = "oliveyoung-products";
+pub use crate::parse::{BRAND_TOPIC, PRODUCT_TOPIC};
 
 /// A brand as the `brand-list` task hands it to its `brand:<code>` task
 /// (the task payload).

@@ -298,7 +298,7 @@ impl Tally {
     /// the end of a task.
     pub fn report(&self) {
         self.report_with(
-            |level, message| crate::bindings::crawlhost::plugin::log::log(level, message),
+            crate::bindings::crawlhost::plugin::log::log,
             crate::quality::skipped,
         );
     }

@@ -132,7 +132,7 @@ fn comma(n: u64) -> String {
     let d = n.to_string();
     let mut out = String::new();
     for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -173,7 +173,8 @@ impl AltSite {
             .iter()
             .enumerate()
             .filter(|(i, _)| {
-                *i >= MISSING_PRICE_FROM && (i - MISSING_PRICE_FROM) % MISSING_PRICE_EVERY == 0
+                *i >= MISSING_PRICE_FROM
+                    && (i - MISSING_PRICE_FROM).is_multiple_of(MISSING_PRICE_EVERY)
             })
             .map(|(_, p)| p.goods_no.clone())
             .collect();
@@ -270,9 +271,9 @@ impl AltSite {
                     body.push_str("</ul></div>\n");
                 }
                 current_big = c.big;
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<div class=\"menu-col\"><h4 class=\"menu-big\">{}</h4><ul class=\"menu-list\">\n",
+                    "<div class=\"menu-col\"><h4 class=\"menu-big\">{}</h4><ul class=\"menu-list\">",
                     lucy(c.big)
                 );
             }

@@ -34,10 +34,10 @@ struct Payload {
 /// Items found on `html` read as a `page` page.
 fn parse_once(page: &str, html: &str) -> Result<usize, CrawlError> {
     Ok(match page {
-        "goods" => parse::parse_goods_page(html)?.len(),
-        "brand-list" => parse::parse_brand_list(html)?.len(),
+        "goods" => parse::parse_goods_page(html)?.products.len(),
+        "brand-list" => parse::parse_brand_list(html)?.brands.len(),
         "category" => parse::parse_category_page(html)?.brands.len(),
-        "shop" => parse::parse_shop_detail(html)?.items.len(),
+        "shop" => parse::parse_shop_detail(html)?.products.products.len(),
         other => return Err(CrawlError::Other(format!("unknown page kind `{other}`"))),
     })
 }
