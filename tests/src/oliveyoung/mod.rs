@@ -28,13 +28,13 @@
 //!   instance receives for it, then succeeds (the host's retries hide it).
 
 pub mod alt;
-pub mod third;
 mod drift;
 mod handler;
 mod model;
 mod names;
 mod pages;
 mod server;
+pub mod third;
 mod truth;
 
 pub use drift::{Mutation, shout_attributes};
