@@ -71,7 +71,7 @@ struct Found {
     element: Element,
     /// It is, or is inside or around, a field holding a typed secret.
     holds_secret: bool,
-    /// Its value (see [`VALUE_OF`]).
+    /// Its value (see [`VALUE_OF`]), if asked for.
     value: String,
 }
 
@@ -366,15 +366,16 @@ impl Page {
         Ok(v.as_i64().unwrap_or(0) as i32)
     }
 
-    /// The first element matching `selector`.
-    async fn find(&mut self, selector: &str) -> Res<Found> {
+    /// The first element matching `selector` (with its value if
+    /// `with_value`).
+    async fn find(&mut self, selector: &str, with_value: bool) -> Res<Found> {
         let v = self
             .select(
                 "const e = document.querySelector(arguments[0]); if (!e) return null; \
                  const holds = reg.some(m => m.el === e || m.el.contains(e) || e.contains(m.el)); \
-                 return [e, holds, valueOf(e)];",
+                 return [e, holds, arguments[1] ? valueOf(e) : ''];",
                 selector,
-                vec![],
+                vec![json!(with_value)],
             )
             .await?;
         let id = v[0][ELEMENT_KEY].as_str();
@@ -397,7 +398,7 @@ impl Page {
     /// page went (and, on a page holding a typed secret, that the click did
     /// not change the field).
     pub async fn click(&mut self, selector: &str) -> Res<()> {
-        let found = self.find(selector).await?;
+        let found = self.find(selector, false).await?;
         let was_held = self.held;
         if let Err(e) = found.element.click().await {
             return Err(self.command_error_for(e, selector));
@@ -409,7 +410,7 @@ impl Page {
     /// holding a typed secret, not into its field, and only printable
     /// characters and Enter ([`probe::key_refusal`]).
     pub async fn type_text(&mut self, selector: &str, text: &str) -> Res<()> {
-        let found = self.find(selector).await?;
+        let found = self.find(selector, false).await?;
         let was_held = self.held;
         if was_held {
             if found.holds_secret {
@@ -450,7 +451,7 @@ impl Page {
             .map_err(|e| CrawlError::Blocked(e.to_string()))?
             .value()
             .to_string();
-        let found = self.find(selector).await?;
+        let found = self.find(selector, true).await?;
         if let Err(e) = found.element.send_keys(&value).await {
             let e = self.command_error_for(e, selector);
             // Part of it may be in the field.
