@@ -354,22 +354,31 @@ fn goods_of(doc: &Document) -> Result<GoodsPage, CrawlError> {
 fn read_product(item: &mut Item, card: &ElementRef<'_>) -> Result<Product, Missing> {
     let goods_no = item.identity("goods_no", goods_no_of(card))?;
     let name = item.identity("name", product_name_of(card))?;
-    let price_current = item.optional("price_current", first_amount(card, sel::PRICE_CURRENT));
-    let price_original = item.optional("price_original", first_amount(card, sel::PRICE_ORIGINAL));
+    let (mut current, mut original) = (
+        first_amount(card, sel::PRICE_CURRENT),
+        first_amount(card, sel::PRICE_ORIGINAL),
+    );
+    if current.is_none() {
+        let (block_current, block_original) = price_block(card);
+        current = block_current;
+        original = original.or(block_original);
+    }
+    let price_current = item.optional("price_current", current);
+    let price_original = item.optional("price_original", original);
     // A selling price below the list price is a promotion whatever marks it.
     let reduced = matches!((price_current, price_original), (Some(c), Some(o)) if c < o);
     Ok(Product {
         price_current,
         price_original,
         on_promotion: has(card, sel::DISCOUNT) || reduced,
-        sold_out: has(card, sel::SOLD_OUT),
+        sold_out: has(card, sel::SOLD_OUT) || has_text(card, sel::SOLD_OUT_TEXTS),
         rating: item.optional(
             "rating",
             first_text(card, sel::RATING).and_then(|t| parse_rating(&t)),
         ),
         review_count: item.optional(
             "review_count",
-            first_text(card, sel::REVIEW_COUNT).and_then(|t| parse_amount(&t)),
+            first_text(card, sel::REVIEW_COUNT).and_then(|t| parse_count(&t)),
         ),
         goods_no,
         name,
@@ -441,9 +450,23 @@ fn first_amount(card: &ElementRef<'_>, selectors: &[&str]) -> Option<u64> {
     })
 }
 
-/// Whether an element matching `css` is in the card.
+/// Whether the card, or an element in it, matches `css`.
 fn has(card: &ElementRef<'_>, css: &str) -> bool {
-    card.select_first(css).ok().flatten().is_some()
+    crawlhost_sdk::html::selector(css).is_ok_and(|s| s.matches(card))
+        || card.select_first(css).ok().flatten().is_some()
+}
+
+/// Whether an element of the card has exactly one of `texts` as its own
+/// text (case and surrounding space ignored): a label such as `일시품절`.
+fn has_text(card: &ElementRef<'_>, texts: &[&str]) -> bool {
+    card.descendants().filter_map(ElementRef::wrap).any(|e| {
+        let own: String = e
+            .children()
+            .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
+            .collect();
+        let own = collapse_whitespace(&own);
+        !own.is_empty() && texts.iter().any(|t| own.eq_ignore_ascii_case(t))
+    })
 }
 
 /// The value of `name` in the query of `href` (`&amp;` already decoded by
@@ -458,28 +481,130 @@ fn query_param(href: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
-/// `25,600원` -> 25600; none without digits or on overflow.
+/// The first amount in the text: `25,600원` -> 25600, `19,800원~25,000원`
+/// -> 19800; none without digits or on overflow. A number with a decimal
+/// point is not an amount.
 pub fn parse_amount(text: &str) -> Option<u64> {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() {
-        return None;
-    }
-    digits.parse().ok()
+    numbers(text).into_iter().find_map(|n| {
+        (!n.text.contains('.'))
+            .then(|| n.text.replace(',', "").parse().ok())
+            .flatten()
+    })
 }
 
-/// The last decimal number in the text: `5점 만점에 4.7점` -> 4.7.
+/// A review count: `(1,234)` -> 1234, `리뷰 1,234` -> 1234, `(1.2만)` ->
+/// 12000, `2천` -> 2000. A decimal without a unit is not a count, nor is a
+/// rate (`23%`): none.
+pub fn parse_count(text: &str) -> Option<u64> {
+    let n = numbers(text).into_iter().next()?;
+    let value: f64 = n.text.replace(',', "").parse().ok()?;
+    let scale = match n.next {
+        Some('%') => return None,
+        Some('만') => 10_000.0,
+        Some('천') => 1_000.0,
+        _ if n.text.contains('.') => return None,
+        _ => 1.0,
+    };
+    let count = (value * scale).round();
+    (count.is_finite() && count >= 0.0 && count < 1e15).then_some(count as u64)
+}
+
+/// The rating out of 5: the last number followed by `점` (`5점 만점에
+/// 4.7점` -> 4.7, `4.7점 (1.2만)` -> 4.7), else the only number
+/// (`★4.7`); none when that is ambiguous or out of 0..=5.
 pub fn parse_rating(text: &str) -> Option<f64> {
-    let mut last = None;
-    let mut current = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() || (c == '.' && !current.is_empty() && !current.contains('.')) {
-            current.push(c);
-        } else if !current.is_empty() {
-            last = Some(current.trim_end_matches('.').to_string());
-            current.clear();
+    let numbers = numbers(text);
+    let chosen = numbers
+        .iter()
+        .rev()
+        .find(|n| n.next == Some('점'))
+        .or_else(|| (numbers.len() == 1).then(|| &numbers[0]))?;
+    chosen
+        .text
+        .replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && (0.0..=5.0).contains(r))
+}
+
+/// One number in a text: its digits (with `,` and one `.`), and the next
+/// and previous characters that are not spaces.
+#[derive(Debug)]
+struct Number {
+    text: String,
+    prev: Option<char>,
+    next: Option<char>,
+}
+
+fn numbers(text: &str) -> Vec<Number> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut dot = false;
+        while i < chars.len() {
+            let c = chars[i];
+            let digit_follows = chars.get(i + 1).is_some_and(char::is_ascii_digit);
+            if c.is_ascii_digit()
+                || (c == ',' && digit_follows)
+                || (c == '.' && !dot && digit_follows)
+            {
+                dot |= c == '.';
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let prev = chars[..start]
+            .iter()
+            .rev()
+            .find(|c| !c.is_whitespace())
+            .copied();
+        let next = chars[i..].iter().find(|c| !c.is_whitespace()).copied();
+        out.push(Number {
+            text: chars[start..i].iter().collect(),
+            prev,
+            next,
+        });
+    }
+    out
+}
+
+/// The amounts of money in a price block's text: numbers marked as won
+/// (`19,800원`, `₩19,800`, `KRW 19,800`), not rates (`23%`).
+fn money(text: &str) -> Vec<u64> {
+    numbers(text)
+        .into_iter()
+        .filter(|n| !n.text.contains('.'))
+        .filter(|n| matches!(n.next, Some('원')) || matches!(n.prev, Some('₩' | '￦' | 'W')))
+        .filter_map(|n| n.text.replace(',', "").parse().ok())
+        .collect()
+}
+
+/// Prices from the card's price block when no known selector found them:
+/// the element whose class says price (`price`, `prc`) and holds amounts of
+/// money; the lowest is the selling price, the highest (when higher) the
+/// list price. A `data-price` attribute stands in for the selling price
+/// when the text has no marked amount.
+fn price_block(card: &ElementRef<'_>) -> (Option<u64>, Option<u64>) {
+    let blocks = card.select_all(sel::PRICE_BLOCK).unwrap_or_default();
+    for block in &blocks {
+        let amounts = money(&block.text().collect::<String>());
+        if let (Some(&low), Some(&high)) = (amounts.iter().min(), amounts.iter().max()) {
+            return (Some(low), (high > low).then_some(high));
         }
     }
-    last?.parse::<f64>().ok().filter(|r| r.is_finite())
+    let attr = blocks
+        .iter()
+        .chain(std::iter::once(card))
+        .find_map(|e| e.attr_trimmed(sel::PRICE_ATTR))
+        .and_then(|v| v.parse::<u64>().ok());
+    (attr, None)
 }
 
 #[cfg(test)]
@@ -492,6 +617,24 @@ mod tests {
         assert_eq!(parse_amount(" (1,234) "), Some(1_234));
         assert_eq!(parse_amount("원"), None);
         assert_eq!(parse_amount("99999999999999999999999"), None);
+        assert_eq!(parse_amount("19,800원~25,000원"), Some(19_800));
+        assert_eq!(parse_amount("₩24,000"), Some(24_000));
+        assert_eq!(parse_amount("1.2만"), None);
+        assert_eq!(parse_count("(1,234)"), Some(1_234));
+        assert_eq!(parse_count("리뷰 1,234"), Some(1_234));
+        assert_eq!(parse_count("(1.2만)"), Some(12_000));
+        assert_eq!(parse_count("(2만)"), Some(20_000));
+        assert_eq!(parse_count("3천"), Some(3_000));
+        assert_eq!(parse_count("4.5"), None);
+        assert_eq!(parse_count("37%"), None);
+        assert_eq!(parse_rating("4.7점 (1.2만)"), Some(4.7));
+        assert_eq!(parse_rating("★4.7"), Some(4.7));
+        assert_eq!(parse_rating("4.7 (1,234)"), None);
+        assert_eq!(parse_rating("12점"), None);
+        assert_eq!(
+            money("19,800원~ <s>25,600원</s> 23% ₩1,000 3개"),
+            vec![19_800, 25_600, 1_000]
+        );
         assert_eq!(parse_rating("5점 만점에 4.7점"), Some(4.7));
         assert_eq!(parse_rating("4.0"), Some(4.0));
         assert_eq!(parse_rating("평점 5."), Some(5.0));

@@ -51,6 +51,7 @@ pub const SHOP_BRAND_NAME: &[&str] = &[
     ".brand-name",
     ".brand_name",
     r#"h1[class*="brand"][class*="name"], h2[class*="brand"][class*="name"]"#,
+    r#"h1[class*="brand"][class*="title"], h2[class*="brand"][class*="title"]"#,
 ];
 /// Pager of the shop landing's first product page: how many AJAX pages the
 /// brand has (a hint that keeps paging past a failed page).
@@ -112,6 +113,13 @@ pub const PRICE_CURRENT: &[&str] = &[
 /// Present when the product is on promotion (also on shop cards). A card
 /// whose selling price is below its list price is on promotion too.
 pub const DISCOUNT: &str = r#".discount, [class*="discount"]"#;
+/// A card's price block, read for amounts of money (`19,800원`, `₩19,800`)
+/// when no price selector matched: lowest = selling, highest = list price.
+pub const PRICE_BLOCK: &str = r#"[class*="price"], [class*="prc"]"#;
+/// An attribute holding the selling price as a number.
+pub const PRICE_ATTR: &str = "data-price";
+/// Labels that mean sold out, as an element's whole own text.
+pub const SOLD_OUT_TEXTS: &[&str] = &["품절", "일시품절", "sold out", "soldout"];
 /// Present when the product is sold out.
 pub const SOLD_OUT: &str = r#".soldout, [class*="soldout"], [class*="sold-out"], [class*="sold_out"], [class*="sold-layer"]"#;
 /// Average rating, e.g. `5점 만점에 4.7점` (the last number counts).
@@ -120,6 +128,7 @@ pub const RATING: &[&str] = &[
     ".review_point",
     r#"[class*="rating"]"#,
     r#"[class*="star"]"#,
+    r#"[class*="score"]"#,
 ];
 /// Review count, e.g. `(1,234)`.
 pub const REVIEW_COUNT: &[&str] = &[
@@ -128,4 +137,6 @@ pub const REVIEW_COUNT: &[&str] = &[
     r#"[class*="review-count"]"#,
     r#"[class*="review_count"]"#,
     r#"[class*="reviewCount"]"#,
+    r#"[class*="review"] [class*="count"]"#,
+    r#"[class*="count"]:not([class*="discount"])"#,
 ];

@@ -22,8 +22,8 @@ pub enum Mutation {
     PriceMarkup,
     /// No rating block (`.point`, `.num`) on any card.
     RatingRemoved,
-    /// The sold-out badge renamed: `span.badge-oos` instead of
-    /// `span.soldout`.
+    /// The sold-out badge renamed into an icon without text:
+    /// `<i class="ico-oos">` instead of `<span class="soldout">일시품절</span>`.
     SoldOutRenamed,
     /// The discount marker moved out of `div.prod-info` into the thumbnail
     /// anchor, as `<em class="rate-off">-23%</em>`. A crawler that also

@@ -383,7 +383,8 @@ fn product_card_markup(
     ));
     if product.sold_out {
         if mutation == Some(Mutation::SoldOutRenamed) {
-            card.push_str("\t\t\t<span class=\"badge-oos\">일시품절</span>\n");
+            // An icon without text: nothing says "sold out" in words.
+            card.push_str("\t\t\t<i class=\"ico-oos\" aria-hidden=\"true\"></i>\n");
         } else {
             card.push_str("\t\t\t<span class=\"soldout\">일시품절</span>\n");
         }
