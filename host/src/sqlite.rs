@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-/// How long a connection waits for another's write lock.
+/// How long a statement waits for another connection's write lock before
+/// it reports the file as locked. Long enough to ride out another process's
+/// batch append, short enough that a stuck writer surfaces as an error.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the file is opened.

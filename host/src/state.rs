@@ -26,8 +26,6 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 /// Longest key accepted, in bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 1024;
 
-/// How long a statement waits for another connection's write lock.
-
 /// Layout version stored in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
 

@@ -39,10 +39,6 @@ use super::{Bus, BusError, ConsumedRecord, ProduceRecord, RecordPosition};
 /// Longest topic name Kafka accepts.
 pub const MAX_TOPIC_NAME_LEN: usize = 249;
 
-/// How long a statement waits for another connection's write lock before it
-/// reports the bus as unavailable. Long enough to ride out another process's
-/// batch append, short enough that a stuck writer surfaces as an error.
-
 /// Layout version stored in `PRAGMA user_version`; a file written by a newer
 /// layout is refused rather than misread.
 const SCHEMA_VERSION: i64 = 1;

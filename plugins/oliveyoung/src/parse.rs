@@ -506,7 +506,7 @@ pub fn parse_count(text: &str) -> Option<u64> {
         _ => 1.0,
     };
     let count = (value * scale).round();
-    (count.is_finite() && count >= 0.0 && count < 1e15).then_some(count as u64)
+    (count.is_finite() && (0.0..1e15).contains(&count)).then_some(count as u64)
 }
 
 /// The rating out of 5: the last number followed by `점` (`5점 만점에
