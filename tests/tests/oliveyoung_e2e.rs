@@ -13,7 +13,7 @@ use crawlhost::config::{Config, Settings};
 use crawlhost::coverage::{DriftCheck, DriftKind};
 use crawlhost::engine::bindings::PlanInput;
 use crawlhost::host::Host;
-use crawlhost::run::run_plugin;
+use crawlhost::run::{RunSummary, run_plugin};
 use crawlhost_tests::oliveyoung::{Mutation, Site, spawn};
 
 const SEED: u64 = 7;
@@ -57,6 +57,24 @@ fn settings(dir: &std::path::Path, base_url: &str) -> Settings {
     .unwrap()
     .validate()
     .unwrap()
+}
+
+/// One scheduled run of the oliveyoung plugin against the site at
+/// `base_url`, everything under `dir`; the host stays open so its bus can
+/// be read.
+async fn crawl_once(dir: &std::path::Path, base_url: &str) -> (Host, RunSummary) {
+    let host = Host::open(settings(dir, base_url)).unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    assert!(scan.refused.is_empty(), "{:?}", scan.refused);
+    let plugin = scan.plugins["oliveyoung"].clone();
+    let summary = run_plugin(
+        host.run_context(),
+        plugin,
+        PlanInput::Scheduled,
+        &mut |_| {},
+    )
+    .await;
+    (host, summary)
 }
 
 async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
@@ -108,18 +126,7 @@ fn header<'a>(r: &'a ConsumedRecord, name: &str) -> &'a str {
 async fn crawl_matches_the_ground_truth() {
     let (base_url, _server) = spawn(Site::generate(SEED)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let host = Host::open(settings(dir.path(), &base_url)).unwrap();
-    let scan = host.scan_plugins().await.unwrap();
-    assert!(scan.refused.is_empty(), "{:?}", scan.refused);
-    let plugin = scan.plugins["oliveyoung"].clone();
-
-    let summary = run_plugin(
-        host.run_context(),
-        plugin,
-        PlanInput::Scheduled,
-        &mut |_| {},
-    )
-    .await;
+    let (host, summary) = crawl_once(dir.path(), &base_url).await;
     assert_eq!(summary.fatal, None);
     let truth = Site::generate(SEED).ground_truth(&base_url, summary.started_at_ms);
 
@@ -267,15 +274,7 @@ async fn markup_drift_keeps_every_record_and_names_the_field() {
         async move {
             let truth_site = Site::generate(SEED).with_mutation(site.mutation());
             let (base_url, server) = spawn(site).await.unwrap();
-            let host = Host::open(settings(&dir, &base_url)).unwrap();
-            let plugin = host.scan_plugins().await.unwrap().plugins["oliveyoung"].clone();
-            let summary = run_plugin(
-                host.run_context(),
-                plugin,
-                PlanInput::Scheduled,
-                &mut |_| {},
-            )
-            .await;
+            let (_host, summary) = crawl_once(&dir, &base_url).await;
             server.abort();
             let truth = truth_site.ground_truth(&base_url, summary.started_at_ms);
             (summary, truth)
@@ -429,17 +428,7 @@ async fn independent_rendition_keeps_identity_and_reads_nothing_wrong() {
 
     let (base_url, server) = spawn_alt(Site::generate(SEED)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let host = Host::open(settings(dir.path(), &base_url)).unwrap();
-    let scan = host.scan_plugins().await.unwrap();
-    assert!(scan.refused.is_empty(), "{:?}", scan.refused);
-    let plugin = scan.plugins["oliveyoung"].clone();
-    let summary = run_plugin(
-        host.run_context(),
-        plugin,
-        PlanInput::Scheduled,
-        &mut |_| {},
-    )
-    .await;
+    let (host, summary) = crawl_once(dir.path(), &base_url).await;
     server.abort();
     let truth = alt_truth(
         &AltSite::new(Site::generate(SEED)),
@@ -653,14 +642,11 @@ async fn third_rendition_keeps_identity_and_reads_nothing_wrong() {
 mod third_rendition {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use crawlhost::engine::bindings::PlanInput;
-    use crawlhost::host::Host;
-    use crawlhost::run::run_plugin;
     use crawlhost_tests::oliveyoung::Site;
     use crawlhost_tests::oliveyoung::third::{also_right, spawn_third, third_ground_truth};
     use serde_json::Value;
 
-    use super::{SEED, by_key, read_topic, settings};
+    use super::{SEED, by_key, crawl_once, read_topic};
 
     #[derive(Default)]
     struct Tally {
@@ -744,17 +730,7 @@ mod third_rendition {
         let site = Site::generate(SEED);
         let (base_url, _server) = spawn_third(site.clone()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let host = Host::open(settings(dir.path(), &base_url)).unwrap();
-        let scan = host.scan_plugins().await.unwrap();
-        assert!(scan.refused.is_empty(), "{:?}", scan.refused);
-        let plugin = scan.plugins["oliveyoung"].clone();
-        let summary = run_plugin(
-            host.run_context(),
-            plugin,
-            PlanInput::Scheduled,
-            &mut |_| {},
-        )
-        .await;
+        let (host, summary) = crawl_once(dir.path(), &base_url).await;
         assert_eq!(summary.fatal, None);
         let truth = third_ground_truth(&site, &base_url, summary.started_at_ms);
 

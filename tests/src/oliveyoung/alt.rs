@@ -87,6 +87,7 @@ use tokio::task::JoinHandle;
 
 use super::model::{Brand, Product, Site};
 use super::truth::GroundTruth;
+use crate::html::thousands;
 
 /// Every how many products one card shows no price at all.
 pub const MISSING_PRICE_EVERY: usize = 1013;
@@ -123,19 +124,6 @@ fn lucy(s: &str) -> String {
             ')' => out.push_str("&#41;"),
             c => out.push(c),
         }
-    }
-    out
-}
-
-/// `25600` -> `25,600`.
-fn comma(n: u64) -> String {
-    let d = n.to_string();
-    let mut out = String::new();
-    for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }
@@ -382,13 +370,13 @@ impl AltSite {
                 let _ = write!(
                     s,
                     "<del class=\"price-before\">{}<em>원</em></del>",
-                    comma(p.price_original)
+                    thousands(p.price_original)
                 );
             }
             let _ = write!(
                 s,
                 "<strong class=\"price-now\"><span class=\"won\">₩</span>{}</strong>",
-                comma(p.price_current)
+                thousands(p.price_current)
             );
         }
         s.push_str("</div>\n<div class=\"badges\">");
@@ -412,7 +400,7 @@ impl AltSite {
                 "<div class=\"review-summary\"><span class=\"stars\" aria-label=\"평점 {a}.{b}\">★{a}.{b}</span> <span class=\"review-count\">리뷰 {n}</span></div>",
                 a = r / 10,
                 b = r % 10,
-                n = comma(n)
+                n = thousands(n)
             );
         }
         let _ = write!(
@@ -512,13 +500,13 @@ impl AltSite {
                 let _ = write!(
                     body,
                     "<del class=\"price-before\">{}<em>원</em></del>",
-                    comma(p.price_original)
+                    thousands(p.price_original)
                 );
             }
             let _ = write!(
                 body,
                 "<strong class=\"price-now\"><span class=\"won\">₩</span>{}</strong>",
-                comma(p.price_current)
+                thousands(p.price_current)
             );
         } else {
             body.push_str("<span class=\"price-ask\">가격 문의</span>");
