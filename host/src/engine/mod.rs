@@ -3,7 +3,8 @@
 //! every call.
 //!
 //! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`](bindings::PluginPre) (the
-//! pre-linked instance, so instantiation is cheap), [`StoreLimits`] for memory,
+//! pre-linked instance, so instantiation is cheap), [`SandboxLimits`] for memory
+//! (summed over all memories of the instance) and core instance counts,
 //! and two deadlines. Epoch interruption stops guest code that spins (a ticker
 //! thread advances the epoch every [`EPOCH_TICK`]; the store's callback traps
 //! once the wall-clock deadline has passed and otherwise yields to the async
@@ -11,7 +12,7 @@
 //! `tokio::time::timeout` with the same deadline covers time spent inside host
 //! calls such as a slow fetch.
 //!
-//! [`StoreLimits`]: wasmtime::StoreLimits
+//! [`SandboxLimits`]: sandbox::SandboxLimits
 
 pub mod bindings;
 mod browser_imports;
@@ -223,11 +224,12 @@ impl PluginEngine {
 
     fn pooled(sandbox: &SandboxSettings, instances: u32) -> Result<Engine, EngineError> {
         let mut pool = PoolingAllocationConfig::default();
-        // A Rust component holds a few core instances, memories and tables.
+        // What one store may create at most (`SandboxLimits`), times the
+        // instances: a plugin cannot take more than its share of the pool.
         pool.total_component_instances(instances)
-            .total_core_instances(instances * 4)
-            .total_memories(instances * 2)
-            .total_tables(instances * 4)
+            .total_core_instances(instances * sandbox::CORE_INSTANCES_PER_STORE)
+            .total_memories(instances * sandbox::MEMORIES_PER_STORE)
+            .total_tables(instances * sandbox::TABLES_PER_STORE)
             .total_stacks(instances)
             .max_memory_size(sandbox.memory_limit_bytes);
         let mut cfg = base_config();
@@ -426,9 +428,14 @@ impl PluginEngine {
         {
             Err(_) => return Err(SandboxError::Deadline { limit: timeout }),
             Ok(Err(e)) => {
-                return Err(SandboxError::Instantiate {
-                    message: format!("{e:#}"),
-                });
+                let message = format!("{e:#}");
+                // Memories created at instantiation count against the budget.
+                if message.contains("forcing trap when growing memory") {
+                    return Err(SandboxError::Memory {
+                        limit: self.sandbox.memory_limit_bytes,
+                    });
+                }
+                return Err(SandboxError::Instantiate { message });
             }
             Ok(Ok(i)) => i,
         };

@@ -34,13 +34,112 @@ const STDERR_CAPTURE: usize = 16 * 1024;
 /// memory.
 const MAX_TABLE_ELEMENTS: usize = 20_000;
 
-/// Limits of one instance; growing past them traps the guest.
-fn store_limits(memory_limit: usize) -> StoreLimits {
-    StoreLimitsBuilder::new()
-        .memory_size(memory_limit)
-        .table_elements(MAX_TABLE_ELEMENTS)
-        .trap_on_grow_failure(true)
-        .build()
+/// Core instances one plugin instance (one store) may create. Every Rust
+/// component built by `wit-component` instantiates three core modules (the
+/// program, the indirect-call shim and its fixups), one linear memory and two
+/// tables; the pooling allocator reserves these per-component counts, so a
+/// store that keeps within them cannot take another store's slots.
+pub(crate) const CORE_INSTANCES_PER_STORE: u32 = 4;
+/// Linear memories one store may define (see [`CORE_INSTANCES_PER_STORE`]).
+pub(crate) const MEMORIES_PER_STORE: u32 = 2;
+/// Tables one store may define (see [`CORE_INSTANCES_PER_STORE`]).
+pub(crate) const TABLES_PER_STORE: u32 = 4;
+
+/// The resource limiter of one plugin instance.
+///
+/// wasmtime's [`StoreLimits`] caps each memory and table on its own, so a
+/// component made of many core modules would get `memory_limit_mb` once per
+/// memory. This adds a budget for all memories of the store together
+/// (`memory_limit_mb` is the sum), and caps how many core instances, memories
+/// and tables a store may create (the wasmtime default is 10,000 each).
+/// Growing past any of them traps the guest, or fails instantiation.
+pub struct SandboxLimits {
+    per_item: StoreLimits,
+    /// Bytes all memories of the store may hold together.
+    memory_budget: usize,
+    /// Bytes the store's memories hold now.
+    memory_in_use: usize,
+    /// The last growth granted (from, to), taken back if the grow fails.
+    last_grow: (usize, usize),
+}
+
+impl SandboxLimits {
+    /// Limits for one instance with `memory_limit` bytes of linear memory.
+    pub fn new(memory_limit: usize) -> Self {
+        Self {
+            per_item: StoreLimitsBuilder::new()
+                .memory_size(memory_limit)
+                .table_elements(MAX_TABLE_ELEMENTS)
+                .instances(CORE_INSTANCES_PER_STORE as usize)
+                .memories(MEMORIES_PER_STORE as usize)
+                .tables(TABLES_PER_STORE as usize)
+                .trap_on_grow_failure(true)
+                .build(),
+            memory_budget: memory_limit,
+            memory_in_use: 0,
+            last_grow: (0, 0),
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for SandboxLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if !self.per_item.memory_growing(current, desired, maximum)? {
+            return Ok(false);
+        }
+        let total = self
+            .memory_in_use
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.memory_budget {
+            // The words `StoreLimits` uses, so the engine reports a memory
+            // limit for both.
+            wasmtime::bail!(
+                "forcing trap when growing memory to {desired} bytes: the instance's memories \
+                 would hold {total} bytes together, more than the limit of {} bytes",
+                self.memory_budget
+            );
+        }
+        self.memory_in_use = total;
+        self.last_grow = (current, desired);
+        Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        let (from, to) = std::mem::take(&mut self.last_grow);
+        self.memory_in_use = self.memory_in_use.saturating_sub(to).saturating_add(from);
+        self.per_item.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.per_item.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.per_item.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.per_item.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.per_item.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.per_item.memories()
+    }
 }
 
 /// Host services shared by every instance.
@@ -55,7 +154,7 @@ pub struct HostServices {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: SandboxLimits,
     stderr: TailPipe,
     pub(super) services: Arc<HostServices>,
     pub(super) scope: FetchScope,
@@ -155,7 +254,7 @@ impl HostState {
         Self {
             wasi,
             table: ResourceTable::new(),
-            limits: store_limits(memory_limit),
+            limits: SandboxLimits::new(memory_limit),
             stderr,
             services,
             scope,
@@ -372,7 +471,7 @@ mod tests {
 
     #[test]
     fn growing_past_the_limits_traps() {
-        let mut limits = store_limits(32 << 20);
+        let mut limits = SandboxLimits::new(32 << 20);
         assert!(limits.memory_growing(0, 32 << 20, None).unwrap());
         let err = limits
             .memory_growing(0, (32 << 20) + 65536, None)
@@ -387,5 +486,120 @@ mod tests {
             format!("{err:#}").contains("forcing trap when growing table"),
             "{err:#}"
         );
+    }
+}
+
+/// Components made of many core modules against the per-store limits
+/// (issue 15, item 3).
+#[cfg(test)]
+mod many_modules {
+    use super::*;
+    use crate::config::{Pooling, SandboxSettings};
+    use wasmtime::component::{Component, Linker};
+    use wasmtime::{Engine, Store};
+
+    const LIMIT: usize = 32 << 20;
+    const PAGE: u64 = 64 << 10;
+
+    /// A component of `modules` core modules, each instantiated once with a
+    /// linear memory of `bytes` (the initial size: instantiation grows it).
+    fn component(modules: u32, bytes: u64) -> Vec<u8> {
+        let mut module = wasm_encoder::Module::new();
+        let mut memories = wasm_encoder::MemorySection::new();
+        memories.memory(wasm_encoder::MemoryType {
+            minimum: bytes / PAGE,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        module.section(&memories);
+        let mut c = wasm_encoder::Component::new();
+        for _ in 0..modules {
+            c.section(&wasm_encoder::ModuleSection(&module));
+        }
+        let mut instances = wasm_encoder::InstanceSection::new();
+        for i in 0..modules {
+            instances.instantiate(i, Vec::<(&str, wasm_encoder::ModuleArg)>::new());
+        }
+        c.section(&instances);
+        c.finish()
+    }
+
+    /// Instantiate `bytes` in a fresh store under a plugin's limits; the
+    /// store is returned so what it holds stays allocated.
+    async fn instantiate(
+        engine: &Engine,
+        bytes: &[u8],
+    ) -> (Store<SandboxLimits>, Result<(), String>) {
+        let mut store = Store::new(engine, SandboxLimits::new(LIMIT));
+        store.limiter(|s| s);
+        let component = Component::new(engine, bytes).expect("the component compiles");
+        let result = Linker::new(engine)
+            .instantiate_async(&mut store, &component)
+            .await
+            .map(drop)
+            .map_err(|e| format!("{e:#}"));
+        (store, result)
+    }
+
+    fn settings() -> SandboxSettings {
+        SandboxSettings {
+            memory_limit_bytes: LIMIT,
+            task_timeout: std::time::Duration::from_secs(5),
+            plan_timeout: std::time::Duration::from_secs(5),
+            max_records_per_task: 10,
+            max_follow_ups_per_task: 10,
+            max_output_bytes: 1 << 20,
+            state_quota_bytes: 1 << 20,
+            pooling: Pooling::On,
+        }
+    }
+
+    #[tokio::test]
+    async fn many_memories_cannot_multiply_the_memory_limit() {
+        let engine = super::super::PluginEngine::on_demand().unwrap();
+        // The issue's case: 32 core modules of 32 MiB each (1 GiB in all).
+        let (_s, r) = instantiate(&engine, &component(32, LIMIT as u64)).await;
+        let err = r.expect_err("32 x 32 MiB must be refused");
+        assert!(
+            err.contains("forcing trap when growing memory") || err.contains("count too high"),
+            "{err}"
+        );
+        // Within the counts, the memories still share one budget.
+        let (_s, r) = instantiate(&engine, &component(2, LIMIT as u64)).await;
+        let err = r.expect_err("2 x 32 MiB must be refused");
+        assert!(err.contains("together"), "{err}");
+        // Many small modules: refused by count.
+        let (_s, r) = instantiate(&engine, &component(32, PAGE)).await;
+        assert!(r.is_err(), "32 core modules must be refused");
+        // What a real plugin needs passes: one memory up to the limit.
+        let (_s, r) = instantiate(&engine, &component(1, LIMIT as u64)).await;
+        r.unwrap();
+        let (_s, r) = instantiate(&engine, &component(2, LIMIT as u64 / 2)).await;
+        r.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_good_plugin_still_instantiates_beside_two_hostile_ones() {
+        // A pool for 8 instances: 16 memories, 32 core instances.
+        let engine = match super::super::PluginEngine::pooled(&settings(), 8) {
+            Ok(e) => e,
+            Err(e) => panic!("the pooling allocator is needed for this test: {e}"),
+        };
+        // Two hostile stores stay alive with whatever they got.
+        let (_a, ra) = instantiate(&engine, &component(32, PAGE)).await;
+        let (_b, rb) = instantiate(&engine, &component(32, PAGE)).await;
+        assert!(
+            ra.is_err() && rb.is_err(),
+            "hostile components instantiated"
+        );
+        // Five well-behaved instances at once beside them.
+        let mut alive = Vec::new();
+        for i in 0..5 {
+            let (s, r) = instantiate(&engine, &component(1, 16 * PAGE)).await;
+            r.unwrap_or_else(|e| panic!("good instance {i} refused beside the hostile ones: {e}"));
+            alive.push(s);
+        }
     }
 }
