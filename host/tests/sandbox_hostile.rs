@@ -813,3 +813,35 @@ async fn containment_holds_with_on_demand_allocation() {
     one_failure(&panic, "trap", 1, &["hostile plugin panicked on purpose"]).unwrap();
     one_failure(&alias, "output", 1, &[&output_cap]).unwrap();
 }
+
+/// Issue 15, item 8: `manifest()` runs before the plugin's name is known, so
+/// it gets no state at all. A `hostile` component saved as `echo.wasm`
+/// (another plugin's name as its file name) must neither read nor overwrite
+/// the `echo` plugin's state, nor write state of its own, while loading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_gets_no_state_even_under_another_plugins_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(common::settings(dir.path(), &extra_config("auto"))).unwrap();
+    let state =
+        crawlhost::state::StateStore::open(&dir.path().join("data/state.db"), 1 << 20).unwrap();
+    state.put("echo", "cursor", b"echo's own cursor").unwrap();
+    std::fs::copy(
+        common::wasm("guest_hostile"),
+        dir.path().join("plugins/echo.wasm"),
+    )
+    .unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    assert!(scan.refused.is_empty(), "{:?}", scan.refused);
+    let plugin = &scan.plugins["hostile"];
+    assert!(
+        !plugin.manifest.description.contains("state seen"),
+        "manifest() read state: {}",
+        plugin.manifest.description
+    );
+    assert_eq!(
+        state.get("echo", "cursor").unwrap().as_deref(),
+        Some(&b"echo's own cursor"[..]),
+        "manifest() overwrote another plugin's state"
+    );
+    assert_eq!(state.get("hostile", "cursor").unwrap(), None);
+}

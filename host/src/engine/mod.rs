@@ -304,6 +304,9 @@ impl PluginEngine {
                 message,
             },
         })?;
+        // The file name names the instance in logs only: `manifest()` gets
+        // no state and no fetch (imports refused below), since the name
+        // state is keyed by is the one the manifest is about to declare.
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

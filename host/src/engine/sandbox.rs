@@ -159,7 +159,7 @@ pub struct HostState {
     pub(super) services: Arc<HostServices>,
     pub(super) scope: FetchScope,
     task: String,
-    /// `fetch` (and `browser`) are refused during `manifest()`.
+    /// `fetch`, `state` (and `browser`) are refused during `manifest()`.
     pub(super) fetch_allowed: bool,
     /// Browser pages this instance opened, by handle; closed (their
     /// sessions back in the pool) when the instance ends.
@@ -340,8 +340,15 @@ impl fetch::Host for HostState {
     }
 }
 
+// State is keyed by the plugin's validated manifest name, which is unknown
+// while `manifest()` runs (the instance then has only a file name, which any
+// file can borrow): during `manifest()` the plugin has no state, reads find
+// nothing and writes fail.
 impl state::Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        if !self.fetch_allowed {
+            return Ok(None);
+        }
         self.services
             .state
             .get(&self.scope.plugin, &key)
@@ -349,6 +356,9 @@ impl state::Host for HostState {
     }
 
     async fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        if !self.fetch_allowed {
+            return Ok(Err("state is not available in manifest()".to_string()));
+        }
         match self.services.state.put(&self.scope.plugin, &key, &value) {
             Ok(()) => Ok(Ok(())),
             Err(crate::state::StateError::Storage(e)) => {
@@ -359,6 +369,9 @@ impl state::Host for HostState {
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        if !self.fetch_allowed {
+            return Ok(());
+        }
         self.services
             .state
             .delete(&self.scope.plugin, &key)

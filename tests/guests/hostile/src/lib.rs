@@ -1,6 +1,8 @@
 //! Test guest `hostile`: a crawler that misbehaves on purpose, one behaviour
 //! per value of the config key `mode`, so the host's sandbox tests need one
-//! build. `plan` seeds `tasks` tasks (`t0..`); what each `crawl` does:
+//! build. Whatever the mode, `manifest()` reads the state key `cursor` (into
+//! its description) and overwrites it: the host must give it no state at load
+//! time. `plan` seeds `tasks` tasks (`t0..`); what each `crawl` does:
 //!
 //! | `mode` | behaviour | the host must |
 //! |---|---|---|
@@ -143,10 +145,21 @@ fn raw_record(topic: &str, key: &str, value: String) -> OutRecord {
 
 impl Plugin for Hostile {
     fn manifest() -> Manifest {
+        // Whatever the file is named, `manifest()` tries the state of that
+        // name: it reads `cursor` into its description and overwrites it
+        // (the host must give it no state at load time).
+        let mut description = "Test guest: misbehaves on purpose, as chosen by `mode`".to_string();
+        if let Some(seen) = crawlhost_sdk::state::get("cursor") {
+            description.push_str(&format!(
+                " [state seen in manifest(): {}]",
+                String::from_utf8_lossy(&seen)
+            ));
+        }
+        let _ = crawlhost_sdk::state::put("cursor", b"overwritten in manifest()");
         Manifest {
             name: "hostile".into(),
             version: "0.1.0".into(),
-            description: "Test guest: misbehaves on purpose, as chosen by `mode`".into(),
+            description,
             schedule: None,
             topics: vec!["hostile".into()],
             hosts: vec!["{base_url}".into()],
