@@ -281,19 +281,25 @@ pub enum ConfigCommand {
     Check,
 }
 
-/// Load the configuration named on the command line (or the default file).
-pub fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
-    let config = match path {
+/// Read the configuration named on the command line (or the default file),
+/// unchecked.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(match path {
         Some(p) => Config::load(p)?,
         None if Path::new("crawlhost.toml").exists() => Config::load(Path::new("crawlhost.toml"))?,
         None => Config::default(),
-    };
-    Ok(config.validate()?)
+    })
+}
+
+/// Load the configuration named on the command line (or the default file).
+pub fn load_settings(path: Option<&Path>) -> anyhow::Result<Settings> {
+    Ok(load_config(path)?.validate()?)
 }
 
 /// Run the parsed command line.
 pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings = load_settings(cli.config.as_deref())?;
+    let config = load_config(cli.config.as_deref())?;
+    let settings = config.clone().validate()?;
     match cli.command {
         Command::Run {
             once,
@@ -382,8 +388,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Check,
         } => {
-            println!("configuration OK");
-            println!("{settings:#?}");
+            println!("# configuration OK");
+            print!("{}", config.summary(&|name| std::env::var(name).ok()));
             Ok(ExitCode::SUCCESS)
         }
     }

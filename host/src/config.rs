@@ -11,7 +11,106 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// What a secret prints as, in `Debug`, `Display` and the summary of
+/// `crawlhost config check`.
+pub const HIDDEN: &str = "***";
+
+/// A value that must never be printed: passwords, keys, tokens.
+///
+/// Every configuration field that holds a secret has this type, so redaction
+/// lives in one place: `Debug`, `Display` and `Serialize` all give
+/// [`HIDDEN`], and the value itself is reachable only through
+/// [`SecretString::expose`], which makes each use visible in review.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wrap a value read from a file, the environment or a test.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(HIDDEN)
+    }
+}
+
+impl std::fmt::Display for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(HIDDEN)
+    }
+}
+
+impl Serialize for SecretString {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(HIDDEN)
+    }
+}
+
+/// `url` with the password of its user-info (`http://user:pass@proxy`)
+/// replaced by [`HIDDEN`]; other text unchanged.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some(HIDDEN));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A URL that may carry a password (`http://user:pass@proxy:3128`):
+/// `Debug`, `Display` and `Serialize` give it with the password as
+/// [`HIDDEN`]; [`UrlWithPassword::expose`] gives it whole.
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct UrlWithPassword(String);
+
+impl UrlWithPassword {
+    /// Wrap a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// The URL with its password, for the client that connects.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for UrlWithPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&redact_url(&self.0), f)
+    }
+}
+
+impl std::fmt::Display for UrlWithPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+impl Serialize for UrlWithPassword {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&redact_url(&self.0))
+    }
+}
 
 /// Errors reading or checking the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +137,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
 }
 
 /// The whole file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where plugins and data live.
@@ -81,7 +180,7 @@ pub struct Config {
 }
 
 /// `[host]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostConfig {
     /// Directory scanned for `*.wasm` plugins. Relative paths are relative to
@@ -111,7 +210,7 @@ impl Default for HostConfig {
 }
 
 /// `[sandbox]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxConfig {
     /// Linear memory a plugin instance may grow to, in MiB. Default 256.
@@ -148,7 +247,7 @@ pub struct SandboxConfig {
 }
 
 /// Whether to use the pooling instance allocator.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pooling {
     /// Try pooling, fall back to on-demand allocation.
@@ -198,7 +297,7 @@ impl Default for SandboxConfig {
 }
 
 /// `[run]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Tasks of one plugin in flight at once (async tasks, not threads).
@@ -266,7 +365,7 @@ impl Default for RunConfig {
 
 /// `[http]`: outbound HTTP for plugins. The sub-tables are owned by the
 /// [`crate::http`] modules that enforce them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// `User-Agent` sent on every request; its first word (before `/`) is
@@ -305,8 +404,9 @@ pub struct HttpConfig {
     pub max_redirects: u32,
     /// One proxy for every request (`http://host:port`). Unset: the
     /// `http_proxy` / `https_proxy` / `no_proxy` environment variables.
+    /// A password in the URL prints as `***`.
     #[serde(default)]
-    pub proxy: Option<String>,
+    pub proxy: Option<UrlWithPassword>,
     /// Per-host rate limit, concurrency, jitter, auto-throttle.
     #[serde(default)]
     pub politeness: crate::http::politeness::PolitenessConfig,
@@ -407,7 +507,8 @@ impl HttpConfig {
             ranges.push(net);
         }
         if let Some(p) = &h.proxy {
-            crate::http::proxy::check_proxy_url(p).map_err(|e| invalid("http.proxy", e))?;
+            crate::http::proxy::check_proxy_url(p.expose())
+                .map_err(|e| invalid("http.proxy", e))?;
         }
         let politeness = h.politeness.check().map_err(field)?;
         h.retry.check().map_err(field)?;
@@ -445,7 +546,7 @@ impl HttpConfig {
 }
 
 /// `[bus]`: with no `[kafka]` section the embedded SQLite bus is used.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusConfig {
     /// Partitions of topics the embedded bus creates on first use. Default 1.
@@ -474,7 +575,7 @@ impl Default for BusConfig {
 }
 
 /// `[plugins.<name>]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
     /// Skip this plugin in `run` and `serve`. Default false.
@@ -543,7 +644,7 @@ pub struct HttpSettings {
     pub first_byte_timeout: Duration,
     pub request_timeout: Duration,
     pub max_redirects: u32,
-    pub proxy: Option<String>,
+    pub proxy: Option<UrlWithPassword>,
     pub politeness: crate::http::politeness::PolitenessSettings,
     pub robots: crate::http::robots::RobotsConfig,
     pub retry: crate::http::retry::RetryConfig,
@@ -584,8 +685,61 @@ impl Config {
         })
     }
 
-    /// Check every bound and produce [`Settings`].
+    /// The effective configuration as TOML, for `crawlhost config check`:
+    /// every default filled in, environment overrides applied, and every
+    /// secret (and proxy password) shown as `"***"`. A header says which
+    /// secrets come from which environment variable, and whether each is
+    /// set. `env` reads the environment (a map in tests).
+    pub fn summary(&self, env: &dyn Fn(&str) -> Option<String>) -> String {
+        let mut effective = self.clone();
+        let mut from_env: Vec<String> = Vec::new();
+        let mut note = |what: String, var: &str| {
+            let set = env(var).is_some_and(|v| !v.is_empty());
+            from_env.push(format!(
+                "#   {what} <- ${var} ({})",
+                if set { "set" } else { "not set" }
+            ));
+            set
+        };
+        if let Some(k) = effective.kafka.as_mut() {
+            use crate::bus::kafka_config::{SASL_PASSWORD_ENV, SSL_KEY_PASSWORD_ENV};
+            if note("kafka.sasl_password".into(), SASL_PASSWORD_ENV) {
+                k.sasl_password = Some(SecretString::new(HIDDEN));
+            }
+            if note("kafka.ssl_key_password".into(), SSL_KEY_PASSWORD_ENV) {
+                k.ssl_key_password = Some(SecretString::new(HIDDEN));
+            }
+        }
+        for (i, s) in self.http.secrets.iter().enumerate() {
+            note(format!("http.secrets[{i}] ({})", s.header), &s.value_env);
+        }
+        if let Some(b) = &self.browser {
+            for (i, s) in b.secrets.iter().enumerate() {
+                note(format!("browser.secrets[{i}] ({})", s.name), &s.value_env);
+            }
+        }
+        let admin = self.admin.clone().unwrap_or_default();
+        note("admin token".into(), &admin.token_env);
+        let body = toml::to_string(&effective)
+            .unwrap_or_else(|e| format!("# the configuration cannot be shown as TOML: {e}\n"));
+        format!(
+            "# Effective configuration (defaults filled in). Secrets print as \"{HIDDEN}\".\n\
+             # Secrets read from the environment:\n{}\n\n{body}",
+            from_env.join("\n")
+        )
+    }
+
+    /// Check every bound and produce [`Settings`]; secrets come from the
+    /// process environment.
     pub fn validate(self) -> Result<Settings, ConfigError> {
+        self.validate_with(&|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::validate`] with secrets read through `env`.
+    pub fn validate_with(
+        self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
         let s = &self.sandbox;
         if !(16..=4096).contains(&s.memory_limit_mb) {
             return Err(invalid(
@@ -639,7 +793,7 @@ impl Config {
         if r.max_tasks_per_run == 0 {
             return Err(invalid("run.max_tasks_per_run", "must be at least 1"));
         }
-        let http = self.http.check(|name| std::env::var(name).ok())?;
+        let http = self.http.check(env)?;
         if self.bus.partitions == 0 || self.bus.partitions > 10_000 {
             return Err(invalid("bus.partitions", "must be between 1 and 10000"));
         }
@@ -649,7 +803,7 @@ impl Config {
         if let Some(kafka) = &self.kafka {
             // Checked here too so `config check` names a bad [kafka] field.
             kafka
-                .check(&|name| std::env::var(name).ok())
+                .check(env)
                 .map_err(|e| invalid(&format!("kafka.{}", e.field), e.reason))?;
         }
         for (name, p) in &self.plugins {
@@ -677,7 +831,7 @@ impl Config {
         }
         let browser = match &self.browser {
             Some(b) => Some(
-                b.check(&|name| std::env::var(name).ok())
+                b.check(env)
                     .map_err(|e| invalid(&format!("browser.{}", e.field), e.reason))?,
             ),
             None => None,
@@ -848,6 +1002,64 @@ mod tests {
         );
         let shown = format!("{http:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    /// Issue 15 item 4: every secret of the file, and those read from the
+    /// environment, stays out of `Debug` of the settings and out of the
+    /// `config check` summary.
+    #[test]
+    fn no_secret_in_debug_or_summary() {
+        let text = r#"
+[http]
+proxy = "http://u:MARKER-proxy@127.0.0.1:3128"
+[[http.secrets]]
+hosts = ["api.x.com"]
+header = "x-api-key"
+value_env = "HTTP_SECRET"
+[http.plugins.p]
+proxies = ["http://u:MARKER-pproxy@127.0.0.1:3128"]
+[kafka]
+bootstrap_servers = "127.0.0.1:9092"
+security_protocol = "sasl_plaintext"
+sasl_username = "user"
+sasl_password = "MARKER-sasl"
+[kafka.properties]
+"sasl.oauthbearer.client.secret" = "MARKER-prop"
+[sink]
+topics = ["t"]
+[sink.store]
+kind = "s3"
+bucket = "bronze"
+access_key_id = "MARKER-ak"
+secret_access_key = "MARKER-sk"
+session_token = "MARKER-st"
+[admin]
+token_env = "ADMIN_TOKEN"
+"#;
+        let env = |k: &str| match k {
+            "HTTP_SECRET" => Some("MARKER-http".to_string()),
+            "ADMIN_TOKEN" => Some("MARKER-admin".to_string()),
+            crate::bus::kafka_config::SASL_PASSWORD_ENV => Some("MARKER-env".to_string()),
+            _ => None,
+        };
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        let mut settings = config.clone().validate_with(&env).unwrap();
+        assert_eq!(settings.http.secrets.0[0].value(), "MARKER-http");
+        settings.http.mode = crate::http::record::Mode::Live;
+        let shown = format!("{settings:?}\n{settings:#?}");
+        assert!(!shown.contains("MARKER"), "{shown}");
+        let summary = config.summary(&env);
+        assert!(!summary.contains("MARKER"), "{summary}");
+        assert!(summary.contains("secret_access_key = \"***\""), "{summary}");
+        assert!(summary.contains("http://u:***@127.0.0.1:3128"), "{summary}");
+        assert!(summary.contains("ADMIN_TOKEN (set)"), "{summary}");
+        // The summary is the configuration: it parses back.
+        let back = Config::parse(&summary, Path::new("summary.toml")).unwrap();
+        assert_eq!(back.sink.unwrap().store.bucket.as_deref(), Some("bronze"));
+        // The values themselves are still there for the code that sends them.
+        let s = SecretString::new("MARKER-x");
+        assert_eq!(s.expose(), "MARKER-x");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
     }
 
     #[test]

@@ -850,3 +850,82 @@ fn simultaneous_starts_on_a_fresh_data_dir_all_open_their_files() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Issue 15 item 4: `config check` prints the effective configuration as
+/// TOML, and no secret, whether it comes from the file or the environment.
+#[test]
+fn config_check_never_prints_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("crawlhost.toml");
+    std::fs::write(
+        &config,
+        r#"
+[http]
+proxy = "http://proxyuser:MARKER-proxy-pw@127.0.0.1:3128"
+[[http.secrets]]
+hosts = ["api.x.com"]
+header = "authorization"
+prefix = "Bearer "
+value_env = "CRAWLHOST_TEST_HTTP_SECRET"
+[http.plugins.p]
+proxies = ["http://u:MARKER-plugin-proxy-pw@127.0.0.1:3129"]
+[kafka]
+bootstrap_servers = "127.0.0.1:9092"
+security_protocol = "sasl_plaintext"
+sasl_username = "user"
+sasl_password = "MARKER-sasl-file"
+[kafka.properties]
+"sasl.oauthbearer.client.secret" = "MARKER-kafka-prop"
+[sink]
+topics = ["t"]
+[sink.store]
+kind = "s3"
+bucket = "bronze"
+endpoint = "http://127.0.0.1:9000"
+access_key_id = "MARKER-s3-access"
+secret_access_key = "MARKER-s3-secret"
+session_token = "MARKER-s3-session"
+[browser]
+webdriver_url = "http://127.0.0.1:4444"
+[[browser.secrets]]
+name = "pw"
+hosts = ["login.example"]
+value_env = "CRAWLHOST_TEST_BROWSER_SECRET"
+"#,
+    )
+    .unwrap();
+    let check = |env: &[(&str, &str)]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+            .arg("--config")
+            .arg(&config)
+            .args(["config", "check"])
+            .env("CRAWLHOST_TEST_HTTP_SECRET", "MARKER-http-secret")
+            .env("CRAWLHOST_TEST_BROWSER_SECRET", "MARKER-browser-secret")
+            .env("CRAWLHOST_ADMIN_TOKEN", "MARKER-admin-token")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(!text.contains("MARKER"), "a secret was printed:\n{text}");
+        text
+    };
+    let text = check(&[]);
+    // A readable summary: TOML, not a Rust debug dump.
+    assert!(!text.contains("Settings {"), "{text}");
+    assert!(text.contains("[sink.store]"), "{text}");
+    assert!(text.contains("secret_access_key = \"***\""), "{text}");
+    assert!(text.contains("sasl_password = \"***\""), "{text}");
+    assert!(text.contains("bucket = \"bronze\""), "{text}");
+    // Environment overrides of the Kafka passwords (ssl_key_password needs a
+    // TLS protocol, so only the SASL one is set here).
+    let text = check(&[("CRAWLHOST_KAFKA_SASL_PASSWORD", "MARKER-sasl-env")]);
+    assert!(
+        text.contains("CRAWLHOST_KAFKA_SASL_PASSWORD (set)"),
+        "{text}"
+    );
+}

@@ -69,7 +69,7 @@ const RESERVED_FLAGS: &[&str] = &[
 ];
 
 /// `[browser]` as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrowserConfig {
     /// URL of a running WebDriver server (chromedriver, Selenium), e.g.
@@ -114,7 +114,7 @@ pub struct BrowserConfig {
 }
 
 /// `[[browser.secrets]]`: one credential a plugin may ask the host to type.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrowserSecretConfig {
     /// The name plugins use in `type-secret` (e.g. `instagram_username`).

@@ -35,7 +35,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> KafkaConfigError {
 }
 
 /// `[kafka]`: when present, records go to Kafka instead of the embedded bus.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaConfig {
     /// Comma-separated `host:port` list of brokers to bootstrap from.
@@ -59,7 +59,7 @@ pub struct KafkaConfig {
     /// SASL password; the environment variable
     /// `CRAWLHOST_KAFKA_SASL_PASSWORD` overrides it.
     #[serde(default)]
-    pub sasl_password: Option<String>,
+    pub sasl_password: Option<crate::config::SecretString>,
     /// PEM file of the CA that signed the brokers' certificates.
     #[serde(default)]
     pub ssl_ca_location: Option<String>,
@@ -72,7 +72,7 @@ pub struct KafkaConfig {
     /// Password of the client key; `CRAWLHOST_KAFKA_SSL_KEY_PASSWORD`
     /// overrides it.
     #[serde(default)]
-    pub ssl_key_password: Option<String>,
+    pub ssl_key_password: Option<crate::config::SecretString>,
     /// Producer compression: `lz4` (default) or `none`.
     #[serde(default)]
     pub compression: Compression,
@@ -144,12 +144,85 @@ pub struct KafkaConfig {
     /// Any other librdkafka property, passed to every client as written
     /// (e.g. `"socket.keepalive.enable" = "true"`). Properties that would
     /// weaken delivery (`acks`, `enable.idempotence`, ...) are refused.
+    /// Values of properties that hold secrets (names with `password`,
+    /// `secret`, `.pem` or `jaas`) print as `***`.
     #[serde(default)]
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
+}
+
+/// `[kafka.properties]`: librdkafka properties passed through as written.
+/// `Debug` and `Serialize` hide the values of [`is_secret_property`] keys.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Properties(pub BTreeMap<String, String>);
+
+/// Whether a librdkafka property holds a secret (`sasl.password`,
+/// `ssl.key.password`, `ssl.keystore.password`, `ssl.key.pem`,
+/// `sasl.oauthbearer.client.secret`, `sasl.jaas.config`, ...).
+pub fn is_secret_property(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "secret", ".pem", "jaas", "token", "credential"]
+        .iter()
+        .any(|w| key.contains(w))
+}
+
+impl std::ops::Deref for Properties {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Properties {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Properties {
+    fn redacted(&self) -> BTreeMap<&str, &str> {
+        self.0
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_secret_property(k) {
+                    crate::config::HIDDEN
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.redacted().fmt(f)
+    }
+}
+
+impl serde::Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.redacted().serialize(s)
+    }
+}
+
+/// Property lists whose `Debug` hides secret values.
+fn redacted_list(list: &[(String, String)]) -> Vec<(&str, &str)> {
+    list.iter()
+        .map(|(k, v)| {
+            let v = if is_secret_property(k) {
+                crate::config::HIDDEN
+            } else {
+                v.as_str()
+            };
+            (k.as_str(), v)
+        })
+        .collect()
 }
 
 /// Transport security towards the brokers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecurityProtocol {
     #[default]
@@ -180,7 +253,7 @@ impl SecurityProtocol {
 }
 
 /// Producer compression codec.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     #[default]
@@ -249,8 +322,8 @@ const RESERVED: &[&str] = &[
     "partitioner",
 ];
 
-/// The checked `[kafka]` section.
-#[derive(Debug, Clone)]
+/// The checked `[kafka]` section. `Debug` hides secret property values.
+#[derive(Clone)]
 pub struct KafkaSettings {
     pub bootstrap_servers: String,
     pub delivery_timeout: Duration,
@@ -271,6 +344,29 @@ pub struct KafkaSettings {
     common: Vec<(String, String)>,
     /// Producer-only properties.
     producer: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSettings")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("create_topics", &self.create_topics)
+            .field("partitions", &self.partitions)
+            .field("replication_factor", &self.replication_factor)
+            .field("forward_budget_bytes", &self.forward_budget_bytes)
+            .field("group_prefix", &self.group_prefix)
+            .field("tasks_topic", &self.tasks_topic)
+            .field("tasks_partitions", &self.tasks_partitions)
+            .field("results_topic", &self.results_topic)
+            .field("claims_topic", &self.claims_topic)
+            .field("session_timeout", &self.session_timeout)
+            .field("result_timeout", &self.result_timeout)
+            .field("common", &redacted_list(&self.common))
+            .field("producer", &redacted_list(&self.producer))
+            .finish()
+    }
 }
 
 impl KafkaConfig {
@@ -401,7 +497,8 @@ impl KafkaConfig {
                     "is required with a sasl_* security_protocol",
                 ));
             };
-            let Some(password) = env(SASL_PASSWORD_ENV).or_else(|| self.sasl_password.clone())
+            let Some(password) = env(SASL_PASSWORD_ENV)
+                .or_else(|| self.sasl_password.as_ref().map(|p| p.expose().to_string()))
             else {
                 return Err(invalid(
                     "sasl_password",
@@ -451,8 +548,11 @@ impl KafkaConfig {
                 "ssl_certificate_location and ssl_key_location go together (mutual TLS)",
             ));
         }
-        if let Some(password) = env(SSL_KEY_PASSWORD_ENV).or_else(|| self.ssl_key_password.clone())
-        {
+        if let Some(password) = env(SSL_KEY_PASSWORD_ENV).or_else(|| {
+            self.ssl_key_password
+                .as_ref()
+                .map(|p| p.expose().to_string())
+        }) {
             if !self.security_protocol.uses_tls() {
                 return Err(invalid(
                     "ssl_key_password",
@@ -461,7 +561,7 @@ impl KafkaConfig {
             }
             common.push(("ssl.key.password".into(), password));
         }
-        for (key, value) in &self.properties {
+        for (key, value) in &self.properties.0 {
             if RESERVED.contains(&key.as_str()) {
                 return Err(invalid(
                     &format!("properties.\"{key}\""),
@@ -619,6 +719,38 @@ mod tests {
 
     fn props(s: &KafkaSettings, role: ClientRole) -> BTreeMap<String, String> {
         s.client_properties(role).into_iter().collect()
+    }
+
+    /// Issue 15 item 4: no password, from the file or the environment,
+    /// nor a secret pass-through property, in any `Debug` form.
+    #[test]
+    fn debug_forms_never_show_a_secret() {
+        let text = "bootstrap_servers = \"k:9093\"\nsecurity_protocol = \"sasl_ssl\"\n\
+                    sasl_username = \"u\"\nsasl_password = \"MARKER-sasl-file\"\n\
+                    ssl_key_password = \"MARKER-key-file\"\n\
+                    [properties]\n\"ssl.keystore.password\" = \"MARKER-prop\"\n\
+                    \"socket.keepalive.enable\" = \"true\"\n";
+        let cfg = parse(text);
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("MARKER"), "{shown}");
+        assert!(shown.contains("socket.keepalive.enable"), "{shown}");
+        for env in [
+            &no_env as &dyn Fn(&str) -> Option<String>,
+            &|k: &str| match k {
+                SASL_PASSWORD_ENV => Some("MARKER-sasl-env".into()),
+                SSL_KEY_PASSWORD_ENV => Some("MARKER-key-env".into()),
+                _ => None,
+            },
+        ] {
+            let s = cfg.check(env).unwrap();
+            let shown = format!("{s:?} {s:#?}");
+            assert!(!shown.contains("MARKER"), "{shown}");
+            // The clients still get the values.
+            let p = props(&s, ClientRole::Admin);
+            assert!(p["sasl.password"].starts_with("MARKER-sasl"));
+            assert!(p["ssl.key.password"].starts_with("MARKER-key"));
+            assert_eq!(p["ssl.keystore.password"], "MARKER-prop");
+        }
     }
 
     #[test]

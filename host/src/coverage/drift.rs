@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::{RunCoverage, share, thousands};
 
 /// `[drift]` in crawlhost.toml: when a run's coverage raises a drift alarm.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DriftConfig {
     /// Compare every complete scheduled run with the plugin's baseline and

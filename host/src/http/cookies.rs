@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 /// `[http.cookies]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CookieConfig {
     /// Keep a cookie jar per plugin run. Default true.

@@ -206,7 +206,7 @@ pub struct HttpClient {
     /// Whether `direct` goes through a proxy (`http.proxy` or environment).
     direct_proxied: bool,
     /// Clients of per-plugin proxies, by proxy URL.
-    proxied: HashMap<String, reqwest::Client>,
+    proxied: HashMap<crate::config::UrlWithPassword, reqwest::Client>,
     settings: HttpSettings,
     politeness: Politeness,
     robots: RobotsCache,
@@ -274,11 +274,17 @@ impl HttpClient {
         // rustls needs a process-wide crypto provider; a second install fails
         // harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let direct = build_client(&settings, settings.proxy.as_deref())?;
+        let direct = build_client(
+            &settings,
+            settings
+                .proxy
+                .as_ref()
+                .map(crate::config::UrlWithPassword::expose),
+        )?;
         let mut proxied = HashMap::new();
         for p in settings.plugins.values().flat_map(|p| p.proxies.iter()) {
             if !proxied.contains_key(p) {
-                proxied.insert(p.clone(), build_client(&settings, Some(p))?);
+                proxied.insert(p.clone(), build_client(&settings, Some(p.expose()))?);
             }
         }
         Ok(Self {

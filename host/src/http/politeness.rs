@@ -22,7 +22,7 @@ use url::Url;
 use super::allow::HostPattern;
 
 /// `[http.politeness]`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolitenessConfig {
     /// Requests per second to one host (sustained). Default 1.
@@ -56,7 +56,7 @@ pub struct PolitenessConfig {
 }
 
 /// `[[http.politeness.hosts]]`: limits for matching hosts.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostRuleConfig {
     /// Host patterns (`host`, `host:port`, `*.domain`), as in manifests.

@@ -12,7 +12,7 @@
 use serde::Deserialize;
 
 /// `[http.plugins.<name>]`
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginHttpConfig {
     /// Overrides `http.robots.obey` for this plugin (e.g. `false` for an API
@@ -20,9 +20,10 @@ pub struct PluginHttpConfig {
     #[serde(default)]
     pub obey_robots: Option<bool>,
     /// Proxies for this plugin's requests (`http://host:port`,
-    /// `https://...`, `socks5://` is not supported), used in turn.
+    /// `https://...`, `socks5://` is not supported), used in turn. A
+    /// password in a URL prints as `***` in `config check`.
     #[serde(default)]
-    pub proxies: Vec<String>,
+    pub proxies: Vec<crate::config::UrlWithPassword>,
 }
 
 /// Environment variables that make reqwest use a proxy.
@@ -60,7 +61,8 @@ impl PluginHttpConfig {
     /// Check every proxy URL; `Err((field, reason))`.
     pub fn check(&self, plugin: &str) -> Result<(), (String, String)> {
         for (i, p) in self.proxies.iter().enumerate() {
-            check_proxy_url(p).map_err(|e| (format!("http.plugins.{plugin}.proxies[{i}]"), e))?;
+            check_proxy_url(p.expose())
+                .map_err(|e| (format!("http.plugins.{plugin}.proxies[{i}]"), e))?;
         }
         Ok(())
     }
@@ -82,7 +84,10 @@ mod tests {
         assert!(check_proxy_url("nope").is_err());
         let cfg = PluginHttpConfig {
             obey_robots: None,
-            proxies: vec!["http://ok:1".into(), "ftp://bad".into()],
+            proxies: vec![
+                crate::config::UrlWithPassword::new("http://ok:1"),
+                crate::config::UrlWithPassword::new("ftp://bad"),
+            ],
         };
         assert_eq!(cfg.check("p").unwrap_err().0, "http.plugins.p.proxies[1]");
     }

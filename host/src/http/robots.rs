@@ -21,7 +21,7 @@ use url::Url;
 pub const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 
 /// `[http.robots]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RobotsConfig {
     /// Fetch, cache and obey robots.txt. Default true. Turn it off for one

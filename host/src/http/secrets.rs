@@ -23,12 +23,13 @@ use serde::Deserialize;
 use url::Url;
 
 use super::allow::HostPattern;
+use crate::config::SecretString;
 
 /// What replaces a secret in anything returned to a plugin.
 pub const REDACTED: &str = "[redacted]";
 
 /// `[[http.secrets]]`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretConfig {
     /// Host patterns the header is sent to (`host`, `host:port`, `*.domain`).
@@ -42,26 +43,16 @@ pub struct SecretConfig {
     pub prefix: String,
 }
 
-/// A checked secret with its value.
-#[derive(Clone)]
+/// A checked secret with its value (`Debug` hides it: [`SecretString`]).
+#[derive(Clone, Debug)]
 pub struct Secret {
     hosts: Vec<HostPattern>,
     /// Lower-case header name.
     header: String,
     /// The whole header value (prefix + value).
-    value: String,
+    value: SecretString,
     /// The value from the environment alone.
-    raw: String,
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Secret")
-            .field("hosts", &self.hosts)
-            .field("header", &self.header)
-            .field("value", &REDACTED)
-            .finish()
-    }
+    raw: SecretString,
 }
 
 /// Headers a secret may not use: the host owns them.
@@ -110,8 +101,8 @@ impl Secret {
         Ok(Self {
             hosts,
             header,
-            value,
-            raw,
+            value: value.into(),
+            raw: raw.into(),
         })
     }
 
@@ -127,7 +118,7 @@ impl Secret {
 
     /// The header value to send.
     pub fn value(&self) -> &str {
-        &self.value
+        self.value.expose()
     }
 }
 
@@ -185,8 +176,9 @@ impl Secrets {
     fn needles(&self) -> Vec<Vec<u8>> {
         let mut out: Vec<Vec<u8>> = Vec::new();
         for s in &self.0 {
-            let encoded: String = url::form_urlencoded::byte_serialize(s.raw.as_bytes()).collect();
-            for n in [s.value.clone(), s.raw.clone(), encoded] {
+            let raw = s.raw.expose();
+            let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+            for n in [s.value.expose().to_string(), raw.to_string(), encoded] {
                 if !out.iter().any(|o| o == n.as_bytes()) {
                     out.push(n.into_bytes());
                 }
@@ -272,7 +264,7 @@ mod tests {
     fn debug_form_hides_the_value() {
         let text = format!("{:?}", secrets());
         assert!(!text.contains("tok/en"), "{text}");
-        assert!(text.contains(REDACTED));
+        assert!(text.contains(crate::config::HIDDEN), "{text}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::{Service, StartError};
 use crate::config::Settings;
 
 /// `[admin]` in crawlhost.toml.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     /// Serve the admin API in `crawlhost serve`. Default true.
@@ -66,10 +66,11 @@ impl AdminConfig {
     }
 
     /// The token, if the environment variable is set and non-empty.
-    pub fn token(&self) -> Option<String> {
+    pub fn token(&self) -> Option<crate::config::SecretString> {
         std::env::var(&self.token_env)
             .ok()
             .filter(|t| !t.is_empty())
+            .map(Into::into)
     }
 }
 
@@ -83,7 +84,7 @@ struct AppState {
 /// token rule).
 pub fn router(service: Arc<Service>, settings: &Settings) -> Result<Router, String> {
     let cfg = settings.admin.clone().unwrap_or_default();
-    let token = cfg.token();
+    let token = cfg.token().map(|t| t.expose().to_string());
     router_with(service, token, cfg.addr()?)
 }
 

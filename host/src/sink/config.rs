@@ -38,7 +38,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> SinkConfigError {
 }
 
 /// `[sink]`: the S3 sink (Kafka Connect S3 sink semantics).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SinkConfig {
     /// Topics to write out (Connect `topics`). Required.
@@ -168,7 +168,7 @@ pub struct SinkConfig {
 }
 
 /// `[sink.store]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `local` (a directory, the default) or `s3`.
@@ -194,13 +194,13 @@ pub struct StoreConfig {
     pub allow_http: Option<bool>,
     /// Access key (`aws.access.key.id`); default `AWS_ACCESS_KEY_ID`.
     #[serde(default)]
-    pub access_key_id: Option<String>,
+    pub access_key_id: Option<crate::config::SecretString>,
     /// Secret key (`aws.secret.access.key`); default `AWS_SECRET_ACCESS_KEY`.
     #[serde(default)]
-    pub secret_access_key: Option<String>,
+    pub secret_access_key: Option<crate::config::SecretString>,
     /// Session token; default `AWS_SESSION_TOKEN`.
     #[serde(default)]
-    pub session_token: Option<String>,
+    pub session_token: Option<crate::config::SecretString>,
     /// Longest single S3 request (a part upload included), in ms; a slower
     /// request is retried. Default 60000.
     #[serde(default = "default_request_timeout_ms")]
@@ -217,7 +217,7 @@ fn default_connect_timeout_ms() -> u64 {
     5_000
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
     #[default]
@@ -225,7 +225,7 @@ pub enum StoreKind {
     S3,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum PartitionerKind {
     #[default]
@@ -236,7 +236,7 @@ pub enum PartitionerKind {
     Daily,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ExtractorKind {
     #[default]
@@ -248,7 +248,7 @@ pub enum ExtractorKind {
     Wallclock,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum FormatKind {
     #[default]
@@ -256,7 +256,7 @@ pub enum FormatKind {
     Parquet,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum CompressionKind {
     #[default]
@@ -265,7 +265,7 @@ pub enum CompressionKind {
     Zstd,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ParquetCodecKind {
     None,
@@ -275,7 +275,7 @@ pub enum ParquetCodecKind {
 }
 
 /// `behavior.on.null.values`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum NullBehavior {
     /// A null value is a bad record (see `errors_tolerance`).
@@ -288,7 +288,7 @@ pub enum NullBehavior {
 }
 
 /// `errors.tolerance`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Tolerance {
     /// Stop at the first bad record (nothing after it is committed).
@@ -650,9 +650,9 @@ impl SinkConfig {
                     endpoint: s.endpoint.clone(),
                     path_style: s.path_style.unwrap_or(true),
                     allow_http: s.allow_http.unwrap_or(http_endpoint),
-                    access_key_id: s.access_key_id.clone(),
-                    secret_access_key: s.secret_access_key.clone(),
-                    session_token: s.session_token.clone(),
+                    access_key_id: s.access_key_id.as_ref().map(|v| v.expose().to_string()),
+                    secret_access_key: s.secret_access_key.as_ref().map(|v| v.expose().to_string()),
+                    session_token: s.session_token.as_ref().map(|v| v.expose().to_string()),
                     request_timeout: Duration::from_millis(s.request_timeout_ms),
                     connect_timeout: Duration::from_millis(s.connect_timeout_ms),
                 }

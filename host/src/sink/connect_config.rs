@@ -159,9 +159,11 @@ impl ConnectConfig {
                 "s3.region" => c.store.region = Some(text),
                 "store.url" => c.store.endpoint = Some(text).filter(|s| !s.is_empty()),
                 "s3.path.style.access.enabled" => c.store.path_style = Some(boolean(p, &text)?),
-                "aws.access.key.id" => c.store.access_key_id = Some(text).filter(|s| !s.is_empty()),
+                "aws.access.key.id" => {
+                    c.store.access_key_id = Some(text).filter(|s| !s.is_empty()).map(Into::into)
+                }
                 "aws.secret.access.key" => {
-                    c.store.secret_access_key = Some(text).filter(|s| !s.is_empty())
+                    c.store.secret_access_key = Some(text).filter(|s| !s.is_empty()).map(Into::into)
                 }
                 "s3.part.size" => c.part_size = num(p, &text)?,
                 "format.class" => c.format = format(p, &text)?,
