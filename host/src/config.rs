@@ -595,6 +595,12 @@ pub struct PluginConfig {
     /// Time zone the schedule is evaluated in (IANA name). Default `UTC`.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Topics this plugin may consume as `triggers` (another plugin's or
+    /// producer's output): a trigger topic not listed here is refused when
+    /// its trigger consumer starts. The host's own topics are refused even
+    /// when listed. Default none.
+    #[serde(default)]
+    pub allow_triggers: Vec<String>,
 }
 
 /// The checked configuration.

@@ -26,6 +26,10 @@ pub fn is_valid_topic(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// Topics named `crawlhost.*` belong to the host (the dead-letter topic, the
+/// `--distributed` tasks and results): no plugin may trigger on them.
+pub const INTERNAL_TOPIC_PREFIX: &str = "crawlhost.";
+
 /// Plugin names: lower-case ASCII letters, digits and `-`, starting with a
 /// letter, at most 64 characters (they appear in file names, headers and
 /// metrics labels).
@@ -61,6 +65,16 @@ pub fn validate(m: &PluginManifest) -> Result<(), ManifestError> {
     for t in &m.triggers {
         if !is_valid_topic(t) {
             problems.push(format!("trigger topic `{t}` is not a valid topic name"));
+        } else if t.starts_with(INTERNAL_TOPIC_PREFIX) {
+            problems.push(format!(
+                "trigger topic `{t}` is internal to the host ({INTERNAL_TOPIC_PREFIX}*): \
+                 a plugin may not trigger on it"
+            ));
+        } else if m.topics.contains(t) {
+            problems.push(format!(
+                "trigger topic `{t}` is one of the plugin's own topics: \
+                 a plugin may not trigger on its own output"
+            ));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -87,6 +101,38 @@ pub fn validate(m: &PluginManifest) -> Result<(), ManifestError> {
             problems.push(format!(
                 "schedule `{schedule}` must be a cron expression with 6 or 7 fields \
                  (sec min hour day-of-month month day-of-week [year])"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ManifestError { problems })
+    }
+}
+
+/// Whether the operator lets `m` consume its trigger topics: each must be
+/// listed in `allowed` (`[plugins.<name>] allow_triggers`), since a trigger
+/// topic is some other producer's output (its own output is refused by
+/// [`validate`]), and none may be one of the host's own topics `internal`
+/// (the configured dead-letter, tasks and results topics, which need not
+/// start with [`INTERNAL_TOPIC_PREFIX`]), granted or not.
+pub fn check_trigger_grants(
+    m: &PluginManifest,
+    allowed: &[String],
+    internal: &[&str],
+) -> Result<(), ManifestError> {
+    let mut problems = Vec::new();
+    for t in &m.triggers {
+        if internal.contains(&t.as_str()) || t.starts_with(INTERNAL_TOPIC_PREFIX) {
+            problems.push(format!(
+                "trigger topic `{t}` is internal to the host: a plugin may not trigger on it"
+            ));
+        } else if !allowed.contains(t) {
+            problems.push(format!(
+                "trigger topic `{t}` is not granted: list it in [plugins.{}] allow_triggers \
+                 to let this plugin read it",
+                m.name
             ));
         }
     }
@@ -218,6 +264,55 @@ mod tests {
             .to_string();
         assert!(
             err.contains("base_url") && err.contains("required"),
+            "{err}"
+        );
+    }
+
+    /// Issue 15, item 7: the host's own topics and the plugin's own output
+    /// are refused as triggers at load.
+    #[test]
+    fn triggers_on_internal_topics_or_own_output_are_refused() {
+        for topic in [
+            "crawlhost.tasks",
+            "crawlhost.dead-letter",
+            "crawlhost.results",
+        ] {
+            let mut m = manifest();
+            m.triggers = vec![topic.into()];
+            let err = validate(&m).unwrap_err().to_string();
+            assert!(err.contains(topic) && err.contains("internal"), "{err}");
+        }
+        let mut m = manifest();
+        m.triggers = vec!["oliveyoung".into()];
+        let err = validate(&m).unwrap_err().to_string();
+        assert!(err.contains("its own"), "{err}");
+        m.triggers = vec!["other-plugin".into()];
+        validate(&m).unwrap();
+    }
+
+    /// Issue 15, item 7: a trigger topic needs the operator's grant, and
+    /// the configured internal topics stay refused even when granted.
+    #[test]
+    fn trigger_topics_need_the_operators_grant() {
+        let mut m = manifest();
+        m.name = "twitter".into();
+        m.topics = vec!["twitter".into()];
+        m.triggers = vec!["oliveyoung".into(), "brands".into()];
+        let err = check_trigger_grants(&m, &["oliveyoung".into()], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`brands`")
+                && err.contains("allow_triggers")
+                && !err.contains("`oliveyoung`"),
+            "{err}"
+        );
+        check_trigger_grants(&m, &["oliveyoung".into(), "brands".into()], &[]).unwrap();
+        let err = check_trigger_grants(&m, &["oliveyoung".into(), "brands".into()], &["brands"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`brands`") && err.contains("internal"),
             "{err}"
         );
     }

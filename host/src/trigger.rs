@@ -51,6 +51,13 @@ pub const MAX_TRIGGER_ATTEMPTS: u32 = 3;
 pub enum TriggerError {
     #[error("plugin `{0}` declares no trigger topics")]
     NoTriggers(String),
+    /// A trigger topic the operator did not grant, or one of the host's own.
+    #[error("plugin `{plugin}` may not consume its triggers: {source}")]
+    NotAllowed {
+        plugin: String,
+        #[source]
+        source: crate::manifest::ManifestError,
+    },
     #[error("trigger consumer for `{plugin}` failed on the bus: {source}")]
     Bus {
         plugin: String,
@@ -150,6 +157,28 @@ pub fn trigger_group(ctx: &RunContext, plugin: &str) -> String {
     format!("{prefix}.trigger.{plugin}")
 }
 
+/// Refuse a plugin's triggers unless the operator granted every trigger
+/// topic (`[plugins.<name>] allow_triggers`) and none is one of the host's
+/// own topics under their configured names.
+fn check_grants(ctx: &RunContext, plugin: &LoadedPlugin) -> Result<(), TriggerError> {
+    let settings = &ctx.settings;
+    let mut internal = vec![settings.bus.dead_letter_topic.as_str()];
+    if let Some(k) = &settings.kafka {
+        internal.extend([k.tasks_topic.as_str(), k.results_topic.as_str()]);
+    }
+    let allowed = settings
+        .plugins
+        .get(&plugin.manifest.name)
+        .map(|p| p.allow_triggers.as_slice())
+        .unwrap_or_default();
+    crate::manifest::check_trigger_grants(&plugin.manifest, allowed, &internal).map_err(|source| {
+        TriggerError::NotAllowed {
+            plugin: plugin.manifest.name.clone(),
+            source,
+        }
+    })
+}
+
 /// The record as the plugin sees it: key and value as text (lossy for bytes
 /// that are not UTF-8).
 pub fn to_bus_record(r: &ConsumedRecord) -> BusRecord {
@@ -186,6 +215,7 @@ pub async fn consume(
     if plugin.manifest.triggers.is_empty() {
         return Err(TriggerError::NoTriggers(name));
     }
+    check_grants(&ctx, &plugin)?;
     let group = trigger_group(&ctx, &name);
     let bus = ctx.bus.clone();
     let bus_err = |source| TriggerError::Bus {

@@ -17,6 +17,9 @@ use crawlhost::host::Host;
 use crawlhost::trigger::{Until, consume, trigger_group};
 use kafka_support::{Tansu, append_commit_marker, install_echo, kafka_section, read_topic};
 
+/// The operator's grant for `echo` to trigger on `oliveyoung`.
+const ALLOW_ECHO: &str = "[plugins.echo]\nallow_triggers = [\"oliveyoung\"]\n";
+
 fn brand(code: &str) -> ProduceRecord {
     ProduceRecord {
         topic: "oliveyoung".into(),
@@ -35,7 +38,10 @@ async fn one_plan_per_trigger_record_committed_after_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let settings = common::settings(
         dir.path(),
-        &kafka_section(&tansu.brokers(), "partitions = 2"),
+        &format!(
+            "{}{ALLOW_ECHO}",
+            kafka_section(&tansu.brokers(), "partitions = 2")
+        ),
     );
     install_echo(&settings.plugins_dir);
     let host = Host::open(settings).unwrap();
@@ -146,7 +152,10 @@ async fn one_plan_per_trigger_record_committed_after_the_run() {
 async fn a_trigger_topic_ending_in_a_transaction_marker_is_read_to_its_end() {
     let tansu = tokio::task::spawn_blocking(Tansu::start).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let settings = common::settings(dir.path(), &kafka_section(&tansu.brokers(), ""));
+    let settings = common::settings(
+        dir.path(),
+        &format!("{}{ALLOW_ECHO}", kafka_section(&tansu.brokers(), "")),
+    );
     install_echo(&settings.plugins_dir);
     let host = Host::open(settings).unwrap();
     let echo = host.scan_plugins().await.unwrap().plugins["echo"].clone();
@@ -198,4 +207,41 @@ async fn a_trigger_topic_ending_in_a_transaction_marker_is_read_to_its_end() {
     .expect("a pass with nothing new finishes")
     .unwrap();
     assert_eq!((again.records, again.runs), (0, 0));
+}
+
+/// Issue 15, item 7: a plugin triggers only on topics the operator granted
+/// it (`[plugins.<name>] allow_triggers`), never on the host's own topics
+/// even when granted. On the embedded bus: the check comes before any read.
+#[tokio::test(flavor = "multi_thread")]
+async fn triggers_need_the_operators_grant() {
+    for (extra, refused) in [
+        ("", Some("allow_triggers")),
+        (
+            "[plugins.echo]\nallow_triggers = [\"brands\"]\n",
+            Some("allow_triggers"),
+        ),
+        (
+            "[bus]\ndead_letter_topic = \"oliveyoung\"\n[plugins.echo]\nallow_triggers = [\"oliveyoung\"]\n",
+            Some("internal"),
+        ),
+        (ALLOW_ECHO, None),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = common::settings(dir.path(), extra);
+        install_echo(&settings.plugins_dir);
+        let host = Host::open(settings).unwrap();
+        let echo = host.scan_plugins().await.unwrap().plugins["echo"].clone();
+        host.bus.produce(vec![brand("G001")]).await.unwrap();
+        let result = consume(host.run_context(), echo, 1, Until::CaughtUp).await;
+        match refused {
+            Some(needle) => {
+                let err = result.expect_err(extra).to_string();
+                assert!(
+                    err.contains(needle) && err.contains("oliveyoung"),
+                    "{extra}: {err}"
+                );
+            }
+            None => assert_eq!(result.unwrap().runs, 1, "{extra}"),
+        }
+    }
 }

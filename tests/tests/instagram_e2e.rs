@@ -67,7 +67,8 @@ fn settings(dir: &Path, oliveyoung_url: &str, ig_url: &str, password: &str) -> S
          [http.retry]\nmax_attempts = 1\n[http.circuit]\nfailure_threshold = 0\n\
          [run]\nconcurrency = 4\nretry_base_ms = 20\nretry_max_ms = 200\nblocked_max_attempts = 2\n\
          [plugins.oliveyoung]\nconfig = {{ base_url = \"{oliveyoung_url}\" }}\n\
-         [plugins.instagram]\nconfig = {{ base_url = \"{ig_url}\", wait_ms = \"10000\" }}\n",
+         [plugins.instagram]\nconfig = {{ base_url = \"{ig_url}\", wait_ms = \"10000\" }}\n\
+         allow_triggers = [\"oliveyoung\"]\n",
         plugins = dir.join("plugins").display(),
         data = dir.join("data").display(),
     );

@@ -41,7 +41,8 @@ async fn the_fixture_crawl_lands_exactly_the_ground_truth_on_kafka_and_triggers_
          [http.retry]\nmax_attempts = 2\nbase_ms = 5\nmax_ms = 10\n[http.circuit]\nfailure_threshold = 0\n\
          [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\n\
          [kafka]\nbootstrap_servers = \"{brokers}\"\npartitions = {PARTITIONS}\n\
-         [plugins.oliveyoung]\nconfig = {{ base_url = \"{base_url}\" }}\n",
+         [plugins.oliveyoung]\nconfig = {{ base_url = \"{base_url}\" }}\n\
+         [plugins.echo]\nallow_triggers = [\"oliveyoung\"]\n",
         plugins = plugins.display(),
         data = dir.path().join("data").display(),
         brokers = tansu.brokers(),

@@ -65,7 +65,8 @@ fn config_text(dir: &Path, oliveyoung_url: &str, x_url: &str, secrets: &str) -> 
          {secrets}\
          [run]\nconcurrency = 8\nretry_base_ms = 20\nretry_max_ms = 200\n\
          [plugins.oliveyoung]\nconfig = {{ base_url = \"{oliveyoung_url}\" }}\n\
-         [plugins.twitter]\nconfig = {{ base_url = \"{x_url}\", max_results = \"{MAX_RESULTS}\", max_pages = \"20\" }}\n",
+         [plugins.twitter]\nconfig = {{ base_url = \"{x_url}\", max_results = \"{MAX_RESULTS}\", max_pages = \"20\" }}\n\
+         allow_triggers = [\"oliveyoung\"]\n",
         plugins = dir.join("plugins").display(),
         data = dir.join("data").display(),
     )
