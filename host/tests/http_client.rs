@@ -380,3 +380,71 @@ async fn a_plugins_proxies_are_used_in_turn() {
     assert!(matches!(err, FetchError::Restricted { .. }), "{err}");
     assert!(proxy_a.hits().iter().all(|h| !h.uri.contains("localhost")));
 }
+
+/// Issue 15 item 5: an operator secret goes over TLS only. A plain-HTTP
+/// server on a secret's host and port gets no header unless the secret says
+/// `allow_http` (the loopback fixtures of the other tests do).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_is_not_sent_over_plain_http_unless_allowed() {
+    const TOKEN: &str = "cleartext-t0ken-77";
+    let site = Site::start(|hit, _| {
+        text(
+            200,
+            format!("saw {}", hit.header("authorization").unwrap_or("none")),
+        )
+    })
+    .await;
+    let extra =
+        format!("[http]\nallow_private_addresses = true\n[http.robots]\nobey = false\n{FAST}");
+    let with_secret = |secret: crawlhost::http::secrets::Secret| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings(dir.path(), &extra);
+        settings.http.secrets.0.push(secret);
+        HttpClient::new(settings.http).unwrap()
+    };
+    let secret = || {
+        crawlhost::http::secrets::Secret::new(
+            &[&site.host_key()],
+            "authorization",
+            "Bearer ",
+            TOKEN,
+        )
+        .unwrap()
+    };
+    let s = scope(&[site.host_key()]);
+
+    // Default: https only, so the plain-HTTP request goes without it.
+    let c = with_secret(secret());
+    let r = c
+        .fetch(&s, get(&format!("{}/plain", site.url)))
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8(r.body).unwrap(), "saw none");
+    assert!(
+        site.hits()
+            .iter()
+            .all(|h| h.header("authorization").is_none()),
+        "the token went over plain HTTP"
+    );
+    // The plugin may not set the header there either (it could guess).
+    let guess = get_with(
+        &format!("{}/guess", site.url),
+        &[("Authorization", "Bearer guess")],
+    );
+    let err = c.fetch(&s, guess).await.unwrap_err();
+    assert!(matches!(err, FetchError::SecretHeader { .. }), "{err}");
+
+    // Allowed by the operator: sent (and redacted from what comes back).
+    let c = with_secret(secret().allow_http(true));
+    let r = c
+        .fetch(&s, get(&format!("{}/allowed", site.url)))
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8(r.body).unwrap(), "saw [redacted]");
+    let hits = site.hits();
+    let allowed = hits.iter().find(|h| h.path == "/allowed").unwrap();
+    assert_eq!(
+        allowed.header("authorization"),
+        Some(&*format!("Bearer {TOKEN}"))
+    );
+}

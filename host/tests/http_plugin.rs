@@ -224,10 +224,11 @@ async fn secrets_are_sent_to_their_host_only_and_never_reach_the_plugin() {
         dir.path(),
         &fetcher_config(&requests, &[&api.url, &other.url]),
     );
-    s.http
-        .secrets
-        .0
-        .push(Secret::new(&[&api.host_key()], "authorization", "Bearer ", TOKEN).unwrap());
+    s.http.secrets.0.push(
+        Secret::new(&[&api.host_key()], "authorization", "Bearer ", TOKEN)
+            .unwrap()
+            .allow_http(true),
+    );
     let out = run_fetcher(s).await;
 
     // The API got the header...
@@ -376,7 +377,7 @@ async fn cli_records_and_replays_with_a_secret_from_the_environment() {
         format!(
             "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
              [http]\nallow_private_addresses = true\n\
-             [[http.secrets]]\nhosts = [\"{host}\"]\nheader = \"x-api-key\"\nvalue_env = \"FETCHER_TEST_KEY\"\n\
+             [[http.secrets]]\nhosts = [\"{host}\"]\nheader = \"x-api-key\"\nvalue_env = \"FETCHER_TEST_KEY\"\nallow_http = true\n\
              {FAST}{plugin}",
             plugins = work.path().join("plugins").display(),
             data = work.path().join(data).display(),

@@ -56,7 +56,9 @@ async fn fixture_for(name: &str, wasm: PathBuf) -> (KitOptions, Box<dyn std::any
                     "Bearer ",
                     "kit-token-1234",
                 )
-                .unwrap(),
+                .unwrap()
+                // The fixture is plain HTTP on loopback.
+                .allow_http(true),
             ]);
             (opts, Box::new(server))
         }

@@ -90,7 +90,10 @@ fn settings(dir: &Path, oliveyoung_url: &str, x_url: &str, token: Option<&str>) 
     if let Some(token) = token {
         let host = x_url.trim_start_matches("http://");
         settings.http.secrets = Secrets(vec![
-            Secret::new(&[host], "authorization", "Bearer ", token).unwrap(),
+            // The fixture API is plain HTTP on loopback.
+            Secret::new(&[host], "authorization", "Bearer ", token)
+                .unwrap()
+                .allow_http(true),
         ]);
     }
     settings
@@ -580,7 +583,7 @@ async fn wrong_token_fails_clearly() {
     };
     let host_port = x_url.trim_start_matches("http://");
     let secrets = format!(
-        "[[http.secrets]]\nhosts = [\"{host_port}\"]\nheader = \"authorization\"\nvalue_env = \"TWITTER_E2E_TOKEN\"\nprefix = \"Bearer \"\n"
+        "[[http.secrets]]\nhosts = [\"{host_port}\"]\nheader = \"authorization\"\nvalue_env = \"TWITTER_E2E_TOKEN\"\nprefix = \"Bearer \"\nallow_http = true\n"
     );
     let config = dir.path().join("crawlhost.toml");
     std::fs::write(

@@ -10,7 +10,11 @@
 //! ```
 //!
 //! The value is read from the environment when the configuration is checked
-//! (a missing variable is an error naming it). It is added after every
+//! (a missing variable is an error naming it). It goes over TLS only: a
+//! pattern names a host and port, not a scheme, so `http://api.x.com/` (or a
+//! redirect from https to http on the same host) would otherwise carry the
+//! token in clear text. `allow_http = true` lifts that for one secret (test
+//! fixtures on loopback, an internal plain-HTTP API). It is added after every
 //! allow-list and redirect check, per hop, so a redirect to another host
 //! never carries it. A plugin may not set a header of the same name on a
 //! request to a matching host (it could otherwise learn whether its guess is
@@ -41,6 +45,10 @@ pub struct SecretConfig {
     /// Text put before the value, e.g. `Bearer `. Default empty.
     #[serde(default)]
     pub prefix: String,
+    /// Send it over plain `http://` too. Default false: https only, so the
+    /// value never crosses the network in clear text.
+    #[serde(default)]
+    pub allow_http: bool,
 }
 
 /// A checked secret with its value (`Debug` hides it: [`SecretString`]).
@@ -53,6 +61,8 @@ pub struct Secret {
     value: SecretString,
     /// The value from the environment alone.
     raw: SecretString,
+    /// Sent over plain HTTP too (`allow_http`).
+    allow_http: bool,
 }
 
 /// Headers a secret may not use: the host owns them.
@@ -103,11 +113,26 @@ impl Secret {
             header,
             value: value.into(),
             raw: raw.into(),
+            allow_http: false,
         })
     }
 
-    /// Whether this secret goes with a request to `url`.
+    /// This secret, sent over plain `http://` too when `allow` is true (by
+    /// default it goes over https only).
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// Whether this secret goes with a request to `url`: a host pattern
+    /// matches, and the request is https (or the secret allows http).
     pub fn applies_to(&self, url: &Url) -> bool {
+        (url.scheme() == "https" || (self.allow_http && url.scheme() == "http"))
+            && self.matches_host(url)
+    }
+
+    /// Whether a host pattern matches `url`, whatever the scheme.
+    fn matches_host(&self, url: &Url) -> bool {
         self.hosts.iter().any(|p| p.matches(url))
     }
 
@@ -142,16 +167,18 @@ impl SecretConfig {
                 )
             })?;
         let hosts: Vec<&str> = self.hosts.iter().map(String::as_str).collect();
-        Secret::new(&hosts, &self.header, &self.prefix, &value).map_err(|e| {
-            let part = if e.starts_with("header") {
-                "header"
-            } else if e.starts_with("the value") {
-                "value_env"
-            } else {
-                "hosts"
-            };
-            (format!("{field}.{part}"), e)
-        })
+        Secret::new(&hosts, &self.header, &self.prefix, &value)
+            .map(|s| s.allow_http(self.allow_http))
+            .map_err(|e| {
+                let part = if e.starts_with("header") {
+                    "header"
+                } else if e.starts_with("the value") {
+                    "value_env"
+                } else {
+                    "hosts"
+                };
+                (format!("{field}.{part}"), e)
+            })
     }
 }
 
@@ -165,10 +192,13 @@ impl Secrets {
         self.0.iter().filter(move |s| s.applies_to(url))
     }
 
-    /// Whether `name` is a secret's header for a request to `url`.
+    /// Whether `name` is a secret's header for a request to `url`'s host,
+    /// whatever the scheme: a plugin may not guess the value over plain HTTP
+    /// either.
     pub fn is_secret_header(&self, url: &Url, name: &str) -> bool {
-        self.for_url(url)
-            .any(|s| s.header.eq_ignore_ascii_case(name.trim()))
+        self.0
+            .iter()
+            .any(|s| s.matches_host(url) && s.header.eq_ignore_ascii_case(name.trim()))
     }
 
     /// The strings that must never reach a plugin: each value, whole header
@@ -251,6 +281,31 @@ mod tests {
         assert_eq!(s.0[0].value(), "Bearer tok/en+42");
     }
 
+    /// Issue 15 item 5: the same host over plain HTTP (a link, or a redirect
+    /// from https to http, which is injected per hop) gets no secret unless
+    /// the secret allows it; the plugin still may not set the header there.
+    #[test]
+    fn plain_http_on_the_same_host_gets_no_secret_unless_allowed() {
+        let s = secrets();
+        let https = Url::parse("https://api.x.com/2/users").unwrap();
+        let http = Url::parse("http://api.x.com/2/users").unwrap();
+        let ws = Url::parse("ws://api.x.com/").unwrap();
+        assert_eq!(s.for_url(&https).count(), 1);
+        assert_eq!(s.for_url(&http).count(), 0);
+        assert_eq!(s.for_url(&ws).count(), 0);
+        assert!(s.is_secret_header(&http, "authorization"));
+        let allowed = Secrets(vec![s.0[0].clone().allow_http(true)]);
+        assert_eq!(allowed.for_url(&http).count(), 1);
+        assert_eq!(allowed.for_url(&ws).count(), 0);
+        // From the file: `allow_http = true`.
+        let cfg: SecretConfig = toml::from_str(
+            "hosts = [\"api.x.com\"]\nheader = \"x-key\"\nvalue_env = \"K\"\nallow_http = true\n",
+        )
+        .unwrap();
+        let s = cfg.resolve("s", |_| Some("abcd1234".into())).unwrap();
+        assert!(s.applies_to(&http));
+    }
+
     #[test]
     fn redaction_covers_raw_whole_and_encoded_forms() {
         let s = secrets();
@@ -274,6 +329,7 @@ mod tests {
             header: "authorization".into(),
             value_env: "X_TOKEN".into(),
             prefix: "Bearer ".into(),
+            allow_http: false,
         };
         let s = cfg
             .resolve("http.secrets[0]", |k| {
