@@ -413,17 +413,24 @@ impl SinkConfig {
         if self.topics.is_empty() {
             return Err(invalid("topics", "list at least one topic to write out"));
         }
+        // Topics name object-key segments and spool files, the group the
+        // spool directory the sink empties at start: checked as path
+        // segments (topics also as Kafka topic names, which they are).
         for t in &self.topics {
-            if t.trim().is_empty() || t.contains('/') || t.contains('+') {
-                return Err(invalid(
-                    "topics",
-                    format!("`{t}` is not a usable topic name"),
-                ));
-            }
+            crate::bus::embedded::validate_topic(t.trim())
+                .map_err(|e| invalid("topics", e.to_string()))?;
+            super::naming::check_segment(t.trim())
+                .map_err(|e| invalid("topics", format!("topic {e}")))?;
         }
-        if self.group.trim().is_empty() || self.group.contains('/') {
-            return Err(invalid("group", "must be a non-empty name without `/`"));
+        super::naming::check_segment(&self.group)
+            .map_err(|e| invalid("group", format!("the group name {e}")))?;
+        if let Some(dlq) = &self.dead_letter_topic {
+            crate::bus::embedded::validate_topic(dlq)
+                .map_err(|e| invalid("dead_letter_topic", e.to_string()))?;
         }
+        super::naming::check_prefix(&self.topics_dir).map_err(|e| invalid("topics_dir", e))?;
+        super::naming::check_prefix(&self.marker_prefix)
+            .map_err(|e| invalid("marker_prefix", e))?;
         if self.flush_size == 0 {
             return Err(invalid("flush_size", "must be at least 1"));
         }
@@ -802,6 +809,67 @@ mod tests {
         assert!(s.notes.is_empty());
         let s = parse("topics=[\"t\"]\nrotate_interval_ms=60000").unwrap();
         assert_eq!(s.notes.len(), 1);
+    }
+
+    /// Issue 15 item 9: names that become directories (`<spool_dir>/<group>`
+    /// is emptied at start: a group `..` emptied the data directory) or
+    /// object-key segments are refused when the configuration is checked.
+    #[test]
+    fn names_that_become_paths_are_refused() {
+        for (field, bad) in [
+            ("group", ".."),
+            ("group", "."),
+            ("group", ""),
+            ("group", " "),
+            ("group", "a/b"),
+            ("group", "/abs"),
+            ("group", "a\\b"),
+            ("group", "C:\\x"),
+            ("group", "a\u{0}b"),
+            ("group", "a\nb"),
+            ("group", "a\u{7f}b"),
+            ("topics", ".."),
+            ("topics", "."),
+            ("topics", ""),
+            ("topics", "a/b"),
+            ("topics", "a\\b"),
+            ("topics", "a\u{0}b"),
+            ("topics", "a\tb"),
+            ("topics", "a+b"),
+            ("dead_letter_topic", ".."),
+            ("dead_letter_topic", "a/b"),
+            ("topics_dir", "../out"),
+            ("topics_dir", "a/../../b"),
+            ("topics_dir", "a/./b"),
+            ("topics_dir", "a//b"),
+            ("topics_dir", "a\\b"),
+            ("topics_dir", "a\u{1}b"),
+            ("marker_prefix", ".."),
+            ("marker_prefix", "x/../../y"),
+            ("marker_prefix", "x\\y"),
+        ] {
+            let quoted = toml::Value::String(bad.to_string()).to_string();
+            let text = match field {
+                "topics" => format!("topics = [{quoted}]"),
+                "dead_letter_topic" => format!(
+                    "topics = [\"t\"]\nerrors_tolerance = \"all\"\ndead_letter_topic = {quoted}"
+                ),
+                f => format!("topics = [\"t\"]\n{f} = {quoted}"),
+            };
+            let err = parse(&text)
+                .map(|_| ())
+                .expect_err(&format!("{field} = {bad:?} was accepted"));
+            assert_eq!(err.field, field, "{bad:?}: {err}");
+        }
+        // Ordinary names still pass.
+        let s = parse(
+            "topics = [\"oliveyoung.products\", \"x_1-2\"]\ngroup = \"connect-s3.bronze\"\n\
+             topics_dir = \"/bronze/viral/\"\nmarker_prefix = \"_crawlhost/sink\"",
+        )
+        .unwrap();
+        assert_eq!(s.group, "connect-s3.bronze");
+        assert_eq!(s.topics_dir, "bronze/viral");
+        parse("topics = [\"t\"]\ntopics_dir = \"\"").unwrap();
     }
 
     #[test]

@@ -9,6 +9,48 @@
 //! batch's first record of that encoded partition, so the same records
 //! always get the same key: the base of the exactly-once mechanism.
 
+/// Longest name accepted as one path segment (a common file-name limit).
+pub const MAX_SEGMENT_LEN: usize = 255;
+
+/// Check a name the sink uses as one directory or key segment (the consumer
+/// group is the spool subdirectory the sink empties at start, and a marker
+/// key segment): not empty, not `.` or `..`, no `/` or `\` (so not absolute
+/// either), no NUL or other control character, no surrounding whitespace, at
+/// most [`MAX_SEGMENT_LEN`] bytes. `Err` says why.
+pub fn check_segment(name: &str) -> Result<(), String> {
+    let problem = if name.is_empty() {
+        "is empty"
+    } else if name == "." || name == ".." {
+        "is `.` or `..`"
+    } else if name.contains(['/', '\\']) {
+        "contains `/` or `\\`"
+    } else if name.chars().any(char::is_control) {
+        "contains a control character"
+    } else if name.trim() != name {
+        "starts or ends with white space"
+    } else if name.len() > MAX_SEGMENT_LEN {
+        "is longer than 255 bytes"
+    } else {
+        return Ok(());
+    };
+    Err(format!("{name:?} {problem}"))
+}
+
+/// Check a `/`-separated key prefix (`topics_dir`, `marker_prefix`): each
+/// segment passes [`check_segment`] once the leading and trailing `/` are
+/// trimmed; an empty prefix is allowed (the caller decides whether it may
+/// be empty).
+pub fn check_prefix(prefix: &str) -> Result<(), String> {
+    let trimmed = prefix.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(());
+    }
+    for segment in trimmed.split('/') {
+        check_segment(segment).map_err(|e| format!("segment {e}"))?;
+    }
+    Ok(())
+}
+
 /// The key of one data object.
 pub fn object_key(
     topics_dir: &str,
@@ -85,6 +127,25 @@ mod tests {
             ),
             "topics/t/partition=1/t+1+12345678901.json.zst"
         );
+    }
+
+    #[test]
+    fn segments_and_prefixes() {
+        for ok in ["crawlhost-sink", "connect-s3.bronze", "a b", "그룹"] {
+            check_segment(ok).unwrap();
+        }
+        for bad in [
+            "", ".", "..", "a/b", "/a", "a\\b", "\\a", "a\0b", "a\nb", "a\u{7f}", " a", "a\t",
+        ] {
+            assert!(check_segment(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_segment(&"x".repeat(256)).is_err());
+        for ok in ["", "/", "topics", "/bronze/viral/", "_crawlhost/sink"] {
+            check_prefix(ok).unwrap();
+        }
+        for bad in ["..", "../x", "a/../b", "a/./b", "a//b", "a\\b", "a/\0"] {
+            assert!(check_prefix(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
