@@ -84,7 +84,9 @@ pub struct TaskMessage {
     pub plugin_version: String,
     pub run_id: String,
     pub started_at_ms: i64,
-    /// The run's effective plugin configuration.
+    /// The run's effective plugin configuration. Workers do not run with it:
+    /// they use their own and refuse a task whose copy differs
+    /// ([`worker_config`]).
     pub config: Vec<(String, String)>,
     pub task: TaskSpec,
     /// After this time (ms since the epoch) the coordinator no longer waits
@@ -657,6 +659,53 @@ pub async fn run_worker(
     Ok(done)
 }
 
+/// The plugin config a worker runs a task with: its own operator's
+/// (`[plugins.<name>] config` over the manifest's defaults), never the task
+/// message's. Anyone who can write the tasks topic could otherwise widen the
+/// plugin's egress (a `{base_url}` host pattern) or change what it does; the
+/// message's copy only has to agree, and a task whose copy differs (a
+/// forged message, or a coordinator configured otherwise) is refused, naming
+/// the keys that differ (not their values, which may be private).
+pub fn worker_config(
+    manifest: &crate::engine::bindings::PluginManifest,
+    operator: &BTreeMap<String, String>,
+    message: &[(String, String)],
+) -> Result<Vec<(String, String)>, String> {
+    let own = crate::manifest::effective_config(manifest, operator).map_err(|e| {
+        format!(
+            "this worker's config for `{}` is invalid: {e}",
+            manifest.name
+        )
+    })?;
+    let theirs: BTreeMap<&str, &str> = message
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut differ: Vec<&str> = own
+        .iter()
+        .filter(|(k, v)| theirs.get(k.as_str()) != Some(&v.as_str()))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    differ.extend(theirs.keys().filter(|k| !own.contains_key(**k)));
+    // Duplicate keys in the message are a mismatch too.
+    if !differ.is_empty() || theirs.len() != message.len() {
+        differ.sort_unstable();
+        differ.dedup();
+        return Err(format!(
+            "the task message's config for `{}` differs from this worker's in {} \
+             (workers use their own [plugins.{}] config; give every host the same)",
+            manifest.name,
+            if differ.is_empty() {
+                "repeated keys".to_string()
+            } else {
+                differ.join(", ")
+            },
+            manifest.name
+        ));
+    }
+    Ok(own.into_iter().collect())
+}
+
 /// Run one task message and publish its outcome.
 async fn work_one(
     ctx: RunContext,
@@ -689,13 +738,26 @@ async fn work_one(
             if plugin.manifest.version != msg.plugin_version {
                 tracing::warn!(plugin = %msg.plugin, here = %plugin.manifest.version, run = %msg.plugin_version, "Running a task with another version of the plugin than its run.");
             }
-            let info = RunInfo {
-                run_id: msg.run_id.clone(),
-                started_at_ms: msg.started_at_ms,
-                config: msg.config.clone(),
-            };
-            tracing::debug!(plugin = %msg.plugin, task = %key, run = %msg.run_id, "Worker runs a task.");
-            execute_task(ctx.clone(), plugin.clone(), info, msg.task.clone().into()).await
+            let operator = ctx.settings.plugin_values(&msg.plugin);
+            match worker_config(&plugin.manifest, &operator, &msg.config) {
+                Err(error) => {
+                    tracing::error!(plugin = %msg.plugin, task = %key, run = %msg.run_id, coordinator = %msg.coordinator, error = %error, "Task refused: its plugin config is not this worker's.");
+                    TaskOutcome::Failed {
+                        retry: "permanent".into(),
+                        error_kind: "remote".into(),
+                        error: format!("host {host_id}: {error}"),
+                    }
+                }
+                Ok(config) => {
+                    let info = RunInfo {
+                        run_id: msg.run_id.clone(),
+                        started_at_ms: msg.started_at_ms,
+                        config,
+                    };
+                    tracing::debug!(plugin = %msg.plugin, task = %key, run = %msg.run_id, "Worker runs a task.");
+                    execute_task(ctx.clone(), plugin.clone(), info, msg.task.clone().into()).await
+                }
+            }
         }
     };
     let result = ResultMessage {
@@ -728,6 +790,64 @@ async fn work_one(
 mod tests {
     use super::*;
     use crate::bus::embedded::EmbeddedBus;
+
+    /// Issue 15, item 6: the worker's own config, and only when the
+    /// message's copy agrees with it.
+    #[test]
+    fn a_worker_runs_with_its_own_config_and_refuses_another() {
+        use crate::engine::bindings::{ConfigKey, PluginManifest};
+        let manifest = PluginManifest {
+            name: "echo".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            schedule: None,
+            topics: vec!["echo".into()],
+            hosts: vec!["{base_url}".into()],
+            config: ["base_url", "tasks"]
+                .map(|n| ConfigKey {
+                    name: n.into(),
+                    description: String::new(),
+                    default_value: Some("d".into()),
+                    required: false,
+                })
+                .into(),
+            triggers: vec![],
+        };
+        let operator: BTreeMap<String, String> =
+            [("base_url".to_string(), "http://site".to_string())].into();
+        let own = vec![
+            ("base_url".to_string(), "http://site".to_string()),
+            ("tasks".to_string(), "d".to_string()),
+        ];
+        assert_eq!(worker_config(&manifest, &operator, &own).unwrap(), own);
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        for (forged, named) in [
+            (
+                vec![pair("base_url", "http://evil"), pair("tasks", "d")],
+                "base_url",
+            ),
+            (vec![pair("base_url", "http://site")], "tasks"),
+            (
+                vec![
+                    pair("base_url", "http://site"),
+                    pair("tasks", "d"),
+                    pair("x", "1"),
+                ],
+                "x",
+            ),
+            (
+                vec![
+                    pair("base_url", "http://site"),
+                    pair("tasks", "d"),
+                    pair("tasks", "d"),
+                ],
+                "repeated",
+            ),
+        ] {
+            let err = worker_config(&manifest, &operator, &forged).unwrap_err();
+            assert!(err.contains(named) && !err.contains("evil"), "{err}");
+        }
+    }
 
     #[test]
     fn a_partition_is_live_until_an_attempt_stalls_there() {

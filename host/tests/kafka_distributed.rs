@@ -281,3 +281,117 @@ async fn two_hosts_split_a_run_and_survive_one_being_killed() {
         "the losing claimant must not crawl"
     );
 }
+
+/// Issue 15, item 6: a worker runs a task under its own operator's plugin
+/// config, never the one in the task message. Anyone who can write the tasks
+/// topic could otherwise point `{base_url}` (an allow-list entry) anywhere.
+/// A forged message whose config differs from the worker's is refused, and
+/// nothing is fetched from the forged `base_url`; a message carrying the
+/// worker's own config runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_refuses_a_task_message_with_a_forged_config() {
+    use crawlhost::distributed::{
+        ResultMessage, TaskMessage, ensure_topics, kafka_settings, run_worker,
+    };
+    use crawlhost::run::{TaskOutcome, TaskSpec};
+
+    let tansu = Arc::new(tokio::task::spawn_blocking(Tansu::start).await.unwrap());
+    tansu.create_topic("echo", 1).await;
+    let site = Gate::start(|_, _, _| GateRule::Pass).await;
+    let attacker = Gate::start(|_, _, _| GateRule::Pass).await;
+    let dir = tempfile::tempdir().unwrap();
+    let brokers = tansu.brokers();
+    let settings = common::settings(
+        dir.path(),
+        &format!(
+            "[kafka]\nbootstrap_servers = \"{brokers}\"\nsession_timeout_ms = 6000\n\
+             [plugins.echo]\nconfig = {{ fetch = \"true\", base_url = \"{}\" }}\n",
+            site.base_url
+        ),
+    );
+    install_echo(&settings.plugins_dir);
+    let host = crawlhost::host::Host::open(settings).unwrap();
+    let plugins = host.scan_plugins().await.unwrap().plugins;
+    let echo = plugins["echo"].clone();
+    let own: Vec<(String, String)> =
+        crawlhost::manifest::effective_config(&echo.manifest, &host.settings.plugin_values("echo"))
+            .unwrap()
+            .into_iter()
+            .collect();
+    let mut forged_config = own.clone();
+    for (k, v) in &mut forged_config {
+        if k == "base_url" {
+            *v = attacker.base_url.clone();
+        }
+    }
+    let ctx = host.run_context();
+    let kafka = kafka_settings(&ctx).unwrap();
+    ensure_topics(host.bus.as_ref(), &kafka).await.unwrap();
+    let message = |attempt: &str, config: Vec<(String, String)>| TaskMessage {
+        attempt_id: attempt.into(),
+        coordinator: "forger".into(),
+        plugin: "echo".into(),
+        plugin_version: echo.manifest.version.clone(),
+        run_id: "forged-run".into(),
+        started_at_ms: 1_700_000_000_000,
+        config,
+        task: TaskSpec {
+            key: format!("t-{attempt}"),
+            kind: "seed".into(),
+            payload: "{\"index\":0}".into(),
+            phase: 0,
+        },
+        expires_at_ms: None,
+    };
+    let records = [("forged", forged_config), ("honest", own)]
+        .into_iter()
+        .map(|(attempt, config)| crawlhost::bus::ProduceRecord {
+            topic: kafka.tasks_topic.clone(),
+            key: Some(attempt.as_bytes().to_vec()),
+            value: serde_json::to_vec(&message(attempt, config)).unwrap(),
+            headers: vec![],
+            timestamp_ms: 1_700_000_000_000,
+        })
+        .collect();
+    host.bus.produce(records).await.unwrap();
+    host.bus.flush().await.unwrap();
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(run_worker(ctx, plugins, "worker-1".into(), stopped));
+    let results_topic = kafka.results_topic.clone();
+    let mut outcomes = std::collections::BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while outcomes.len() < 2 {
+        assert!(Instant::now() < deadline, "no outcomes: {outcomes:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (b, t) = (brokers.clone(), results_topic.clone());
+        for r in tokio::task::spawn_blocking(move || read_topic(&b, &t))
+            .await
+            .unwrap()
+        {
+            let m: ResultMessage = serde_json::from_str(&r.value).unwrap();
+            outcomes.insert(m.attempt_id.clone(), m.outcome);
+        }
+    }
+    stop.send(true).unwrap();
+    worker.await.unwrap().unwrap();
+
+    assert!(
+        matches!(&outcomes["honest"], TaskOutcome::Done { .. }),
+        "{outcomes:?}"
+    );
+    match &outcomes["forged"] {
+        TaskOutcome::Failed { retry, error, .. } => {
+            assert_eq!(retry, "permanent");
+            assert!(error.contains("config"), "{error}");
+        }
+        other => panic!("the forged task ran: {other:?}"),
+    }
+    assert_eq!(
+        attacker.served(),
+        0,
+        "the worker fetched the forged base_url"
+    );
+    // The honest task's page (and robots.txt) came from the operator's site.
+    assert!(site.served() >= 1);
+}
