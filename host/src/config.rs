@@ -325,6 +325,12 @@ pub struct RunConfig {
     /// the run is reported as failed (stops endless fan-out). Default 1000000.
     #[serde(default = "default_max_tasks_per_run")]
     pub max_tasks_per_run: usize,
+    /// Bytes (task keys + payloads) of the distinct tasks one run may
+    /// accept; beyond it follow-ups are refused and the run is reported as
+    /// failed. The frontier and the journal hold every accepted task, so
+    /// this bounds what fat follow-ups can fill. Default 268435456 (256 MiB).
+    #[serde(default = "default_max_task_bytes_per_run")]
+    pub max_task_bytes_per_run: u64,
 }
 
 fn default_concurrency() -> usize {
@@ -348,6 +354,9 @@ fn default_blocked_backoff_factor() -> u64 {
 fn default_max_tasks_per_run() -> usize {
     1_000_000
 }
+fn default_max_task_bytes_per_run() -> u64 {
+    256 << 20
+}
 
 impl Default for RunConfig {
     fn default() -> Self {
@@ -359,6 +368,7 @@ impl Default for RunConfig {
             retry_max_ms: default_retry_max_ms(),
             blocked_backoff_factor: default_blocked_backoff_factor(),
             max_tasks_per_run: default_max_tasks_per_run(),
+            max_task_bytes_per_run: default_max_task_bytes_per_run(),
         }
     }
 }
@@ -798,6 +808,9 @@ impl Config {
         }
         if r.max_tasks_per_run == 0 {
             return Err(invalid("run.max_tasks_per_run", "must be at least 1"));
+        }
+        if r.max_task_bytes_per_run == 0 {
+            return Err(invalid("run.max_task_bytes_per_run", "must be at least 1"));
         }
         let http = self.http.check(env)?;
         if self.bus.partitions == 0 || self.bus.partitions > 10_000 {

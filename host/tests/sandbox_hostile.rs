@@ -36,6 +36,8 @@ const MAX_RECORDS: u64 = 1000;
 const MAX_FOLLOW_UPS: u64 = 1000;
 const MAX_OUTPUT_BYTES: u64 = 4 << 20;
 const MAX_TASKS: u64 = 500;
+/// Bytes (keys + payloads) of the tasks one run may accept.
+const MAX_TASK_BYTES: u64 = 256 << 10;
 /// `retryable` (deadline) and `blocked` failures get this many attempts.
 const ATTEMPTS: u32 = 2;
 /// The longest retry backoff (`retry_max_ms` of the common test settings).
@@ -47,7 +49,7 @@ const SLACK: f64 = 2.0;
 
 fn extra_config(pooling: &str) -> String {
     format!(
-        "max_attempts = {ATTEMPTS}\nblocked_max_attempts = {ATTEMPTS}\nmax_tasks_per_run = {MAX_TASKS}\n\
+        "max_attempts = {ATTEMPTS}\nblocked_max_attempts = {ATTEMPTS}\nmax_tasks_per_run = {MAX_TASKS}\nmax_task_bytes_per_run = {MAX_TASK_BYTES}\n\
          [sandbox]\nmemory_limit_mb = {MEMORY_MB}\ntask_timeout_secs = {}\nplan_timeout_secs = {}\n\
          max_records_per_task = {MAX_RECORDS}\nmax_follow_ups_per_task = {MAX_FOLLOW_UPS}\n\
          max_output_bytes_per_task = {MAX_OUTPUT_BYTES}\npooling = \"{pooling}\"\n\
@@ -325,6 +327,14 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
             vec![mode("fanout")],
             Duration::from_millis(20) * MAX_TASKS as u32,
         ),
+        // About 1 KiB keys (the most a key may have) and payloads: the byte
+        // budget ends it, long
+        // before the task budget would.
+        case(
+            "fat-fanout",
+            vec![mode("fat-fanout"), ("bytes", "1000".into())],
+            Duration::from_millis(20) * MAX_TASKS as u32,
+        ),
         // Another name for the same site, so the hanging requests do not
         // share per-host politeness slots with the good plugin.
         case(
@@ -516,6 +526,30 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
                 }
                 other => Err(format!(
                     "expected the task budget as the fatal error, got {other:?}"
+                )),
+            }
+        },
+        &mut errors,
+    );
+    check(
+        "fat-fanout",
+        {
+            let s = &results["fat-fanout"];
+            // Each task is a little under 2 KiB, so about 128 fit.
+            let fit = MAX_TASK_BYTES / 2000;
+            match &s.fatal {
+                Some(f)
+                    if f.contains(&format!("task byte budget of {MAX_TASK_BYTES} bytes"))
+                        && f.contains("run.max_task_bytes_per_run") =>
+                {
+                    if s.tasks_done <= fit && s.tasks_done >= fit / 2 && s.tasks_failed.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(format!("expected about {fit} tasks to run, got {s:#?}"))
+                    }
+                }
+                other => Err(format!(
+                    "expected the task byte budget as the fatal error, got {other:?}"
                 )),
             }
         },

@@ -5,8 +5,10 @@
 //! - **Phases**: a task of phase N starts only when no task of a lower phase
 //!   is queued, running or waiting for a retry, so a phase can read state
 //!   that earlier phases wrote (a join barrier, see the WIT `task.phase`).
-//! - **Budget**: at most `max_tasks` distinct tasks per run; beyond that new
-//!   keys are refused, which stops endless fan-out.
+//! - **Budget**: at most `max_tasks` distinct tasks per run, and at most
+//!   `max_bytes` of their keys and payloads together; beyond either, new keys
+//!   are refused, which stops endless fan-out and fat tasks (every accepted
+//!   task stays in memory and in the journal for the run).
 //! - **Done** means nothing queued, running or waiting.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -19,6 +21,8 @@ pub enum Push {
     Queued,
     Duplicate,
     OverBudget,
+    /// The task would take the run past its byte budget.
+    OverByteBudget,
 }
 
 /// A task with its attempt count.
@@ -42,6 +46,9 @@ pub struct Frontier {
     phases: BTreeMap<u32, Phase>,
     seen: HashSet<String>,
     max_tasks: usize,
+    /// Bytes (key + payload) of the tasks accepted so far, and the budget.
+    bytes: u64,
+    max_bytes: u64,
 }
 
 impl Frontier {
@@ -51,7 +58,20 @@ impl Frontier {
             phases: BTreeMap::new(),
             seen: HashSet::new(),
             max_tasks,
+            bytes: 0,
+            max_bytes: u64::MAX,
         }
+    }
+
+    /// Accept at most `max_bytes` of task keys and payloads in all.
+    pub fn with_byte_budget(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// What a task costs against the byte budget.
+    fn size(task: &Task) -> u64 {
+        (task.key.len() + task.payload.len()) as u64
     }
 
     /// Offer a new task.
@@ -62,6 +82,11 @@ impl Frontier {
         if self.seen.len() >= self.max_tasks {
             return Push::OverBudget;
         }
+        let size = Self::size(&task);
+        if self.bytes.saturating_add(size) > self.max_bytes {
+            return Push::OverByteBudget;
+        }
+        self.bytes += size;
         self.seen.insert(task.key.clone());
         self.phases
             .entry(task.phase)
@@ -129,6 +154,11 @@ impl Frontier {
     /// Distinct tasks accepted so far.
     pub fn seen(&self) -> usize {
         self.seen.len()
+    }
+
+    /// Bytes (keys + payloads) of the tasks accepted so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Nothing queued, running or waiting.
@@ -200,6 +230,27 @@ mod tests {
         assert_eq!((again.task.key.as_str(), again.attempts), ("a", 1));
         f.finish(0);
         assert_eq!(f.pop_ready().unwrap().task.key, "z");
+    }
+
+    /// Issue 15, item 12: the bytes of accepted tasks (key and payload) are
+    /// budgeted too, so few fat tasks cannot fill memory and the journal.
+    #[test]
+    fn the_byte_budget_stops_fat_fan_out() {
+        let fat = |key: &str| Task {
+            key: key.into(),
+            kind: "k".into(),
+            payload: "x".repeat(1000),
+            phase: 0,
+        };
+        // 1001 bytes each (key + payload): two fit in 2100 bytes, not three.
+        let mut f = Frontier::new(1000).with_byte_budget(2100);
+        assert_eq!(f.push(fat("a")), Push::Queued);
+        assert_eq!(f.push(fat("a")), Push::Duplicate);
+        assert_eq!(f.push(fat("b")), Push::Queued);
+        assert_eq!(f.push(fat("c")), Push::OverByteBudget);
+        // A small task still fits in what is left.
+        assert_eq!(f.push(task("d", 0)), Push::Queued);
+        assert_eq!((f.seen(), f.bytes()), (3, 2 * 1001 + 3));
     }
 
     #[test]

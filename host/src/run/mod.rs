@@ -740,7 +740,8 @@ pub async fn execute_run(
         tracing::error!(error = %e, "Cannot write the frontier journal; this run will not resume after a crash.");
     };
 
-    let mut frontier = Frontier::new(settings.run.max_tasks_per_run);
+    let mut frontier = Frontier::new(settings.run.max_tasks_per_run)
+        .with_byte_budget(settings.run.max_task_bytes_per_run);
     match start {
         Start::Resume(u) => {
             tracing::info!(plugin = %manifest.name, run = %run_id, queued = u.queued.len(), done = u.done, "Resuming an unfinished run.");
@@ -792,6 +793,10 @@ pub async fn execute_run(
                     Push::Duplicate => summary.duplicate_tasks += 1,
                     Push::OverBudget => {
                         summary.fatal = Some(budget_message(settings.run.max_tasks_per_run));
+                    }
+                    Push::OverByteBudget => {
+                        summary.fatal =
+                            Some(byte_budget_message(settings.run.max_task_bytes_per_run));
                     }
                 }
             }
@@ -877,6 +882,12 @@ pub async fn execute_run(
                                         tracing::error!(plugin = %manifest.name, run = %run_id, "Task budget exhausted; refusing new tasks.");
                                     }
                                     summary.fatal = Some(budget_message(settings.run.max_tasks_per_run));
+                                }
+                                Push::OverByteBudget => {
+                                    if summary.fatal.is_none() {
+                                        tracing::error!(plugin = %manifest.name, run = %run_id, bytes = frontier.bytes(), "Task byte budget exhausted; refusing new tasks.");
+                                    }
+                                    summary.fatal = Some(byte_budget_message(settings.run.max_task_bytes_per_run));
                                 }
                             }
                         }
@@ -1070,6 +1081,13 @@ fn budget_message(max: usize) -> String {
     format!(
         "task budget of {max} distinct tasks exhausted (run.max_tasks_per_run); \
          later follow-up tasks were refused"
+    )
+}
+
+fn byte_budget_message(max: u64) -> String {
+    format!(
+        "task byte budget of {max} bytes (task keys + payloads) exhausted \
+         (run.max_task_bytes_per_run); later follow-up tasks were refused"
     )
 }
 

@@ -17,6 +17,7 @@
 //! | `big-record` | returns one record whose value is `bytes` bytes | fail it over the output byte cap |
 //! | `alias` | returns `count` records whose values all point at the same `bytes`-byte buffer (a guest in any language can; here it takes `unsafe`) | refuse the copy before it multiplies the buffer |
 //! | `fanout` | returns `fanout` new follow-up tasks, forever | stop the run at its task budget |
+//! | `fat-fanout` | as `fanout`, but every follow-up's key and payload are padded to `bytes` bytes each | stop the run at its task byte budget |
 //! | `hang` | GETs `{base_url}/hang`, which never answers | stop it at the task deadline |
 //! | `panic` | panics | report the panic message |
 //! | `unreachable` | executes `unreachable` | report the trap |
@@ -279,6 +280,19 @@ impl Plugin for Hostile {
                         "seed",
                         format!("n{child}"),
                         &json!({ "index": child }),
+                    )?);
+                }
+            }
+            "fat-fanout" => {
+                let index = out::payload::<Value>(&task)?["index"].as_u64().unwrap_or(0);
+                let fanout = run.config_u64("fanout", 3)?;
+                let pad = "x".repeat(run.config_u64("bytes", 1024)? as usize);
+                for i in 0..fanout {
+                    let child = index * fanout + i + 1_000_000;
+                    output.tasks.push(out::task(
+                        "seed",
+                        format!("n{child}-{pad}"),
+                        &json!({ "index": child, "pad": pad }),
                     )?);
                 }
             }
