@@ -966,10 +966,13 @@ async fn serve(
     admin_listen: Option<String>,
     no_admin: bool,
 ) -> anyhow::Result<ExitCode> {
+    let mut settings = settings;
     let mut admin_cfg = settings.admin.clone().unwrap_or_default();
     if let Some(listen) = admin_listen {
         admin_cfg.listen = listen;
     }
+    // The router checks requests against the address actually listened on.
+    settings.admin = Some(admin_cfg.clone());
     let host = Host::open(settings).context("cannot start the host")?;
     let service = crate::serve::Service::new(host);
     let listener = if no_admin || !admin_cfg.enabled {

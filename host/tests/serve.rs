@@ -929,3 +929,167 @@ value_env = "CRAWLHOST_TEST_BROWSER_SECRET"
         "{text}"
     );
 }
+
+/// One raw HTTP/1.1 request with exactly these header lines; the status.
+async fn raw_status(addr: SocketAddr, method: &str, path: &str, headers: &[&str]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str("Content-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    text.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"))
+}
+
+/// Issue 15 item 10: the admin API on loopback without a token answers only
+/// requests addressed to itself. A web page in the operator's browser may
+/// not POST to it (foreign `Origin`, or a cross-site fetch without one), and
+/// a page on a DNS-rebound name may not read it (foreign `Host`). Tools
+/// without these headers (curl) keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_refuses_foreign_origins_and_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::new(Host::open(common::settings(dir.path(), "")).unwrap());
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let router = admin::router_with(service.clone(), None, local).unwrap();
+    let listener = tokio::net::TcpListener::bind(local).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let port = addr.port();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let own = format!("Host: 127.0.0.1:{port}");
+
+    // curl-like requests: allowed (404: no plugin `x`, but not refused).
+    assert_eq!(
+        raw_status(addr, "POST", "/plugins/x/run", &[&own]).await,
+        404
+    );
+    assert_eq!(raw_status(addr, "GET", "/runs", &[&own]).await, 200);
+    for host in [
+        format!("Host: localhost:{port}"),
+        format!("Host: [::1]:{port}"),
+        "Host: 127.0.0.1".to_string(),
+    ] {
+        assert_eq!(
+            raw_status(addr, "GET", "/runs", &[&host]).await,
+            200,
+            "{host}"
+        );
+    }
+    // The API's own origin may POST (a page served by the API itself).
+    let origin = format!("Origin: http://127.0.0.1:{port}");
+    assert_eq!(
+        raw_status(addr, "POST", "/plugins/x/pause", &[&own, &origin]).await,
+        404
+    );
+
+    // Cross-site requests from a browser: refused before they act.
+    for extra in [
+        "Origin: http://evil.example",
+        "Origin: https://evil.example",
+        "Origin: null",
+        // Another local server's page (same site, other origin).
+        "Origin: http://localhost:3000",
+        "Origin: http://127.0.0.1:1",
+        // No Origin, but the browser says where the request comes from.
+        "Sec-Fetch-Site: cross-site",
+        "Sec-Fetch-Site: same-site",
+    ] {
+        for path in [
+            "/plugins/x/run",
+            "/plugins/x/pause",
+            "/plugins/x/coverage/reset",
+        ] {
+            assert_eq!(
+                raw_status(addr, "POST", path, &[&own, extra]).await,
+                403,
+                "POST {path} with {extra}"
+            );
+        }
+    }
+    // DNS rebinding: a page on attacker.example (resolving to 127.0.0.1)
+    // reads the API with its own name in Host.
+    for host in [
+        format!("Host: attacker.example:{port}"),
+        "Host: attacker.example".to_string(),
+        format!("Host: 127.0.0.1.attacker.example:{port}"),
+        format!("Host: localhost.:{port}evil"),
+    ] {
+        for path in ["/runs", "/plugins", "/metrics", "/plugins/refused"] {
+            assert_eq!(
+                raw_status(addr, "GET", path, &[&host]).await,
+                403,
+                "GET {path} with {host}"
+            );
+        }
+        assert_eq!(
+            raw_status(addr, "POST", "/plugins/x/run", &[&host]).await,
+            403,
+            "{host}"
+        );
+    }
+    // Liveness answers whatever the name (it reveals nothing).
+    assert_eq!(
+        raw_status(addr, "GET", "/healthz", &["Host: attacker.example"]).await,
+        200
+    );
+
+    // Names the operator lists in admin.hosts are accepted.
+    let router =
+        admin::router_for(service.clone(), None, local, &["Crawler.Local".to_string()]).unwrap();
+    let listener = tokio::net::TcpListener::bind(local).await.unwrap();
+    let named = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let host = format!("Host: crawler.local:{}", named.port());
+    assert_eq!(raw_status(named, "GET", "/runs", &[&host]).await, 200);
+    let origin = format!("Origin: http://crawler.local:{}", named.port());
+    assert_eq!(
+        raw_status(named, "POST", "/plugins/x/run", &[&host, &origin]).await,
+        404
+    );
+    assert_eq!(
+        raw_status(named, "GET", "/runs", &["Host: other.local"]).await,
+        403
+    );
+
+    // With a token a browser cannot authenticate by itself, so any name
+    // may be used (a public bind), but a foreign Origin is still refused.
+    let public: SocketAddr = "0.0.0.0:7878".parse().unwrap();
+    let router = admin::router_with(service.clone(), Some("s3cret".into()), public).unwrap();
+    let listener = tokio::net::TcpListener::bind(local).await.unwrap();
+    let tokened = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let bearer = "Authorization: Bearer s3cret";
+    assert_eq!(
+        raw_status(
+            tokened,
+            "GET",
+            "/runs",
+            &["Host: crawler.example.com", bearer]
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        raw_status(
+            tokened,
+            "POST",
+            "/plugins/x/run",
+            &[
+                "Host: crawler.example.com",
+                bearer,
+                "Origin: http://evil.example"
+            ]
+        )
+        .await,
+        403
+    );
+}
