@@ -25,6 +25,35 @@ use crate::state::StateStore;
 
 /// Longest log message a plugin can write; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 4096;
+/// Log lines one instance (one task, `plan` or `manifest()` call) may write;
+/// later lines are dropped and counted, and one line reports how many when
+/// the instance ends. Without it a plugin could flood the host's logs.
+const MAX_LOG_LINES: u32 = 200;
+
+/// How many log lines an instance wrote and how many were dropped.
+#[derive(Debug, Default)]
+pub struct LogBudget {
+    written: u32,
+    suppressed: u64,
+}
+
+impl LogBudget {
+    /// Whether one more line may be written; a refused line is counted.
+    pub fn admit(&mut self) -> bool {
+        if self.written < MAX_LOG_LINES {
+            self.written += 1;
+            true
+        } else {
+            self.suppressed += 1;
+            false
+        }
+    }
+
+    /// Lines dropped so far.
+    pub fn suppressed(&self) -> u64 {
+        self.suppressed
+    }
+}
 /// Captured stderr per instance: the last this many bytes (panic messages).
 const STDERR_CAPTURE: usize = 16 * 1024;
 
@@ -167,6 +196,18 @@ pub struct HostState {
     pub(super) next_page: u32,
     /// What the plugin reported through the `quality` import.
     skipped: SkippedTally,
+    /// Lines written through the `log` import.
+    log_budget: LogBudget,
+}
+
+impl Drop for HostState {
+    /// The one line that reports the log lines dropped over the limit.
+    fn drop(&mut self) {
+        let suppressed = self.log_budget.suppressed();
+        if suppressed > 0 {
+            tracing::warn!(plugin = %self.scope.plugin, task = %self.task, suppressed, "Plugin log lines suppressed: {suppressed} lines over the limit of {MAX_LOG_LINES} per task.");
+        }
+    }
 }
 
 /// Distinct (topic, field) pairs one instance may report skipped items for;
@@ -263,6 +304,7 @@ impl HostState {
             pages: Default::default(),
             next_page: 1,
             skipped: SkippedTally::default(),
+            log_budget: LogBudget::default(),
         }
     }
 
@@ -432,6 +474,9 @@ impl quality::Host for HostState {
 
 impl log::Host for HostState {
     async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        if !self.log_budget.admit() {
+            return Ok(());
+        }
         let mut message = message;
         if message.len() > MAX_LOG_MESSAGE {
             let mut cut = MAX_LOG_MESSAGE;
@@ -480,6 +525,21 @@ mod tests {
             counts[&("products".into(), "name".into())],
             2 * u32::MAX as u64
         );
+    }
+
+    /// Issue 15 (low): the `log` import is capped per instance; what is
+    /// dropped is counted for the one report line.
+    #[test]
+    fn log_lines_are_capped_and_the_rest_counted() {
+        let mut budget = LogBudget::default();
+        for _ in 0..MAX_LOG_LINES {
+            assert!(budget.admit());
+        }
+        assert_eq!(budget.suppressed(), 0);
+        for _ in 0..1000 {
+            assert!(!budget.admit());
+        }
+        assert_eq!(budget.suppressed(), 1000);
     }
 
     #[test]
