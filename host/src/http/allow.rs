@@ -174,10 +174,31 @@ pub fn is_metadata_ip(ip: IpAddr) -> bool {
             v4.octets(),
             [169, 254, 169, 254] | [169, 254, 170, 2] | [100, 100, 100, 200]
         ),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
             Some(v4) => is_metadata_ip(IpAddr::V4(v4)),
             None => v6.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254],
         },
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, in the forms that reach an
+/// IPv4 host: IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible
+/// (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`, RFC 6052), 6to4
+/// (`2002:aabb:ccdd::/48`, RFC 3056) and the Teredo client (`2001::/32`,
+/// the last 32 bits inverted, RFC 4380). A request to such an address may
+/// end at that IPv4 host, so it is judged by it.
+pub fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let low = |hi: u16, lo: u16| std::net::Ipv4Addr::from(((hi as u32) << 16) | lo as u32);
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match s {
+        [0, 0, 0, 0, 0, 0, hi, lo] if (hi, lo) != (0, 0) && (hi, lo) != (0, 1) => Some(low(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(low(hi, lo)),
+        [0x2001, 0, _, _, _, _, hi, lo] => Some(low(!hi, !lo)),
+        _ => None,
     }
 }
 
@@ -218,8 +239,10 @@ impl AddressPolicy {
 
 /// Addresses a crawler must not reach unless the operator allows it:
 /// loopback, private, link-local (which holds the cloud metadata address
-/// 169.254.169.254), unspecified, multicast, broadcast, shared (CGNAT) and
-/// unique-local IPv6, plus IPv4-mapped forms of all of those.
+/// 169.254.169.254), unspecified, multicast, broadcast, shared (CGNAT),
+/// unique-local and site-local IPv6, benchmarking (198.18.0.0/15) and IETF
+/// (192.0.0.0/24) ranges, and every IPv6 form that carries one of those IPv4
+/// addresses ([`embedded_ipv4`]: mapped, compatible, NAT64, 6to4, Teredo).
 pub fn is_restricted_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -233,18 +256,27 @@ pub fn is_restricted_ip(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
+                // 198.18.0.0/15: benchmarking.
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                // 192.0.0.0/24: IETF protocol assignments.
+                || o[..3] == [192, 0, 0]
                 || o[0] >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_ipv4(v6) {
                 return is_restricted_ip(IpAddr::V4(v4));
             }
             let seg = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                // fc00::/7 unique local, fe80::/10 link-local, fec0::/10
+                // site-local (deprecated, still routed inside sites).
                 || (seg[0] & 0xfe00) == 0xfc00
                 || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] & 0xffc0) == 0xfec0
+                // 64:ff9b:1::/48: local-use NAT64 (RFC 8215).
+                || seg[..3] == [0x64, 0xff9b, 1]
         }
     }
 }
@@ -372,6 +404,51 @@ mod tests {
         }
         for ip in ["93.184.216.34", "211.233.1.1", "2606:4700::1111"] {
             assert!(!is_restricted_ip(ip.parse().unwrap()), "{ip} refused");
+        }
+    }
+
+    /// Issue 15 (low): IPv6 forms that carry an IPv4 address (NAT64,
+    /// IPv4-compatible, 6to4, Teredo) are judged by that address, and the
+    /// site-local and benchmarking ranges are reserved.
+    #[test]
+    fn embedded_ipv4_and_reserved_ranges_are_restricted() {
+        for ip in [
+            "64:ff9b::7f00:1",                      // NAT64 of 127.0.0.1
+            "64:ff9b::a9fe:a9fe",                   // NAT64 of 169.254.169.254
+            "64:ff9b::10.0.0.1",                    // NAT64 of 10.0.0.1
+            "64:ff9b:1::1",                         // local-use NAT64 prefix
+            "::127.0.0.1",                          // IPv4-compatible
+            "::169.254.169.254",                    // IPv4-compatible
+            "::10.1.2.3",                           // IPv4-compatible
+            "2002:7f00:1::1",                       // 6to4 of 127.0.0.1
+            "2002:a9fe:a9fe::",                     // 6to4 of 169.254.169.254
+            "2002:c0a8:101::1",                     // 6to4 of 192.168.1.1
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "fec0::1",                              // site-local
+            "feff::1",                              // site-local (end of fec0::/10)
+            "198.18.0.1",                           // benchmarking
+            "198.19.255.254",                       // benchmarking
+            "192.0.0.8",                            // IETF protocol assignments
+        ] {
+            assert!(is_restricted_ip(ip.parse().unwrap()), "{ip} allowed");
+        }
+        for ip in [
+            "64:ff9b::5db8:d822", // NAT64 of 93.184.216.34
+            "2002:5db8:d822::1",  // 6to4 of 93.184.216.34
+            "::93.184.216.34",    // IPv4-compatible public
+            "198.20.0.1",
+            "198.17.255.255",
+            "2606:4700::1111",
+        ] {
+            assert!(!is_restricted_ip(ip.parse().unwrap()), "{ip} refused");
+        }
+        // The metadata address stays a metadata address in every form.
+        for ip in [
+            "64:ff9b::a9fe:a9fe",
+            "::169.254.169.254",
+            "2002:a9fe:a9fe::1",
+        ] {
+            assert!(is_metadata_ip(ip.parse().unwrap()), "{ip}");
         }
     }
 }
