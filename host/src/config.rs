@@ -240,6 +240,11 @@ pub struct SandboxConfig {
     /// Bytes of state (keys + values) per plugin. Default 64 MiB.
     #[serde(default = "default_state_quota_mb")]
     pub state_quota_mb: u64,
+    /// Largest plugin file (`.wasm`) the host reads and compiles, in MiB;
+    /// a bigger file is refused before compiling (compiling takes time and
+    /// memory in proportion). Default 64, at most 1024.
+    #[serde(default = "default_max_plugin_file_mb")]
+    pub max_plugin_file_mb: u64,
     /// Use wasmtime's pooling allocator: `auto` (use it when the machine
     /// allows the address-space reservation, else fall back), `on`, `off`.
     #[serde(default)]
@@ -280,6 +285,9 @@ fn default_max_output_bytes_per_task() -> u64 {
 fn default_state_quota_mb() -> u64 {
     64
 }
+fn default_max_plugin_file_mb() -> u64 {
+    64
+}
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -291,6 +299,7 @@ impl Default for SandboxConfig {
             max_follow_ups_per_task: default_max_follow_ups_per_task(),
             max_output_bytes_per_task: default_max_output_bytes_per_task(),
             state_quota_mb: default_state_quota_mb(),
+            max_plugin_file_mb: default_max_plugin_file_mb(),
             pooling: Pooling::Auto,
         }
     }
@@ -646,6 +655,8 @@ pub struct SandboxSettings {
     /// `sandbox.max_output_bytes_per_task`.
     pub max_output_bytes: usize,
     pub state_quota_bytes: u64,
+    /// `sandbox.max_plugin_file_mb`, in bytes.
+    pub max_plugin_file_bytes: u64,
     pub pooling: Pooling,
 }
 
@@ -757,6 +768,16 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
         let s = &self.sandbox;
+        let state_quota_bytes = s
+            .state_quota_mb
+            .checked_mul(1024 * 1024)
+            .ok_or_else(|| invalid("sandbox.state_quota_mb", "is too large"))?;
+        if !(1..=1024).contains(&s.max_plugin_file_mb) {
+            return Err(invalid(
+                "sandbox.max_plugin_file_mb",
+                "must be between 1 and 1024",
+            ));
+        }
         if !(16..=4096).contains(&s.memory_limit_mb) {
             return Err(invalid(
                 "sandbox.memory_limit_mb",
@@ -869,7 +890,8 @@ impl Config {
                 max_records_per_task: s.max_records_per_task,
                 max_follow_ups_per_task: s.max_follow_ups_per_task,
                 max_output_bytes: s.max_output_bytes_per_task as usize,
-                state_quota_bytes: s.state_quota_mb * 1024 * 1024,
+                state_quota_bytes,
+                max_plugin_file_bytes: s.max_plugin_file_mb * 1024 * 1024,
                 pooling: s.pooling,
             },
             run: self.run,
@@ -942,6 +964,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("sandbox.max_output_bytes_per_task"), "{err}");
+    }
+
+    /// Issue 15 (low): MiB values that overflow in bytes are refused, naming
+    /// the field (was: a panic in debug builds, a wrapped quota in release).
+    #[test]
+    fn sizes_in_mib_that_overflow_are_refused() {
+        let err = parse(&format!("[sandbox]\nstate_quota_mb = {}\n", u64::MAX))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sandbox.state_quota_mb"), "{err}");
+        let err = parse("[sandbox]\nmax_plugin_file_mb = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sandbox.max_plugin_file_mb"), "{err}");
     }
 
     #[test]

@@ -879,3 +879,25 @@ async fn manifest_gets_no_state_even_under_another_plugins_file_name() {
     );
     assert_eq!(state.get("hostile", "cursor").unwrap(), None);
 }
+
+/// Issue 15 (low): a plugin file over `sandbox.max_plugin_file_mb` is
+/// refused before it is read and compiled; the others still load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_plugin_file_is_refused_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "[sandbox]\nmax_plugin_file_mb = 1\n";
+    let host = Host::open(common::settings(dir.path(), extra)).unwrap();
+    let big = common::wasm("oliveyoung");
+    assert!(std::fs::metadata(&big).unwrap().len() > 1 << 20);
+    std::fs::copy(&big, dir.path().join("plugins/oliveyoung.wasm")).unwrap();
+    std::fs::copy(
+        common::wasm("guest_hostile"),
+        dir.path().join("plugins/hostile.wasm"),
+    )
+    .unwrap();
+    let scan = host.scan_plugins().await.unwrap();
+    assert!(scan.plugins.contains_key("hostile"), "{:?}", scan.refused);
+    assert_eq!(scan.refused.len(), 1, "{:?}", scan.refused);
+    let reason = &scan.refused[0].reason;
+    assert!(reason.contains("sandbox.max_plugin_file_mb"), "{reason}");
+}

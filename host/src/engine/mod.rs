@@ -56,6 +56,17 @@ pub enum EngineError {
 /// Why a plugin file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// Bigger than `sandbox.max_plugin_file_mb`: refused before reading it
+    /// whole and compiling it.
+    #[error(
+        "{path}: {size} bytes, more than the {limit} bytes a plugin file may have \
+         (sandbox.max_plugin_file_mb)"
+    )]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -244,6 +255,14 @@ impl PluginEngine {
 
     /// Read, check, compile (or load from cache), link and describe a plugin.
     pub async fn load(&self, path: &Path) -> Result<LoadedPlugin, LoadError> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|source| LoadError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        self.check_size(path, size)?;
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|source| LoadError::Read {
@@ -255,6 +274,7 @@ impl PluginEngine {
 
     /// [`Self::load`] for bytes already in memory; `path` names it in errors.
     pub async fn load_bytes(&self, path: &Path, bytes: Vec<u8>) -> Result<LoadedPlugin, LoadError> {
+        self.check_size(path, bytes.len() as u64)?;
         let contract_err = |source| LoadError::Contract {
             path: path.to_path_buf(),
             source,
@@ -342,6 +362,18 @@ impl PluginEngine {
             from_cache,
             pre,
         })
+    }
+
+    fn check_size(&self, path: &Path, size: u64) -> Result<(), LoadError> {
+        let limit = self.sandbox.max_plugin_file_bytes;
+        if size > limit {
+            return Err(LoadError::TooLarge {
+                path: path.to_path_buf(),
+                size,
+                limit,
+            });
+        }
+        Ok(())
     }
 
     /// Call `plan` in a fresh instance.

@@ -625,6 +625,7 @@ mod many_modules {
             max_follow_ups_per_task: 10,
             max_output_bytes: 1 << 20,
             state_quota_bytes: 1 << 20,
+            max_plugin_file_bytes: 1 << 20,
             pooling: Pooling::On,
         }
     }
