@@ -17,6 +17,12 @@ use url::Url;
 pub enum PatternError {
     #[error("host pattern `{0}` is empty or malformed")]
     Malformed(String),
+    #[error(
+        "host pattern `{0}` is a wildcard over a public suffix or IP addresses \
+         (it would reach every site under it); name the site's own domain, \
+         e.g. `*.example.com`"
+    )]
+    TooBroad(String),
     #[error("host pattern `{pattern}` refers to config key `{key}`, which is not set")]
     MissingConfig { pattern: String, key: String },
     #[error("host pattern `{pattern}`: config key `{key}` is not an absolute URL: {value}")]
@@ -52,6 +58,9 @@ impl HostPattern {
         let (host, port) = split_host_port(&rest).ok_or_else(bad)?;
         if host.is_empty() || host.contains('*') {
             return Err(bad());
+        }
+        if wildcard && is_public_suffix(&host) {
+            return Err(PatternError::TooBroad(pattern.trim().to_string()));
         }
         Ok(Self {
             host,
@@ -161,6 +170,53 @@ impl AllowList {
     pub fn patterns(&self) -> &[HostPattern] {
         &self.patterns
     }
+}
+
+/// Second-level labels that registries use under country-code TLDs
+/// (`co.kr`, `com.au`, `or.jp`, `gov.uk` ...).
+const REGISTRY_LABELS: &[&str] = &[
+    "ac", "co", "com", "edu", "go", "gob", "gov", "gv", "ltd", "me", "mil", "ne", "net", "nic",
+    "or", "org", "plc", "re", "sch",
+];
+
+/// Shared hosting domains where every subdomain is someone else's site
+/// (the private section of the Public Suffix List, the common ones).
+const SHARED_SUFFIXES: &[&str] = &[
+    "amazonaws.com",
+    "s3.amazonaws.com",
+    "cloudfront.net",
+    "azurewebsites.net",
+    "blob.core.windows.net",
+    "appspot.com",
+    "blogspot.com",
+    "firebaseapp.com",
+    "web.app",
+    "github.io",
+    "gitlab.io",
+    "herokuapp.com",
+    "netlify.app",
+    "vercel.app",
+    "pages.dev",
+    "workers.dev",
+    "fly.dev",
+    "onrender.com",
+    "ngrok.io",
+    "ngrok-free.app",
+];
+
+/// Whether `*.<suffix>` would cover a whole public suffix: a single label
+/// (`com`, `kr`, `localhost`), a registry level under a country code
+/// (`co.kr`, `com.au`), a shared hosting domain (`github.io`), or numbers
+/// (the tail of IP addresses). A short built-in rule, not the whole Public
+/// Suffix List: it refuses the patterns that are plainly too broad.
+fn is_public_suffix(suffix: &str) -> bool {
+    let labels: Vec<&str> = suffix.trim_end_matches('.').split('.').collect();
+    let last = labels.last().copied().unwrap_or("");
+    labels.len() < 2
+        || last.bytes().all(|b| b.is_ascii_digit())
+        || suffix.contains(':')
+        || (labels.len() == 2 && last.len() == 2 && REGISTRY_LABELS.contains(&labels[0]))
+        || SHARED_SUFFIXES.contains(&suffix)
 }
 
 /// Cloud instance-metadata endpoints (AWS/GCP/Azure/OpenStack 169.254.169.254,
@@ -316,6 +372,50 @@ mod tests {
         assert!(l.allows(&url("https://a.b.oliveyoung.co.kr/")));
         assert!(!l.allows(&url("https://oliveyoung.co.kr/")));
         assert!(!l.allows(&url("https://evoliveyoung.co.kr/")));
+    }
+
+    /// Issue 15 (low): a wildcard over a public suffix (`*.com`, `*.co.kr`,
+    /// `*.github.io`) or over IP addresses (`*.0.0.1`) would let a plugin
+    /// reach every site under it; refused wherever patterns are parsed
+    /// (manifests, allow-lists, secrets, politeness rules).
+    #[test]
+    fn wildcards_over_public_suffixes_are_refused() {
+        for bad in [
+            "*.com",
+            "*.kr",
+            "*.COM:443",
+            "*.co.kr",
+            "*.co.uk",
+            "*.com.au",
+            "*.or.kr",
+            "*.ne.jp",
+            "*.github.io",
+            "*.herokuapp.com",
+            "*.s3.amazonaws.com",
+            "*.0.0.1",
+            "*.1",
+            "*.localhost",
+        ] {
+            assert!(
+                matches!(HostPattern::parse(bad), Err(PatternError::TooBroad(_))),
+                "{bad} accepted"
+            );
+        }
+        for ok in [
+            "*.oliveyoung.co.kr",
+            "*.example.com",
+            "*.x.com",
+            "*.bbc.co.uk",
+            "*.me.github.io",
+            "com",
+            "127.0.0.1",
+        ] {
+            HostPattern::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let mut config = BTreeMap::new();
+        config.insert("u".to_string(), "http://a.example/".to_string());
+        let err = AllowList::from_manifest(&["*.com".to_string()], &config).unwrap_err();
+        assert!(err.to_string().contains("*.com"), "{err}");
     }
 
     #[test]
