@@ -334,6 +334,27 @@ pub fn detect(
                 ));
                 continue;
             }
+            // Still filled, but empty where it used to hold something: a
+            // list the parser no longer fills (`"category": []`).
+            let content_before = share(f.filled.saturating_sub(f.empty), before.records);
+            let content_now = current.content_share(field);
+            if content_before >= policy.min_before && content_now < policy.max_after {
+                alarms.push(alarm(
+                    DriftKind::Coverage,
+                    Some(field),
+                    content_before,
+                    content_now,
+                    format!(
+                        "{plugin}/{topic}: field {field} non-empty in {:.1}% of {} records, \
+                         was {:.1}% of {} ({origin})",
+                        100.0 * content_now,
+                        thousands(current.records),
+                        100.0 * content_before,
+                        thousands(before.records)
+                    ),
+                ));
+                continue;
+            }
             let true_before = share(f.true_count, before.records);
             let expected = current.records as f64 * true_before;
             let true_now = current.fields.get(field).map_or(0, |f| f.true_count);
@@ -448,6 +469,46 @@ mod tests {
         assert_eq!(alarms.len(), 1, "{alarms:?}");
         assert_eq!(alarms[0].field.as_deref(), Some("price"));
         assert_eq!(alarms[0].now, 0.0);
+    }
+
+    #[test]
+    fn a_list_that_comes_back_empty_alarms_as_non_empty_coverage() {
+        let brands = |n: u64, listed: u64| {
+            let mut c = RunCoverage::default();
+            for i in 0..n {
+                let category = if i < listed {
+                    r#"["스킨케어_토너"]"#
+                } else {
+                    "[]"
+                };
+                let failed = if i == 0 { r#"["u"]"# } else { "[]" };
+                c.add_record(
+                    "brands",
+                    &scan(&format!(
+                        r#"{{"code":"{i}","category":{category},"failed_pages":{failed},"note":""}}"#
+                    ))
+                    .unwrap(),
+                );
+            }
+            c
+        };
+        let before = brands(300, 294);
+        assert_eq!(before.topics["brands"].fields["category"].empty, 6);
+        assert_eq!(before.topics["brands"].filled_share("category"), 1.0);
+        let alarms = detect_default(before.clone(), brands(300, 0));
+        assert_eq!(alarms.len(), 1, "{alarms:?}");
+        assert_eq!(alarms[0].kind, DriftKind::Coverage);
+        assert_eq!(alarms[0].field.as_deref(), Some("category"));
+        assert_eq!((alarms[0].before, alarms[0].now), (0.98, 0.0));
+        assert!(
+            alarms[0].message.starts_with(
+                "oliveyoung/brands: field category non-empty in 0.0% of 300 records, was 98.0%"
+            ),
+            "{}",
+            alarms[0].message
+        );
+        // Mostly-empty fields (failed_pages, a blank note) never alarm.
+        assert!(detect_default(before, brands(300, 290)).is_empty());
     }
 
     #[test]

@@ -74,6 +74,11 @@ pub struct FieldCoverage {
     /// Records in which the field is the boolean `true`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub true_count: u64,
+    /// Of the filled ones, records in which the field is an empty string,
+    /// list or object: present, yet nothing read (a category list that
+    /// comes back `[]` for every brand is drift too).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub empty: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -94,6 +99,17 @@ impl TopicCoverage {
     /// null (0 when the field never appeared).
     pub fn filled_share(&self, field: &str) -> f64 {
         share(self.fields.get(field).map_or(0, |f| f.filled), self.records)
+    }
+
+    /// Share of the topic's records in which `field` is filled and not
+    /// empty (`""`, `[]`, `{}`).
+    pub fn content_share(&self, field: &str) -> f64 {
+        share(
+            self.fields
+                .get(field)
+                .map_or(0, |f| f.filled.saturating_sub(f.empty)),
+            self.records,
+        )
     }
 
     /// Share of the topic's records in which `field` is `true`.
@@ -117,6 +133,10 @@ impl TopicCoverage {
                     match presence {
                         Presence::Null => {}
                         Presence::Filled => f.filled += 1,
+                        Presence::Empty => {
+                            f.filled += 1;
+                            f.empty += 1;
+                        }
                         Presence::True => {
                             f.filled += 1;
                             f.true_count += 1;
@@ -150,6 +170,7 @@ impl TopicCoverage {
             if let Some(mine) = self.field_mut(name) {
                 mine.filled += f.filled;
                 mine.true_count += f.true_count;
+                mine.empty += f.empty;
             }
         }
         for (field, n) in &other.skipped {
@@ -263,6 +284,13 @@ impl RunCoverage {
                         100.0 * share(f.true_count, t.records)
                     ));
                 }
+                if f.empty > 0 {
+                    line.push_str(&format!(
+                        "  empty in {} ({:.1}%)",
+                        thousands(f.empty),
+                        100.0 * share(f.empty, t.records)
+                    ));
+                }
                 lines.push(line);
             }
             if *hidden > 0 {
@@ -318,6 +346,8 @@ pub enum Shape {
 pub enum Presence {
     Null,
     True,
+    /// `""`, `[]` or `{}`: present, not null, nothing in it.
+    Empty,
     /// Anything else that is not null (`false` included).
     Filled,
 }
@@ -419,14 +449,24 @@ impl<'de> Visitor<'de> for PresenceVisitor {
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Presence, E> {
         Ok(Presence::Filled)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Presence, E> {
-        Ok(Presence::Filled)
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Presence, E> {
+        Ok(if v.is_empty() {
+            Presence::Empty
+        } else {
+            Presence::Filled
+        })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Presence, A::Error> {
+        if seq.next_element::<IgnoredAny>()?.is_none() {
+            return Ok(Presence::Empty);
+        }
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Presence::Filled)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Presence, A::Error> {
+        if map.next_entry::<IgnoredAny, IgnoredAny>()?.is_none() {
+            return Ok(Presence::Empty);
+        }
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Presence::Filled)
     }
@@ -456,8 +496,8 @@ mod tests {
                 ("c".into(), Presence::True),
                 ("d".into(), Presence::Filled),
                 ("e".into(), Presence::Filled),
-                ("f".into(), Presence::Filled),
-                ("g".into(), Presence::Filled),
+                ("f".into(), Presence::Empty),
+                ("g".into(), Presence::Empty),
             ])
         );
         assert_eq!(scan("[1,2]").unwrap(), Shape::NotObject);
@@ -496,7 +536,8 @@ mod tests {
             t.fields["id"],
             FieldCoverage {
                 filled: 3,
-                true_count: 0
+                true_count: 0,
+                empty: 0
             }
         );
         assert_eq!(t.fields["price"].filled, 1);
@@ -504,7 +545,8 @@ mod tests {
             t.fields["sold_out"],
             FieldCoverage {
                 filled: 3,
-                true_count: 1
+                true_count: 1,
+                empty: 0
             }
         );
         assert_eq!(t.filled_share("price"), 0.25);

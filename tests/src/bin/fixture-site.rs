@@ -26,7 +26,7 @@ struct Args {
     /// Serve the Oliveyoung catalogue with its optional markup perturbed,
     /// to see how a crawler copes with a site change: price-markup,
     /// rating-removed, soldout-renamed, discount-moved, card-wrapper,
-    /// attribute-case or brand-heading-renamed.
+    /// attribute-case, brand-heading-renamed or category-filter-renamed.
     #[arg(long, value_name = "MUTATION", value_parser = parse_mutation, conflicts_with_all = ["x_api", "instagram"])]
     drift: Option<Mutation>,
     /// Write the base URL (`http://HOST:PORT`) to this file once listening.

@@ -39,11 +39,16 @@ pub enum Mutation {
     /// The brand shop's heading renamed: `div.brand-top h2.tit` instead of
     /// `.brand-head .brand-name`.
     BrandHeadingRenamed,
+    /// A category's brand filter as chips, `<label class="brand-chip"><input
+    /// type="checkbox" value="<code>"><span>name</span></label>`, without
+    /// `data-brndnm`: a crawler that reads only that attribute lists every
+    /// brand in no category (an empty list, not a missing field).
+    CategoryFilterRenamed,
 }
 
 impl Mutation {
     /// Every mutation, in a fixed order.
-    pub const ALL: [Mutation; 7] = [
+    pub const ALL: [Mutation; 8] = [
         Mutation::PriceMarkup,
         Mutation::RatingRemoved,
         Mutation::SoldOutRenamed,
@@ -51,6 +56,7 @@ impl Mutation {
         Mutation::CardWrapper,
         Mutation::AttributeCase,
         Mutation::BrandHeadingRenamed,
+        Mutation::CategoryFilterRenamed,
     ];
 
     /// The name `fixture-site --drift` takes.
@@ -63,6 +69,7 @@ impl Mutation {
             Mutation::CardWrapper => "card-wrapper",
             Mutation::AttributeCase => "attribute-case",
             Mutation::BrandHeadingRenamed => "brand-heading-renamed",
+            Mutation::CategoryFilterRenamed => "category-filter-renamed",
         }
     }
 
@@ -89,6 +96,7 @@ impl Mutation {
             Mutation::SoldOutRenamed => &[("oliveyoung-products", "sold_out")],
             Mutation::DiscountMoved | Mutation::CardWrapper | Mutation::AttributeCase => &[],
             Mutation::BrandHeadingRenamed => &[("oliveyoung", "shop_brand_name")],
+            Mutation::CategoryFilterRenamed => &[("oliveyoung", "category")],
         }
     }
 }

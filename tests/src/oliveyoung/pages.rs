@@ -100,13 +100,20 @@ impl Site {
         ));
         body.push_str("<div class=\"cate_brand_box\">\n<h3 class=\"tit_brand\">브랜드</h3>\n<ul class=\"cate_brand_list\">\n");
         body.push_str("<li><input type=\"checkbox\" id=\"brandAll\" name=\"brandAll\" class=\"chkSmall\" checked=\"checked\"><label for=\"brandAll\">전체</label></li>\n");
+        let chips = self.mutation() == Some(Mutation::CategoryFilterRenamed);
         for (i, brand) in brands.iter().enumerate() {
-            body.push_str(&format!(
-                "<li><input type=\"checkbox\" id=\"inpChk{n}\" name=\"onlBrndCd\" value=\"{code}\" data-brndnm=\"{ko}\" class=\"chkSmall\"><label for=\"inpChk{n}\">{ko}</label></li>\n",
-                n = start + i,
-                code = brand.code,
-                ko = esc(&brand.name_ko),
-            ));
+            let item = if chips {
+                // The filter as chips: no `data-brndnm`, the name in a span.
+                "<li><label class=\"brand-chip\"><input type=\"checkbox\" name=\"brand\" value=\"{code}\"><span>{ko}</span></label></li>\n"
+            } else {
+                "<li><input type=\"checkbox\" id=\"inpChk{n}\" name=\"onlBrndCd\" value=\"{code}\" data-brndnm=\"{ko}\" class=\"chkSmall\"><label for=\"inpChk{n}\">{ko}</label></li>\n"
+            };
+            body.push_str(
+                &item
+                    .replace("{n}", &(start + i).to_string())
+                    .replace("{code}", &brand.code)
+                    .replace("{ko}", &esc(&brand.name_ko)),
+            );
         }
         body.push_str("</ul>\n");
         body.push_str(&paging(page, category.pages()));

@@ -108,11 +108,16 @@ impl Site {
                     }),
                 );
             }
-            let categories: Vec<String> = brand
-                .categories
-                .iter()
-                .map(|&c| self.categories()[c].name())
-                .collect();
+            // Without the filter's names no brand can be placed.
+            let categories: Vec<String> = if m == Some(Mutation::CategoryFilterRenamed) {
+                Vec::new()
+            } else {
+                brand
+                    .categories
+                    .iter()
+                    .map(|&c| self.categories()[c].name())
+                    .collect()
+            };
             brands.insert(
                 brand.code.clone(),
                 json!({
