@@ -8,8 +8,13 @@
 //! bytes). The fingerprint is a SHA-256 over the plugin name, method, URL,
 //! the plugin's headers (sorted by name) and body: what the plugin asked, not
 //! what the host added, so host-side secrets and cookies never enter it and
-//! what is stored has already been redacted. A request with no recording is
-//! a clear error naming the request and the directory (not retried).
+//! what is stored has already been redacted. Cookie and credential values a
+//! server sends back (`set-cookie`, `cookie`, `authorization`,
+//! `proxy-authorization`) are replaced by `[redacted]` before they are
+//! written, cookie names and attributes kept ([`redact_header`]): a
+//! recording travels with bug reports, and a replay need not log in. A
+//! request with no recording is a clear error naming the request and the
+//! directory (not retried).
 
 use std::path::{Path, PathBuf};
 
@@ -75,6 +80,37 @@ pub enum RecordError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// `value` of a response header as a recording stores it: the value of a
+/// cookie or credential header replaced by `[redacted]` (a `set-cookie`
+/// keeps its name and attributes, an `authorization` its scheme), any other
+/// header as it is.
+pub fn redact_header(name: &str, value: &str) -> String {
+    const HIDDEN: &str = super::secrets::REDACTED;
+    match name.trim().to_ascii_lowercase().as_str() {
+        "set-cookie" | "set-cookie2" => {
+            let (pair, attributes) = match value.split_once(';') {
+                Some((p, a)) => (p, Some(a)),
+                None => (value, None),
+            };
+            let mut out = match pair.split_once('=') {
+                Some((cookie, _)) => format!("{cookie}={HIDDEN}"),
+                None => HIDDEN.to_string(),
+            };
+            if let Some(a) = attributes {
+                out.push(';');
+                out.push_str(a);
+            }
+            out
+        }
+        "authorization" | "proxy-authorization" => match value.trim().split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} {HIDDEN}"),
+            None => HIDDEN.to_string(),
+        },
+        "cookie" => HIDDEN.to_string(),
+        _ => value.to_string(),
+    }
 }
 
 /// The fingerprint of a plugin's request.
@@ -150,7 +186,7 @@ pub fn save(
                 headers: resp
                     .headers
                     .iter()
-                    .map(|h| (h.name.clone(), h.value.clone()))
+                    .map(|h| (h.name.clone(), redact_header(&h.name, &h.value)))
                     .collect(),
                 final_url: resp.final_url.clone(),
                 charset: resp.charset.clone(),
@@ -253,6 +289,68 @@ mod tests {
         assert_ne!(
             a,
             fingerprint("p", &req("http://x/a", &[("Accept", "2"), ("x-b", "2")]))
+        );
+    }
+
+    /// Issue 15 (low): a recording is a file people attach to bug reports;
+    /// session cookies and credentials a server sends back stay out of it.
+    /// Cookie names and attributes are kept, so replay still shows which
+    /// cookies were set.
+    #[test]
+    fn recordings_hold_no_cookie_or_credential_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = req("http://x/login", &[("cookie", "sid=REQ-COOKIE-1")]);
+        let h = |n: &str, v: &str| Header {
+            name: n.into(),
+            value: v.into(),
+        };
+        let resp = HttpResponse {
+            status: 200,
+            headers: vec![
+                h(
+                    "Set-Cookie",
+                    "sid=SESSION-VALUE-1; Path=/; HttpOnly; Secure",
+                ),
+                h("set-cookie", "csrftoken=CSRF-VALUE-2"),
+                h("set-cookie", "BARE-VALUE-3"),
+                h("Authorization", "Bearer ECHOED-TOKEN-4"),
+                h("proxy-authorization", "Basic PROXY-CRED-5"),
+                h("cookie", "a=ECHOED-COOKIE-6"),
+                h("content-type", "text/html"),
+            ],
+            body: b"ok".to_vec(),
+            final_url: "http://x/login".into(),
+            charset: None,
+        };
+        save(dir.path(), "p", &r, &Ok(resp)).unwrap();
+        let stored: String = std::fs::read_dir(dir.path().join("p"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        for secret in [
+            "SESSION-VALUE-1",
+            "CSRF-VALUE-2",
+            "BARE-VALUE-3",
+            "ECHOED-TOKEN-4",
+            "PROXY-CRED-5",
+            "ECHOED-COOKIE-6",
+            "REQ-COOKIE-1",
+        ] {
+            assert!(!stored.contains(secret), "{secret} stored:\n{stored}");
+        }
+        let back = load(dir.path(), "p", &r).unwrap().unwrap();
+        let values: Vec<&str> = back.headers.iter().map(|h| h.value.as_str()).collect();
+        assert_eq!(
+            values,
+            [
+                "sid=[redacted]; Path=/; HttpOnly; Secure",
+                "csrftoken=[redacted]",
+                "[redacted]",
+                "Bearer [redacted]",
+                "Basic [redacted]",
+                "[redacted]",
+                "text/html",
+            ]
         );
     }
 
