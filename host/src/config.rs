@@ -1090,9 +1090,16 @@ secret_access_key = "MARKER-sk"
 session_token = "MARKER-st"
 [admin]
 token_env = "ADMIN_TOKEN"
+[browser]
+webdriver_url = "http://127.0.0.1:4444"
+[[browser.secrets]]
+name = "pw"
+hosts = ["login.example"]
+value_env = "BROWSER_SECRET"
 "#;
         let env = |k: &str| match k {
             "HTTP_SECRET" => Some("MARKER-http".to_string()),
+            "BROWSER_SECRET" => Some("MARKER-browser".to_string()),
             "ADMIN_TOKEN" => Some("MARKER-admin".to_string()),
             crate::bus::kafka_config::SASL_PASSWORD_ENV => Some("MARKER-env".to_string()),
             _ => None,
@@ -1100,6 +1107,7 @@ token_env = "ADMIN_TOKEN"
         let config = Config::parse(text, Path::new("t.toml")).unwrap();
         let mut settings = config.clone().validate_with(&env).unwrap();
         assert_eq!(settings.http.secrets.0[0].value(), "MARKER-http");
+        assert_eq!(settings.browser.as_ref().unwrap().secrets.0.len(), 1);
         settings.http.mode = crate::http::record::Mode::Live;
         let shown = format!("{settings:?}\n{settings:#?}");
         assert!(!shown.contains("MARKER"), "{shown}");

@@ -871,9 +871,10 @@ value_env = "CRAWLHOST_TEST_HTTP_SECRET"
 proxies = ["http://u:MARKER-plugin-proxy-pw@127.0.0.1:3129"]
 [kafka]
 bootstrap_servers = "127.0.0.1:9092"
-security_protocol = "sasl_plaintext"
+security_protocol = "sasl_ssl"
 sasl_username = "user"
 sasl_password = "MARKER-sasl-file"
+ssl_key_password = "MARKER-ssl-key-file"
 [kafka.properties]
 "sasl.oauthbearer.client.secret" = "MARKER-kafka-prop"
 [sink]
@@ -921,11 +922,15 @@ value_env = "CRAWLHOST_TEST_BROWSER_SECRET"
     assert!(text.contains("secret_access_key = \"***\""), "{text}");
     assert!(text.contains("sasl_password = \"***\""), "{text}");
     assert!(text.contains("bucket = \"bronze\""), "{text}");
-    // Environment overrides of the Kafka passwords (ssl_key_password needs a
-    // TLS protocol, so only the SASL one is set here).
-    let text = check(&[("CRAWLHOST_KAFKA_SASL_PASSWORD", "MARKER-sasl-env")]);
+    assert!(text.contains("ssl_key_password = \"***\""), "{text}");
+    // Environment overrides of the Kafka passwords.
+    let text = check(&[
+        ("CRAWLHOST_KAFKA_SASL_PASSWORD", "MARKER-sasl-env"),
+        ("CRAWLHOST_KAFKA_SSL_KEY_PASSWORD", "MARKER-ssl-key-env"),
+    ]);
     assert!(
-        text.contains("CRAWLHOST_KAFKA_SASL_PASSWORD (set)"),
+        text.contains("CRAWLHOST_KAFKA_SASL_PASSWORD (set)")
+            && text.contains("CRAWLHOST_KAFKA_SSL_KEY_PASSWORD (set)"),
         "{text}"
     );
 }
