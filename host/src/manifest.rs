@@ -60,6 +60,11 @@ pub fn validate(m: &PluginManifest) -> Result<(), ManifestError> {
             problems.push(format!(
                 "topic `{t}` is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)"
             ));
+        } else if t.starts_with(INTERNAL_TOPIC_PREFIX) {
+            problems.push(format!(
+                "topic `{t}` is internal to the host ({INTERNAL_TOPIC_PREFIX}*): \
+                 a plugin may not write it"
+            ));
         }
     }
     for t in &m.triggers {
@@ -104,6 +109,38 @@ pub fn validate(m: &PluginManifest) -> Result<(), ManifestError> {
             ));
         }
     }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ManifestError { problems })
+    }
+}
+
+/// The host's own topics under their configured names: the dead-letter
+/// topic, and with Kafka the `--distributed` tasks, results and claims
+/// topics. No plugin may write or trigger on them.
+pub fn internal_topics(settings: &crate::config::Settings) -> Vec<&str> {
+    let mut topics = vec![settings.bus.dead_letter_topic.as_str()];
+    if let Some(k) = &settings.kafka {
+        topics.extend([
+            k.tasks_topic.as_str(),
+            k.results_topic.as_str(),
+            k.claims_topic.as_str(),
+        ]);
+    }
+    topics
+}
+
+/// Refuse a plugin that declares one of the host's topics `internal` (see
+/// [`internal_topics`]) as its own: its records there would be forged task
+/// messages, outcomes, claims or dead letters.
+pub fn check_output_topics(m: &PluginManifest, internal: &[&str]) -> Result<(), ManifestError> {
+    let problems: Vec<String> = m
+        .topics
+        .iter()
+        .filter(|t| internal.contains(&t.as_str()))
+        .map(|t| format!("topic `{t}` is internal to the host: a plugin may not write it"))
+        .collect();
     if problems.is_empty() {
         Ok(())
     } else {
@@ -288,6 +325,24 @@ mod tests {
         assert!(err.contains("its own"), "{err}");
         m.triggers = vec!["other-plugin".into()];
         validate(&m).unwrap();
+    }
+
+    /// A plugin may not write the host's topics either: records on the
+    /// tasks or results topic would be forged task messages or outcomes.
+    #[test]
+    fn plugins_may_not_write_internal_topics() {
+        let mut m = manifest();
+        m.topics = vec!["oliveyoung".into(), "crawlhost.tasks".into()];
+        let err = validate(&m).unwrap_err().to_string();
+        assert!(
+            err.contains("crawlhost.tasks") && err.contains("internal"),
+            "{err}"
+        );
+        m.topics = vec!["oliveyoung".into(), "tasks".into()];
+        validate(&m).unwrap();
+        let err = check_output_topics(&m, &["tasks"]).unwrap_err().to_string();
+        assert!(err.contains("`tasks`") && err.contains("internal"), "{err}");
+        check_output_topics(&m, &["crawlhost.dead-letter"]).unwrap();
     }
 
     /// Issue 15, item 7: a trigger topic needs the operator's grant, and

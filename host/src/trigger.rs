@@ -162,10 +162,7 @@ pub fn trigger_group(ctx: &RunContext, plugin: &str) -> String {
 /// own topics under their configured names.
 fn check_grants(ctx: &RunContext, plugin: &LoadedPlugin) -> Result<(), TriggerError> {
     let settings = &ctx.settings;
-    let mut internal = vec![settings.bus.dead_letter_topic.as_str()];
-    if let Some(k) = &settings.kafka {
-        internal.extend([k.tasks_topic.as_str(), k.results_topic.as_str()]);
-    }
+    let internal = crate::manifest::internal_topics(settings);
     let allowed = settings
         .plugins
         .get(&plugin.manifest.name)

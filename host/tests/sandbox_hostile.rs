@@ -901,3 +901,25 @@ async fn an_oversized_plugin_file_is_refused_before_compiling() {
     let reason = &scan.refused[0].reason;
     assert!(reason.contains("sandbox.max_plugin_file_mb"), "{reason}");
 }
+
+/// A plugin may not write the host's own topics, under their configured
+/// names either: here the dead-letter topic is renamed to the hostile
+/// plugin's output topic, and its run is refused before `plan`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_may_not_write_a_host_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "[bus]\ndead_letter_topic = \"hostile\"\n";
+    let host = Host::open(common::settings(dir.path(), extra)).unwrap();
+    std::fs::copy(
+        common::wasm("guest_hostile"),
+        dir.path().join("plugins/hostile.wasm"),
+    )
+    .unwrap();
+    let plugin = host.scan_plugins().await.unwrap().plugins["hostile"].clone();
+    let summary = run(&host, &plugin, &[mode("good")]).await;
+    let fatal = summary.fatal.clone().unwrap_or_default();
+    assert!(
+        fatal.contains("`hostile`") && fatal.contains("internal") && summary.tasks_done == 0,
+        "{summary:#?}"
+    );
+}

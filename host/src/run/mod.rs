@@ -207,6 +207,15 @@ pub async fn execute_task(
     task: Task,
 ) -> TaskOutcome {
     let manifest = &plugin.manifest;
+    if let Err(e) =
+        manifest::check_output_topics(manifest, &manifest::internal_topics(&ctx.settings))
+    {
+        return TaskOutcome::Failed {
+            retry: "permanent".into(),
+            error_kind: "other".into(),
+            error: e.to_string(),
+        };
+    }
     let config: BTreeMap<String, String> = info.config.iter().cloned().collect();
     let allow = match manifest::allow_list(manifest, &config) {
         Ok(a) => a,
@@ -709,6 +718,11 @@ pub async fn execute_run(
         },
     };
     let settings = ctx.settings.clone();
+    if let Err(e) = manifest::check_output_topics(&manifest, &manifest::internal_topics(&settings))
+    {
+        summary.fatal = Some(e.to_string());
+        return summary;
+    }
     let operator = settings.plugin_values(&manifest.name);
     let config = match manifest::effective_config(&manifest, &operator) {
         Ok(c) => c,
