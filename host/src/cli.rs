@@ -277,7 +277,8 @@ pub enum PluginCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Parse and check the configuration; print the effective settings.
+    /// Parse and check the configuration; print the effective
+    /// configuration as TOML, every secret shown as "***".
     Check,
 }
 

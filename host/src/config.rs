@@ -441,7 +441,8 @@ pub struct HttpConfig {
     /// Cookie jars.
     #[serde(default)]
     pub cookies: crate::http::cookies::CookieConfig,
-    /// Credentials added to requests for matching hosts.
+    /// Credentials added to requests for matching hosts, over https only
+    /// unless an entry says `allow_http = true`.
     #[serde(default)]
     pub secrets: Vec<crate::http::secrets::SecretConfig>,
     /// Per-plugin HTTP settings (robots opt-out, proxies), by plugin name.
