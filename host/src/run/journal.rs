@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::engine::bindings::Task;
+use crate::run::TaskFailure;
 
 /// Errors of the journal's storage.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,9 @@ pub struct Unfinished {
     /// Keys of every task of the run (for dedup).
     pub seen: Vec<String>,
     pub done: u64,
+    /// Tasks that failed for good before the run stopped, so the resumed
+    /// run's summary still lists them.
+    pub failed: Vec<TaskFailure>,
 }
 
 /// The journal.
@@ -85,9 +89,20 @@ impl Journal {
                      payload TEXT NOT NULL,
                      phase INTEGER NOT NULL,
                      status TEXT NOT NULL,
+                     failure TEXT,
                      PRIMARY KEY (run_id, key)
                  );",
-            )
+            )?;
+            // Journals made before `failure` existed.
+            let has_failure: bool = c.query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('tasks') WHERE name = 'failure'",
+                [],
+                |r| r.get(0),
+            )?;
+            if !has_failure {
+                c.execute_batch("ALTER TABLE tasks ADD COLUMN failure TEXT;")?;
+            }
+            Ok::<(), rusqlite::Error>(())
         })
         .map_err(|e| JournalError(crate::sqlite::chain(&e)))??;
         Ok(Self {
@@ -139,11 +154,13 @@ impl Journal {
         Ok(())
     }
 
-    /// Mark a task failed for good.
-    pub fn fail_task(&self, run_id: &str, key: &str) -> Result<(), JournalError> {
+    /// Mark a task failed for good, with why (kept for a resumed run's
+    /// summary).
+    pub fn fail_task(&self, run_id: &str, failure: &TaskFailure) -> Result<(), JournalError> {
+        let json = serde_json::to_string(failure).map_err(|e| JournalError(e.to_string()))?;
         self.conn().execute(
-            "UPDATE tasks SET status = 'failed' WHERE run_id = ?1 AND key = ?2",
-            params![run_id, key],
+            "UPDATE tasks SET status = 'failed', failure = ?3 WHERE run_id = ?1 AND key = ?2",
+            params![run_id, failure.key, json],
         )?;
         Ok(())
     }
@@ -180,8 +197,9 @@ impl Journal {
         let mut queued = Vec::new();
         let mut seen = Vec::new();
         let mut done = 0;
+        let mut failed = Vec::new();
         let mut stmt = conn.prepare(
-            "SELECT key, kind, payload, phase, status FROM tasks WHERE run_id = ?1 ORDER BY seq",
+            "SELECT key, kind, payload, phase, status, failure FROM tasks WHERE run_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map(params![run.run_id], |r| {
             Ok((
@@ -192,14 +210,26 @@ impl Journal {
                     phase: r.get(3)?,
                 },
                 r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })?;
         for row in rows {
-            let (task, status) = row?;
+            let (task, status, failure) = row?;
             seen.push(task.key.clone());
             match status.as_str() {
                 "queued" => queued.push(task),
                 "done" => done += 1,
+                "failed" => failed.push(
+                    failure
+                        .and_then(|f| serde_json::from_str(&f).ok())
+                        .unwrap_or_else(|| TaskFailure {
+                            key: task.key.clone(),
+                            kind: task.kind.clone(),
+                            error_kind: "other".into(),
+                            error: "failed before the run was resumed (no details recorded)".into(),
+                            attempts: 0,
+                        }),
+                ),
                 _ => {}
             }
         }
@@ -208,6 +238,7 @@ impl Journal {
             queued,
             seen,
             done,
+            failed,
         }))
     }
 
@@ -281,6 +312,55 @@ mod tests {
         }
     }
 
+    /// Issue 15 (low): a task that failed for good before the crash is
+    /// still a failure of the resumed run (was: forgotten, so the resumed
+    /// run could look clean).
+    #[test]
+    fn a_resumed_run_remembers_its_failed_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("frontier.db");
+        let failure = TaskFailure {
+            key: "b".into(),
+            kind: "k".into(),
+            error_kind: "parse".into(),
+            error: "no price on the page".into(),
+            attempts: 1,
+        };
+        {
+            let j = Journal::open(&path).unwrap();
+            j.start_run("r1", "p", "h", 5, &[task("a"), task("b")])
+                .unwrap();
+            j.fail_task("r1", &failure).unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let u = j.unfinished("p").unwrap().unwrap();
+        assert_eq!(u.failed, vec![failure]);
+        let queued: Vec<&str> = u.queued.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(queued, vec!["a"]);
+    }
+
+    /// A journal written before failures were recorded gets the column.
+    #[test]
+    fn an_older_journal_gains_the_failure_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("frontier.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE tasks (run_id TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,
+                 kind TEXT NOT NULL, payload TEXT NOT NULL, phase INTEGER NOT NULL,
+                 status TEXT NOT NULL, PRIMARY KEY (run_id, key));
+                 INSERT INTO tasks VALUES ('r1', 'old', 1, 'k', '{}', 0, 'failed');",
+            )
+            .unwrap();
+        let j = Journal::open(&path).unwrap();
+        j.start_run("r1", "p", "h", 5, &[task("a")]).unwrap();
+        let u = j.unfinished("p").unwrap().unwrap();
+        assert_eq!(u.failed.len(), 1);
+        assert_eq!(u.failed[0].key, "old");
+        assert!(u.failed[0].error.contains("no details"), "{:?}", u.failed);
+    }
+
     #[test]
     fn a_killed_run_resumes_with_its_queued_tasks_only() {
         let dir = tempfile::tempdir().unwrap();
@@ -290,7 +370,17 @@ mod tests {
             j.start_run("r1", "p", "h", 5, &[task("a"), task("b")])
                 .unwrap();
             j.complete_task("r1", "a", &[task("c"), task("b")]).unwrap();
-            j.fail_task("r1", "b").unwrap();
+            j.fail_task(
+                "r1",
+                &TaskFailure {
+                    key: "b".into(),
+                    kind: "k".into(),
+                    error_kind: "other".into(),
+                    error: "e".into(),
+                    attempts: 1,
+                },
+            )
+            .unwrap();
             // Dropped without end_run: as if killed.
         }
         let j = Journal::open(&path).unwrap();

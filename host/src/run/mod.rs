@@ -288,7 +288,7 @@ pub struct Progress {
 }
 
 /// A task that failed for good.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskFailure {
     pub key: String,
     pub kind: String,
@@ -652,7 +652,7 @@ enum Start {
     /// A new run: call `plan`.
     Fresh,
     /// Continue a journaled run.
-    Resume(journal::Unfinished),
+    Resume(Box<journal::Unfinished>),
 }
 
 /// Run a [`RunRequest`] to completion (or until shutdown).
@@ -671,7 +671,7 @@ pub async fn execute_run(
     let mut start = Start::Fresh;
     if let Some(j) = &journal {
         match j.unfinished(&manifest.name) {
-            Ok(Some(u)) if u.run.plugin_hash == first.hash => start = Start::Resume(u),
+            Ok(Some(u)) if u.run.plugin_hash == first.hash => start = Start::Resume(Box::new(u)),
             Ok(Some(u)) => {
                 tracing::warn!(plugin = %manifest.name, run = %u.run.run_id, "An unfinished run was made by another build of the plugin; abandoning it and starting afresh.");
                 if let Err(e) = j.end_run(&u.run.run_id, "abandoned", "{}") {
@@ -760,6 +760,7 @@ pub async fn execute_run(
         Start::Resume(u) => {
             tracing::info!(plugin = %manifest.name, run = %run_id, queued = u.queued.len(), done = u.done, "Resuming an unfinished run.");
             summary.tasks_done = u.done;
+            summary.tasks_failed = u.failed;
             for key in u.seen {
                 frontier.mark_seen(key);
             }
@@ -939,18 +940,19 @@ pub async fn execute_run(
                                     m.tasks_failed.fetch_add(1, Ordering::Relaxed);
                                 }
                                 tracing::warn!(plugin = %manifest.name, task = %entry.task.key, attempts = entry.attempts, kind = error_kind, error = %error, "Task failed.");
-                                if let Some(j) = &journal
-                                    && let Err(e) = j.fail_task(&run_id, &entry.task.key)
-                                {
-                                    journal_err(e);
-                                }
-                                summary.tasks_failed.push(TaskFailure {
+                                let failure = TaskFailure {
                                     key: entry.task.key.clone(),
                                     kind: entry.task.kind.clone(),
                                     error_kind: error_kind.to_string(),
                                     error,
                                     attempts: entry.attempts,
-                                });
+                                };
+                                if let Some(j) = &journal
+                                    && let Err(e) = j.fail_task(&run_id, &failure)
+                                {
+                                    journal_err(e);
+                                }
+                                summary.tasks_failed.push(failure);
                                 frontier.finish(phase);
                             }
                         }
