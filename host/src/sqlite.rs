@@ -113,6 +113,36 @@ pub fn open<E>(
     Ok(init(&mut conn).map(|()| conn))
 }
 
+/// What [`layout`] found in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// A new file: the schema was created and the version stored.
+    Created,
+    /// The file already has the version this build reads.
+    Current,
+    /// Another version (newer, or foreign): the caller refuses it.
+    Other(i64),
+}
+
+/// Inside `tx` (an immediate transaction), read the layout version kept in
+/// `PRAGMA user_version`; a new file (0) gets `schema` and `version`.
+pub fn layout(
+    tx: &rusqlite::Transaction<'_>,
+    schema: &str,
+    version: i64,
+) -> rusqlite::Result<Layout> {
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(match found {
+        0 => {
+            tx.execute_batch(schema)?;
+            tx.pragma_update(None, "user_version", version)?;
+            Layout::Created
+        }
+        v if v == version => Layout::Current,
+        other => Layout::Other(other),
+    })
+}
+
 /// `e` with its sources, once each: `cannot open x.db: unable to open
 /// database file`.
 pub fn chain(e: &dyn std::error::Error) -> String {

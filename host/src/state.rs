@@ -248,21 +248,12 @@ fn init_schema(conn: &mut Connection) -> Result<(), StateError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_err)?;
-    let version: i64 = tx
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(db_err)?;
-    match version {
-        0 => {
-            tx.execute_batch(SCHEMA).map_err(db_err)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(db_err)?;
-        }
-        SCHEMA_VERSION => {}
-        other => {
-            return Err(StateError::Storage(format!(
-                "state store has layout version {other}; this build reads version {SCHEMA_VERSION}"
-            )));
-        }
+    if let crate::sqlite::Layout::Other(other) =
+        crate::sqlite::layout(&tx, SCHEMA, SCHEMA_VERSION).map_err(db_err)?
+    {
+        return Err(StateError::Storage(format!(
+            "state store has layout version {other}; this build reads version {SCHEMA_VERSION}"
+        )));
     }
     tx.commit().map_err(db_err)
 }
