@@ -88,7 +88,7 @@ async fn pages_checks_secrets_and_the_session_cap() {
     let secret_value = "hunter2-secret";
     let text = format!(
         "chromedriver = {:?}\nmax_sessions = 1\npage_deadline_secs = 10\n\
-         [[secrets]]\nname = \"pw\"\nhosts = [\"{host}\"]\nvalue_env = \"PW\"\n\
+         [[secrets]]\nname = \"pw\"\nhosts = [\"{host}\"]\nvalue_env = \"PW\"\nallow_http = true\n\
          [[secrets]]\nname = \"other\"\nhosts = [\"other.example\"]\nvalue_env = \"PW\"\n",
         chromedriver.display(),
         host = site.addr,
@@ -291,7 +291,7 @@ fn one_session_browser(site: &Site, secret: &str) -> Arc<Browser> {
     let (_, chromedriver) = crawlhost_tests::instagram::chromium_tools();
     let text = format!(
         "chromedriver = {:?}\nmax_sessions = 1\npage_deadline_secs = 15\n\
-         [[secrets]]\nname = \"pw\"\nhosts = [\"{}\"]\nvalue_env = \"PW\"\n",
+         [[secrets]]\nname = \"pw\"\nhosts = [\"{}\"]\nvalue_env = \"PW\"\nallow_http = true\n",
         chromedriver.display(),
         site.addr,
     );

@@ -63,11 +63,23 @@ async fn run(
             chromium: Some(chromium),
             max_sessions: 1,
             page_deadline_secs: 15,
-            secrets: vec![BrowserSecretConfig {
-                name: "pw".into(),
-                hosts: vec![host.to_string()],
-                value_env: "PW".into(),
-            }],
+            secrets: vec![
+                BrowserSecretConfig {
+                    name: "pw".into(),
+                    hosts: vec![host.to_string()],
+                    value_env: "PW".into(),
+                    // The fixture is plain HTTP on loopback.
+                    allow_http: true,
+                },
+                // The same host, over TLS only (the default): the fixture
+                // serves plain HTTP, so this one is never typed.
+                BrowserSecretConfig {
+                    name: "pw_tls_only".into(),
+                    hosts: vec![host.to_string()],
+                    value_env: "PW".into(),
+                    allow_http: false,
+                },
+            ],
             ..BrowserConfig::default()
         };
         settings.browser = Some(config.check(&|_| Some(SECRET.to_string())).unwrap());
@@ -149,6 +161,13 @@ async fn plugins_browse_only_declared_hosts_and_never_see_secrets() {
             {"op": "secret", "selector": "#pw", "name": "pw"},
             {"op": "wait", "selector": "#pw[value^='s3']", "min": 1, "timeout_ms": 0},
         ],
+        // A secret is not typed into a plain-HTTP page of its host unless it
+        // says `allow_http`: submitting would send it in clear text.
+        [
+            {"op": "open", "url": url("/form")},
+            {"op": "secret", "selector": "#pw", "name": "pw_tls_only"},
+            {"op": "html", "selector": "#echo"},
+        ],
     ]);
     let (summary, records) = run(&site.url, &cases, true).await;
 
@@ -174,6 +193,12 @@ async fn plugins_browse_only_declared_hosts_and_never_see_secrets() {
         assert_eq!(kind, "blocked", "{key}: {msg}");
         assert!(msg.contains("secret the host typed"), "{key}: {msg}");
     }
+    let (kind, msg) = failure(&summary, "0006");
+    assert_eq!(kind, "blocked", "{msg}");
+    assert!(
+        msg.contains("pw_tls_only") && msg.contains("https") && msg.contains("allow_http"),
+        "{msg}"
+    );
     let everything = format!("{records:?} {summary:?}");
     assert!(
         !everything.contains(&SECRET[..SECRET.len() - 1]),

@@ -83,6 +83,8 @@ fn settings(dir: &Path, oliveyoung_url: &str, ig_url: &str, password: &str) -> S
         name: name.into(),
         hosts: vec![host.to_string()],
         value_env: env.into(),
+        // The fixture is plain HTTP on loopback.
+        allow_http: true,
     };
     let browser = BrowserConfig {
         chromedriver,

@@ -84,6 +84,8 @@ async fn fixture_for(name: &str, wasm: PathBuf) -> (KitOptions, Box<dyn std::any
                 name: name.into(),
                 hosts: vec![host.clone()],
                 value_env: env.into(),
+                // The fixture is plain HTTP on loopback.
+                allow_http: true,
             };
             let browser = BrowserConfig {
                 chromedriver,

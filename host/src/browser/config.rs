@@ -17,6 +17,7 @@
 //! name = "instagram_password"
 //! hosts = ["www.instagram.com"]
 //! value_env = "INSTAGRAM_PASSWORD"
+//! # allow_http = false   # https pages only (the default)
 //! ```
 
 use std::path::PathBuf;
@@ -125,6 +126,13 @@ pub struct BrowserSecretConfig {
     /// Environment variable holding the value (read when the configuration
     /// is checked; a missing variable is an error naming it).
     pub value_env: String,
+    /// Also type it into plain-HTTP (`http://`) pages of its hosts. Default
+    /// false: only https pages get it, because a form on an `http://` page
+    /// sends what is typed in clear text to anyone on the path (the same
+    /// rule as `allow_http` of `[[http.secrets]]`). Set it only for a site
+    /// that has no https, such as a loopback test fixture.
+    #[serde(default)]
+    pub allow_http: bool,
 }
 
 fn default_chromedriver() -> PathBuf {
@@ -258,7 +266,8 @@ impl BrowserConfig {
             })?;
             let hosts: Vec<&str> = s.hosts.iter().map(String::as_str).collect();
             let secret = BrowserSecret::new(&s.name, &hosts, &value)
-                .map_err(|(part, reason)| err(format!("{field}.{part}"), reason))?;
+                .map_err(|(part, reason)| err(format!("{field}.{part}"), reason))?
+                .allow_http(s.allow_http);
             secrets.push(secret);
         }
         Ok(BrowserSettings {

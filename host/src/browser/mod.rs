@@ -9,7 +9,8 @@
 //! ([`egress`]), which is also the only way out for WebRTC
 //! ([`config::ENFORCED_ARGS`]); a cap on concurrent browsers, each session
 //! bound to one plugin for its life and reused only across that plugin's
-//! tasks ([`pool`]); credentials typed by the host, redacted from everything
+//! tasks ([`pool`]); credentials typed by the host (only into https pages of
+//! their hosts unless allowed over plain HTTP), redacted from everything
 //! read back ([`secrets`]), and kept from being probed piece by piece
 //! ([`probe`], [`page`]). [`driver`] starts
 //! chromedriver and opens sessions; [`page`] runs the page operations of the

@@ -434,8 +434,8 @@ impl Page {
         self.recheck(was_held).await
     }
 
-    /// Type the secret `name` into `selector`, if the page's host may get it,
-    /// and register the field: from now on the page holds a secret. A field
+    /// Type the secret `name` into `selector`, if the page's host may get it
+    /// (and the page is https, unless the secret has `allow_http`), and register the field: from now on the page holds a secret. A field
     /// that does not end up holding what it held plus the secret (a
     /// `maxlength`, an input mask) would show a part of it: the page is
     /// blanked instead.

@@ -1,6 +1,7 @@
 //! Credentials the host types into browser pages for plugins
 //! (`type-secret`). A secret is typed only on a page whose host it names,
-//! and every string read back from a page (HTML, attributes, URLs, error
+//! and only over https unless the operator allows plain HTTP for it (a form
+//! on an `http://` page sends what is typed in clear text), and every string read back from a page (HTML, attributes, URLs, error
 //! messages) has each value replaced by `[redacted]`, so a page that echoes a
 //! form field cannot leak it to the plugin. Pure.
 
@@ -15,6 +16,7 @@ pub struct BrowserSecret {
     name: String,
     hosts: Vec<HostPattern>,
     value: String,
+    allow_http: bool,
 }
 
 impl std::fmt::Debug for BrowserSecret {
@@ -23,6 +25,7 @@ impl std::fmt::Debug for BrowserSecret {
             .field("name", &self.name)
             .field("hosts", &self.hosts)
             .field("value", &REDACTED)
+            .field("allow_http", &self.allow_http)
             .finish()
     }
 }
@@ -60,14 +63,23 @@ impl BrowserSecret {
             name: name.to_string(),
             hosts,
             value: value.to_string(),
+            allow_http: false,
         })
+    }
+
+    /// Whether it may also be typed into a plain-HTTP page of its hosts
+    /// (`allow_http` in `[[browser.secrets]]`; default false, https only).
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// Whether it may be typed into a page at `url`.
+    /// Whether it may be typed into a page at `url` as far as the host goes
+    /// (the scheme is checked by [`BrowserSecrets::for_page`]).
     pub fn applies_to(&self, url: &Url) -> bool {
         self.hosts.iter().any(|p| p.matches(url))
     }
@@ -85,6 +97,12 @@ pub enum SecretRefusal {
     Unknown(String),
     #[error("secret `{name}` may not be typed into a page of {host} (not in its hosts)")]
     WrongHost { name: String, host: String },
+    #[error(
+        "secret `{name}` may not be typed into {origin}: the page is not https, so the \
+         secret would leave in clear text (set allow_http = true on its [[browser.secrets]] \
+         entry only for a site that has no https)"
+    )]
+    PlainHttp { name: String, origin: String },
 }
 
 /// Every configured browser secret.
@@ -103,6 +121,12 @@ impl BrowserSecrets {
             return Err(SecretRefusal::WrongHost {
                 name: name.to_string(),
                 host: url.host_str().unwrap_or("?").to_string(),
+            });
+        }
+        if url.scheme() != "https" && !secret.allow_http {
+            return Err(SecretRefusal::PlainHttp {
+                name: name.to_string(),
+                origin: url.origin().ascii_serialization(),
             });
         }
         Ok(secret)
@@ -194,6 +218,34 @@ mod tests {
             s.for_page("nope", &ok).unwrap_err(),
             SecretRefusal::Unknown("nope".into())
         );
+    }
+
+    #[test]
+    fn typed_over_plain_http_only_when_allowed() {
+        let s = secrets();
+        let clear = Url::parse("http://www.instagram.com/accounts/login/").unwrap();
+        let refused = s.for_page("pw", &clear).unwrap_err();
+        assert_eq!(
+            refused,
+            SecretRefusal::PlainHttp {
+                name: "pw".into(),
+                origin: "http://www.instagram.com".into()
+            }
+        );
+        let msg = refused.to_string();
+        assert!(msg.contains("https") && msg.contains("allow_http"), "{msg}");
+        let allowed = BrowserSecrets(vec![
+            BrowserSecret::new("pw", &["www.instagram.com"], "p@ss word&<1>")
+                .unwrap()
+                .allow_http(true),
+        ]);
+        assert!(allowed.for_page("pw", &clear).is_ok());
+        // allow_http does not widen the hosts.
+        let evil = Url::parse("http://evil.example/login").unwrap();
+        assert!(matches!(
+            allowed.for_page("pw", &evil),
+            Err(SecretRefusal::WrongHost { .. })
+        ));
     }
 
     #[test]
