@@ -17,7 +17,8 @@
 //!    ([`politeness`]), send with connect / first-byte / total timeouts,
 //!    retry connect errors, timeouts, 429 and 5xx with backoff or the
 //!    server's `Retry-After` within the host's circuit and retry budget
-//!    ([`retry`]).
+//!    ([`retry`]). This per-host state (and the robots.txt cache) is kept
+//!    while it still matters and bounded in size ([`evict`]).
 //! 5. **Body**: streamed, decompressed (gzip/br/deflate), cut at
 //!    `http.max_response_bytes`; charset detected ([`charset`]).
 //! 6. **Hand back**: secrets redacted from everything the plugin gets;
@@ -26,6 +27,7 @@
 pub mod allow;
 pub mod charset;
 pub mod cookies;
+pub mod evict;
 pub mod politeness;
 pub mod proxy;
 pub mod record;
@@ -49,9 +51,10 @@ use crate::config::HttpSettings;
 use crate::engine::bindings::{CrawlError, Header, HttpRequest, HttpResponse};
 use allow::{AddressPolicy, AllowList};
 pub use cookies::Session;
+use evict::HostTable;
 use politeness::{Politeness, host_key};
 use record::{Mode, RecordError, RecordedError};
-use retry::{Circuit, RetryBudget, RetryDecision};
+use retry::{HostHealth, RetryDecision};
 use robots::{RobotsCache, Rules};
 pub use stats::{Event, FetchStats, FetchTotals, HostTotals};
 
@@ -192,13 +195,6 @@ impl FetchScope {
     }
 }
 
-/// Circuit and retry budget of one host.
-#[derive(Default)]
-struct Health {
-    circuit: Circuit,
-    budget: RetryBudget,
-}
-
 /// The shared HTTP client (connection pools, per-host politeness, robots
 /// cache, circuits: one for the whole host process).
 pub struct HttpClient {
@@ -211,7 +207,7 @@ pub struct HttpClient {
     politeness: Politeness,
     robots: RobotsCache,
     agent: String,
-    health: Mutex<HashMap<String, Health>>,
+    health: Mutex<HostTable<HostHealth>>,
 }
 
 /// Headers a plugin may not set: the host owns identity, framing and hop-by-hop
@@ -292,9 +288,9 @@ impl HttpClient {
             direct_proxied: settings.proxy.is_some() || proxy::env_proxy_set(),
             proxied,
             politeness: Politeness::new(settings.politeness.clone()),
-            robots: RobotsCache::default(),
+            robots: RobotsCache::new(&settings.robots),
             agent: robots::agent_token(&settings.user_agent),
-            health: Mutex::new(HashMap::new()),
+            health: Mutex::new(HostTable::new("circuits", settings.circuit.max_hosts)),
             settings,
         })
     }
@@ -315,9 +311,9 @@ impl HttpClient {
         }
     }
 
-    fn with_health<R>(&self, key: &str, f: impl FnOnce(&mut Health) -> R) -> R {
+    fn with_health<R>(&self, key: &str, f: impl FnOnce(&mut HostHealth) -> R) -> R {
         let mut map = self.health.lock().unwrap_or_else(|p| p.into_inner());
-        f(map.entry(key.to_string()).or_default())
+        f(map.get_or_insert_with(key, Instant::now(), HostHealth::default))
     }
 
     /// Whether `host_key`'s circuit is open now (for tests and metrics).

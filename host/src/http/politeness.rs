@@ -8,8 +8,13 @@
 //! gate, so two plugins cannot double the load on one site. The decisions
 //! (which limits apply, the auto-throttle step) are pure functions; the
 //! [`Politeness`] table holds the per-host state and does the waiting.
+//!
+//! A host's gate is kept while it still holds something back (a request in
+//! flight, a rate-limit slot, a pause or an auto-throttle delay still
+//! pending) and forgotten once it is idle: a new gate for that host is then
+//! the same as the old one (a full burst, no pause). At most
+//! `http.politeness.max_hosts` idle gates are kept ([`super::evict`]).
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use super::allow::HostPattern;
+use super::evict::{HostTable, Keep, Relevance};
 
 /// `[http.politeness]`
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -53,6 +59,11 @@ pub struct PolitenessConfig {
     /// Overrides for some hosts; the first rule whose patterns match wins.
     #[serde(default)]
     pub hosts: Vec<HostRuleConfig>,
+    /// Hosts whose state (rate limiter, pause, throttle) is kept at most; an
+    /// idle host's state is dropped first, a host with a delay still pending
+    /// never. Default 10000.
+    #[serde(default = "default_max_hosts")]
+    pub max_hosts: usize,
 }
 
 /// `[[http.politeness.hosts]]`: limits for matching hosts.
@@ -90,6 +101,9 @@ fn default_target_concurrency() -> f64 {
 fn default_auto_throttle_max_delay_ms() -> u64 {
     30_000
 }
+fn default_max_hosts() -> usize {
+    10_000
+}
 
 impl Default for PolitenessConfig {
     fn default() -> Self {
@@ -102,6 +116,7 @@ impl Default for PolitenessConfig {
             auto_throttle_target_concurrency: default_target_concurrency(),
             auto_throttle_max_delay_ms: default_auto_throttle_max_delay_ms(),
             hosts: Vec::new(),
+            max_hosts: default_max_hosts(),
         }
     }
 }
@@ -123,6 +138,8 @@ pub struct PolitenessSettings {
     pub jitter: Duration,
     /// Target concurrency and longest delay, when auto-throttle is on.
     pub auto_throttle: Option<(f64, Duration)>,
+    /// Most host gates kept that are not pinned by a pending delay.
+    pub max_hosts: usize,
 }
 
 fn check_rate(field: &str, rps: f64) -> Result<Duration, (String, String)> {
@@ -187,6 +204,9 @@ impl PolitenessConfig {
             }
             rules.push((patterns, limits));
         }
+        if self.max_hosts == 0 {
+            return Err((format!("{p}.max_hosts"), "must be at least 1".into()));
+        }
         let auto_throttle = if self.auto_throttle {
             let t = self.auto_throttle_target_concurrency;
             if !t.is_finite() || !(0.1..=1000.0).contains(&t) {
@@ -204,6 +224,7 @@ impl PolitenessConfig {
             rules,
             jitter: Duration::from_millis(self.jitter_ms),
             auto_throttle,
+            max_hosts: self.max_hosts,
         })
     }
 }
@@ -262,6 +283,8 @@ pub struct HostGate {
     pause_until: Mutex<Option<Instant>>,
     /// Auto-throttle: the current spacing and when the next request may go.
     throttle: Mutex<(Duration, Instant)>,
+    /// When the rate limiter last let a request go.
+    last_sent: Mutex<Option<Instant>>,
 }
 
 fn limiter(limits: Limits) -> DefaultDirectRateLimiter {
@@ -280,14 +303,34 @@ impl HostGate {
             semaphore: Arc::new(Semaphore::new(limits.concurrency)),
             pause_until: Mutex::new(None),
             throttle: Mutex::new((Duration::ZERO, Instant::now())),
+            last_sent: Mutex::new(None),
         }
+    }
+}
+
+impl Relevance for Arc<HostGate> {
+    /// Pinned while anything still holds the host back: a fetch holding the
+    /// gate or one of its slots, a pause, an auto-throttle slot, or a rate
+    /// limiter that has not refilled its burst since the last request (one
+    /// `period` per request of the burst). Otherwise idle: a new gate would
+    /// behave the same.
+    fn keep(&self, now: Instant) -> Keep {
+        let limits = lock(&self.limiter).1;
+        let refilled = lock(&self.last_sent)
+            .is_none_or(|at| now >= at + limits.period.saturating_mul(limits.burst.max(1)));
+        let busy = Arc::strong_count(self) > 1
+            || self.semaphore.available_permits() < limits.concurrency
+            || lock(&self.pause_until).is_some_and(|t| t > now)
+            || lock(&self.throttle).1 > now
+            || !refilled;
+        if busy { Keep::Pinned } else { Keep::Idle }
     }
 }
 
 /// Per-host gates for the whole process.
 pub struct Politeness {
     settings: PolitenessSettings,
-    gates: Mutex<HashMap<String, Arc<HostGate>>>,
+    gates: Mutex<HostTable<Arc<HostGate>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -297,18 +340,29 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Politeness {
     pub fn new(settings: PolitenessSettings) -> Self {
         Self {
+            gates: Mutex::new(HostTable::new("politeness", settings.max_hosts)),
             settings,
-            gates: Mutex::new(HashMap::new()),
         }
     }
 
     /// The gate of `url`'s host, created with its limits on first use.
     pub fn gate(&self, url: &Url) -> Arc<HostGate> {
-        let key = host_key(url);
+        self.gate_at(url, Instant::now())
+    }
+
+    /// [`Self::gate`] at a given time (idle gates of other hosts may be
+    /// dropped then).
+    pub fn gate_at(&self, url: &Url, now: Instant) -> Arc<HostGate> {
         lock(&self.gates)
-            .entry(key)
-            .or_insert_with(|| Arc::new(HostGate::new(self.settings.limits_for(url))))
+            .get_or_insert_with(&host_key(url), now, || {
+                Arc::new(HostGate::new(self.settings.limits_for(url)))
+            })
             .clone()
+    }
+
+    /// Hosts whose gate is kept now.
+    pub fn hosts(&self) -> usize {
+        lock(&self.gates).len()
     }
 
     /// Wait for this host's turn: a concurrency slot, the end of any pause,
@@ -331,6 +385,7 @@ impl Politeness {
         }
         let limiter = lock(&gate.limiter).0.clone();
         limiter.until_ready().await;
+        *lock(&gate.last_sent) = Some(Instant::now());
         if self.settings.auto_throttle.is_some() {
             let wait_until = {
                 let mut t = lock(&gate.throttle);
@@ -460,6 +515,59 @@ mod tests {
             ..PolitenessConfig::default()
         };
         assert_eq!(cfg.check().unwrap_err().0, "http.politeness.hosts[0].hosts");
+    }
+
+    #[test]
+    fn gates_stay_bounded_and_keep_every_pending_delay() {
+        let cfg = PolitenessConfig {
+            max_hosts: 100,
+            ..PolitenessConfig::default()
+        };
+        let p = Politeness::new(cfg.check().unwrap());
+        let t0 = Instant::now();
+        let hour = Duration::from_secs(3600);
+        // A host paused by Retry-After, one whose last request was just now
+        // (its next slot is pending), one with a fetch in flight (its slot
+        // held, the gate dropped).
+        let paused = p.gate_at(&url("https://paused.example/"), t0);
+        p.pause(&paused, t0 + hour);
+        drop(paused);
+        let busy = p.gate_at(&url("https://busy.example/"), t0);
+        let slot = busy.semaphore.clone().try_acquire_owned().unwrap();
+        drop(busy);
+        let mut now = t0;
+        for i in 0..10_000 {
+            now += Duration::from_millis(100);
+            let gate = p.gate_at(&url(&format!("https://h{i}.example/")), now);
+            *lock(&gate.last_sent) = Some(now);
+            assert!(p.hosts() <= 100, "{} gates after {i} hosts", p.hosts());
+        }
+        let recent = p.gate_at(&url("https://recent.example/"), now);
+        *lock(&recent.last_sent) = Some(now);
+        drop(recent);
+        let mut gates = lock(&p.gates);
+        gates.sweep(now + Duration::from_millis(1));
+        for kept in [
+            "paused.example:443",
+            "busy.example:443",
+            "recent.example:443",
+        ] {
+            assert!(
+                gates.contains(kept),
+                "{kept} was dropped while it still mattered"
+            );
+        }
+        drop(gates);
+        // Once the pause is over and the slot released, they go too.
+        drop(slot);
+        p.gate_at(&url("https://late.example/"), t0 + 2 * hour);
+        assert_eq!(p.hosts(), 1);
+        // The same gate comes back for a host whose state is kept.
+        let a = p.gate_at(&url("https://late.example/x"), t0 + 2 * hour);
+        assert!(Arc::ptr_eq(
+            &a,
+            &p.gate_at(&url("https://late.example/y"), t0 + 2 * hour)
+        ));
     }
 
     #[test]

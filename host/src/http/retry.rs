@@ -13,10 +13,16 @@
 //! breaker (a host failing `failure_threshold` times in a row is not
 //! contacted for `open_secs`; fetches to it fail at once with a retryable
 //! error, so task retries burn no network and end quickly).
+//!
+//! Both live per host in [`HostHealth`], kept while the circuit is open or
+//! half-open or has failed recently, and at most `http.circuit.max_hosts`
+//! of them otherwise ([`super::evict`]).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
+
+use super::evict::{Keep, Relevance};
 
 /// `[http.retry]`
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -119,6 +125,12 @@ pub struct CircuitConfig {
     /// let through (success closes it, failure opens it again). Default 30.
     #[serde(default = "default_open_secs")]
     pub open_secs: u64,
+    /// Hosts whose circuit and retry budget are kept at most. A host's are
+    /// dropped once its circuit is closed and it has not failed for two
+    /// `open_secs` (so its budget starts again), healthy hosts first when
+    /// full; an open circuit is never dropped. Default 10000.
+    #[serde(default = "default_circuit_max_hosts")]
+    pub max_hosts: usize,
 }
 
 fn default_failure_threshold() -> u32 {
@@ -127,12 +139,16 @@ fn default_failure_threshold() -> u32 {
 fn default_open_secs() -> u64 {
     30
 }
+fn default_circuit_max_hosts() -> usize {
+    10_000
+}
 
 impl Default for CircuitConfig {
     fn default() -> Self {
         Self {
             failure_threshold: default_failure_threshold(),
             open_secs: default_open_secs(),
+            max_hosts: default_circuit_max_hosts(),
         }
     }
 }
@@ -145,6 +161,9 @@ impl CircuitConfig {
                 "http.circuit.open_secs".into(),
                 "must be at least 1 when the breaker is on".into(),
             ));
+        }
+        if self.max_hosts == 0 {
+            return Err(("http.circuit.max_hosts".into(), "must be at least 1".into()));
         }
         Ok(())
     }
@@ -295,6 +314,10 @@ pub struct Circuit {
     state: CircuitState,
     /// Times the circuit opened.
     pub opened: u64,
+    /// Until when forgetting this circuit would change what it decides:
+    /// two `open_secs` after the last failure (the open period and a trial
+    /// after it), or the end of a trial in flight.
+    matters_until: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +333,7 @@ impl Default for Circuit {
             consecutive_failures: 0,
             state: CircuitState::Closed,
             opened: 0,
+            matters_until: None,
         }
     }
 }
@@ -324,11 +348,13 @@ impl Circuit {
             CircuitState::Open { until } if now < until => Err(until),
             CircuitState::Open { .. } => {
                 self.state = CircuitState::HalfOpen { trial_started: now };
+                self.matter_until(now + open_for);
                 Ok(())
             }
             // A trial that never reported (its task was cancelled) expires.
             CircuitState::HalfOpen { trial_started } if now >= trial_started + open_for => {
                 self.state = CircuitState::HalfOpen { trial_started: now };
+                self.matter_until(now + open_for);
                 Ok(())
             }
             CircuitState::HalfOpen { trial_started } => Err(trial_started + open_for),
@@ -343,9 +369,11 @@ impl Circuit {
         if ok {
             self.consecutive_failures = 0;
             self.state = CircuitState::Closed;
+            self.matters_until = None;
             return;
         }
         self.consecutive_failures += 1;
+        self.matter_until(now + Duration::from_secs(cfg.open_secs).saturating_mul(2));
         let trial_failed = matches!(self.state, CircuitState::HalfOpen { .. });
         if trial_failed || self.consecutive_failures >= cfg.failure_threshold {
             if !matches!(self.state, CircuitState::Open { .. }) {
@@ -360,6 +388,34 @@ impl Circuit {
     /// Whether the circuit currently refuses requests.
     pub fn is_open(&self, now: Instant) -> bool {
         matches!(self.state, CircuitState::Open { until } if now < until)
+    }
+
+    fn matter_until(&mut self, at: Instant) {
+        self.matters_until = Some(self.matters_until.map_or(at, |t| t.max(at)));
+    }
+}
+
+/// Circuit and retry budget of one host.
+#[derive(Debug, Clone, Default)]
+pub struct HostHealth {
+    pub circuit: Circuit,
+    pub budget: RetryBudget,
+}
+
+impl Relevance for HostHealth {
+    /// Pinned while the circuit is open, its trial is in flight, or it has
+    /// failed within two `open_secs`; idle otherwise: a closed circuit with no
+    /// recent failure is a fresh one, and one left open and not tried for an
+    /// `open_secs` after it would have let a trial through is as good as
+    /// that trial (the retry budget starts again, as the failures that spent
+    /// it are that old).
+    fn keep(&self, now: Instant) -> Keep {
+        let c = &self.circuit;
+        if c.is_open(now) || c.matters_until.is_some_and(|t| now < t) {
+            Keep::Pinned
+        } else {
+            Keep::Idle
+        }
     }
 }
 
@@ -500,6 +556,7 @@ mod tests {
         let c = CircuitConfig {
             failure_threshold: 3,
             open_secs: 10,
+            ..CircuitConfig::default()
         };
         let t0 = Instant::now();
         let mut k = Circuit::default();
@@ -542,10 +599,64 @@ mod tests {
     }
 
     #[test]
+    fn health_stays_bounded_and_keeps_open_and_failing_circuits() {
+        use super::super::evict::HostTable;
+        let c = CircuitConfig {
+            failure_threshold: 3,
+            open_secs: 30,
+            max_hosts: 100,
+        };
+        let t0 = Instant::now();
+        let mut table: HostTable<HostHealth> = HostTable::new("circuits", c.max_hosts);
+        // One host's circuit opens, another has failed twice (one short).
+        let open = table.get_or_insert_with("open.example:443", t0, HostHealth::default);
+        for _ in 0..3 {
+            open.circuit.record(&c, false, t0);
+        }
+        assert!(open.circuit.is_open(t0));
+        let failing = table.get_or_insert_with("failing.example:443", t0, HostHealth::default);
+        failing.circuit.record(&c, false, t0);
+        failing.circuit.record(&c, false, t0);
+        let mut now = t0;
+        for i in 0..10_000 {
+            now += Duration::from_millis(5);
+            let h =
+                table.get_or_insert_with(&format!("h{i}.example:443"), now, HostHealth::default);
+            h.budget.on_request();
+            h.circuit.admit(&c, now).unwrap();
+            h.circuit.record(&c, true, now);
+            assert!(
+                table.len() <= 100,
+                "{} circuits after {i} hosts",
+                table.len()
+            );
+            if now >= t0 + Duration::from_secs(25) {
+                break;
+            }
+        }
+        table.sweep(now);
+        assert!(
+            table.contains("open.example:443"),
+            "an open circuit was dropped"
+        );
+        assert!(
+            table.contains("failing.example:443"),
+            "recent failures were forgotten"
+        );
+        let failing = table.get_or_insert_with("failing.example:443", now, HostHealth::default);
+        failing.circuit.record(&c, false, now);
+        assert!(failing.circuit.is_open(now), "the third failure opens it");
+        // Long after, with no failure since, both are idle and go.
+        table.sweep(now + Duration::from_secs(120));
+        assert!(table.is_empty());
+    }
+
+    #[test]
     fn disabled_breaker_never_opens() {
         let c = CircuitConfig {
             failure_threshold: 0,
             open_secs: 0,
+            ..CircuitConfig::default()
         };
         let mut k = Circuit::default();
         let t = Instant::now();

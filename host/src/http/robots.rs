@@ -8,14 +8,21 @@
 //! is not cached, so a later task tries again. The fetching itself is done
 //! by the client ([`super::HttpClient`]), through the same allow-list,
 //! address guard and politeness as any request.
+//!
+//! The cache holds at most `http.robots.max_origins` origins
+//! ([`super::evict`]): an expired file goes first, a fresh one only when
+//! every entry is fresh (least recently used first; losing it costs one more
+//! fetch of the file, never a request it forbids), one being fetched or read
+//! never.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use texting_robots::Robot;
 use url::Url;
+
+use super::evict::{HostTable, Keep, Relevance};
 
 /// Largest robots.txt read (the RFC asks parsers to handle at least 500 KiB).
 pub const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
@@ -35,6 +42,11 @@ pub struct RobotsConfig {
     /// down to it; 0 ignores `Crawl-delay`. Default 30.
     #[serde(default = "default_max_crawl_delay_secs")]
     pub max_crawl_delay_secs: u64,
+    /// Origins whose robots.txt is cached at most; when full, expired files
+    /// are dropped first, then the least recently used (it is fetched again
+    /// when next needed). Default 10000.
+    #[serde(default = "default_max_origins")]
+    pub max_origins: usize,
 }
 
 fn default_obey() -> bool {
@@ -46,6 +58,9 @@ fn default_cache_secs() -> u64 {
 fn default_max_crawl_delay_secs() -> u64 {
     30
 }
+fn default_max_origins() -> usize {
+    10_000
+}
 
 impl Default for RobotsConfig {
     fn default() -> Self {
@@ -53,6 +68,7 @@ impl Default for RobotsConfig {
             obey: default_obey(),
             cache_secs: default_cache_secs(),
             max_crawl_delay_secs: default_max_crawl_delay_secs(),
+            max_origins: default_max_origins(),
         }
     }
 }
@@ -148,22 +164,67 @@ pub fn robots_url(url: &Url) -> Option<(String, Url)> {
 /// for a single robots.txt fetch.
 pub type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Rules>)>>>;
 
-/// Rules per origin, for the life of the process.
-#[derive(Default)]
+/// A slot in the cache, with the TTL that says how long its rules matter.
+pub struct Cached {
+    slot: Slot,
+    ttl: Duration,
+}
+
+impl Relevance for Cached {
+    /// Pinned while a check holds the slot (fetching or reading it), cached
+    /// while its rules are fresh, idle when empty or expired.
+    fn keep(&self, now: Instant) -> Keep {
+        if Arc::strong_count(&self.slot) > 1 {
+            return Keep::Pinned;
+        }
+        match self.slot.try_lock() {
+            Err(_) => Keep::Pinned,
+            Ok(entry) if fresh(&entry, self.ttl, now).is_some() => Keep::Cached,
+            Ok(_) => Keep::Idle,
+        }
+    }
+}
+
+/// Rules per origin, at most `max_origins` of them.
 pub struct RobotsCache {
-    slots: Mutex<HashMap<String, Slot>>,
+    slots: Mutex<HostTable<Cached>>,
+    ttl: Duration,
 }
 
 impl RobotsCache {
+    pub fn new(cfg: &RobotsConfig) -> Self {
+        Self {
+            slots: Mutex::new(HostTable::new("robots.txt", cfg.max_origins)),
+            ttl: Duration::from_secs(cfg.cache_secs),
+        }
+    }
+
     /// The slot of `origin`; lock it, check freshness with [`fresh`], fetch
     /// when stale.
     pub fn slot(&self, origin: &str) -> Slot {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(origin.to_string())
-            .or_default()
+        self.slot_at(origin, Instant::now())
+    }
+
+    /// [`Self::slot`] at a given time (stale slots of other origins may be
+    /// dropped then).
+    pub fn slot_at(&self, origin: &str, now: Instant) -> Slot {
+        let ttl = self.ttl;
+        self.lock()
+            .get_or_insert_with(origin, now, || Cached {
+                slot: Slot::default(),
+                ttl,
+            })
+            .slot
             .clone()
+    }
+
+    /// Origins cached now.
+    pub fn origins(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HostTable<Cached>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -231,6 +292,70 @@ User-agent: crawlhost\nDisallow: /no-bots\nDisallow: /private\nAllow: /private/o
         assert_eq!(robots.as_str(), "https://www.a.com/robots.txt");
         let (_, robots) = robots_url(&url("http://127.0.0.1:8080/x")).unwrap();
         assert_eq!(robots.as_str(), "http://127.0.0.1:8080/robots.txt");
+    }
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_fresh_and_busy_rules() {
+        let cfg = RobotsConfig {
+            max_origins: 50,
+            cache_secs: 60,
+            ..RobotsConfig::default()
+        };
+        let cache = RobotsCache::new(&cfg);
+        let t0 = Instant::now();
+        let fill = |slot: &Slot, at: Instant| {
+            *slot.try_lock().unwrap() = Some((at, Arc::new(Rules::AllowAll)));
+        };
+        // A rule in use through the whole run, and one being fetched (its
+        // slot held by the check that fetches it).
+        let used = "https://used.example:443";
+        fill(&cache.slot_at(used, t0), t0);
+        let fetching = cache.slot_at("https://fetching.example:443", t0);
+        let mut now = t0;
+        for i in 0..10_000 {
+            now += Duration::from_millis(100);
+            fill(
+                &cache.slot_at(&format!("https://h{i}.example:443"), now),
+                now,
+            );
+            assert!(
+                cache.origins() <= 50,
+                "{} origins after {i}",
+                cache.origins()
+            );
+            if i % 10 == 0 {
+                // Read again every second, and refreshed, so always within
+                // its TTL: it must still be there.
+                let slot = cache.slot_at(used, now);
+                let mut entry = slot.try_lock().unwrap();
+                assert!(
+                    fresh(&entry, cache.ttl, now).is_some(),
+                    "{used} dropped after {i}"
+                );
+                *entry = Some((now, Arc::new(Rules::AllowAll)));
+            }
+        }
+        let slots = cache.lock();
+        assert!(
+            slots.contains(used),
+            "a rule within its TTL in use was dropped"
+        );
+        assert!(slots.contains("https://fetching.example:443"));
+        drop(slots);
+        drop(fetching);
+        // Within their TTL and with room to spare, nothing fresh goes at a sweep;
+        // expired ones do.
+        let cache = RobotsCache::new(&cfg);
+        fill(&cache.slot_at("https://old.example:443", t0), t0);
+        fill(
+            &cache.slot_at("https://new.example:443", t0 + Duration::from_secs(30)),
+            t0 + Duration::from_secs(30),
+        );
+        cache.lock().sweep(t0 + Duration::from_secs(61));
+        let slots = cache.lock();
+        assert!(
+            slots.contains("https://new.example:443") && !slots.contains("https://old.example:443")
+        );
     }
 
     #[test]
