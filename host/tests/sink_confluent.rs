@@ -855,3 +855,52 @@ async fn late_marker_from_a_killed_run_wins() {
         Some(5)
     );
 }
+
+/// Issue 15 item 11 on the embedded bus: it cannot delete a topic, but its
+/// file can be replaced (a new data directory, a deleted `bus.db`), which
+/// takes the group's offsets with it. The new log's first batch has the
+/// keys of the earlier log's objects; the sink stops instead of overwriting
+/// them.
+#[tokio::test]
+async fn a_new_embedded_log_does_not_overwrite_the_earlier_objects() {
+    let f = Fixture::new("new-embedded-log");
+    for i in 0..4 {
+        f.produce("t", "k", &format!("{{\"gen\":1,\"i\":{i}}}"), T0)
+            .await;
+    }
+    let report = f.run_once("topics = [\"t\"]\nflush_size = 2").await;
+    assert_eq!(report.records_written, 4);
+    let before = f.objects("topics").await;
+    assert_eq!(before.len(), 2, "{:?}", before.keys());
+
+    let fresh = tempfile::tempdir().unwrap();
+    let bus = Arc::new(EmbeddedBus::open(&fresh.path().join("bus.db"), 1).unwrap());
+    bus.produce(vec![ProduceRecord {
+        topic: "t".into(),
+        key: Some(b"k".to_vec()),
+        value: b"{\"gen\":2}".to_vec(),
+        headers: vec![],
+        timestamp_ms: T0,
+    }])
+    .await
+    .unwrap();
+    let bus: Arc<dyn Bus> = bus;
+    let mut sink = Sink::new(
+        f.config("topics = [\"t\"]\nflush_size = 2"),
+        bus,
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let err = sink
+        .run(RunMode::Once, std::future::pending())
+        .await
+        .expect_err("the sink overwrote the earlier log's objects")
+        .to_string();
+    assert!(err.contains("t/0"), "{err}");
+    assert!(err.contains("t+0+0000000000.json already exists"), "{err}");
+    assert!(err.contains("end offset 1"), "{err}");
+    assert_eq!(f.objects("topics").await, before);
+    // Nothing is left pending: the next start refuses the same way.
+    assert!(f.objects("_crawlhost").await.is_empty());
+}

@@ -199,3 +199,150 @@ async fn a_log_ending_in_a_transaction_marker_still_ends_once_and_until_idle_run
         );
     }
 }
+
+/// Produce `values` to partition 0 of `topic` and wait until Kafka has them.
+async fn produce_values(bus: &Arc<dyn crawlhost::bus::Bus>, topic: &str, values: &[String]) {
+    bus.produce(
+        values
+            .iter()
+            .map(|v| ProduceRecord {
+                topic: topic.into(),
+                key: None,
+                value: v.clone().into_bytes(),
+                headers: vec![],
+                timestamp_ms: 1_724_198_400_000,
+            })
+            .collect(),
+    )
+    .await
+    .unwrap();
+    bus.flush().await.unwrap();
+}
+
+/// Issue 15 item 11: a topic deleted and recreated under a running
+/// deployment. The sink wrote 5 records (offsets 0..5, objects at 0, 2 and
+/// 4) and committed 5; the new topic holds 3 records at offsets 0..3. Going
+/// on would skip them (the committed 5 is past the new end) or, with the
+/// commit gone, overwrite the first topic's objects at 0 and 2. The sink
+/// must stop instead, naming the topic, the partition, the committed offset
+/// and the log's offsets, and leave the objects as they were.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recreated_topic_stops_the_sink_naming_the_offsets() {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+
+    let tansu = tokio::task::spawn_blocking(Tansu::start).await.unwrap();
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    moto.create_bucket("recreated");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(dir.path(), &kafka_section(&tansu.brokers(), ""));
+    let host = Host::open(settings).unwrap();
+    host.bus.ensure_topic("orders", 1).await.unwrap();
+    let first: Vec<String> = (0..5).map(|i| format!("{{\"gen\":1,\"i\":{i}}}")).collect();
+    produce_values(&host.bus, "orders", &first).await;
+    let sink_settings = sink_settings(
+        "topics = [\"orders\"]\nflush_size = 2",
+        &moto,
+        "recreated",
+        dir.path(),
+    );
+    let mut sink = Sink::new(
+        sink_settings.clone(),
+        host.bus.clone(),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let report = sink
+        .run(RunMode::Once, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(report.records_written, 5);
+    drop(sink);
+    let before = read_all(&moto.client("recreated"), "topics").await;
+    assert_eq!(before.len(), 3, "{:?}", before.keys());
+    drop(host);
+
+    // Delete and recreate the topic; the new one gets fewer records.
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", tansu.brokers())
+        .create()
+        .unwrap();
+    for r in admin
+        .delete_topics(&["orders"], &AdminOptions::new())
+        .await
+        .unwrap()
+    {
+        r.unwrap_or_else(|e| panic!("delete topic: {e:?}"));
+    }
+    tansu.create_topic("orders", 1).await;
+    let dir2 = tempfile::tempdir().unwrap();
+    let host = Host::open(common::settings(
+        dir2.path(),
+        &kafka_section(&tansu.brokers(), ""),
+    ))
+    .unwrap();
+    let second: Vec<String> = (0..3).map(|i| format!("{{\"gen\":2,\"i\":{i}}}")).collect();
+    produce_values(&host.bus, "orders", &second).await;
+    assert_eq!(host.bus.end_offset("orders", 0).await.unwrap(), 3);
+    let committed = host
+        .bus
+        .committed("crawlhost-sink", "orders", 0)
+        .await
+        .unwrap();
+    eprintln!("committed offset after the topic was recreated: {committed:?}");
+
+    let result = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut sink = Sink::new(
+            sink_settings.clone(),
+            host.bus.clone(),
+            Arc::new(SystemClock),
+        )
+        .await?;
+        sink.run(RunMode::Once, std::future::pending()).await
+    })
+    .await
+    .expect("the sink neither finished nor stopped within 60 s");
+    let err = match result {
+        Ok(report) => panic!("the sink ran over a recreated topic: {report:?}"),
+        Err(e) => e.to_string(),
+    };
+    eprintln!("{err}");
+    assert!(err.contains("orders/0"), "names topic and partition: {err}");
+    if let Some(c) = committed {
+        assert!(err.contains(&format!("committed offset {c}")), "{err}");
+    }
+    assert!(err.contains("end offset 3"), "names the log's end: {err}");
+    assert_eq!(
+        read_all(&moto.client("recreated"), "topics").await,
+        before,
+        "the first topic's objects are untouched"
+    );
+
+    // A broker that keeps the group's offset (tansu drops it with the
+    // topic): committed 5 on a log that ends at 3.
+    host.bus
+        .commit("crawlhost-sink", "orders", 0, 5)
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut sink = Sink::new(sink_settings, host.bus.clone(), Arc::new(SystemClock)).await?;
+        sink.run(RunMode::Once, std::future::pending()).await
+    })
+    .await
+    .expect("the sink neither finished nor stopped within 60 s");
+    let err = match result {
+        Ok(report) => panic!("the sink ran past the end of a recreated topic: {report:?}"),
+        Err(e) => e.to_string(),
+    };
+    eprintln!("{err}");
+    assert!(err.contains("orders/0"), "{err}");
+    assert!(err.contains("committed offset 5"), "{err}");
+    assert!(err.contains("low watermark 0"), "{err}");
+    assert!(err.contains("end offset 3"), "{err}");
+    assert_eq!(
+        read_all(&moto.client("recreated"), "topics").await,
+        before,
+        "the first topic's objects are untouched"
+    );
+}

@@ -53,6 +53,8 @@ pub const STREAM_FETCH_MAX_BYTES: &str = "8388608";
 /// See the module docs.
 pub struct KafkaStream {
     inner: Arc<Mutex<Inner>>,
+    /// How long a watermark request may take.
+    request_timeout: Duration,
 }
 
 struct Inner {
@@ -93,6 +95,7 @@ impl KafkaStream {
                 moved: HashSet::new(),
                 reassign: false,
             })),
+            request_timeout: settings.request_timeout,
         })
     }
 }
@@ -237,6 +240,22 @@ impl PartitionReader for KafkaStream {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .poll(max, wait)
+        })
+        .await
+        .map_err(|e| BusError::Storage(format!("kafka worker failed: {e}")))?
+    }
+
+    async fn watermarks(&self, topic: &str, partition: u32) -> Result<(u64, u64), BusError> {
+        let inner = self.inner.clone();
+        let (topic, timeout) = (topic.to_owned(), self.request_timeout);
+        tokio::task::spawn_blocking(move || {
+            let (low, high) = inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .consumer
+                .fetch_watermarks(&topic, partition as i32, timeout)
+                .map_err(|e| kafka_err(&e))?;
+            Ok((low.max(0) as u64, high.max(0) as u64))
         })
         .await
         .map_err(|e| BusError::Storage(format!("kafka worker failed: {e}")))?

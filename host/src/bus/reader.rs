@@ -35,6 +35,11 @@ pub trait PartitionReader: Send + Sync {
     /// entries that are never handed out (Kafka's transaction markers).
     /// What is below it will not come. `None` for a partition not followed.
     fn reached(&self, topic: &str, partition: u32) -> Option<u64>;
+
+    /// The partition's low watermark (first offset the log still holds) and
+    /// end offset, asked of the broker now. The sink checks its committed
+    /// offset against them when it starts a partition.
+    async fn watermarks(&self, topic: &str, partition: u32) -> Result<(u64, u64), BusError>;
 }
 
 /// The backend's stream reader, or a [`FetchReader`] over `bus`.
@@ -124,6 +129,12 @@ impl PartitionReader for FetchReader {
             tokio::time::sleep(wait).await;
         }
         Ok(out)
+    }
+
+    /// The bus's end offset; the low watermark is 0, as a backend behind
+    /// this reader (the embedded log) never deletes records.
+    async fn watermarks(&self, topic: &str, partition: u32) -> Result<(u64, u64), BusError> {
+        Ok((0, self.bus.end_offset(topic, partition).await?))
     }
 
     fn reached(&self, topic: &str, partition: u32) -> Option<u64> {

@@ -20,6 +20,8 @@
 //! - [`marker`], [`writer`]: one partition's batches and the exactly-once
 //!   protocol.
 //! - [`runner`]: the loop over all partitions.
+//! - [`log_check`]: whether the log is still the one the group's offsets
+//!   and objects belong to (a topic deleted and recreated stops the sink).
 //!
 //! # Exactly once, in every rotation mode
 //! Connect's S3 sink is exactly-once only when batch boundaries are a
@@ -86,6 +88,7 @@
 pub mod config;
 pub mod connect_config;
 pub mod encode;
+pub mod log_check;
 pub mod marker;
 pub mod naming;
 pub mod parquet_file;
@@ -129,6 +132,29 @@ pub enum SinkError {
     /// A batch marker could not be read.
     #[error("batch marker {key} is unusable: {reason}")]
     Marker { key: String, reason: String },
+    /// The group's committed offset is outside the partition's log: the
+    /// topic was deleted and recreated (or records expired unwritten).
+    #[error(
+        "{topic}/{partition}: the sink's group has committed offset {committed}, but the partition now holds offsets {low}..{high} (low watermark {low}, end offset {high}); the topic was deleted and recreated, or records expired before the sink wrote them. Stopping rather than skipping records or overwriting the objects of the earlier topic: move its objects away (or use another topics_dir), reset the group's offset for this partition, then start the sink again"
+    )]
+    OffsetOutOfRange {
+        topic: String,
+        partition: u32,
+        committed: u64,
+        low: u64,
+        high: u64,
+    },
+    /// A fresh batch would overwrite an object it did not write.
+    #[error(
+        "{topic}/{partition}: object {key} already exists, but the sink's group has committed offset {committed} with no batch pending there (end offset {high}): the object belongs to an earlier log of this topic (deleted and recreated, or a new bus) and the batch would overwrite it. Stopping; nothing of the batch was written or committed. Move the earlier objects away (or use another topics_dir), then start the sink again"
+    )]
+    ObjectOfAnotherLog {
+        topic: String,
+        partition: u32,
+        key: String,
+        committed: u64,
+        high: u64,
+    },
     /// A pending batch replays into other files than its marker lists.
     #[error(
         "batch marker {key} lists {expected:?} but the records now give {produced:?}: the sink configuration changed while a batch was pending; restore it until the batch is finished, or delete the marker to accept possible duplicates"

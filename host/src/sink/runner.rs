@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::SinkError;
 use super::config::SinkSettings;
+use super::log_check::check_committed;
 use super::rotation::Reason;
 use super::store::Store;
 use super::writer::{Clock, Core, PartitionWriter, bus_retry};
@@ -158,6 +159,12 @@ impl Sink {
                     continue;
                 }
                 let writer = PartitionWriter::open(&core, &topic, partition).await?;
+                let reader = &self.reader;
+                let (low, high) = bus_retry("reading the partition's watermarks", || {
+                    reader.watermarks(&topic, partition)
+                })
+                .await?;
+                check_committed(&topic, partition, writer.stored_commit(), low, high)?;
                 if mode == RunMode::Once {
                     let end = bus_retry("reading the end offset", || {
                         core.bus.end_offset(&topic, partition)

@@ -156,6 +156,8 @@ pub struct PartitionWriter {
     /// The position moved back (to finish another run's batch); the reader
     /// must be moved too. See [`PartitionWriter::take_rewound`].
     rewound: bool,
+    /// The group's committed offset at open, as stored.
+    stored_commit: Option<u64>,
 }
 
 impl PartitionWriter {
@@ -167,8 +169,9 @@ impl PartitionWriter {
         let committed = bus_retry("reading the committed offset", || {
             core.bus.committed(&group, topic, partition)
         })
-        .await?
-        .unwrap_or(0);
+        .await?;
+        let stored_commit = committed;
+        let committed = committed.unwrap_or(0);
         let key = core.marker_key(topic, partition, committed);
         let replay = match core.store.get_small(&key).await {
             None => None,
@@ -213,7 +216,14 @@ impl PartitionWriter {
             runs: Vec::new(),
             replay,
             rewound: false,
+            stored_commit,
         })
+    }
+
+    /// The offset the group had committed when this writer opened, `None`
+    /// when it had none.
+    pub fn stored_commit(&self) -> Option<u64> {
+        self.stored_commit
     }
 
     pub fn topic(&self) -> &str {
@@ -610,6 +620,34 @@ impl PartitionWriter {
                 self.rewound = true;
                 self.replay = Some(other);
                 return Ok(());
+            }
+        }
+        if mode == WriteMode::Overwrite {
+            // A fresh batch starts at the committed offset with no marker
+            // there, so nothing of it can have been made visible: an object
+            // at one of its keys was written from an earlier log of this
+            // topic (deleted and recreated, or a new bus), and overwriting
+            // it would lose that log's records. One HEAD per object; the
+            // batch's own marker is taken back so the next start does not
+            // finish the batch over that object.
+            for key in &keys {
+                if core.store.exists(key).await {
+                    core.store.delete(&marker_key).await;
+                    for path in &finished {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    let high = bus_retry("reading the end offset", || {
+                        core.bus.end_offset(&self.topic, self.partition)
+                    })
+                    .await?;
+                    return Err(SinkError::ObjectOfAnotherLog {
+                        topic: self.topic.clone(),
+                        partition: self.partition,
+                        key: key.clone(),
+                        committed: self.committed,
+                        high,
+                    });
+                }
             }
         }
         let uploads = keys
