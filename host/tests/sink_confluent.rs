@@ -738,11 +738,18 @@ async fn conditional_create_keeps_the_first_object() {
         retry_max_backoff: Duration::from_millis(200),
     };
     let store = Store::open(&target, limits).unwrap();
-    assert_eq!(store.create_small("m/1.json", "first".into()).await, None);
+    assert_eq!(
+        store
+            .create_small("m/1.json", "first".into())
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store
             .create_small("m/1.json", "second".into())
             .await
+            .unwrap()
             .as_deref(),
         Some(&b"first"[..])
     );
@@ -754,11 +761,13 @@ async fn conditional_create_keeps_the_first_object() {
     std::fs::write(&big, &content).unwrap();
     store
         .upload_file("big/object", &big, WriteMode::Overwrite)
-        .await;
+        .await
+        .unwrap();
     std::fs::write(&big, b"other").unwrap();
     store
         .upload_file("big/object", &big, WriteMode::CreateIfAbsent)
-        .await;
+        .await
+        .unwrap();
     let objects = read_all(&f.moto.client(&f.bucket), "big").await;
     assert_eq!(objects["big/object"], content);
 }
@@ -820,7 +829,8 @@ async fn late_marker_from_a_killed_run_wins() {
             "_crawlhost/sink/crawlhost-sink/t+0+00000000000000000000.json",
             serde_json::to_vec(&earlier).unwrap().into(),
         )
-        .await;
+        .await
+        .unwrap();
     // This run read all five records and cuts its batch there.
     let feed = |from: u64| {
         let bus = bus.clone();

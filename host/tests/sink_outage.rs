@@ -184,3 +184,62 @@ async fn s3_stopped_for_20_seconds_loses_nothing_and_commits_nothing_early() {
     );
     assert!(retries > 0, "the sink never noticed the outage");
 }
+
+/// Issue 15, low: a store error that waiting cannot fix (here a bucket that
+/// does not exist) used to be retried forever, so the sink hung with
+/// warnings only. It must stop within seconds, name the bucket and the
+/// cause, and exit non-zero; nothing is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_stops_the_sink_within_seconds() {
+    let moto = Moto::shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let bus = EmbeddedBus::open(&dir.join("bus.db"), 1).unwrap();
+    bus.produce(vec![ProduceRecord {
+        topic: "s".into(),
+        key: None,
+        value: b"{\"id\":1}".to_vec(),
+        headers: vec![],
+        timestamp_ms: 0,
+    }])
+    .await
+    .unwrap();
+    let config = dir.join("crawlhost.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[host]\ndata_dir = \"{d}\"\nplugins_dir = \"{d}/plugins\"\n\
+             [sink]\ntopics = [\"s\"]\ngroup = \"fatal\"\nflush_size = 1\n\
+             retry_backoff_ms = 100\nretry_max_backoff_ms = 1000\n{store}",
+            d = dir.display(),
+            store = moto.store_toml("no-such-bucket"),
+        ),
+    )
+    .unwrap();
+    let mut sink = Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+        .args(["--config", config.to_str().unwrap(), "sink", "--once"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = sink.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = sink.kill();
+            let _ = sink.wait();
+            panic!("the sink was still retrying a missing bucket after 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut sink.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("no-such-bucket"), "{stderr}");
+    assert!(stderr.contains("NoSuchBucket"), "{stderr}");
+    assert!(stderr.contains("Retrying cannot fix"), "{stderr}");
+    assert_eq!(bus.committed("fatal", "s", 0).await.unwrap(), None);
+}

@@ -16,7 +16,8 @@
 //! - [`rotation`]: when batches close (pure policy).
 //! - [`naming`]: object keys in Confluent's layout.
 //! - [`encode`], [`parquet_file`]: NDJSON (plain, gzip, zstd) and Parquet.
-//! - [`store`]: S3 or a local directory, multipart uploads, retries.
+//! - [`store`]: S3 or a local directory, multipart uploads, retries;
+//!   [`store_failure`]: which store errors stop the sink instead.
 //! - [`marker`], [`writer`]: one partition's batches and the exactly-once
 //!   protocol.
 //! - [`runner`]: the loop over all partitions.
@@ -96,6 +97,7 @@ pub mod partitioner;
 pub mod rotation;
 pub mod runner;
 pub mod store;
+pub mod store_failure;
 pub mod timefmt;
 pub mod writer;
 
@@ -114,7 +116,7 @@ pub enum SinkError {
     Bus(#[from] crate::bus::BusError),
     /// The object store could not be set up.
     #[error(transparent)]
-    Store(store::StoreError),
+    Store(#[from] store::StoreError),
     /// A bad record with `errors.tolerance = none`.
     #[error(
         "cannot write {topic}/{partition} offset {offset} ({stage}): {reason}; nothing after it is committed (set errors_tolerance = \"all\" to skip such records)"

@@ -10,7 +10,11 @@
 //!
 //! S3 being down is not an error here: every operation is retried with
 //! exponential backoff (capped) until it succeeds, logging each failure, so
-//! the sink waits instead of losing or committing anything. A failed part
+//! the sink waits instead of losing or committing anything. Errors that
+//! waiting cannot fix (wrong credentials, a missing bucket, a local
+//! directory the sink may not write; [`super::store_failure::classify`])
+//! end the call with [`StoreError::Refused`] instead, so the sink stops and
+//! says why rather than hanging. A failed part
 //! restarts its file's upload from the spool file, which is kept until the
 //! object is complete.
 
@@ -28,6 +32,8 @@ use object_store::{
 };
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
+
+use super::store_failure::{Failure, classify};
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +114,17 @@ pub enum StoreError {
     },
     #[error("cannot configure the object store: {0}")]
     Config(String),
+    /// A call failed in a way retrying cannot fix.
+    #[error(
+        "the object store {store} refused {what} `{key}`: {reason}. Retrying cannot fix this, so the sink stops; nothing after the last committed batch is committed (store error: {error})"
+    )]
+    Refused {
+        store: String,
+        what: String,
+        key: String,
+        reason: String,
+        error: String,
+    },
 }
 
 /// The sink's view of its object store.
@@ -202,8 +219,16 @@ impl Store {
         self.inner.clone()
     }
 
-    /// Run `op` until it succeeds, backing off between failures.
-    async fn retrying<T, F, Fut>(&self, what: &str, key: &str, mut op: F) -> T
+    /// Run `op` until it succeeds, backing off between failures, or fails
+    /// in a way retrying cannot fix. `write` says whether `op` writes (see
+    /// [`classify`]).
+    async fn retrying<T, F, Fut>(
+        &self,
+        what: &str,
+        key: &str,
+        write: bool,
+        mut op: F,
+    ) -> Result<T, StoreError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, object_store::Error>>,
@@ -212,8 +237,11 @@ impl Store {
         let mut attempt = 1u32;
         loop {
             match op().await {
-                Ok(v) => return v,
+                Ok(v) => return Ok(v),
                 Err(e) => {
+                    if let Failure::Permanent(reason) = classify(&e, write) {
+                        return Err(self.refused(what, key, reason, e.to_string()));
+                    }
                     tracing::warn!(
                         store = %self.describe, key, attempt, retry_in_ms = delay.as_millis() as u64,
                         "{what} failed, retrying: {e}"
@@ -226,10 +254,20 @@ impl Store {
         }
     }
 
+    fn refused(&self, what: &str, key: &str, reason: String, error: String) -> StoreError {
+        StoreError::Refused {
+            store: self.describe.clone(),
+            what: what.to_string(),
+            key: key.to_string(),
+            reason,
+            error,
+        }
+    }
+
     /// Whether `key` exists (retried until the store answers).
-    pub async fn exists(&self, key: &str) -> bool {
+    pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let path = Path::from(key);
-        self.retrying("checking an object", key, || async {
+        self.retrying("checking an object", key, false, || async {
             match self.inner.head(&path).await {
                 Ok(_) => Ok(true),
                 Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -240,9 +278,9 @@ impl Store {
     }
 
     /// A small object's bytes, or `None` when absent (retried).
-    pub async fn get_small(&self, key: &str) -> Option<Bytes> {
+    pub async fn get_small(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
         let path = Path::from(key);
-        self.retrying("reading an object", key, || async {
+        self.retrying("reading an object", key, false, || async {
             match self.inner.get(&path).await {
                 Ok(r) => r.bytes().await.map(Some),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -253,9 +291,9 @@ impl Store {
     }
 
     /// Write a small object (markers), replacing it (retried).
-    pub async fn put_small(&self, key: &str, bytes: Bytes) {
+    pub async fn put_small(&self, key: &str, bytes: Bytes) -> Result<(), StoreError> {
         let path = Path::from(key);
-        self.retrying("writing an object", key, || async {
+        self.retrying("writing an object", key, true, || async {
             self.inner
                 .put(&path, PutPayload::from_bytes(bytes.clone()))
                 .await
@@ -267,11 +305,11 @@ impl Store {
     /// Create a small object unless one exists (retried). Returns `None`
     /// when this call created it, else the existing object's bytes. A store
     /// without conditional puts gets a plain put.
-    pub async fn create_small(&self, key: &str, bytes: Bytes) -> Option<Bytes> {
+    pub async fn create_small(&self, key: &str, bytes: Bytes) -> Result<Option<Bytes>, StoreError> {
         let path = Path::from(key);
         loop {
             let created = self
-                .retrying("writing an object", key, || async {
+                .retrying("writing an object", key, true, || async {
                     let opts = PutOptions {
                         mode: PutMode::Create,
                         ..PutOptions::default()
@@ -291,21 +329,21 @@ impl Store {
                         Err(e) => Err(e),
                     }
                 })
-                .await;
+                .await?;
             if created {
-                return None;
+                return Ok(None);
             }
             // Gone again between the two calls: try to create it once more.
-            if let Some(existing) = self.get_small(key).await {
-                return Some(existing);
+            if let Some(existing) = self.get_small(key).await? {
+                return Ok(Some(existing));
             }
         }
     }
 
     /// Delete an object; absent is fine (retried).
-    pub async fn delete(&self, key: &str) {
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let path = Path::from(key);
-        self.retrying("deleting an object", key, || async {
+        self.retrying("deleting an object", key, true, || async {
             match self.inner.delete(&path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(e) => Err(e),
@@ -316,21 +354,30 @@ impl Store {
 
     /// Upload the finished spool file `file` as `key`; returns once the
     /// object is durable. With [`WriteMode::CreateIfAbsent`] an existing
-    /// object is kept (and counts as done).
-    pub async fn upload_file(&self, key: &str, file: &FsPath, mode: WriteMode) {
+    /// object is kept (and counts as done). Fails only when the store
+    /// refuses in a way retrying cannot fix.
+    pub async fn upload_file(
+        &self,
+        key: &str,
+        file: &FsPath,
+        mode: WriteMode,
+    ) -> Result<(), StoreError> {
         let path = Path::from(key);
-        if mode == WriteMode::CreateIfAbsent && self.exists(key).await {
+        if mode == WriteMode::CreateIfAbsent && self.exists(key).await? {
             tracing::info!(key, "object already written before a restart; keeping it");
-            return;
+            return Ok(());
         }
         let mut delay = self.limits.retry_backoff;
         let mut attempt = 1u32;
         loop {
             match self.try_upload(&path, file, mode).await {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
                 Err(UploadFailure::Exists) => {
                     tracing::info!(key, "object already written before a restart; keeping it");
-                    return;
+                    return Ok(());
+                }
+                Err(UploadFailure::Refused { reason, error }) => {
+                    return Err(self.refused("uploading", key, reason, error));
                 }
                 Err(UploadFailure::Other(e)) => {
                     tracing::warn!(
@@ -387,17 +434,17 @@ impl Store {
                     // just before, and the content is the same anyway.
                     Err(UploadFailure::Other("conditional put not supported".into()))
                 }
-                Err(e) => Err(UploadFailure::Other(e.to_string())),
+                Err(e) => Err(UploadFailure::from_store(&e)),
             };
         }
         let mut upload = self
             .inner
             .put_multipart(path)
             .await
-            .map_err(|e| UploadFailure::Other(e.to_string()))?;
+            .map_err(|e| UploadFailure::from_store(&e))?;
         let mut tasks = Vec::new();
         let mut remaining = len;
-        let mut failed = None;
+        let mut failed: Option<UploadFailure> = None;
         while remaining > 0 {
             let permit = self
                 .parts
@@ -408,7 +455,7 @@ impl Store {
             let n = remaining.min(part_size as u64) as usize;
             let mut buf = vec![0u8; n];
             if let Err(e) = f.read_exact(&mut buf).await {
-                failed = Some(e.to_string());
+                failed = Some(UploadFailure::Other(e.to_string()));
                 break;
             }
             remaining -= n as u64;
@@ -422,19 +469,19 @@ impl Store {
         for task in tasks {
             match task.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => failed = failed.or(Some(e.to_string())),
-                Err(e) => failed = failed.or(Some(e.to_string())),
+                Ok(Err(e)) => failed = failed.or(Some(UploadFailure::from_store(&e))),
+                Err(e) => failed = failed.or(Some(UploadFailure::Other(e.to_string()))),
             }
         }
-        if let Some(e) = failed {
+        if let Some(failure) = failed {
             let _ = upload.abort().await;
-            return Err(UploadFailure::Other(e));
+            return Err(failure);
         }
         match upload.complete().await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let _ = upload.abort().await;
-                Err(UploadFailure::Other(e.to_string()))
+                Err(UploadFailure::from_store(&e))
             }
         }
     }
@@ -442,5 +489,22 @@ impl Store {
 
 enum UploadFailure {
     Exists,
+    /// Retrying cannot fix it (see [`classify`]).
+    Refused {
+        reason: String,
+        error: String,
+    },
     Other(String),
+}
+
+impl UploadFailure {
+    fn from_store(e: &object_store::Error) -> Self {
+        match classify(e, true) {
+            Failure::Permanent(reason) => Self::Refused {
+                reason,
+                error: e.to_string(),
+            },
+            Failure::Transient => Self::Other(e.to_string()),
+        }
+    }
 }

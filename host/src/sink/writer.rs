@@ -173,7 +173,7 @@ impl PartitionWriter {
         let stored_commit = committed;
         let committed = committed.unwrap_or(0);
         let key = core.marker_key(topic, partition, committed);
-        let replay = match core.store.get_small(&key).await {
+        let replay = match core.store.get_small(&key).await? {
             None => None,
             Some(bytes) => {
                 let marker: BatchMarker =
@@ -588,7 +588,7 @@ impl PartitionWriter {
             if let Some(existing) = core
                 .store
                 .create_small(&marker_key, body.clone().into())
-                .await
+                .await?
                 && existing.as_ref() != body.as_slice()
             {
                 // A marker for this start that this run did not write: a
@@ -631,8 +631,8 @@ impl PartitionWriter {
             // batch's own marker is taken back so the next start does not
             // finish the batch over that object.
             for key in &keys {
-                if core.store.exists(key).await {
-                    core.store.delete(&marker_key).await;
+                if core.store.exists(key).await? {
+                    core.store.delete(&marker_key).await?;
                     for path in &finished {
                         let _ = std::fs::remove_file(path);
                     }
@@ -654,9 +654,11 @@ impl PartitionWriter {
             .iter()
             .zip(&finished)
             .map(|(key, path)| core.store.upload_file(key, path, mode));
-        futures::future::join_all(uploads).await;
+        for uploaded in futures::future::join_all(uploads).await {
+            uploaded?;
+        }
         self.commit(core, marker.end).await?;
-        core.store.delete(&marker_key).await;
+        core.store.delete(&marker_key).await?;
         for path in &finished {
             let _ = std::fs::remove_file(path);
         }
