@@ -370,11 +370,24 @@ fn read_product(item: &mut Item, card: &ElementRef<'_>) -> Result<Product, Missi
     Ok(Product {
         price_current,
         price_original,
-        on_promotion: has(card, sel::DISCOUNT) || reduced,
+        on_promotion: has(card, sel::DISCOUNT)
+            || reduced
+            || card
+                .select_all(sel::DISCOUNT_RATE)
+                .unwrap_or_default()
+                .iter()
+                .any(|e| has_rate(&e.text().collect::<String>())),
         sold_out: has(card, sel::SOLD_OUT) || has_text(card, sel::SOLD_OUT_TEXTS),
         rating: item.optional(
             "rating",
-            first_text(card, sel::RATING).and_then(|t| parse_rating(&t)),
+            first_text(card, sel::RATING)
+                .and_then(|t| parse_rating(&t))
+                .or_else(|| {
+                    card.select_all(sel::RATING_BAR)
+                        .unwrap_or_default()
+                        .iter()
+                        .find_map(|e| rating_from_width(&e.attr_trimmed("style")?))
+                }),
         ),
         review_count: item.optional(
             "review_count",
@@ -483,10 +496,10 @@ fn query_param(href: &str, name: &str) -> Option<String> {
 
 /// The first amount in the text: `25,600원` -> 25600, `19,800원~25,000원`
 /// -> 19800; none without digits or on overflow. A number with a decimal
-/// point is not an amount.
+/// point, or a rate (`23%`), is not an amount.
 pub fn parse_amount(text: &str) -> Option<u64> {
     numbers(text).into_iter().find_map(|n| {
-        (!n.text.contains('.'))
+        (!n.text.contains('.') && n.next != Some('%'))
             .then(|| n.text.replace(',', "").parse().ok())
             .flatten()
     })
@@ -534,6 +547,8 @@ struct Number {
     text: String,
     prev: Option<char>,
     next: Option<char>,
+    /// Inside parentheses: an aside such as a unit price `(10ml당 1,320원)`.
+    nested: bool,
 }
 
 fn numbers(text: &str) -> Vec<Number> {
@@ -566,21 +581,48 @@ fn numbers(text: &str) -> Vec<Number> {
             .find(|c| !c.is_whitespace())
             .copied();
         let next = chars[i..].iter().find(|c| !c.is_whitespace()).copied();
+        let depth = chars[..start].iter().fold(0i32, |d, c| match c {
+            '(' | '（' => d + 1,
+            ')' | '）' => (d - 1).max(0),
+            _ => d,
+        });
         out.push(Number {
             text: chars[start..i].iter().collect(),
             prev,
             next,
+            nested: depth > 0,
         });
     }
     out
 }
 
+/// A star bar's fill, `width:94%`, as a rating out of 5 (4.7); none
+/// without a width or past 100%.
+fn rating_from_width(style: &str) -> Option<f64> {
+    let rest = style
+        .split(';')
+        .find_map(|d| d.trim().strip_prefix("width")?.trim().strip_prefix(':'))?;
+    let pct: f64 = rest.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (0.0..=100.0)
+        .contains(&pct)
+        .then(|| (pct / 20.0 * 10.0).round() / 10.0)
+}
+
+/// Whether a text shows a discount rate: a number from 1 to 99 followed by
+/// `%`.
+fn has_rate(text: &str) -> bool {
+    numbers(text)
+        .iter()
+        .any(|n| n.next == Some('%') && n.text.parse::<u32>().is_ok_and(|v| (1..=99).contains(&v)))
+}
+
 /// The amounts of money in a price block's text: numbers marked as won
-/// (`19,800원`, `₩19,800`, `KRW 19,800`), not rates (`23%`).
+/// (`19,800원`, `₩19,800`, `KRW 19,800`), not rates (`23%`), not asides in
+/// parentheses and not unit prices (`10ml당 1,320원`: "per").
 fn money(text: &str) -> Vec<u64> {
     numbers(text)
         .into_iter()
-        .filter(|n| !n.text.contains('.'))
+        .filter(|n| !n.text.contains('.') && !n.nested && n.prev != Some('당'))
         .filter(|n| matches!(n.next, Some('원')) || matches!(n.prev, Some('₩' | '￦' | 'W')))
         .filter_map(|n| n.text.replace(',', "").parse().ok())
         .collect()
@@ -620,6 +662,7 @@ mod tests {
         assert_eq!(parse_amount("19,800원~25,000원"), Some(19_800));
         assert_eq!(parse_amount("₩24,000"), Some(24_000));
         assert_eq!(parse_amount("1.2만"), None);
+        assert_eq!(parse_amount("23%"), None);
         assert_eq!(parse_count("(1,234)"), Some(1_234));
         assert_eq!(parse_count("리뷰 1,234"), Some(1_234));
         assert_eq!(parse_count("(1.2만)"), Some(12_000));
@@ -635,6 +678,16 @@ mod tests {
             money("19,800원~ <s>25,600원</s> 23% ₩1,000 3개"),
             vec![19_800, 25_600, 1_000]
         );
+        assert_eq!(
+            money("19,800원 (10ml당 1,320원) 100g당 990원"),
+            vec![19_800]
+        );
+        assert_eq!(rating_from_width("width:94%"), Some(4.7));
+        assert_eq!(rating_from_width("color:red; width: 100%"), Some(5.0));
+        assert_eq!(rating_from_width("width:120%"), None);
+        assert_eq!(rating_from_width("height:94%"), None);
+        assert!(has_rate("25%"));
+        assert!(!has_rate("적립 0%") && !has_rate("100%") && !has_rate("25"));
         assert_eq!(parse_rating("5점 만점에 4.7점"), Some(4.7));
         assert_eq!(parse_rating("4.0"), Some(4.0));
         assert_eq!(parse_rating("평점 5."), Some(5.0));

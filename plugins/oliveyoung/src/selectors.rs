@@ -52,6 +52,7 @@ pub const SHOP_BRAND_NAME: &[&str] = &[
     ".brand_name",
     r#"h1[class*="brand"][class*="name"], h2[class*="brand"][class*="name"]"#,
     r#"h1[class*="brand"][class*="title"], h2[class*="brand"][class*="title"]"#,
+    r#"h1[class*="brand"], h2[class*="brand"]"#,
 ];
 /// Pager of the shop landing's first product page: how many AJAX pages the
 /// brand has (a hint that keeps paging past a failed page).
@@ -120,6 +121,11 @@ pub const PRICE_BLOCK: &str = r#"[class*="price"], [class*="prc"]"#;
 pub const PRICE_ATTR: &str = "data-price";
 /// Labels that mean sold out, as an element's whole own text.
 pub const SOLD_OUT_TEXTS: &[&str] = &["품절", "일시품절", "sold out", "soldout"];
+/// Badges that may show a discount rate (`25%`): a promotion when they do.
+pub const DISCOUNT_RATE: &str = r#"[class*="rate"], [class*="sale"], [class*="price"]"#;
+/// Star bars whose `style` width is the rating (`width:94%` = 4.7), read
+/// when no rating text is found.
+pub const RATING_BAR: &str = r#"[class*="star"][style*="width"], [class*="rating"][style*="width"], [class*="point"][style*="width"]"#;
 /// Present when the product is sold out.
 pub const SOLD_OUT: &str = r#".soldout, [class*="soldout"], [class*="sold-out"], [class*="sold_out"], [class*="sold-layer"]"#;
 /// Average rating, e.g. `5점 만점에 4.7점` (the last number counts).
@@ -139,4 +145,5 @@ pub const REVIEW_COUNT: &[&str] = &[
     r#"[class*="reviewCount"]"#,
     r#"[class*="review"] [class*="count"]"#,
     r#"[class*="count"]:not([class*="discount"])"#,
+    r#"[class*="review"][class*="cnt"]"#,
 ];

@@ -26,9 +26,9 @@ pub enum Mutation {
     /// `<i class="ico-oos">` instead of `<span class="soldout">일시품절</span>`.
     SoldOutRenamed,
     /// The discount marker moved out of `div.prod-info` into the thumbnail
-    /// anchor, as `<em class="rate-off">-23%</em>`. A crawler that also
-    /// reads a promotion from a selling price below the list price keeps
-    /// it, except for the few products that show no list price.
+    /// anchor, as `<em class="rate-off">-23%</em>`. A crawler that reads a
+    /// promotion from a discount rate, or from a selling price below the
+    /// list price, keeps it.
     DiscountMoved,
     /// An extra wrapper element around the content of every card.
     CardWrapper,

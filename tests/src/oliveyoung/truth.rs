@@ -76,7 +76,6 @@ impl Site {
         let prices_read = m != Some(Mutation::PriceMarkup);
         let ratings_read = m != Some(Mutation::RatingRemoved);
         let sold_out_read = m != Some(Mutation::SoldOutRenamed);
-        let discount_read = m != Some(Mutation::DiscountMoved);
         let heading_read = m != Some(Mutation::BrandHeadingRenamed);
 
         for brand in self.brands() {
@@ -84,10 +83,9 @@ impl Site {
             let mut goods_numbers = Vec::with_capacity(brand.products.len());
             for &p in &brand.products {
                 let product = &self.products()[p];
-                // Without its marker a promotion still shows as a selling
-                // price below the list price, when both are readable.
-                let on_promotion = product.on_promotion
-                    && (discount_read || (prices_read && product.shows_original));
+                // Moved, the marker still shows its rate (`-23%`), and a
+                // selling price below the list price says the same.
+                let on_promotion = product.on_promotion;
                 items.insert(product.name.clone(), Value::Bool(on_promotion));
                 goods_numbers.push(Value::String(product.goods_no.clone()));
                 products.insert(
