@@ -279,9 +279,17 @@ fn brand(
         let read = match fetch_page(io, request)? {
             Ok(html) => {
                 let read = parse::parse_goods_page(&html).map_err(at(&url))?;
+                let landing_cards = landing.as_ref().map_or(0, |l| l.products.products.len());
                 if read.cards > 0 && read.products.is_empty() {
                     tally.merge(read.tally.located(&url));
                     Err(format!("{} product cards, none readable", read.cards))
+                } else if read.cards == 0 && page == 1 && landing_cards > 0 {
+                    Err(format!(
+                        "no product card, where the shop landing shows {landing_cards}"
+                    ))
+                } else if read.cards == 0 {
+                    // Past the end, whatever a pager said.
+                    Ok(read)
                 } else if read.cards < ROWS_PER_PAGE && page < announced {
                     // A short page before the last one the landing
                     // announces: cut off. Keep what it has, say so.
@@ -328,7 +336,7 @@ fn brand(
             }
         };
         products_seen(&mut products, &mut seen, items);
-        if cards < ROWS_PER_PAGE && page >= announced {
+        if cards == 0 || (cards < ROWS_PER_PAGE && page >= announced) {
             break;
         }
         if page == settings.max_pages {

@@ -509,3 +509,67 @@ fn manifest_and_plan() {
         Err(CrawlError::Other(_))
     ));
 }
+
+/// A landing whose pager announces more pages than there are: the empty
+/// page after the last full one ends the brand, with no page counted as
+/// failed and no request past it.
+#[test]
+fn a_pager_that_overstates_the_pages_costs_nothing() {
+    struct PagerIo {
+        fetched: Vec<String>,
+    }
+    fn cards(from: usize, n: usize) -> String {
+        (from..from + n)
+            .map(|i| {
+                format!(
+                    "<li data-goods-idx=\"{i}\"><div class=\"prod-info\"><a data-ref-goodsNo=\"A{i:06}\" data-attr=\"p{i}\"><p class=\"prod-name\">p{i}</p></a></div></li>"
+                )
+            })
+            .collect()
+    }
+    impl Io for PagerIo {
+        fn fetch_text(&mut self, request: Request) -> Result<String, CrawlError> {
+            let url = request.url().to_string();
+            self.fetched.push(url.clone());
+            if url.contains("getBrandShopDetail.do") {
+                let pager: String = (2..=5)
+                    .map(|p| format!("<a data-page-no=\"{p}\">{p}</a>"))
+                    .collect();
+                return Ok(format!(
+                    "<h2 class=\"brand-name\">b</h2><ul>{}</ul><div class=\"pageing\"><strong>1</strong>{pager}</div>",
+                    cards(1, 24)
+                ));
+            }
+            Ok(if url.contains("pageIdx=1&") {
+                format!("<ul>{}</ul>", cards(1, 24))
+            } else {
+                "<ul></ul>".to_string()
+            })
+        }
+        fn state_get(&mut self, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+        fn state_put(&mut self, _: &str, _: &[u8]) -> Result<(), CrawlError> {
+            Ok(())
+        }
+        fn state_delete(&mut self, _: &str) {}
+        fn log(&mut self, _: LogLevel, _: &str) {}
+        fn skipped(&mut self, _: &str, _: &str, _: u32) {}
+    }
+    let mut io = PagerIo {
+        fetched: Vec::new(),
+    };
+    let task = oliveyoung::tasks::brand_task(&oliveyoung::records::BrandInfo {
+        code: "A1".into(),
+        name_ko: "b".into(),
+        name_en: "b".into(),
+        categories: vec![],
+    })
+    .unwrap();
+    let out = flow::crawl(&mut io, &run_info("100"), &task).unwrap();
+    let brands = by_topic(&out.records, "oliveyoung");
+    assert_eq!(brands["A1"]["complete"], true, "{}", brands["A1"]);
+    assert_eq!(brands["A1"]["product_count"], 24);
+    // The landing, page 1 and the empty page 2: nothing more.
+    assert_eq!(io.fetched.len(), 3, "{:#?}", io.fetched);
+}
