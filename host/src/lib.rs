@@ -13,6 +13,7 @@
 //!   hosts, config keys).
 //! - [`http`]: the `fetch` import: allow-list, SSRF guard, size limit, charset.
 //! - [`state`]: per-plugin key-value state behind the `state` import.
+//! - [`error_text`]: an error and its sources as one line, for messages.
 //! - [`sqlite`]: opening the host's SQLite files (WAL, busy timeout, schema
 //!   under an init lock so simultaneous first starts work).
 //! - [`bus`]: the record transport trait and its embedded SQLite backend.
@@ -41,6 +42,7 @@ pub mod config;
 pub mod coverage;
 pub mod distributed;
 pub mod engine;
+pub mod error_text;
 pub mod health;
 pub mod host;
 pub mod http;

@@ -143,19 +143,6 @@ pub fn layout(
     })
 }
 
-/// `e` with its sources, once each: `cannot open x.db: unable to open
-/// database file`.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 /// The exclusive advisory lock on `<db>.init-lock`, released on drop (and
 /// by the OS when the process dies).
 struct InitLock(File);

@@ -80,7 +80,7 @@ impl StateStore {
     pub fn open(path: &Path, quota_bytes: u64) -> Result<Self, StateError> {
         let conn = crate::sqlite::open(path, crate::sqlite::Options::default(), init_schema)
             .map_err(|e| {
-                StateError::Storage(format!("state store: {}", crate::sqlite::chain(&e)))
+                StateError::Storage(format!("state store: {}", crate::error_text::chain(&e)))
             })??;
         Ok(Self::from_connection(conn, quota_bytes))
     }

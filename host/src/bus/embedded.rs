@@ -111,7 +111,9 @@ impl EmbeddedBus {
     pub fn open(path: &Path, default_partitions: u32) -> Result<Self, BusError> {
         check_partition_count(default_partitions)?;
         let conn = crate::sqlite::open(path, crate::sqlite::Options::default(), init_schema)
-            .map_err(|e| BusError::Storage(format!("bus log: {}", crate::sqlite::chain(&e))))??;
+            .map_err(|e| {
+                BusError::Storage(format!("bus log: {}", crate::error_text::chain(&e)))
+            })??;
         Ok(Self::from_connection(conn, default_partitions))
     }
 

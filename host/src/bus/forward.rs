@@ -121,7 +121,7 @@ impl ForwardLog {
         let conn = crate::sqlite::open(path, crate::sqlite::Options::default(), |c| {
             c.execute_batch(SCHEMA)
         })
-        .map_err(|e| BusError::Storage(format!("forward log: {}", crate::sqlite::chain(&e))))?
+        .map_err(|e| BusError::Storage(format!("forward log: {}", crate::error_text::chain(&e))))?
         .map_err(db_err)?;
         Ok(Self {
             conn: Mutex::new(conn),

@@ -315,7 +315,7 @@ pub fn detect(
             if current.fields_truncated && !current.fields.contains_key(field) {
                 continue;
             }
-            let filled_before = share(f.filled, before.records);
+            let filled_before = before.filled_share(field);
             let filled_now = current.filled_share(field);
             if filled_before >= policy.min_before && filled_now < policy.max_after {
                 alarms.push(alarm(
@@ -336,7 +336,7 @@ pub fn detect(
             }
             // Still filled, but empty where it used to hold something: a
             // list the parser no longer fills (`"category": []`).
-            let content_before = share(f.filled.saturating_sub(f.empty), before.records);
+            let content_before = before.content_share(field);
             let content_now = current.content_share(field);
             if content_before >= policy.min_before && content_now < policy.max_after {
                 alarms.push(alarm(

@@ -104,7 +104,7 @@ impl Journal {
             }
             Ok::<(), rusqlite::Error>(())
         })
-        .map_err(|e| JournalError(crate::sqlite::chain(&e)))??;
+        .map_err(|e| JournalError(crate::error_text::chain(&e)))??;
         Ok(Self {
             conn: Mutex::new(conn),
         })

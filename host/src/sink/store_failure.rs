@@ -25,7 +25,7 @@ pub enum Failure {
 /// (a 404 to a write means the bucket is missing, to a read only that the
 /// object is, which the callers handle before asking).
 pub fn classify(error: &object_store::Error, write: bool) -> Failure {
-    let text = chain_text(error);
+    let text = crate::error_text::chain(error);
     // S3 error codes, whichever HTTP status or object_store variant carries
     // them (the response body is part of the error text).
     for (code, why) in [
@@ -88,18 +88,6 @@ pub fn classify(error: &object_store::Error, write: bool) -> Failure {
             _ => Failure::Transient,
         },
     }
-}
-
-/// The error and all its sources, joined.
-fn chain_text(error: &object_store::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// The kind of the first I/O error in `error`'s sources (a local store).
