@@ -9,7 +9,7 @@ use crawlhost_sdk::{CrawlError, CrawlOutput, LogLevel, OutRecord, PlanInput, Run
 use crawlhost_sdk::extract::Tally;
 
 use crate::io::{Io, get_json, put_json, report};
-use crate::parse::{self, Category, Product};
+use crate::parse::{self, Category, GoodsPage, Product};
 use crate::records::{self, BRAND_TOPIC, BrandCrawl, BrandInfo, PRODUCT_TOPIC};
 use crate::site::{BRANDS_PER_CATEGORY_PAGE, ROWS_PER_PAGE, RecordLayout, Settings};
 use crate::tasks::{self, CategoryPayload};
@@ -271,72 +271,51 @@ fn brand(
         }
     }
 
+    let landing_cards = landing.as_ref().map_or(0, |l| l.products.products.len());
     let mut products: Vec<Product> = Vec::new();
     let mut seen = HashSet::new();
     for page in 1..=settings.max_pages {
         let request = settings.goods_page(&info.code, page)?;
         let url = request.url().to_string();
         let read = match fetch_page(io, request)? {
-            Ok(html) => {
-                let read = parse::parse_goods_page(&html).map_err(at(&url))?;
-                let landing_cards = landing.as_ref().map_or(0, |l| l.products.products.len());
-                if read.cards > 0 && read.products.is_empty() {
-                    tally.merge(read.tally.located(&url));
-                    Err(format!("{} product cards, none readable", read.cards))
-                } else if read.cards == 0 && page == 1 && landing_cards > 0 {
-                    Err(format!(
-                        "no product card, where the shop landing shows {landing_cards}"
-                    ))
-                } else if read.cards == 0 {
-                    // Past the end, whatever a pager said.
-                    Ok(read)
-                } else if read.cards < ROWS_PER_PAGE && page < announced {
-                    // A short page before the last one the landing
-                    // announces: cut off. Keep what it has, say so.
-                    let why = format!(
-                        "{} product cards where a page has {ROWS_PER_PAGE} and the shop announces {announced} pages",
-                        read.cards
-                    );
-                    products_seen(&mut products, &mut seen, read.products);
-                    tally.merge(read.tally.located(&url));
-                    Err(why)
-                } else {
-                    Ok(read)
-                }
-            }
-            Err(why) => Err(why),
+            Ok(html) => judge_page(
+                parse::parse_goods_page(&html).map_err(at(&url))?,
+                page,
+                announced,
+                landing_cards,
+            ),
+            Err(why) => PageRead::failed(why),
         };
-        let (items, cards) = match read {
-            Ok(read) => {
-                tally.merge(read.tally.located(&url));
-                (read.products, read.cards)
+        if let Some(page_tally) = read.tally {
+            tally.merge(page_tally.located(&url));
+        }
+        let mut items = read.products;
+        if let Some(why) = &read.failed {
+            io.log(
+                LogLevel::Warn,
+                &format!(
+                    "brand {} ({}) page {page} at {url} failed: {why}",
+                    info.code, info.name_ko
+                ),
+            );
+            crawl.failed_pages.push(url);
+            // Page 1 is also on the landing.
+            if let (Some(l), 1) = (&landing, page)
+                && landing_cards > 0
+            {
+                tally.merge(l.products.tally.clone().located(&shop_url));
+                items.extend(l.products.products.iter().cloned());
             }
-            Err(why) => {
-                io.log(
-                    LogLevel::Warn,
-                    &format!(
-                        "brand {} ({}) page {page} at {url} failed: {why}",
-                        info.code, info.name_ko
-                    ),
-                );
-                crawl.failed_pages.push(url);
-                // Page 1 is also on the landing.
-                let fallback = match (&landing, page) {
-                    (Some(l), 1) if !l.products.products.is_empty() => {
-                        tally.merge(l.products.tally.clone().located(&shop_url));
-                        l.products.products.clone()
-                    }
-                    _ => Vec::new(),
-                };
-                if page < announced {
-                    (fallback, ROWS_PER_PAGE)
-                } else {
-                    (fallback, 0)
-                }
-            }
-        };
+        }
         products_seen(&mut products, &mut seen, items);
-        if cards == 0 || (cards < ROWS_PER_PAGE && page >= announced) {
+        // A failed page is passed over while the landing announces more; a
+        // good one ends the brand when it is empty, or short at or past the
+        // last announced page.
+        let last = match read.failed {
+            Some(_) => page >= announced,
+            None => read.cards == 0 || (read.cards < ROWS_PER_PAGE && page >= announced),
+        };
+        if last {
             break;
         }
         if page == settings.max_pages {
@@ -376,6 +355,54 @@ fn brand(
     })
 }
 
+/// One goods page as the brand loop sees it: the products to keep, the
+/// page's tally, its card count, and why it counts as failed, if it does.
+struct PageRead {
+    products: Vec<Product>,
+    tally: Option<Tally>,
+    cards: usize,
+    failed: Option<String>,
+}
+
+impl PageRead {
+    /// A page that could not be fetched.
+    fn failed(why: String) -> Self {
+        PageRead {
+            products: Vec::new(),
+            tally: None,
+            cards: 0,
+            failed: Some(why),
+        }
+    }
+}
+
+/// Whether page `page` of a brand, as parsed, is a failed page: cards but
+/// none readable; empty as page 1 while the landing shows `landing_cards`
+/// products; short before the last page the landing `announced` (cut
+/// off: what it has is kept). Pure.
+fn judge_page(read: GoodsPage, page: u32, announced: u32, landing_cards: usize) -> PageRead {
+    let failed = if read.cards > 0 && read.products.is_empty() {
+        Some(format!("{} product cards, none readable", read.cards))
+    } else if read.cards == 0 && page == 1 && landing_cards > 0 {
+        Some(format!(
+            "no product card, where the shop landing shows {landing_cards}"
+        ))
+    } else if read.cards > 0 && read.cards < ROWS_PER_PAGE && page < announced {
+        Some(format!(
+            "{} product cards where a page has {ROWS_PER_PAGE} and the shop announces {announced} pages",
+            read.cards
+        ))
+    } else {
+        None
+    };
+    PageRead {
+        products: read.products,
+        tally: Some(read.tally),
+        cards: read.cards,
+        failed,
+    }
+}
+
 /// Append the products not seen yet (by goods number), in order.
 fn products_seen(products: &mut Vec<Product>, seen: &mut HashSet<String>, items: Vec<Product>) {
     for item in items {
@@ -406,4 +433,45 @@ fn fetch_page(
 fn stamped(mut record: OutRecord, ms: i64) -> OutRecord {
     record.timestamp_ms = Some(ms);
     record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(cards: usize, readable: usize) -> GoodsPage {
+        let product = |i: usize| Product {
+            goods_no: format!("A{i}"),
+            name: format!("p{i}"),
+            price_original: None,
+            price_current: None,
+            on_promotion: false,
+            sold_out: false,
+            rating: None,
+            review_count: None,
+        };
+        GoodsPage {
+            products: (0..readable).map(product).collect(),
+            cards,
+            tally: Tally::new(PRODUCT_TOPIC),
+        }
+    }
+
+    #[test]
+    fn pages_are_judged_failed_only_when_something_is_missing() {
+        let failed = |read: PageRead| read.failed.is_some();
+        // A full page, a short last page, an empty page past the end.
+        assert!(!failed(judge_page(page(24, 24), 1, 3, 24)));
+        assert!(!failed(judge_page(page(5, 5), 3, 3, 24)));
+        assert!(!failed(judge_page(page(0, 0), 4, 3, 24)));
+        // An empty page before the pager's last is the end, not a failure.
+        assert!(!failed(judge_page(page(0, 0), 2, 5, 24)));
+        // Cards but none readable; empty page 1 beside a landing with cards.
+        assert!(failed(judge_page(page(3, 0), 1, 1, 0)));
+        assert!(failed(judge_page(page(0, 0), 1, 1, 24)));
+        // Short before the announced last page: failed, its products kept.
+        let cut = judge_page(page(5, 4), 1, 3, 24);
+        assert_eq!(cut.products.len(), 4);
+        assert!(cut.failed.unwrap().contains("announces 3 pages"));
+    }
 }
