@@ -1,10 +1,10 @@
 //! The brand a trigger record names, and its hashtag. Pure.
 //!
-//! Reads the `oliveyoung` plugin's brand record (`brand`, `brand_code`,
-//! ...) and the original pipeline's message `{"<brand>": {...}}`.
+//! Trigger records are the `oliveyoung` plugin's brand records, in either
+//! layout; the `oliveyoung-brand-record` crate (the contract between the
+//! two plugins) reads them. The hashtag is this plugin's own.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A brand to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,67 +23,18 @@ pub fn tag_of(name: &str) -> String {
 }
 
 impl Brand {
-    /// The brand of a trigger record (`key` is the record key). Only the
-    /// name matters: an incomplete brand record (`"complete": false`,
-    /// `failed_pages`, empty `items`) is looked up like any other.
+    /// The brand of a trigger record (`key` is the record key), read by the
+    /// brand record contract's reader. Only the name matters: an incomplete
+    /// brand record (`"complete": false`, `failed_pages`, empty `items`) is
+    /// looked up like any other.
     pub fn from_record(key: Option<&str>, value: &str) -> Result<Brand, String> {
-        let v: Value =
-            serde_json::from_str(value).map_err(|e| format!("the record is not JSON: {e}"))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| "the record is not a JSON object".to_string())?;
-        let text = |v: &Value, field: &str| {
-            v.get(field)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        let first_keyword = |v: &Value| {
-            v.get("query_keyword")
-                .and_then(Value::as_array)
-                .and_then(|a| a.iter().find_map(Value::as_str))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        // The original pipeline's shape (`record_layout = "legacy"`): one
-        // entry, brand name -> details.
-        let (name, fields) = match obj.iter().next() {
-            Some((name, inner))
-                if obj.len() == 1 && !obj.contains_key("brand") && inner.is_object() =>
-            {
-                (
-                    Some(name.trim().to_string()).filter(|n| !n.is_empty()),
-                    inner,
-                )
-            }
-            _ => (text(&v, "brand").or_else(|| first_keyword(&v)), &v),
-        };
-        let name = name.ok_or_else(|| "the record names no brand (`brand`)".to_string())?;
-        let tag = tag_of(&name);
-        let code = text(fields, "brand_code")
-            .or_else(|| text(fields, "brand_shop_detail_url").and_then(|u| brand_code_of_url(&u)))
-            .or_else(|| {
-                key.map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| name.clone());
-        Ok(Brand { code, name, tag })
+        let seed = oliveyoung_brand_record::read(key, value).map_err(|e| e.to_string())?;
+        Ok(Brand {
+            code: seed.code,
+            tag: tag_of(&seed.name),
+            name: seed.name,
+        })
     }
-}
-
-/// The brand code in a brand shop URL (`...?onlBrndCd=A000123`): the
-/// legacy layout carries no `brand_code` field, only this URL.
-pub fn brand_code_of_url(url: &str) -> Option<String> {
-    let (_, query) = url.split_once('?')?;
-    query
-        .split(['&', '#'])
-        .find_map(|pair| pair.strip_prefix("onlBrndCd="))
-        .map(str::trim)
-        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -136,10 +87,5 @@ mod tests {
         let b =
             Brand::from_record(None, r#"{"query_keyword":["롬앤","rom&nd"],"items":{}}"#).unwrap();
         assert_eq!(b.code, "롬앤");
-        assert_eq!(
-            brand_code_of_url("https://x/?onlBrndCd=A1&x=2").as_deref(),
-            Some("A1")
-        );
-        assert_eq!(brand_code_of_url("https://x/?onlBrndCd=<b>"), None);
     }
 }

@@ -341,12 +341,11 @@ fn brand(
     }
     let record = records::brand_record(settings, &info, &products, &crawl, &run.date(9), started)?;
     let brand_record = match settings.record_layout {
-        RecordLayout::Current => out::record(BRAND_TOPIC, &info.code, &record)?,
-        RecordLayout::Legacy => out::record(
-            BRAND_TOPIC,
-            &record.brand,
-            &records::legacy_brand_value(&record),
-        )?,
+        RecordLayout::Current => out::record(BRAND_TOPIC, record.key(), &record)?,
+        RecordLayout::Legacy => {
+            let legacy = record.legacy();
+            out::record(BRAND_TOPIC, legacy.key(), &legacy)?
+        }
     };
     out_records.push(stamped(brand_record, started));
     Ok(CrawlOutput {

@@ -11,7 +11,8 @@
 //! Layout:
 //! - [`selectors`]: every CSS selector, in one place (selectors drift).
 //! - [`parse`]: pure parsers, page HTML -> typed data.
-//! - [`records`]: record shapes and the category join, pure.
+//! - [`records`]: records from products, and the category join, pure (the
+//!   brand record's shape is the `oliveyoung-brand-record` contract crate's).
 //! - [`site`]: checked settings and the URL of every page.
 //! - [`tasks`]: task keys, kinds, phases, payloads and state keys.
 //! - [`io`]: fetch/state/log behind a trait ([`io::HostIo`] in the component).

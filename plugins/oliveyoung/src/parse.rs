@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::selectors as sel;
 
 /// Topic of brand records, which brand-list tallies count for
-/// ([`crate::records`] re-exports it).
-pub const BRAND_TOPIC: &str = "oliveyoung";
+/// ([`crate::records`] re-exports it). Part of the brand record contract.
+pub const BRAND_TOPIC: &str = oliveyoung_brand_record::TOPIC;
 /// Topic of product records, which product-page tallies count for.
 pub const PRODUCT_TOPIC: &str = "oliveyoung-products";
 

@@ -1,20 +1,23 @@
 //! The records the plugin emits and how they are assembled: the brand
 //! record (the original pipeline's message, plus code, goods numbers, crawl
-//! time and whether every page of the brand was read), its legacy form
-//! (`record_layout = "legacy"`: exactly the original message), the product
-//! record, and the join of category pages into each brand's category list.
-//! Pure functions.
+//! time and whether every page of the brand was read) from a brand's
+//! products, the product record, and the join of category pages into each
+//! brand's category list. Pure functions.
+//!
+//! The brand record's shape, both layouts, is not defined here but in the
+//! `oliveyoung-brand-record` crate: it is a contract with the plugins that
+//! read it (twitter, instagram), who use the same types.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crawlhost_sdk::CrawlError;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::parse::{Category, Product};
 use crate::site::Settings;
 
 pub use crate::parse::{BRAND_TOPIC, PRODUCT_TOPIC};
+pub use oliveyoung_brand_record::BrandRecord;
 
 /// A brand as the `brand-list` task hands it to its `brand:<code>` task
 /// (the task payload).
@@ -28,44 +31,6 @@ pub struct BrandInfo {
     pub name_en: String,
     /// Category names, in landing-page order.
     pub categories: Vec<String>,
-}
-
-/// One brand record (topic `oliveyoung`, key = brand code). The first
-/// fields are those of the original pipeline's message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BrandRecord {
-    /// Korean name.
-    pub brand: String,
-    /// `[korean, english]`: the keywords social crawlers search for.
-    pub query_keyword: Vec<String>,
-    /// The brand shop URL.
-    pub brand_shop_detail_url: String,
-    /// Product name -> on promotion.
-    pub items: BTreeMap<String, bool>,
-    /// Category names, landing-page order.
-    pub category: Vec<String>,
-    /// The run date in Asia/Seoul, `YYYY-MM-DD`.
-    pub released_date: String,
-    /// `onlBrndCd`.
-    pub brand_code: String,
-    /// English name.
-    pub brand_name_en: String,
-    /// Goods numbers in shop order.
-    pub goods_numbers: Vec<String>,
-    /// Number of products.
-    pub product_count: usize,
-    /// Run start, ms since the epoch.
-    pub crawled_at_ms: i64,
-    /// The brand name as the shop page's heading shows it; null when the
-    /// landing could not be read or has no heading.
-    pub shop_brand_name: Option<String>,
-    /// Every page of the brand was read. False when a page failed after the
-    /// host's retries or had cards but no readable product: the record then
-    /// holds what the other pages gave.
-    pub complete: bool,
-    /// The URLs of the pages that failed, in crawl order (empty when
-    /// complete).
-    pub failed_pages: Vec<String>,
 }
 
 /// How one brand's crawl went, beyond its products.
@@ -159,21 +124,6 @@ pub fn brand_record(
     })
 }
 
-/// The original pipeline's message for `record`:
-/// `{"<brand>": {query_keyword, brand_shop_detail_url, items, category,
-/// released_date}}`, for readers of the old bronze layout.
-pub fn legacy_brand_value(record: &BrandRecord) -> Value {
-    json!({
-        record.brand.clone(): {
-            "query_keyword": record.query_keyword,
-            "brand_shop_detail_url": record.brand_shop_detail_url,
-            "items": record.items,
-            "category": record.category,
-            "released_date": record.released_date,
-        }
-    })
-}
-
 /// Brand name -> the names of the categories that list it, in landing
 /// order, without duplicates. `listed` holds each category's brand names
 /// (all pages) by category id; categories missing from it list nobody.
@@ -196,36 +146,6 @@ pub fn join_categories(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn legacy_layout_is_the_original_message() {
-        let record = BrandRecord {
-            brand: "라운드랩".into(),
-            query_keyword: vec!["라운드랩".into(), "Round Lab".into()],
-            brand_shop_detail_url: "https://x/shop?onlBrndCd=A1".into(),
-            items: BTreeMap::from([("토너".to_string(), true)]),
-            category: vec!["스킨케어_스킨/토너".into()],
-            released_date: "2024-08-20".into(),
-            brand_code: "A1".into(),
-            brand_name_en: "Round Lab".into(),
-            goods_numbers: vec!["A0001".into()],
-            product_count: 1,
-            crawled_at_ms: 1,
-            shop_brand_name: None,
-            complete: false,
-            failed_pages: vec!["u".into()],
-        };
-        assert_eq!(
-            legacy_brand_value(&record),
-            serde_json::json!({"라운드랩": {
-                "query_keyword": ["라운드랩", "Round Lab"],
-                "brand_shop_detail_url": "https://x/shop?onlBrndCd=A1",
-                "items": {"토너": true},
-                "category": ["스킨케어_스킨/토너"],
-                "released_date": "2024-08-20",
-            }})
-        );
-    }
 
     #[test]
     fn join_keeps_landing_order() {

@@ -20,16 +20,9 @@ const LANDING_DISP_CAT_NO: &str = "10000010002";
 /// Default `record_layout`.
 pub const DEFAULT_RECORD_LAYOUT: &str = "current";
 
-/// The shape of brand records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordLayout {
-    /// The brand record with every field (the original message's fields at
-    /// the top level plus codes, goods numbers, completeness), key = code.
-    Current,
-    /// Exactly the original pipeline's message, `{"<brand>": {...}}`,
-    /// key = brand name, for readers of the old bronze layout.
-    Legacy,
-}
+/// The shape of brand records (`current` or `legacy`), defined by the brand
+/// record contract.
+pub use oliveyoung_brand_record::Layout as RecordLayout;
 
 /// The plugin's configuration, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]

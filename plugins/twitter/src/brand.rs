@@ -1,11 +1,12 @@
 //! The brand a trigger record names, and what the plugin searches for it.
 //! Pure functions.
 //!
-//! Two record shapes are read: the `oliveyoung` plugin's brand record
-//! (`brand`, `brand_code`, `brand_name_en`, `query_keyword`, ...) and the
-//! original pipeline's message, `{"<brand>": {"query_keyword": [...], ...}}`.
+//! Trigger records are the `oliveyoung` plugin's brand records, in either
+//! layout; the `oliveyoung-brand-record` crate (the contract between the
+//! two plugins) reads them. What is searched (keywords, the query) is this
+//! plugin's policy and lives here.
 
-use serde_json::Value;
+use oliveyoung_brand_record as brand_record;
 
 /// The longest query X accepts on the basic access level.
 pub const MAX_QUERY_CHARS: usize = 512;
@@ -25,57 +26,23 @@ pub struct Brand {
 }
 
 impl Brand {
-    /// The brand of a trigger record (`key` is the record key). Only the
-    /// names matter: an incomplete brand record (`"complete": false`,
-    /// `failed_pages`, empty `items` or `category`) is searched like any
-    /// other.
+    /// The brand of a trigger record (`key` is the record key), read by the
+    /// brand record contract's reader. Only the names matter: an incomplete
+    /// brand record (`"complete": false`, `failed_pages`, empty `items` or
+    /// `category`) is searched like any other.
     pub fn from_record(key: Option<&str>, value: &str) -> Result<Brand, String> {
-        let v: Value =
-            serde_json::from_str(value).map_err(|e| format!("the record is not JSON: {e}"))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| "the record is not a JSON object".to_string())?;
-        // The original pipeline's shape (`record_layout = "legacy"`): one
-        // entry, brand name -> details.
-        if obj.len() == 1
-            && !obj.contains_key("brand")
-            && let Some((name, inner)) = obj.iter().next()
-            && inner.is_object()
-        {
-            return Self::from_fields(key, Some(name), inner);
-        }
-        Self::from_fields(key, None, &v)
-    }
-
-    fn from_fields(key: Option<&str>, name: Option<&str>, v: &Value) -> Result<Brand, String> {
-        let text = |field: &str| {
-            v.get(field)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        let listed: Vec<String> = v
-            .get("query_keyword")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(|s| s.replace('"', " ").trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let name_ko = text("brand")
-            .or_else(|| name.map(str::to_string))
-            .or_else(|| listed.first().cloned())
-            .ok_or_else(|| "the record names no brand (`brand` or `query_keyword`)".to_string())?;
-        let name_en = text("brand_name_en")
-            .or_else(|| listed.get(1).cloned())
-            .unwrap_or_default();
+        let seed = brand_record::read(key, value).map_err(|e| e.to_string())?;
+        // A double quote would end the quoted phrase early.
+        let listed: Vec<String> = seed
+            .keywords
+            .iter()
+            .map(|s| s.replace('"', " ").trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let name_en = seed.name_en.unwrap_or_default();
         let mut keywords: Vec<String> = Vec::new();
         let candidates = if listed.is_empty() {
-            vec![name_ko.clone(), name_en.clone()]
+            vec![seed.name.clone(), name_en.clone()]
         } else {
             listed
         };
@@ -84,17 +51,9 @@ impl Brand {
                 keywords.push(k);
             }
         }
-        let code = text("brand_code")
-            .or_else(|| text("brand_shop_detail_url").and_then(|u| brand_code_of_url(&u)))
-            .or_else(|| {
-                key.map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| name_ko.clone());
         Ok(Brand {
-            code,
-            name_ko,
+            code: seed.code,
+            name_ko: seed.name,
             name_en,
             keywords,
         })
@@ -125,18 +84,6 @@ impl Brand {
             .cloned()
             .collect()
     }
-}
-
-/// The brand code in a brand shop URL (`...?onlBrndCd=A000123`): the
-/// legacy layout carries no `brand_code` field, only this URL.
-pub fn brand_code_of_url(url: &str) -> Option<String> {
-    let (_, query) = url.split_once('?')?;
-    query
-        .split(['&', '#'])
-        .find_map(|pair| pair.strip_prefix("onlBrndCd="))
-        .map(str::trim)
-        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .map(str::to_string)
 }
 
 /// Whether `term` occurs in `text`, ignoring case, and not glued to a
@@ -228,12 +175,6 @@ mod tests {
         );
         let v = r#"{"롬앤":{"items":{}}}"#;
         assert_eq!(Brand::from_record(None, v).unwrap().name_ko, "롬앤");
-        assert_eq!(
-            brand_code_of_url("https://x/y?a=1&onlBrndCd=A00012&b=2").as_deref(),
-            Some("A00012")
-        );
-        assert_eq!(brand_code_of_url("https://x/y?onlBrndCd="), None);
-        assert_eq!(brand_code_of_url("https://x/y"), None);
     }
 
     #[test]

@@ -36,8 +36,9 @@ pub mod records;
 
 use crawlhost_sdk::{ConfigKey, CrawlOutput, CrawlResult, Manifest, PlanInput, Plugin, Run, Task};
 
-/// The topic whose records (brands) trigger the plugin.
-pub const TRIGGER_TOPIC: &str = "oliveyoung";
+/// The topic whose records (brands) trigger the plugin: the brand record
+/// contract's topic.
+pub const TRIGGER_TOPIC: &str = oliveyoung_brand_record::TOPIC;
 
 /// The plugin.
 pub struct Twitter;
