@@ -58,3 +58,6 @@ pub mod sqlite;
 pub mod state;
 pub mod template;
 pub mod trigger;
+
+#[cfg(test)]
+mod example_config_tests;
