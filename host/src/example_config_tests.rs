@@ -236,9 +236,8 @@ fn toml_blocks(markdown: &str) -> Vec<(usize, String)> {
     blocks
 }
 
-#[test]
-fn example_config_toml_blocks_in_readme_and_docs_parse() {
-    let mut files = vec!["README.md".to_string()];
+/// `README.md` and `docs/*.md`, relative to the repository root.
+fn doc_files() -> Vec<String> {
     let docs = repo_path("docs");
     let mut pages: Vec<String> = std::fs::read_dir(&docs)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", docs.display()))
@@ -247,7 +246,82 @@ fn example_config_toml_blocks_in_readme_and_docs_parse() {
         .map(|name| format!("docs/{name}"))
         .collect();
     pages.sort();
+    let mut files = vec!["README.md".to_string()];
     files.extend(pages);
+    files
+}
+
+/// `markdown` without its fenced code blocks.
+fn prose(markdown: &str) -> String {
+    let mut fenced = false;
+    let mut out = String::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The anchors GitHub gives the headings of `markdown`: lower case,
+/// punctuation dropped, spaces as `-`.
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    prose(markdown)
+        .lines()
+        .filter_map(|line| line.strip_prefix('#'))
+        .map(|heading| {
+            heading
+                .trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn example_config_doc_links_resolve() {
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for file in doc_files() {
+        let text = prose(&read(&file));
+        let dir = Path::new(&file).parent().unwrap_or(Path::new(""));
+        for link in text.split("](").skip(1) {
+            let target = link.split([')', ' ']).next().unwrap_or_default();
+            if target.contains(':') {
+                continue; // https://, mailto:
+            }
+            checked += 1;
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let dest = if path.is_empty() {
+                PathBuf::from(&file)
+            } else {
+                dir.join(path)
+            };
+            let full = repo_path(&dest.to_string_lossy());
+            if !full.exists() {
+                broken.push(format!("{file}: {target}: no such file"));
+            } else if !anchor.is_empty()
+                && full.extension().is_some_and(|e| e == "md")
+                && !anchors(&std::fs::read_to_string(&full).unwrap()).contains(anchor)
+            {
+                broken.push(format!("{file}: {target}: no such heading"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(checked >= 20, "only {checked} relative links found");
+}
+
+#[test]
+fn example_config_toml_blocks_in_readme_and_docs_parse() {
+    let files = doc_files();
     let mut checked = 0;
     let mut failures = Vec::new();
     for file in &files {
