@@ -47,6 +47,8 @@ pub mod health;
 pub mod host;
 pub mod http;
 pub mod kit;
+#[cfg(test)]
+mod layering;
 pub mod malloc_tuning;
 pub mod manifest;
 pub mod metrics;
