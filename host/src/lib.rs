@@ -39,6 +39,7 @@ pub mod browser;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod coverage;
 pub mod distributed;
 pub mod engine;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::bindings::PluginManifest;
+use crate::contract::PluginManifest;
 use crate::http::allow::{AllowList, HostPattern};
 
 /// Why a manifest was refused (all problems, not just the first).
@@ -234,7 +234,7 @@ pub fn allow_list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::bindings::ConfigKey;
+    use crate::contract::ConfigKey;
 
     fn manifest() -> PluginManifest {
         PluginManifest {

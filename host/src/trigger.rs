@@ -38,9 +38,9 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::bus::{BusError, ConsumedRecord, ProduceRecord};
+use crate::contract::{BusRecord, PlanInput};
 use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
 use crate::engine::LoadedPlugin;
-use crate::engine::bindings::{BusRecord, PlanInput};
 use crate::run::{RunContext, RunSummary, run_plugin};
 
 /// Runs a trigger record gets before it goes to the dead-letter topic.

@@ -30,7 +30,7 @@ pub mod secrets;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::bindings::CrawlError;
+use crate::contract::CrawlError;
 use crate::http::allow::{AddressPolicy, AllowList};
 pub use config::{BrowserConfig, BrowserConfigError, BrowserSettings};
 use driver::{Driver, Session};

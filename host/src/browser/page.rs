@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use super::policy::{self, Landing};
 use super::probe;
 use super::{Browser, BrowserError, Lease};
-use crate::engine::bindings::CrawlError;
+use crate::contract::CrawlError;
 use crate::http::allow::AllowList;
 
 /// Longest a `wait-for` may ask for.

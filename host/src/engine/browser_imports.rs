@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use super::bindings::CrawlError;
-use super::bindings::crawlhost::plugin::browser;
 use super::sandbox::HostState;
 use crate::browser::Page;
+use crate::contract::CrawlError;
+use crate::contract::crawlhost::plugin::browser;
 
 type Res<T> = wasmtime::Result<Result<T, CrawlError>>;
 
@@ -138,7 +138,7 @@ impl browser::Host for HostState {
 
 // The frozen 0.2 contract's `browser`: the same calls (the page handle is a
 // `u32` in both, the error type is shared).
-impl super::bindings::v0_2::crawlhost::plugin::browser::Host for HostState {
+impl crate::contract::v0_2::crawlhost::plugin::browser::Host for HostState {
     async fn open(&mut self, url: String, deadline_ms: Option<u32>) -> Res<browser::Page> {
         <Self as browser::Host>::open(self, url, deadline_ms).await
     }

@@ -2,7 +2,7 @@
 //! compiled once (and cached on disk), and a fresh store and instance for
 //! every call.
 //!
-//! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`](bindings::PluginPre) (the
+//! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`](crate::contract::PluginPre) (the
 //! pre-linked instance, so instantiation is cheap), [`SandboxLimits`] for memory
 //! (summed over all memories of the instance) and core instance counts,
 //! and two deadlines. Epoch interruption stops guest code that spins (a ticker
@@ -14,7 +14,6 @@
 //!
 //! [`SandboxLimits`]: sandbox::SandboxLimits
 
-pub mod bindings;
 mod browser_imports;
 pub mod cache;
 pub mod contract;
@@ -33,9 +32,11 @@ use wasmtime::{
 };
 
 use crate::config::{Pooling, SandboxSettings};
+use crate::contract::{
+    self as bindings, CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, RunInfo, Task,
+};
 use crate::http::FetchScope;
 use crate::manifest::{self, ManifestError};
-use bindings::{CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, RunInfo, Task};
 use cache::{ComponentCache, content_hash};
 use contract::ContractError;
 use sandbox::{HostServices, HostState};

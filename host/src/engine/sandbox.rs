@@ -17,9 +17,9 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-use super::bindings::crawlhost::plugin::{fetch, log, quality, state, types};
-use super::bindings::{self, CrawlError, HttpRequest, HttpResponse, LogLevel};
 use super::stderr::TailPipe;
+use crate::contract::crawlhost::plugin::{fetch, log, quality, state, types};
+use crate::contract::{self as bindings, CrawlError, HttpRequest, HttpResponse, LogLevel};
 use crate::http::{FetchScope, HttpClient};
 use crate::state::StateStore;
 

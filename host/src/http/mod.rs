@@ -48,7 +48,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use url::Url;
 
 use crate::config::HttpSettings;
-use crate::engine::bindings::{CrawlError, Header, HttpRequest, HttpResponse};
+use crate::contract::{CrawlError, Header, HttpRequest, HttpResponse};
 use allow::{AddressPolicy, AllowList};
 pub use cookies::Session;
 use evict::HostTable;

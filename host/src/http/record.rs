@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::bindings::{Header, HttpRequest, HttpResponse};
+use crate::contract::{Header, HttpRequest, HttpResponse};
 
 /// How the client talks to the network.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

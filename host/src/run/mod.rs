@@ -24,8 +24,8 @@ use tokio::task::JoinSet;
 
 use crate::bus::{Bus, ProduceRecord};
 use crate::config::Settings;
+use crate::contract::{CrawlError, CrawlOutput, PlanInput, RunInfo, Task};
 use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
-use crate::engine::bindings::{CrawlError, CrawlOutput, PlanInput, RunInfo, Task};
 use crate::engine::{CallContext, LoadedPlugin, PluginEngine, SandboxError};
 use crate::http::{FetchScope, FetchStats};
 use crate::manifest::{self, is_valid_topic};

@@ -34,8 +34,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::contract::PlanInput;
 use crate::engine::LoadError;
-use crate::engine::bindings::PlanInput;
 use crate::host::Host;
 use crate::metrics::Metrics;
 use crate::registry;
