@@ -55,6 +55,8 @@ pub mod manifest;
 pub mod metrics;
 pub mod registry;
 pub mod run;
+pub mod schedule;
+pub mod secret;
 pub mod serve;
 pub mod sink;
 pub mod sqlite;

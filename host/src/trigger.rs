@@ -162,7 +162,7 @@ pub fn trigger_group(ctx: &RunContext, plugin: &str) -> String {
 /// own topics under their configured names.
 fn check_grants(ctx: &RunContext, plugin: &LoadedPlugin) -> Result<(), TriggerError> {
     let settings = &ctx.settings;
-    let internal = crate::manifest::internal_topics(settings);
+    let internal = crate::config::internal_topics(settings);
     let allowed = settings
         .plugins
         .get(&plugin.manifest.name)

@@ -16,6 +16,7 @@
 
 mod browser_imports;
 pub mod cache;
+pub mod config;
 pub mod contract;
 pub mod sandbox;
 pub mod stderr;
@@ -31,13 +32,13 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
-use crate::config::{Pooling, SandboxSettings};
 use crate::contract::{
     self as bindings, CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, RunInfo, Task,
 };
 use crate::http::FetchScope;
 use crate::manifest::{self, ManifestError};
 use cache::{ComponentCache, content_hash};
+use config::{Pooling, SandboxSettings};
 use contract::ContractError;
 use sandbox::{HostServices, HostState};
 use world::{WorldError, WorldInstance, WorldPre};

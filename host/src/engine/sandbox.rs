@@ -567,7 +567,7 @@ mod tests {
 #[cfg(test)]
 mod many_modules {
     use super::*;
-    use crate::config::{Pooling, SandboxSettings};
+    use crate::engine::config::{Pooling, SandboxSettings};
     use wasmtime::component::{Component, Linker};
     use wasmtime::{Engine, Store};
 

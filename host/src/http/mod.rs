@@ -26,6 +26,7 @@
 
 pub mod allow;
 pub mod charset;
+pub mod config;
 pub mod cookies;
 pub mod evict;
 pub mod politeness;
@@ -47,9 +48,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::OwnedSemaphorePermit;
 use url::Url;
 
-use crate::config::HttpSettings;
 use crate::contract::{CrawlError, Header, HttpRequest, HttpResponse};
 use allow::{AddressPolicy, AllowList};
+use config::HttpSettings;
 pub use cookies::Session;
 use evict::HostTable;
 use politeness::{Politeness, host_key};
@@ -202,7 +203,7 @@ pub struct HttpClient {
     /// Whether `direct` goes through a proxy (`http.proxy` or environment).
     direct_proxied: bool,
     /// Clients of per-plugin proxies, by proxy URL.
-    proxied: HashMap<crate::config::UrlWithPassword, reqwest::Client>,
+    proxied: HashMap<crate::secret::UrlWithPassword, reqwest::Client>,
     settings: HttpSettings,
     politeness: Politeness,
     robots: RobotsCache,
@@ -275,7 +276,7 @@ impl HttpClient {
             settings
                 .proxy
                 .as_ref()
-                .map(crate::config::UrlWithPassword::expose),
+                .map(crate::secret::UrlWithPassword::expose),
         )?;
         let mut proxied = HashMap::new();
         for p in settings.plugins.values().flat_map(|p| p.proxies.iter()) {

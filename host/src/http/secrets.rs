@@ -27,7 +27,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::allow::HostPattern;
-use crate::config::SecretString;
+use crate::secret::SecretString;
 
 /// What replaces a secret in anything returned to a plugin.
 pub const REDACTED: &str = "[redacted]";
@@ -319,7 +319,7 @@ mod tests {
     fn debug_form_hides_the_value() {
         let text = format!("{:?}", secrets());
         assert!(!text.contains("tok/en"), "{text}");
-        assert!(text.contains(crate::config::HIDDEN), "{text}");
+        assert!(text.contains(crate::secret::HIDDEN), "{text}");
     }
 
     #[test]

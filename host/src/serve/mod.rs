@@ -23,7 +23,6 @@
 //! 0.
 
 pub mod admin;
-pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -40,7 +39,7 @@ use crate::host::Host;
 use crate::metrics::Metrics;
 use crate::registry;
 use crate::run::{CurrentPlugin, RunRequest, RunSummary, execute_run};
-use schedule::CronSchedule;
+use crate::schedule::CronSchedule;
 
 /// How long the watcher waits for a burst of file events to settle.
 const DEBOUNCE: Duration = Duration::from_millis(150);
