@@ -80,10 +80,7 @@ fn ident(s: &str) -> (&str, &str) {
 fn expand(prefix: &[String], rest: &str, out: &mut Vec<ModPath>) {
     let mut path = prefix.to_vec();
     let mut s = rest;
-    loop {
-        let Some(after) = s.trim_start().strip_prefix("::") else {
-            break;
-        };
+    while let Some(after) = s.trim_start().strip_prefix("::") {
         let after = after.trim_start();
         if let Some(group) = after.strip_prefix('{') {
             // Split the group at its top-level commas.
