@@ -106,3 +106,183 @@ impl Serialize for UrlWithPassword {
         s.serialize_str(&redact_url(&self.0))
     }
 }
+
+/// What replaces a secret in anything handed back to a plugin (a response,
+/// a page's HTML, an error message).
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces every occurrence of a set of secret strings with [`REDACTED`].
+///
+/// The matcher (Aho-Corasick, every needle at once) is built once, when the
+/// settings that hold the secrets are turned into a client, and then used
+/// for every response; a search per needle per response would rescan the
+/// text once per secret form. Where matches overlap (one secret inside or
+/// across another, a secret that is a prefix of another) the union of the
+/// matched bytes is replaced by one [`REDACTED`], so no fragment of any
+/// secret survives; adjacent matches stay separate. Empty needles are
+/// ignored. `Debug` shows only how many needles there are.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    matcher: Option<aho_corasick::AhoCorasick>,
+    needles: usize,
+}
+
+impl Redactor {
+    /// A matcher for `needles` (duplicates and empty ones are dropped).
+    pub fn new<I, N>(needles: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<[u8]>,
+    {
+        let mut list: Vec<Vec<u8>> = Vec::new();
+        for n in needles {
+            let n = n.as_ref();
+            if !n.is_empty() && !list.iter().any(|o| o == n) {
+                list.push(n.to_vec());
+            }
+        }
+        if list.is_empty() {
+            return Self::default();
+        }
+        // Standard match semantics: needed to report overlapping matches.
+        let matcher = aho_corasick::AhoCorasick::new(&list)
+            .expect("a matcher over a handful of secret values builds");
+        Self {
+            needles: list.len(),
+            matcher: Some(matcher),
+        }
+    }
+
+    /// Whether there is nothing to redact.
+    pub fn is_empty(&self) -> bool {
+        self.matcher.is_none()
+    }
+
+    /// The byte ranges to replace: overlapping matches merged.
+    fn ranges(&self, haystack: &[u8]) -> Vec<(usize, usize)> {
+        let Some(m) = &self.matcher else {
+            return Vec::new();
+        };
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        // Matches come in order of their end; sort by start to merge.
+        let mut found: Vec<(usize, usize)> = m
+            .find_overlapping_iter(haystack)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        found.sort_unstable();
+        for (start, end) in found {
+            match ranges.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => ranges.push((start, end)),
+            }
+        }
+        ranges
+    }
+
+    /// `bytes` with every needle replaced by [`REDACTED`].
+    pub fn redact_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+        let ranges = self.ranges(&bytes);
+        if ranges.is_empty() {
+            return bytes;
+        }
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        for (start, end) in ranges {
+            out.extend_from_slice(&bytes[at..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            at = end;
+        }
+        out.extend_from_slice(&bytes[at..]);
+        out
+    }
+
+    /// `text` with every needle replaced by [`REDACTED`]. A needle that
+    /// matches inside a UTF-8 sequence cannot leave invalid text behind in
+    /// practice (needles are whole strings); if it did, the text is repaired
+    /// lossily rather than dropped.
+    pub fn redact_str(&self, text: String) -> String {
+        if self.is_empty() {
+            return text;
+        }
+        String::from_utf8(self.redact_bytes(text.into_bytes()))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("needles", &self.needles)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redact(needles: &[&str], text: &str) -> String {
+        Redactor::new(needles).redact_str(text.to_string())
+    }
+
+    #[test]
+    fn every_occurrence_of_every_needle_is_replaced() {
+        assert_eq!(
+            redact(&["tok", "key"], "a tok, a key, tok again"),
+            "a [redacted], a [redacted], [redacted] again"
+        );
+        assert_eq!(redact(&["tok"], "nothing here"), "nothing here");
+        // Adjacent matches stay two.
+        assert_eq!(redact(&["ab"], "abab"), "[redacted][redacted]");
+    }
+
+    #[test]
+    fn overlapping_secrets_leave_no_fragment() {
+        // Two secrets that overlap in the text: the union goes.
+        assert_eq!(redact(&["abcd", "cdef"], "xabcdefy"), "x[redacted]y");
+        // One secret inside another.
+        assert_eq!(
+            redact(&["Bearer tok", "tok"], "h: Bearer tok; tok"),
+            "h: [redacted]; [redacted]"
+        );
+    }
+
+    #[test]
+    fn a_secret_that_is_a_prefix_of_another() {
+        assert_eq!(
+            redact(&["abc", "abcdef"], "abcdefg abcx"),
+            "[redacted]g [redacted]x"
+        );
+        assert_eq!(
+            redact(&["abcdef", "abc"], "abcdefg abcx"),
+            "[redacted]g [redacted]x"
+        );
+    }
+
+    #[test]
+    fn empty_needles_are_ignored() {
+        let r = Redactor::new(["", ""]);
+        assert!(r.is_empty());
+        assert_eq!(r.redact_str("text".into()), "text");
+        assert_eq!(redact(&["", "x"], "axb"), "a[redacted]b");
+        assert_eq!(
+            format!("{:?}", Redactor::new(["secret", "", "secret"])),
+            "Redactor { needles: 1 }"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_redacted_too() {
+        let r = Redactor::new([b"\xffk".as_slice()]);
+        assert_eq!(r.redact_bytes(b"a\xffkb".to_vec()), b"a[redacted]b");
+    }
+
+    #[test]
+    fn secret_values_never_print() {
+        let s = SecretString::new("MARKER");
+        assert_eq!(format!("{s} {s:?}"), "*** ***");
+        let u = UrlWithPassword::new("http://u:MARKER@proxy:3128");
+        assert_eq!(u.to_string(), "http://u:***@proxy:3128/");
+        assert!(!format!("{u:?}").contains("MARKER"));
+    }
+}

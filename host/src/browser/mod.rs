@@ -68,6 +68,8 @@ impl BrowserError {
 /// The host's browser service, shared by every instance.
 pub struct Browser {
     settings: BrowserSettings,
+    /// The secrets' matcher, built once from `settings.secrets`.
+    redactor: crate::secret::Redactor,
     addresses: AddressPolicy,
     /// Started at the first page; replaced when the chromedriver the host
     /// started has exited (its idle sessions are dropped with it).
@@ -82,6 +84,7 @@ impl Browser {
     pub fn new(settings: BrowserSettings, addresses: AddressPolicy) -> Arc<Self> {
         let pool = Mutex::new(PoolState::new(settings.max_sessions));
         Arc::new(Self {
+            redactor: settings.secrets.redactor(),
             settings,
             addresses,
             driver: tokio::sync::Mutex::new(None),
@@ -92,6 +95,11 @@ impl Browser {
 
     pub fn settings(&self) -> &BrowserSettings {
         &self.settings
+    }
+
+    /// The matcher that takes the browser secrets out of what pages return.
+    pub fn redactor(&self) -> &crate::secret::Redactor {
+        &self.redactor
     }
 
     pub(crate) fn addresses(&self) -> &AddressPolicy {

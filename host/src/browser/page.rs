@@ -540,7 +540,7 @@ impl Page {
     }
 
     fn redact(&self, text: &str) -> String {
-        self.browser.settings().secrets.redact(text)
+        self.browser.redactor().redact_str(text.to_string())
     }
 
     fn redact_error(&self, e: CrawlError) -> CrawlError {

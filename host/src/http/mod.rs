@@ -49,6 +49,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use url::Url;
 
 use crate::contract::{CrawlError, Header, HttpRequest, HttpResponse};
+use crate::secret::Redactor;
 use allow::{AddressPolicy, AllowList};
 use config::HttpSettings;
 pub use cookies::Session;
@@ -205,6 +206,8 @@ pub struct HttpClient {
     /// Clients of per-plugin proxies, by proxy URL.
     proxied: HashMap<crate::secret::UrlWithPassword, reqwest::Client>,
     settings: HttpSettings,
+    /// The secrets' matcher, built once from `settings.secrets`.
+    redactor: Redactor,
     politeness: Politeness,
     robots: RobotsCache,
     agent: String,
@@ -292,6 +295,7 @@ impl HttpClient {
             robots: RobotsCache::new(&settings.robots),
             agent: robots::agent_token(&settings.user_agent),
             health: Mutex::new(HostTable::new("circuits", settings.circuit.max_hosts)),
+            redactor: settings.secrets.redactor(),
             settings,
         })
     }
@@ -303,7 +307,7 @@ impl HttpClient {
 
     /// The plugin-bound form of an error: typed, with secrets redacted.
     pub fn crawl_error(&self, e: &FetchError) -> CrawlError {
-        let redact = |m: &str| self.settings.secrets.redact_str(m.to_string());
+        let redact = |m: &str| self.redactor.redact_str(m.to_string());
         match e.to_crawl_error() {
             CrawlError::Retryable(m) => CrawlError::Retryable(redact(&m)),
             CrawlError::Blocked(m) => CrawlError::Blocked(redact(&m)),
@@ -440,14 +444,14 @@ impl HttpClient {
 
     /// Replace secrets in everything a plugin will see.
     fn redact(&self, mut resp: HttpResponse) -> HttpResponse {
-        let secrets = &self.settings.secrets;
-        if secrets.0.is_empty() {
+        let redactor = &self.redactor;
+        if redactor.is_empty() {
             return resp;
         }
-        resp.body = secrets.redact_bytes(resp.body);
-        resp.final_url = secrets.redact_str(resp.final_url);
+        resp.body = redactor.redact_bytes(resp.body);
+        resp.final_url = redactor.redact_str(resp.final_url);
         for h in &mut resp.headers {
-            h.value = secrets.redact_str(std::mem::take(&mut h.value));
+            h.value = redactor.redact_str(std::mem::take(&mut h.value));
         }
         resp
     }
