@@ -44,6 +44,7 @@ pub mod coverage;
 pub mod distributed;
 pub mod engine;
 pub mod error_text;
+pub mod guest_log;
 pub mod health;
 pub mod host;
 pub mod http;

@@ -21,6 +21,7 @@
 pub mod config;
 pub mod driver;
 pub mod egress;
+pub mod imports;
 pub mod page;
 pub mod policy;
 pub mod pool;

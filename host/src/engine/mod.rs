@@ -14,7 +14,6 @@
 //!
 //! [`SandboxLimits`]: sandbox::SandboxLimits
 
-mod browser_imports;
 pub mod cache;
 pub mod config;
 pub mod contract;
@@ -32,9 +31,7 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
-use crate::contract::{
-    self as bindings, CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, RunInfo, Task,
-};
+use crate::contract::{CrawlError, CrawlOutput, PlanInput, PluginManifest, RunInfo, Task};
 use crate::http::FetchScope;
 use crate::manifest::{self, ManifestError};
 use cache::{ComponentCache, content_hash};
@@ -136,7 +133,7 @@ pub struct LoadedPlugin {
 pub struct Crawled {
     pub result: Result<CrawlOutput, CrawlError>,
     /// Items the plugin skipped for a missing identity field.
-    pub skipped: sandbox::SkippedTally,
+    pub skipped: crate::guest_log::SkippedTally,
 }
 
 /// Everything a call needs besides the plugin itself.
@@ -164,6 +161,16 @@ impl Drop for PluginEngine {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
     }
+}
+
+/// The imports of every capability, for every contract version. The `types`
+/// interface has no functions; it is linked against the store data itself.
+fn link_capabilities(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    crate::contract::crawlhost::plugin::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::http::imports::add_to_linker(linker, |s| &mut s.http)?;
+    crate::state::imports::add_to_linker(linker, |s| &mut s.state)?;
+    crate::browser::imports::add_to_linker(linker, |s| &mut s.browser)?;
+    crate::guest_log::add_to_linker(linker, |s| &mut s.log)
 }
 
 fn base_config() -> wasmtime::Config {
@@ -197,14 +204,10 @@ impl PluginEngine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| EngineError::Link(e.to_string()))?;
-        // Every supported contract version; a component links against the
-        // interfaces of its own version.
-        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| EngineError::Link(e.to_string()))?;
-        bindings::v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| EngineError::Link(e.to_string()))?;
-        bindings::v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| EngineError::Link(e.to_string()))?;
+        // Every capability links its imports of every supported contract
+        // version (a component links against the interfaces of its own
+        // version), each projected to its own part of the store data.
+        link_capabilities(&mut linker).map_err(|e| EngineError::Link(e.to_string()))?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         {
             let engine = engine.clone();
@@ -414,7 +417,7 @@ impl PluginEngine {
             move |p, store| {
                 Box::pin(async move {
                     let result = p.call_crawl(&mut *store, &run, &task).await?;
-                    let skipped = store.data_mut().take_skipped();
+                    let skipped = store.data_mut().log.take_skipped();
                     Ok(Crawled { result, skipped })
                 })
             },
@@ -439,7 +442,7 @@ impl PluginEngine {
     {
         let deadline = Instant::now() + timeout;
         let state = HostState::new(
-            self.services.clone(),
+            &self.services,
             ctx.scope,
             ctx.label,
             self.sandbox.memory_limit_bytes,

@@ -1,5 +1,6 @@
 //! Outbound HTTP on behalf of plugins: the implementation of the `fetch`
-//! import. Every byte a plugin sends or receives goes through here.
+//! import ([`imports`] links it into instances, [`config`] is its section of
+//! `crawlhost.toml`). Every byte a plugin sends or receives goes through here.
 //!
 //! One fetch, in order:
 //! 1. **Replay** (`--replay DIR`): answer from the recording, no network.
@@ -29,6 +30,7 @@ pub mod charset;
 pub mod config;
 pub mod cookies;
 pub mod evict;
+pub mod imports;
 pub mod politeness;
 pub mod proxy;
 pub mod record;
