@@ -2,8 +2,9 @@
 //! compiled once (and cached on disk), and a fresh store and instance for
 //! every call.
 //!
-//! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`](crate::contract::PluginPre) (the
-//! pre-linked instance, so instantiation is cheap), [`SandboxLimits`] for memory
+//! Isolation per call: a new [`Store`] from the plugin's
+//! [`PluginPre`](crate::contract::PluginPre) (the pre-linked instance, so
+//! instantiation is cheap), [`SandboxLimits`] for memory
 //! (summed over all memories of the instance) and core instance counts,
 //! and two deadlines. Epoch interruption stops guest code that spins (a ticker
 //! thread advances the epoch every [`EPOCH_TICK`]; the store's callback traps
@@ -11,6 +12,13 @@
 //! executor, so one busy plugin cannot starve the others); an outer
 //! `tokio::time::timeout` with the same deadline covers time spent inside host
 //! calls such as a slow fetch.
+//!
+//! The engine composes the capabilities and knows none of their insides:
+//! the store data ([`sandbox::HostState`]) has one part per capability, and
+//! the linker is built from each capability's `add_to_linker`, projected to
+//! its part. The contract's types come from [`crate::contract`]; the checks
+//! that a file is a loadable crawler are [`contract`]'s; the `[sandbox]`
+//! section is [`config`]'s.
 //!
 //! [`SandboxLimits`]: sandbox::SandboxLimits
 

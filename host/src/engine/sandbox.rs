@@ -1,12 +1,13 @@
 //! What one plugin instance can touch: the store data behind every import.
 //!
-//! Each task gets a fresh [`HostState`]: a locked-down WASI context (no
+//! Each call gets a fresh [`HostState`]: a locked-down WASI context (no
 //! preopened directories, no environment, no arguments, no sockets, a frozen
 //! clock and a seeded random source, stderr captured for trap reports),
-//! memory limits, and the plugin's scope for `fetch` and `state`. The WASI
-//! interfaces are linked only because Rust's standard library imports them;
-//! they give a plugin nothing beyond the contract.
-
+//! memory limits ([`SandboxLimits`]), and one part per capability (`fetch`,
+//! `state`, `browser`, `log`/`quality`), which each capability module
+//! defines and implements its imports on. The WASI interfaces are linked
+//! only because Rust's standard library imports them; they give a plugin
+//! nothing beyond the contract.
 use std::sync::Arc;
 use std::time::Duration;
 
