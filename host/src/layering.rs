@@ -25,6 +25,61 @@ type ModPath = Vec<String>;
 /// paths diverge (siblings under one parent).
 type Graph = BTreeMap<ModPath, BTreeSet<ModPath>>;
 
+/// The top-level modules, bottom-up: a module may use modules of its own
+/// layer or of layers before it, never of a later one (so, for one, nothing
+/// below `config` reads the configuration: each section's owner defines it
+/// and `config` only composes). A new top-level module must be placed here.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "leaves",
+        &[
+            "contract",
+            "secret",
+            "error_text",
+            "sqlite",
+            "schedule",
+            "malloc_tuning",
+            "layering",
+        ],
+    ),
+    ("capabilities", &["state", "http", "browser", "guest_log"]),
+    ("sandbox", &["manifest", "engine", "registry"]),
+    ("plumbing", &["bus", "sink", "coverage", "metrics"]),
+    ("configuration", &["config"]),
+    ("runs", &["run", "health", "trigger", "host"]),
+    ("services", &["distributed", "serve", "kit", "template"]),
+    ("command line", &["cli"]),
+];
+
+/// Edges between top-level modules that go up the [`LAYERS`], and modules
+/// placed in no layer, as lines of text.
+fn layer_violations(g: &Graph, modules: &BTreeSet<String>) -> Vec<String> {
+    let layer_of = |m: &str| LAYERS.iter().position(|(_, ms)| ms.contains(&m));
+    let mut out = Vec::new();
+    for m in modules {
+        if layer_of(m).is_none() {
+            out.push(format!(
+                "top-level module `{m}` is in no layer: add it to LAYERS"
+            ));
+        }
+    }
+    for (from, tos) in g {
+        let [from] = from.as_slice() else { continue };
+        for to in tos {
+            let [to] = to.as_slice() else { continue };
+            if let (Some(a), Some(b)) = (layer_of(from), layer_of(to))
+                && b > a
+            {
+                out.push(format!(
+                    "`{from}` ({}) uses `{to}` ({}), a later layer",
+                    LAYERS[a].0, LAYERS[b].0
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Sibling cycles known today and being removed on another branch; each is
 /// the set of modules of the cycle as `folder/file`. Remove an entry once
 /// the cycle is gone (the test fails on an entry that no longer matches).
@@ -313,6 +368,23 @@ fn host_src_has_no_module_cycles() {
     );
 }
 
+#[test]
+fn host_src_top_level_modules_keep_their_layers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    read_tree(&root, &root, &mut files);
+    let modules: BTreeSet<String> = files
+        .iter()
+        .filter_map(|(m, _)| m.first().cloned())
+        .collect();
+    let problems = layer_violations(&graph(&files), &modules);
+    assert!(
+        problems.is_empty(),
+        "host/src breaks its layering (see LAYERS in layering.rs):\n{}",
+        problems.join("\n")
+    );
+}
+
 #[cfg(test)]
 mod graph_tests {
     use super::*;
@@ -355,6 +427,29 @@ mod graph_tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0], [p("a"), p("b"), p("c")].into_iter().collect());
         assert!(describe(&g, &found[0]).contains("b -> c"));
+    }
+
+    #[test]
+    fn an_edge_up_the_layers_and_an_unplaced_module_are_reported() {
+        let files = vec![
+            (
+                p("http"),
+                "use crate::config::X; use crate::secret::S;".to_string(),
+            ),
+            (p("config"), "use crate::http::Y;".to_string()),
+            (p("newcomer"), String::new()),
+        ];
+        let modules = ["http", "config", "newcomer"].map(String::from).into();
+        let problems = layer_violations(&graph(&files), &modules);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("`newcomer` is in no layer"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("`http` (capabilities) uses `config` (configuration)"),
+            "{problems:?}"
+        );
     }
 
     #[test]
