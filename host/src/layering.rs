@@ -104,19 +104,32 @@ fn mod_path(rel: &Path) -> ModPath {
     parts
 }
 
-/// The source without its `#[cfg(test)]` tail and without `//` comments.
+/// The source without `//` comments and without its test tail: everything
+/// from the first `#[cfg(test)]` that opens an inline module (`mod tests {`).
+/// A `#[cfg(test)]` on anything else (`mod layering;`, a helper function)
+/// does not end the production code.
 fn production_code(src: &str) -> String {
-    let src = match src.find("#[cfg(test)]") {
-        Some(i) => &src[..i],
-        None => src,
-    };
-    src.lines()
+    let code: Vec<&str> = src
+        .lines()
         .map(|line| match line.find("//") {
             Some(i) => &line[..i],
             None => line,
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    let code = code.join("\n");
+    let mut from = 0;
+    while let Some(i) = code[from..].find("#[cfg(test)]").map(|i| from + i) {
+        let after = code[i + "#[cfg(test)]".len()..].trim_start();
+        let inline_module = after
+            .strip_prefix("mod ")
+            .map(|rest| ident(rest.trim_start()).1.trim_start().starts_with('{'))
+            .unwrap_or(false);
+        if inline_module {
+            return code[..i].to_string();
+        }
+        from = i + 1;
+    }
+    code
 }
 
 fn is_ident(c: char) -> bool {
@@ -411,6 +424,9 @@ mod graph_tests {
         let code =
             "use crate::a; // crate::b\n//! crate::c\n#[cfg(test)]\nmod tests { use crate::d; }";
         assert_eq!(references(&[], &production_code(code)), vec![p("a")]);
+        // A test-only item that is not an inline module ends nothing.
+        let code = "#[cfg(test)]\nmod layering;\n#[cfg(test)]\nfn helper() {}\nuse crate::e;";
+        assert_eq!(references(&[], &production_code(code)), vec![p("e")]);
     }
 
     #[test]
