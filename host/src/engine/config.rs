@@ -10,7 +10,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid config value `{field}`: {reason}")]
 pub struct SandboxConfigError {
+    /// The field, e.g. `sandbox.memory_limit_mb`.
     pub field: String,
+    /// What is wrong with its value.
     pub reason: String,
 }
 
@@ -120,16 +122,23 @@ impl Default for SandboxConfig {
 /// Checked sandbox limits.
 #[derive(Debug, Clone)]
 pub struct SandboxSettings {
+    /// `sandbox.memory_limit_mb`, in bytes: all memories of one instance.
     pub memory_limit_bytes: usize,
+    /// `sandbox.task_timeout_secs`: one `crawl` call.
     pub task_timeout: Duration,
+    /// `sandbox.plan_timeout_secs`: one `manifest` or `plan` call.
     pub plan_timeout: Duration,
+    /// `sandbox.max_records_per_task`.
     pub max_records_per_task: usize,
+    /// `sandbox.max_follow_ups_per_task`.
     pub max_follow_ups_per_task: usize,
     /// `sandbox.max_output_bytes_per_task`.
     pub max_output_bytes: usize,
+    /// `sandbox.state_quota_mb`, in bytes (the `state` store's quota).
     pub state_quota_bytes: u64,
     /// `sandbox.max_plugin_file_mb`, in bytes.
     pub max_plugin_file_bytes: u64,
+    /// `sandbox.pooling`.
     pub pooling: Pooling,
 }
 

@@ -15,7 +15,9 @@ use crate::secret::UrlWithPassword;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid config value `{field}`: {reason}")]
 pub struct HttpConfigError {
+    /// The field, e.g. `http.user_agent` or `http.secrets[0].value_env`.
     pub field: String,
+    /// What is wrong with its value.
     pub reason: String,
 }
 
@@ -214,22 +216,37 @@ impl HttpConfig {
 /// Checked HTTP settings.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
+    /// `http.user_agent`.
     pub user_agent: String,
+    /// `http.allow_private_addresses`.
     pub allow_private_addresses: bool,
+    /// `http.allowed_private_ranges`, parsed.
     pub allowed_private_ranges: Vec<ipnet::IpNet>,
+    /// `http.max_response_bytes`.
     pub max_response_bytes: u64,
+    /// `http.connect_timeout_secs`.
     pub connect_timeout: Duration,
+    /// `http.first_byte_timeout_secs`.
     pub first_byte_timeout: Duration,
+    /// `http.request_timeout_secs`.
     pub request_timeout: Duration,
+    /// `http.max_redirects`.
     pub max_redirects: u32,
+    /// `http.proxy`, checked.
     pub proxy: Option<UrlWithPassword>,
+    /// `[http.politeness]`, checked.
     pub politeness: super::politeness::PolitenessSettings,
+    /// `[http.robots]`.
     pub robots: super::robots::RobotsConfig,
+    /// `[http.retry]`, checked.
     pub retry: super::retry::RetryConfig,
+    /// `[http.circuit]`, checked.
     pub circuit: super::retry::CircuitConfig,
+    /// `[http.cookies]`.
     pub cookies: super::cookies::CookieConfig,
     /// Values already read from the environment; `Debug` redacts them.
     pub secrets: super::secrets::Secrets,
+    /// `[http.plugins.<name>]`, checked.
     pub plugins: BTreeMap<String, super::proxy::PluginHttpConfig>,
     /// Live, `--record DIR` or `--replay DIR` (set by the CLI, not the file).
     pub mode: super::record::Mode,
