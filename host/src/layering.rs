@@ -40,6 +40,11 @@ const LAYERS: &[(&str, &[&str])] = &[
             "schedule",
             "malloc_tuning",
             "layering",
+            // Leaves added on other branches of issue 19 (plumbing, commands).
+            "any_case",
+            "backoff",
+            "time",
+            "shutdown",
         ],
     ),
     ("capabilities", &["state", "http", "browser", "guest_log"]),
