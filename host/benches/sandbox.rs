@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crawlhost::config::{Config, Settings};
-use crawlhost::engine::bindings::{RunInfo, Task};
+use crawlhost::contract::{RunInfo, Task};
 use crawlhost::engine::{CallContext, LoadedPlugin, PluginEngine};
 use crawlhost::host::Host;
 use crawlhost::http::FetchScope;

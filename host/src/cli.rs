@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::bus::Bus;
 use crate::bus::ndjson::to_ndjson;
 use crate::config::{Config, Settings};
-use crate::engine::bindings::PlanInput;
+use crate::contract::PlanInput;
 use crate::host::Host;
 use crate::run::{Progress, RunSummary, run_plugin};
 

@@ -47,8 +47,8 @@ use tokio::task::JoinSet;
 use crate::bus::kafka::{ClientRole, KafkaSettings, client_config};
 use crate::bus::partition::partition_for;
 use crate::bus::{Bus, BusError, ProduceRecord};
+use crate::contract::{RunInfo, Task};
 use crate::engine::LoadedPlugin;
-use crate::engine::bindings::{RunInfo, Task};
 use crate::run::{RemoteTasks, RunContext, TaskOutcome, TaskSpec, execute_task};
 use crate::trigger::OffsetTracker;
 
@@ -667,7 +667,7 @@ pub async fn run_worker(
 /// forged message, or a coordinator configured otherwise) is refused, naming
 /// the keys that differ (not their values, which may be private).
 pub fn worker_config(
-    manifest: &crate::engine::bindings::PluginManifest,
+    manifest: &crate::contract::PluginManifest,
     operator: &BTreeMap<String, String>,
     message: &[(String, String)],
 ) -> Result<Vec<(String, String)>, String> {
@@ -795,7 +795,7 @@ mod tests {
     /// message's copy agrees with it.
     #[test]
     fn a_worker_runs_with_its_own_config_and_refuses_another() {
-        use crate::engine::bindings::{ConfigKey, PluginManifest};
+        use crate::contract::{ConfigKey, PluginManifest};
         let manifest = PluginManifest {
             name: "echo".into(),
             version: "0.1.0".into(),

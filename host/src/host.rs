@@ -85,8 +85,11 @@ impl Host {
             source,
         })?;
         let services = Arc::new(HostServices {
-            http: HttpClient::new(settings.http.clone())?,
-            state: StateStore::open(&data.join("state.db"), settings.sandbox.state_quota_bytes)?,
+            http: Arc::new(HttpClient::new(settings.http.clone())?),
+            state: Arc::new(StateStore::open(
+                &data.join("state.db"),
+                settings.sandbox.state_quota_bytes,
+            )?),
             browser: settings
                 .browser
                 .clone()
@@ -113,8 +116,8 @@ impl Host {
     /// is written (in-memory state, no compile cache, no data directory).
     pub fn inspect_engine(settings: &Settings) -> Result<PluginEngine, HostError> {
         let services = Arc::new(HostServices {
-            http: HttpClient::new(settings.http.clone())?,
-            state: StateStore::in_memory(settings.sandbox.state_quota_bytes)?,
+            http: Arc::new(HttpClient::new(settings.http.clone())?),
+            state: Arc::new(StateStore::in_memory(settings.sandbox.state_quota_bytes)?),
             browser: None,
         });
         Ok(PluginEngine::new(

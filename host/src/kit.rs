@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::bus::Bus;
 use crate::config::{Config, ConfigError, PluginConfig, Settings};
-use crate::engine::bindings::{BusRecord, PlanInput};
+use crate::contract::{BusRecord, PlanInput};
 use crate::host::{Host, HostError};
 use crate::http::record::Mode;
 use crate::manifest;

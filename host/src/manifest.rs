@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::bindings::PluginManifest;
+use crate::contract::PluginManifest;
 use crate::http::allow::{AllowList, HostPattern};
 
 /// Why a manifest was refused (all problems, not just the first).
@@ -116,23 +116,8 @@ pub fn validate(m: &PluginManifest) -> Result<(), ManifestError> {
     }
 }
 
-/// The host's own topics under their configured names: the dead-letter
-/// topic, and with Kafka the `--distributed` tasks, results and claims
-/// topics. No plugin may write or trigger on them.
-pub fn internal_topics(settings: &crate::config::Settings) -> Vec<&str> {
-    let mut topics = vec![settings.bus.dead_letter_topic.as_str()];
-    if let Some(k) = &settings.kafka {
-        topics.extend([
-            k.tasks_topic.as_str(),
-            k.results_topic.as_str(),
-            k.claims_topic.as_str(),
-        ]);
-    }
-    topics
-}
-
 /// Refuse a plugin that declares one of the host's topics `internal` (see
-/// [`internal_topics`]) as its own: its records there would be forged task
+/// [`crate::config::internal_topics`]) as its own: its records there would be forged task
 /// messages, outcomes, claims or dead letters.
 pub fn check_output_topics(m: &PluginManifest, internal: &[&str]) -> Result<(), ManifestError> {
     let problems: Vec<String> = m
@@ -234,7 +219,7 @@ pub fn allow_list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::bindings::ConfigKey;
+    use crate::contract::ConfigKey;
 
     fn manifest() -> PluginManifest {
         PluginManifest {

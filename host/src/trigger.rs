@@ -38,9 +38,9 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::bus::{BusError, ConsumedRecord, ProduceRecord};
+use crate::contract::{BusRecord, PlanInput};
 use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
 use crate::engine::LoadedPlugin;
-use crate::engine::bindings::{BusRecord, PlanInput};
 use crate::run::{RunContext, RunSummary, run_plugin};
 
 /// Runs a trigger record gets before it goes to the dead-letter topic.
@@ -162,7 +162,7 @@ pub fn trigger_group(ctx: &RunContext, plugin: &str) -> String {
 /// own topics under their configured names.
 fn check_grants(ctx: &RunContext, plugin: &LoadedPlugin) -> Result<(), TriggerError> {
     let settings = &ctx.settings;
-    let internal = crate::manifest::internal_topics(settings);
+    let internal = crate::config::internal_topics(settings);
     let allowed = settings
         .plugins
         .get(&plugin.manifest.name)

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crawlhost::browser::config::BrowserConfig;
 use crawlhost::browser::{Browser, Page};
-use crawlhost::engine::bindings::CrawlError;
+use crawlhost::contract::CrawlError;
 use crawlhost::http::allow::{AddressPolicy, AllowList};
 use http_common::*;
 

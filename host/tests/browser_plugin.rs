@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crawlhost::browser::config::{BrowserConfig, BrowserSecretConfig};
-use crawlhost::engine::bindings::PlanInput;
+use crawlhost::contract::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::run::{RunSummary, run_plugin};
 use http_common::*;

@@ -8,7 +8,7 @@ mod http_common;
 
 use std::sync::Arc;
 
-use crawlhost::engine::bindings::PlanInput;
+use crawlhost::contract::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::run::run_plugin;
 use http_common::*;

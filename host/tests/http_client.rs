@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use crawlhost::engine::bindings::CrawlError;
+use crawlhost::contract::CrawlError;
 use crawlhost::http::{FetchError, HttpClient};
 use http_common::*;
 

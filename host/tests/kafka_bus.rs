@@ -15,7 +15,7 @@ use crawlhost::bus::forward::ForwardingBus;
 use crawlhost::bus::kafka::{KafkaBus, KafkaConfig};
 use crawlhost::bus::partition::partition_for;
 use crawlhost::bus::{Bus, ProduceRecord};
-use crawlhost::engine::bindings::PlanInput;
+use crawlhost::contract::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::run::run_plugin;
 use kafka_support::{Tansu, install_echo, kafka_section, read_topic};

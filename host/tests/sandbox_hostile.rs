@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::{StatusCode, Uri};
 use crawlhost::bus::{Bus, ConsumedRecord};
+use crawlhost::contract::PlanInput;
 use crawlhost::engine::LoadedPlugin;
-use crawlhost::engine::bindings::PlanInput;
 use crawlhost::health::{Health, HealthPolicy, PluginHealth, Transition};
 use crawlhost::host::Host;
 use crawlhost::run::{RunContext, RunSummary, run_plugin};

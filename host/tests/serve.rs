@@ -460,8 +460,8 @@ fn echo_config(pairs: &[(&str, &str)]) -> String {
 /// not become the baseline, a good one does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_plugin_measures_coverage_and_compares_with_the_last_good_run() {
+    use crawlhost::contract::PlanInput;
     use crawlhost::coverage::{DriftCheck, DriftKind};
-    use crawlhost::engine::bindings::PlanInput;
     use crawlhost::run::{RunContext, run_plugin};
 
     let dir = tempfile::tempdir().unwrap();

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crawlhost::bus::partition::partition_for;
 use crawlhost::config::Config;
-use crawlhost::engine::bindings::PlanInput;
+use crawlhost::contract::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::run::run_plugin;
 use crawlhost::trigger::{Until, consume};

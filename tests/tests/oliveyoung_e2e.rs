@@ -10,8 +10,8 @@ use std::process::Command;
 
 use crawlhost::bus::{Bus, ConsumedRecord};
 use crawlhost::config::{Config, Settings};
+use crawlhost::contract::PlanInput;
 use crawlhost::coverage::{DriftCheck, DriftKind};
-use crawlhost::engine::bindings::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::run::{RunSummary, run_plugin};
 use crawlhost_tests::oliveyoung::{Mutation, Site, spawn};

@@ -21,8 +21,8 @@ use std::time::Instant;
 
 use crawlhost::bus::{Bus, ConsumedRecord, ProduceRecord};
 use crawlhost::config::{Config, Settings};
+use crawlhost::contract::PlanInput;
 use crawlhost::coverage::RunCoverage;
-use crawlhost::engine::bindings::PlanInput;
 use crawlhost::host::Host;
 use crawlhost::http::secrets::{Secret, Secrets};
 use crawlhost::run::run_plugin;

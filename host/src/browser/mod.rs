@@ -21,6 +21,7 @@
 pub mod config;
 pub mod driver;
 pub mod egress;
+pub mod imports;
 pub mod page;
 pub mod policy;
 pub mod pool;
@@ -30,7 +31,7 @@ pub mod secrets;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::bindings::CrawlError;
+use crate::contract::CrawlError;
 use crate::http::allow::{AddressPolicy, AllowList};
 pub use config::{BrowserConfig, BrowserConfigError, BrowserSettings};
 use driver::{Driver, Session};
@@ -68,6 +69,8 @@ impl BrowserError {
 /// The host's browser service, shared by every instance.
 pub struct Browser {
     settings: BrowserSettings,
+    /// The secrets' matcher, built once from `settings.secrets`.
+    redactor: crate::secret::Redactor,
     addresses: AddressPolicy,
     /// Started at the first page; replaced when the chromedriver the host
     /// started has exited (its idle sessions are dropped with it).
@@ -82,6 +85,7 @@ impl Browser {
     pub fn new(settings: BrowserSettings, addresses: AddressPolicy) -> Arc<Self> {
         let pool = Mutex::new(PoolState::new(settings.max_sessions));
         Arc::new(Self {
+            redactor: settings.secrets.redactor(),
             settings,
             addresses,
             driver: tokio::sync::Mutex::new(None),
@@ -92,6 +96,11 @@ impl Browser {
 
     pub fn settings(&self) -> &BrowserSettings {
         &self.settings
+    }
+
+    /// The matcher that takes the browser secrets out of what pages return.
+    pub fn redactor(&self) -> &crate::secret::Redactor {
+        &self.redactor
     }
 
     pub(crate) fn addresses(&self) -> &AddressPolicy {

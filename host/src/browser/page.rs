@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use super::policy::{self, Landing};
 use super::probe;
 use super::{Browser, BrowserError, Lease};
-use crate::engine::bindings::CrawlError;
+use crate::contract::CrawlError;
 use crate::http::allow::AllowList;
 
 /// Longest a `wait-for` may ask for.
@@ -540,7 +540,7 @@ impl Page {
     }
 
     fn redact(&self, text: &str) -> String {
-        self.browser.settings().secrets.redact(text)
+        self.browser.redactor().redact_str(text.to_string())
     }
 
     fn redact_error(&self, e: CrawlError) -> CrawlError {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use url::Url;
 
-use crate::engine::bindings::CrawlError;
+use crate::contract::CrawlError;
 use crate::http::allow::{AddressPolicy, AllowList};
 
 /// Why a navigation is refused. Every refusal is a `blocked` crawl error.

@@ -8,7 +8,7 @@
 use url::Url;
 
 use crate::http::allow::HostPattern;
-use crate::http::secrets::REDACTED;
+use crate::secret::{REDACTED, Redactor};
 
 /// One checked `[[browser.secrets]]` entry with its value.
 #[derive(Clone)]
@@ -132,7 +132,7 @@ impl BrowserSecrets {
         Ok(secret)
     }
 
-    /// `text` with every secret value replaced by `[redacted]`, in each form
+    /// The matcher that replaces every secret value by `[redacted]`, in each form
     /// a page hands it back in: as typed; percent-encoded, as a GET form puts
     /// it in a URL (`+` or `%20` for a space); HTML-escaped as `outerHTML`
     /// writes it in text (`&amp; &lt; &gt; &nbsp;`) and in attribute values
@@ -140,27 +140,14 @@ impl BrowserSecrets {
     /// template escapes it (also `&quot;` in text); and JSON-escaped, as in a
     /// script's data. A value that a page transforms otherwise is not
     /// recognised; [`super::probe`] keeps the plugin from cutting it apart.
-    pub fn redact(&self, text: &str) -> String {
-        let mut needles: Vec<String> = Vec::new();
-        for s in &self.0 {
-            for n in forms(&s.value) {
-                if !needles.contains(&n) {
-                    needles.push(n);
-                }
-            }
-        }
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        let mut out = text.to_string();
-        for n in &needles {
-            if out.contains(n.as_str()) {
-                out = out.replace(n.as_str(), REDACTED);
-            }
-        }
-        out
+    ///
+    /// The matcher is built once per browser service ([`super::Browser`]).
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(self.0.iter().flat_map(|s| forms(&s.value)))
     }
 }
 
-/// The forms of `value` that [`BrowserSecrets::redact`] looks for.
+/// The forms of `value` that [`BrowserSecrets::redactor`] looks for.
 fn forms(value: &str) -> Vec<String> {
     let escape = |pairs: &[(char, &str)]| {
         value.chars().fold(String::new(), |mut out, c| {
@@ -263,7 +250,7 @@ mod tests {
             "/login?pw=a%22b%3Cc%3Ed%26e%C2%A0f%20g%5C",
             "<script>{\"pw\":\"a\\\"b<c>d&e\u{a0}f g\\\\\"}</script>",
         ] {
-            let out = s.redact(page);
+            let out = s.redactor().redact_str(page.to_string());
             assert!(out.contains(REDACTED), "not redacted: {page} -> {out}");
             assert!(!out.contains("d&amp;e") && !out.contains("d&e"), "{out}");
         }
@@ -273,7 +260,7 @@ mod tests {
     fn redacts_plain_url_encoded_and_html_escaped_forms() {
         let s = secrets();
         let page = "<input value=\"p@ss word&amp;&lt;1&gt;\"> /x?pw=p%40ss+word%26%3C1%3E and p@ss word&<1>";
-        let out = s.redact(page);
+        let out = s.redactor().redact_str(page.to_string());
         assert!(!out.contains("p@ss"), "{out}");
         assert_eq!(out.matches(REDACTED).count(), 3, "{out}");
         assert!(BrowserSecret::new("a b", &["x.example"], "long enough").is_err());

@@ -59,7 +59,7 @@ pub struct KafkaConfig {
     /// SASL password; the environment variable
     /// `CRAWLHOST_KAFKA_SASL_PASSWORD` overrides it.
     #[serde(default)]
-    pub sasl_password: Option<crate::config::SecretString>,
+    pub sasl_password: Option<crate::secret::SecretString>,
     /// PEM file of the CA that signed the brokers' certificates.
     #[serde(default)]
     pub ssl_ca_location: Option<String>,
@@ -72,7 +72,7 @@ pub struct KafkaConfig {
     /// Password of the client key; `CRAWLHOST_KAFKA_SSL_KEY_PASSWORD`
     /// overrides it.
     #[serde(default)]
-    pub ssl_key_password: Option<crate::config::SecretString>,
+    pub ssl_key_password: Option<crate::secret::SecretString>,
     /// Producer compression: `lz4` (default) or `none`.
     #[serde(default)]
     pub compression: Compression,
@@ -185,7 +185,7 @@ impl Properties {
             .iter()
             .map(|(k, v)| {
                 let v = if is_secret_property(k) {
-                    crate::config::HIDDEN
+                    crate::secret::HIDDEN
                 } else {
                     v.as_str()
                 };
@@ -212,7 +212,7 @@ fn redacted_list(list: &[(String, String)]) -> Vec<(&str, &str)> {
     list.iter()
         .map(|(k, v)| {
             let v = if is_secret_property(k) {
-                crate::config::HIDDEN
+                crate::secret::HIDDEN
             } else {
                 v.as_str()
             };

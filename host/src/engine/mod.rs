@@ -2,8 +2,9 @@
 //! compiled once (and cached on disk), and a fresh store and instance for
 //! every call.
 //!
-//! Isolation per call: a new [`Store`] from the plugin's [`PluginPre`](bindings::PluginPre) (the
-//! pre-linked instance, so instantiation is cheap), [`SandboxLimits`] for memory
+//! Isolation per call: a new [`Store`] from the plugin's
+//! [`PluginPre`](crate::contract::PluginPre) (the pre-linked instance, so
+//! instantiation is cheap), [`SandboxLimits`] for memory
 //! (summed over all memories of the instance) and core instance counts,
 //! and two deadlines. Epoch interruption stops guest code that spins (a ticker
 //! thread advances the epoch every [`EPOCH_TICK`]; the store's callback traps
@@ -12,11 +13,17 @@
 //! `tokio::time::timeout` with the same deadline covers time spent inside host
 //! calls such as a slow fetch.
 //!
+//! The engine composes the capabilities and knows none of their insides:
+//! the store data ([`sandbox::HostState`]) has one part per capability, and
+//! the linker is built from each capability's `add_to_linker`, projected to
+//! its part. The contract's types come from [`crate::contract`]; the checks
+//! that a file is a loadable crawler are [`contract`]'s; the `[sandbox]`
+//! section is [`config`]'s.
+//!
 //! [`SandboxLimits`]: sandbox::SandboxLimits
 
-pub mod bindings;
-mod browser_imports;
 pub mod cache;
+pub mod config;
 pub mod contract;
 pub mod sandbox;
 pub mod stderr;
@@ -32,11 +39,11 @@ use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
-use crate::config::{Pooling, SandboxSettings};
+use crate::contract::{CrawlError, CrawlOutput, PlanInput, PluginManifest, RunInfo, Task};
 use crate::http::FetchScope;
 use crate::manifest::{self, ManifestError};
-use bindings::{CrawlError, CrawlOutput, PlanInput, Plugin, PluginManifest, RunInfo, Task};
 use cache::{ComponentCache, content_hash};
+use config::{Pooling, SandboxSettings};
 use contract::ContractError;
 use sandbox::{HostServices, HostState};
 use world::{WorldError, WorldInstance, WorldPre};
@@ -134,7 +141,7 @@ pub struct LoadedPlugin {
 pub struct Crawled {
     pub result: Result<CrawlOutput, CrawlError>,
     /// Items the plugin skipped for a missing identity field.
-    pub skipped: sandbox::SkippedTally,
+    pub skipped: crate::guest_log::SkippedTally,
 }
 
 /// Everything a call needs besides the plugin itself.
@@ -162,6 +169,16 @@ impl Drop for PluginEngine {
     fn drop(&mut self) {
         self.stop_ticker.store(true, Ordering::Relaxed);
     }
+}
+
+/// The imports of every capability, for every contract version. The `types`
+/// interface has no functions; it is linked against the store data itself.
+fn link_capabilities(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    crate::contract::crawlhost::plugin::types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::http::imports::add_to_linker(linker, |s| &mut s.http)?;
+    crate::state::imports::add_to_linker(linker, |s| &mut s.state)?;
+    crate::browser::imports::add_to_linker(linker, |s| &mut s.browser)?;
+    crate::guest_log::add_to_linker(linker, |s| &mut s.log)
 }
 
 fn base_config() -> wasmtime::Config {
@@ -195,14 +212,10 @@ impl PluginEngine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| EngineError::Link(e.to_string()))?;
-        // Every supported contract version; a component links against the
-        // interfaces of its own version.
-        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| EngineError::Link(e.to_string()))?;
-        bindings::v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| EngineError::Link(e.to_string()))?;
-        bindings::v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| EngineError::Link(e.to_string()))?;
+        // Every capability links its imports of every supported contract
+        // version (a component links against the interfaces of its own
+        // version), each projected to its own part of the store data.
+        link_capabilities(&mut linker).map_err(|e| EngineError::Link(e.to_string()))?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         {
             let engine = engine.clone();
@@ -412,7 +425,7 @@ impl PluginEngine {
             move |p, store| {
                 Box::pin(async move {
                     let result = p.call_crawl(&mut *store, &run, &task).await?;
-                    let skipped = store.data_mut().take_skipped();
+                    let skipped = store.data_mut().log.take_skipped();
                     Ok(Crawled { result, skipped })
                 })
             },
@@ -437,7 +450,7 @@ impl PluginEngine {
     {
         let deadline = Instant::now() + timeout;
         let state = HostState::new(
-            self.services.clone(),
+            &self.services,
             ctx.scope,
             ctx.label,
             self.sandbox.memory_limit_bytes,

@@ -1,12 +1,13 @@
 //! What one plugin instance can touch: the store data behind every import.
 //!
-//! Each task gets a fresh [`HostState`]: a locked-down WASI context (no
+//! Each call gets a fresh [`HostState`]: a locked-down WASI context (no
 //! preopened directories, no environment, no arguments, no sockets, a frozen
 //! clock and a seeded random source, stderr captured for trap reports),
-//! memory limits, and the plugin's scope for `fetch` and `state`. The WASI
-//! interfaces are linked only because Rust's standard library imports them;
-//! they give a plugin nothing beyond the contract.
-
+//! memory limits ([`SandboxLimits`]), and one part per capability (`fetch`,
+//! `state`, `browser`, `log`/`quality`), which each capability module
+//! defines and implements its imports on. The WASI interfaces are linked
+//! only because Rust's standard library imports them; they give a plugin
+//! nothing beyond the contract.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,43 +18,13 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-use super::bindings::crawlhost::plugin::{fetch, log, quality, state, types};
-use super::bindings::{self, CrawlError, HttpRequest, HttpResponse, LogLevel};
 use super::stderr::TailPipe;
-use crate::http::{FetchScope, HttpClient};
-use crate::state::StateStore;
+use crate::browser::{self, Browser};
+use crate::contract::crawlhost::plugin::types;
+use crate::guest_log;
+use crate::http::{self, FetchScope, HttpClient};
+use crate::state::{self, StateStore};
 
-/// Longest log message a plugin can write; longer ones are cut.
-const MAX_LOG_MESSAGE: usize = 4096;
-/// Log lines one instance (one task, `plan` or `manifest()` call) may write;
-/// later lines are dropped and counted, and one line reports how many when
-/// the instance ends. Without it a plugin could flood the host's logs.
-const MAX_LOG_LINES: u32 = 200;
-
-/// How many log lines an instance wrote and how many were dropped.
-#[derive(Debug, Default)]
-pub struct LogBudget {
-    written: u32,
-    suppressed: u64,
-}
-
-impl LogBudget {
-    /// Whether one more line may be written; a refused line is counted.
-    pub fn admit(&mut self) -> bool {
-        if self.written < MAX_LOG_LINES {
-            self.written += 1;
-            true
-        } else {
-            self.suppressed += 1;
-            false
-        }
-    }
-
-    /// Lines dropped so far.
-    pub fn suppressed(&self) -> u64 {
-        self.suppressed
-    }
-}
 /// Captured stderr per instance: the last this many bytes (panic messages).
 const STDERR_CAPTURE: usize = 16 * 1024;
 
@@ -171,77 +142,26 @@ impl wasmtime::ResourceLimiter for SandboxLimits {
     }
 }
 
-/// Host services shared by every instance.
+/// Host services shared by every instance: each capability's shared half.
 pub struct HostServices {
-    pub http: HttpClient,
-    pub state: StateStore,
+    pub http: Arc<HttpClient>,
+    pub state: Arc<StateStore>,
     /// The browser behind the `browser` import; `None` without `[browser]`.
-    pub browser: Option<Arc<crate::browser::Browser>>,
+    pub browser: Option<Arc<Browser>>,
 }
 
-/// The store data of one instance.
+/// The store data of one instance: the engine's own (WASI, limits, stderr)
+/// and one field per capability, which the linker projects each import to
+/// ([`super::PluginEngine::new`]). The engine knows no capability's insides.
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: SandboxLimits,
     stderr: TailPipe,
-    pub(super) services: Arc<HostServices>,
-    pub(super) scope: FetchScope,
-    task: String,
-    /// `fetch`, `state` (and `browser`) are refused during `manifest()`.
-    pub(super) fetch_allowed: bool,
-    /// Browser pages this instance opened, by handle; closed (their
-    /// sessions back in the pool) when the instance ends.
-    pub(super) pages: std::collections::BTreeMap<u32, crate::browser::Page>,
-    pub(super) next_page: u32,
-    /// What the plugin reported through the `quality` import.
-    skipped: SkippedTally,
-    /// Lines written through the `log` import.
-    log_budget: LogBudget,
-}
-
-impl Drop for HostState {
-    /// The one line that reports the log lines dropped over the limit.
-    fn drop(&mut self) {
-        let suppressed = self.log_budget.suppressed();
-        if suppressed > 0 {
-            tracing::warn!(plugin = %self.scope.plugin, task = %self.task, suppressed, "Plugin log lines suppressed: {suppressed} lines over the limit of {MAX_LOG_LINES} per task.");
-        }
-    }
-}
-
-/// Distinct (topic, field) pairs one instance may report skipped items for;
-/// later pairs are ignored (the counts end up in metrics labels).
-const MAX_SKIPPED_PAIRS: usize = 64;
-/// Longest topic or field name accepted in a skipped-item report.
-const MAX_SKIPPED_NAME: usize = 128;
-
-/// Items skipped for a missing identity field, by (topic, field), as one
-/// instance reported them through the `quality` import.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SkippedTally(std::collections::BTreeMap<(String, String), u64>);
-
-impl SkippedTally {
-    /// Add `count` for (`topic`, `field`); false when the report was
-    /// refused (a name too long or empty, or too many distinct pairs).
-    pub fn add(&mut self, topic: &str, field: &str, count: u32) -> bool {
-        let ok_name = |n: &str| !n.is_empty() && n.len() <= MAX_SKIPPED_NAME;
-        if !ok_name(topic) || !ok_name(field) {
-            return false;
-        }
-        let key = (topic.to_string(), field.to_string());
-        if !self.0.contains_key(&key) && self.0.len() >= MAX_SKIPPED_PAIRS {
-            return false;
-        }
-        let n = self.0.entry(key).or_default();
-        *n = n.saturating_add(count as u64);
-        true
-    }
-
-    /// The counts, by (topic, field).
-    pub fn into_counts(self) -> std::collections::BTreeMap<(String, String), u64> {
-        self.0
-    }
+    pub(crate) http: http::imports::Instance,
+    pub(crate) state: state::imports::Instance,
+    pub(crate) browser: browser::imports::Instance,
+    pub(crate) log: guest_log::Instance,
 }
 
 /// A wall clock frozen at the run's start: plugins get time from `run-info`,
@@ -268,15 +188,16 @@ impl HostMonotonicClock for FrozenClock {
 
 impl HostState {
     /// Fresh state for one call. `seed` makes the guest's randomness
-    /// (hash-map seeds) repeatable per task.
+    /// (hash-map seeds) repeatable per task; `imports_allowed` is false
+    /// during `manifest()`, when `fetch`, `state` and `browser` are refused.
     pub fn new(
-        services: Arc<HostServices>,
+        services: &HostServices,
         scope: FetchScope,
         task: String,
         memory_limit: usize,
         started_at_ms: i64,
         seed: u64,
-        fetch_allowed: bool,
+        imports_allowed: bool,
     ) -> Self {
         let stderr = TailPipe::new(STDERR_CAPTURE);
         let frozen = Duration::from_millis(started_at_ms.max(0) as u64);
@@ -292,25 +213,32 @@ impl HostState {
             .insecure_random(rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37_79b9))
             .insecure_random_seed(seed as u128)
             .build();
+        let plugin = scope.plugin.clone();
         Self {
             wasi,
             table: ResourceTable::new(),
             limits: SandboxLimits::new(memory_limit),
             stderr,
-            services,
-            scope,
-            task,
-            fetch_allowed,
-            pages: Default::default(),
-            next_page: 1,
-            skipped: SkippedTally::default(),
-            log_budget: LogBudget::default(),
+            state: state::imports::Instance::new(
+                services.state.clone(),
+                plugin.clone(),
+                imports_allowed,
+            ),
+            browser: browser::imports::Instance::new(
+                services.browser.clone(),
+                plugin.clone(),
+                scope.allow.clone(),
+                imports_allowed,
+            ),
+            log: guest_log::Instance::new(plugin, task.clone()),
+            http: http::imports::Instance::new(
+                services.http.clone(),
+                services.state.clone(),
+                scope,
+                task,
+                imports_allowed,
+            ),
         }
-    }
-
-    /// Take what the plugin reported through `quality` so far.
-    pub(super) fn take_skipped(&mut self) -> SkippedTally {
-        std::mem::take(&mut self.skipped)
     }
 
     /// What the guest last wrote to stderr (a Rust panic message), if any.
@@ -330,217 +258,10 @@ impl WasiView for HostState {
 
 impl types::Host for HostState {}
 
-impl fetch::Host for HostState {
-    async fn fetch(
-        &mut self,
-        request: HttpRequest,
-    ) -> wasmtime::Result<Result<HttpResponse, CrawlError>> {
-        if !self.fetch_allowed {
-            return Ok(Err(CrawlError::Other(
-                "fetch is not available in manifest()".to_string(),
-            )));
-        }
-        let url = request.url.clone();
-        let http = &self.services.http;
-        // The run's cookie jar persists through state under a host-private
-        // name (`http.cookies.persist`).
-        let persist = http.settings().cookies.enabled && http.settings().cookies.persist;
-        let namespace = crate::http::cookies::state_namespace(&self.scope.plugin);
-        if persist {
-            let state = &self.services.state;
-            let loaded = self.scope.session.load_once(|| {
-                state
-                    .get(&namespace, crate::http::cookies::STATE_KEY)
-                    .ok()
-                    .flatten()
-            });
-            if let Err(e) = loaded {
-                tracing::warn!(plugin = %self.scope.plugin, error = %e, "Saved cookies are unreadable; starting with an empty jar.");
-            }
-        }
-        let result = http.fetch(&self.scope, request).await;
-        if persist
-            && let Some(json) = self.scope.session.save_if_changed()
-            && let Err(e) =
-                self.services
-                    .state
-                    .put(&namespace, crate::http::cookies::STATE_KEY, &json)
-        {
-            tracing::warn!(plugin = %self.scope.plugin, error = %e, "Cannot save cookies.");
-        }
-        match result {
-            Ok(resp) => {
-                tracing::debug!(plugin = %self.scope.plugin, task = %self.task, url = %url, status = resp.status, bytes = resp.body.len(), "Fetched.");
-                Ok(Ok(resp))
-            }
-            Err(e) => {
-                let error = http.crawl_error(&e);
-                tracing::debug!(plugin = %self.scope.plugin, task = %self.task, url = %url, error = ?error, "Fetch failed.");
-                Ok(Err(error))
-            }
-        }
-    }
-}
-
-// State is keyed by the plugin's validated manifest name, which is unknown
-// while `manifest()` runs (the instance then has only a file name, which any
-// file can borrow): during `manifest()` the plugin has no state, reads find
-// nothing and writes fail.
-impl state::Host for HostState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        if !self.fetch_allowed {
-            return Ok(None);
-        }
-        self.services
-            .state
-            .get(&self.scope.plugin, &key)
-            .map_err(|e| wasmtime::format_err!("state get `{key}` failed: {e}"))
-    }
-
-    async fn put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
-        if !self.fetch_allowed {
-            return Ok(Err("state is not available in manifest()".to_string()));
-        }
-        match self.services.state.put(&self.scope.plugin, &key, &value) {
-            Ok(()) => Ok(Ok(())),
-            Err(crate::state::StateError::Storage(e)) => {
-                Err(wasmtime::format_err!("state put `{key}` failed: {e}"))
-            }
-            Err(e) => Ok(Err(e.to_string())),
-        }
-    }
-
-    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        if !self.fetch_allowed {
-            return Ok(());
-        }
-        self.services
-            .state
-            .delete(&self.scope.plugin, &key)
-            .map_err(|e| wasmtime::format_err!("state delete `{key}` failed: {e}"))
-    }
-}
-
-// The frozen contracts' imports: the same host functions (the types are
-// shared, see `bindings`).
-macro_rules! forward_common_imports {
-    ($v:ident) => {
-        impl bindings::$v::crawlhost::plugin::fetch::Host for HostState {
-            async fn fetch(
-                &mut self,
-                request: HttpRequest,
-            ) -> wasmtime::Result<Result<HttpResponse, CrawlError>> {
-                <Self as fetch::Host>::fetch(self, request).await
-            }
-        }
-
-        impl bindings::$v::crawlhost::plugin::state::Host for HostState {
-            async fn get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-                <Self as state::Host>::get(self, key).await
-            }
-            async fn put(
-                &mut self,
-                key: String,
-                value: Vec<u8>,
-            ) -> wasmtime::Result<Result<(), String>> {
-                <Self as state::Host>::put(self, key, value).await
-            }
-            async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-                <Self as state::Host>::delete(self, key).await
-            }
-        }
-
-        impl bindings::$v::crawlhost::plugin::log::Host for HostState {
-            async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-                <Self as log::Host>::log(self, level, message).await
-            }
-        }
-    };
-}
-
-forward_common_imports!(v0_1);
-forward_common_imports!(v0_2);
-
-impl quality::Host for HostState {
-    async fn skipped(&mut self, topic: String, field: String, count: u32) -> wasmtime::Result<()> {
-        if !self.skipped.add(&topic, &field, count) {
-            tracing::warn!(plugin = %self.scope.plugin, task = %self.task, topic = %topic, field = %field, "Skipped-item report ignored: too many distinct topic/field pairs or names too long.");
-        } else {
-            tracing::debug!(plugin = %self.scope.plugin, task = %self.task, topic = %topic, field = %field, count, "Items skipped for a missing identity field.");
-        }
-        Ok(())
-    }
-}
-
-impl log::Host for HostState {
-    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        if !self.log_budget.admit() {
-            return Ok(());
-        }
-        let mut message = message;
-        if message.len() > MAX_LOG_MESSAGE {
-            let mut cut = MAX_LOG_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push('…');
-        }
-        let (plugin, task) = (&self.scope.plugin, &self.task);
-        match level {
-            LogLevel::Trace => tracing::trace!(plugin = %plugin, task = %task, "{message}"),
-            LogLevel::Debug => tracing::debug!(plugin = %plugin, task = %task, "{message}"),
-            LogLevel::Info => tracing::info!(plugin = %plugin, task = %task, "{message}"),
-            LogLevel::Warn => tracing::warn!(plugin = %plugin, task = %task, "{message}"),
-            LogLevel::Error => tracing::error!(plugin = %plugin, task = %task, "{message}"),
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use wasmtime::ResourceLimiter;
-
-    #[test]
-    fn skipped_reports_add_up_within_bounds() {
-        let mut t = SkippedTally::default();
-        assert!(t.add("products", "goods_no", 2));
-        assert!(t.add("products", "goods_no", 3));
-        assert!(t.add("products", "name", u32::MAX));
-        assert!(t.add("products", "name", u32::MAX));
-        assert!(!t.add("", "name", 1));
-        assert!(!t.add("products", &"x".repeat(MAX_SKIPPED_NAME + 1), 1));
-        for i in 2..MAX_SKIPPED_PAIRS {
-            assert!(t.add("other", &format!("f{i}"), 1));
-        }
-        assert!(!t.add("other", "one-too-many", 1));
-        // A pair already counted still adds up at the limit.
-        assert!(t.add("products", "goods_no", 1));
-        let counts = t.into_counts();
-        assert_eq!(counts.len(), MAX_SKIPPED_PAIRS);
-        assert_eq!(counts[&("products".into(), "goods_no".into())], 6);
-        assert_eq!(
-            counts[&("products".into(), "name".into())],
-            2 * u32::MAX as u64
-        );
-    }
-
-    /// Issue 15 (low): the `log` import is capped per instance; what is
-    /// dropped is counted for the one report line.
-    #[test]
-    fn log_lines_are_capped_and_the_rest_counted() {
-        let mut budget = LogBudget::default();
-        for _ in 0..MAX_LOG_LINES {
-            assert!(budget.admit());
-        }
-        assert_eq!(budget.suppressed(), 0);
-        for _ in 0..1000 {
-            assert!(!budget.admit());
-        }
-        assert_eq!(budget.suppressed(), 1000);
-    }
 
     #[test]
     fn growing_past_the_limits_traps() {
@@ -567,7 +288,7 @@ mod tests {
 #[cfg(test)]
 mod many_modules {
     use super::*;
-    use crate::config::{Pooling, SandboxSettings};
+    use crate::engine::config::{Pooling, SandboxSettings};
     use wasmtime::component::{Component, Linker};
     use wasmtime::{Engine, Store};
 

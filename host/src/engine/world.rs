@@ -2,14 +2,16 @@
 //! supported contract version into one linker; a component is pre-instantiated
 //! as the world of the version it was built against, and calls into its
 //! `crawler` export go through [`WorldInstance`] whatever the version (the
-//! versions share one set of host types, see [`super::bindings`]).
+//! versions share one set of host types, see [`crate::contract`]).
 
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use super::bindings::{self, CrawlError, CrawlOutput, PlanInput, PluginManifest, RunInfo, Task};
 use super::contract::ContractError;
 use super::sandbox::HostState;
+use crate::contract::{
+    self as bindings, CrawlError, CrawlOutput, PlanInput, PluginManifest, RunInfo, Task,
+};
 
 /// A component pre-linked as the world of its contract version.
 pub(crate) enum WorldPre {

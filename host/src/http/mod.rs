@@ -1,5 +1,6 @@
 //! Outbound HTTP on behalf of plugins: the implementation of the `fetch`
-//! import. Every byte a plugin sends or receives goes through here.
+//! import ([`imports`] links it into instances, [`config`] is its section of
+//! `crawlhost.toml`). Every byte a plugin sends or receives goes through here.
 //!
 //! One fetch, in order:
 //! 1. **Replay** (`--replay DIR`): answer from the recording, no network.
@@ -26,8 +27,10 @@
 
 pub mod allow;
 pub mod charset;
+pub mod config;
 pub mod cookies;
 pub mod evict;
+pub mod imports;
 pub mod politeness;
 pub mod proxy;
 pub mod record;
@@ -47,9 +50,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::OwnedSemaphorePermit;
 use url::Url;
 
-use crate::config::HttpSettings;
-use crate::engine::bindings::{CrawlError, Header, HttpRequest, HttpResponse};
+use crate::contract::{CrawlError, Header, HttpRequest, HttpResponse};
+use crate::secret::Redactor;
 use allow::{AddressPolicy, AllowList};
+use config::HttpSettings;
 pub use cookies::Session;
 use evict::HostTable;
 use politeness::{Politeness, host_key};
@@ -202,8 +206,10 @@ pub struct HttpClient {
     /// Whether `direct` goes through a proxy (`http.proxy` or environment).
     direct_proxied: bool,
     /// Clients of per-plugin proxies, by proxy URL.
-    proxied: HashMap<crate::config::UrlWithPassword, reqwest::Client>,
+    proxied: HashMap<crate::secret::UrlWithPassword, reqwest::Client>,
     settings: HttpSettings,
+    /// The secrets' matcher, built once from `settings.secrets`.
+    redactor: Redactor,
     politeness: Politeness,
     robots: RobotsCache,
     agent: String,
@@ -275,7 +281,7 @@ impl HttpClient {
             settings
                 .proxy
                 .as_ref()
-                .map(crate::config::UrlWithPassword::expose),
+                .map(crate::secret::UrlWithPassword::expose),
         )?;
         let mut proxied = HashMap::new();
         for p in settings.plugins.values().flat_map(|p| p.proxies.iter()) {
@@ -291,6 +297,7 @@ impl HttpClient {
             robots: RobotsCache::new(&settings.robots),
             agent: robots::agent_token(&settings.user_agent),
             health: Mutex::new(HostTable::new("circuits", settings.circuit.max_hosts)),
+            redactor: settings.secrets.redactor(),
             settings,
         })
     }
@@ -302,7 +309,7 @@ impl HttpClient {
 
     /// The plugin-bound form of an error: typed, with secrets redacted.
     pub fn crawl_error(&self, e: &FetchError) -> CrawlError {
-        let redact = |m: &str| self.settings.secrets.redact_str(m.to_string());
+        let redact = |m: &str| self.redactor.redact_str(m.to_string());
         match e.to_crawl_error() {
             CrawlError::Retryable(m) => CrawlError::Retryable(redact(&m)),
             CrawlError::Blocked(m) => CrawlError::Blocked(redact(&m)),
@@ -439,14 +446,14 @@ impl HttpClient {
 
     /// Replace secrets in everything a plugin will see.
     fn redact(&self, mut resp: HttpResponse) -> HttpResponse {
-        let secrets = &self.settings.secrets;
-        if secrets.0.is_empty() {
+        let redactor = &self.redactor;
+        if redactor.is_empty() {
             return resp;
         }
-        resp.body = secrets.redact_bytes(resp.body);
-        resp.final_url = secrets.redact_str(resp.final_url);
+        resp.body = redactor.redact_bytes(resp.body);
+        resp.final_url = redactor.redact_str(resp.final_url);
         for h in &mut resp.headers {
-            h.value = secrets.redact_str(std::mem::take(&mut h.value));
+            h.value = redactor.redact_str(std::mem::take(&mut h.value));
         }
         resp
     }

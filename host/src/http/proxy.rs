@@ -23,7 +23,7 @@ pub struct PluginHttpConfig {
     /// `https://...`, `socks5://` is not supported), used in turn. A
     /// password in a URL prints as `***` in `config check`.
     #[serde(default)]
-    pub proxies: Vec<crate::config::UrlWithPassword>,
+    pub proxies: Vec<crate::secret::UrlWithPassword>,
 }
 
 /// Environment variables that make reqwest use a proxy.
@@ -85,8 +85,8 @@ mod tests {
         let cfg = PluginHttpConfig {
             obey_robots: None,
             proxies: vec![
-                crate::config::UrlWithPassword::new("http://ok:1"),
-                crate::config::UrlWithPassword::new("ftp://bad"),
+                crate::secret::UrlWithPassword::new("http://ok:1"),
+                crate::secret::UrlWithPassword::new("ftp://bad"),
             ],
         };
         assert_eq!(cfg.check("p").unwrap_err().0, "http.plugins.p.proxies[1]");

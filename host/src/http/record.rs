@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::bindings::{Header, HttpRequest, HttpResponse};
+use crate::contract::{Header, HttpRequest, HttpResponse};
 
 /// How the client talks to the network.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub enum RecordError {
 /// keeps its name and attributes, an `authorization` its scheme), any other
 /// header as it is.
 pub fn redact_header(name: &str, value: &str) -> String {
-    const HIDDEN: &str = super::secrets::REDACTED;
+    const HIDDEN: &str = crate::secret::REDACTED;
     match name.trim().to_ascii_lowercase().as_str() {
         "set-cookie" | "set-cookie2" => {
             let (pair, attributes) = match value.split_once(';') {

@@ -27,10 +27,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::allow::HostPattern;
-use crate::config::SecretString;
-
-/// What replaces a secret in anything returned to a plugin.
-pub const REDACTED: &str = "[redacted]";
+use crate::secret::{Redactor, SecretString};
 
 /// `[[http.secrets]]`
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -201,62 +198,16 @@ impl Secrets {
             .any(|s| s.matches_host(url) && s.header.eq_ignore_ascii_case(name.trim()))
     }
 
-    /// The strings that must never reach a plugin: each value, whole header
-    /// value, and percent-encoded form.
-    fn needles(&self) -> Vec<Vec<u8>> {
-        let mut out: Vec<Vec<u8>> = Vec::new();
-        for s in &self.0 {
+    /// The matcher for the strings that must never reach a plugin: each
+    /// value, whole header value, and percent-encoded form. Built once per
+    /// client ([`super::HttpClient::new`]), not per response.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(self.0.iter().flat_map(|s| {
             let raw = s.raw.expose();
             let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-            for n in [s.value.expose().to_string(), raw.to_string(), encoded] {
-                if !out.iter().any(|o| o == n.as_bytes()) {
-                    out.push(n.into_bytes());
-                }
-            }
-        }
-        // Longest first, so the whole header value goes before its part.
-        out.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        out
+            [s.value.expose().to_string(), raw.to_string(), encoded]
+        }))
     }
-
-    /// `bytes` with every secret replaced by [`REDACTED`].
-    pub fn redact_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
-        let mut bytes = bytes;
-        for needle in self.needles() {
-            bytes = replace_all(&bytes, &needle, REDACTED.as_bytes()).unwrap_or(bytes);
-        }
-        bytes
-    }
-
-    /// `text` with every secret replaced by [`REDACTED`].
-    pub fn redact_str(&self, text: String) -> String {
-        if self.0.is_empty() {
-            return text;
-        }
-        String::from_utf8(self.redact_bytes(text.into_bytes()))
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-    }
-}
-
-/// `haystack` with `needle` replaced, or `None` when it does not occur.
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Option<Vec<u8>> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    let first = haystack.windows(needle.len()).position(|w| w == needle)?;
-    let mut out = Vec::with_capacity(haystack.len());
-    out.extend_from_slice(&haystack[..first]);
-    let mut i = first;
-    while i < haystack.len() {
-        if haystack[i..].starts_with(needle) {
-            out.extend_from_slice(with);
-            i += needle.len();
-        } else {
-            out.push(haystack[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -310,16 +261,20 @@ mod tests {
     fn redaction_covers_raw_whole_and_encoded_forms() {
         let s = secrets();
         let body = b"echo: Bearer tok/en+42; raw tok/en+42; query tok%2Fen%2B42".to_vec();
-        let out = String::from_utf8(s.redact_bytes(body)).unwrap();
+        let out = String::from_utf8(s.redactor().redact_bytes(body)).unwrap();
         assert_eq!(out, "echo: [redacted]; raw [redacted]; query [redacted]");
-        assert_eq!(s.redact_str("nothing here".into()), "nothing here");
+        assert_eq!(
+            s.redactor().redact_str("nothing here".into()),
+            "nothing here"
+        );
+        assert!(Secrets::default().redactor().is_empty());
     }
 
     #[test]
     fn debug_form_hides_the_value() {
         let text = format!("{:?}", secrets());
         assert!(!text.contains("tok/en"), "{text}");
-        assert!(text.contains(crate::config::HIDDEN), "{text}");
+        assert!(text.contains(crate::secret::HIDDEN), "{text}");
     }
 
     #[test]

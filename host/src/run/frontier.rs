@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use crate::engine::bindings::Task;
+use crate::contract::Task;
 
 /// What `push` did with a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::engine::bindings::Task;
+use crate::contract::Task;
 use crate::run::TaskFailure;
 
 /// Errors of the journal's storage.

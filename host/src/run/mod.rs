@@ -24,8 +24,8 @@ use tokio::task::JoinSet;
 
 use crate::bus::{Bus, ProduceRecord};
 use crate::config::Settings;
+use crate::contract::{CrawlError, CrawlOutput, PlanInput, RunInfo, Task};
 use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
-use crate::engine::bindings::{CrawlError, CrawlOutput, PlanInput, RunInfo, Task};
 use crate::engine::{CallContext, LoadedPlugin, PluginEngine, SandboxError};
 use crate::http::{FetchScope, FetchStats};
 use crate::manifest::{self, is_valid_topic};
@@ -208,7 +208,7 @@ pub async fn execute_task(
 ) -> TaskOutcome {
     let manifest = &plugin.manifest;
     if let Err(e) =
-        manifest::check_output_topics(manifest, &manifest::internal_topics(&ctx.settings))
+        manifest::check_output_topics(manifest, &crate::config::internal_topics(&ctx.settings))
     {
         return TaskOutcome::Failed {
             retry: "permanent".into(),
@@ -718,7 +718,8 @@ pub async fn execute_run(
         },
     };
     let settings = ctx.settings.clone();
-    if let Err(e) = manifest::check_output_topics(&manifest, &manifest::internal_topics(&settings))
+    if let Err(e) =
+        manifest::check_output_topics(&manifest, &crate::config::internal_topics(&settings))
     {
         summary.fatal = Some(e.to_string());
         return summary;

@@ -29,68 +29,6 @@ use serde::Deserialize;
 use super::{Service, StartError};
 use crate::config::Settings;
 
-/// `[admin]` in crawlhost.toml.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminConfig {
-    /// Serve the admin API in `crawlhost serve`. Default true.
-    #[serde(default = "default_enabled")]
-    pub enabled: bool,
-    /// Address to bind. Default `127.0.0.1:7878`. A non-loopback address
-    /// requires a token.
-    #[serde(default = "default_listen")]
-    pub listen: String,
-    /// Environment variable holding the bearer token. Default
-    /// `CRAWLHOST_ADMIN_TOKEN`; when it is set, every request but `/healthz`
-    /// needs `Authorization: Bearer <token>`.
-    #[serde(default = "default_token_env")]
-    pub token_env: String,
-    /// Names the admin API answers to (the `Host` header) when no token is
-    /// set, besides `localhost`, `127.0.0.1`, `[::1]` and the listen
-    /// address, e.g. `["crawler.local"]`. Any other name is refused, which
-    /// stops DNS rebinding. Default none.
-    #[serde(default)]
-    pub hosts: Vec<String>,
-}
-
-fn default_enabled() -> bool {
-    true
-}
-fn default_listen() -> String {
-    "127.0.0.1:7878".to_string()
-}
-fn default_token_env() -> String {
-    "CRAWLHOST_ADMIN_TOKEN".to_string()
-}
-
-impl Default for AdminConfig {
-    fn default() -> Self {
-        Self {
-            enabled: default_enabled(),
-            listen: default_listen(),
-            token_env: default_token_env(),
-            hosts: Vec::new(),
-        }
-    }
-}
-
-impl AdminConfig {
-    /// The address to bind, checked.
-    pub fn addr(&self) -> Result<SocketAddr, String> {
-        self.listen
-            .parse()
-            .map_err(|e| format!("admin.listen `{}` is not host:port: {e}", self.listen))
-    }
-
-    /// The token, if the environment variable is set and non-empty.
-    pub fn token(&self) -> Option<crate::config::SecretString> {
-        std::env::var(&self.token_env)
-            .ok()
-            .filter(|t| !t.is_empty())
-            .map(Into::into)
-    }
-}
-
 #[derive(Clone)]
 struct AppState {
     service: Arc<Service>,

@@ -23,7 +23,6 @@
 //! 0.
 
 pub mod admin;
-pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -34,13 +33,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::contract::PlanInput;
 use crate::engine::LoadError;
-use crate::engine::bindings::PlanInput;
 use crate::host::Host;
 use crate::metrics::Metrics;
 use crate::registry;
 use crate::run::{CurrentPlugin, RunRequest, RunSummary, execute_run};
-use schedule::CronSchedule;
+use crate::schedule::CronSchedule;
 
 /// How long the watcher waits for a burst of file events to settle.
 const DEBOUNCE: Duration = Duration::from_millis(150);

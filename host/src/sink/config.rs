@@ -194,13 +194,13 @@ pub struct StoreConfig {
     pub allow_http: Option<bool>,
     /// Access key (`aws.access.key.id`); default `AWS_ACCESS_KEY_ID`.
     #[serde(default)]
-    pub access_key_id: Option<crate::config::SecretString>,
+    pub access_key_id: Option<crate::secret::SecretString>,
     /// Secret key (`aws.secret.access.key`); default `AWS_SECRET_ACCESS_KEY`.
     #[serde(default)]
-    pub secret_access_key: Option<crate::config::SecretString>,
+    pub secret_access_key: Option<crate::secret::SecretString>,
     /// Session token; default `AWS_SESSION_TOKEN`.
     #[serde(default)]
-    pub session_token: Option<crate::config::SecretString>,
+    pub session_token: Option<crate::secret::SecretString>,
     /// Longest single S3 request (a part upload included), in ms; a slower
     /// request is retried. Default 60000.
     #[serde(default = "default_request_timeout_ms")]

@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use crawlhost::config::{Config, Settings};
-use crawlhost::engine::bindings::{Header, HttpRequest, PlanInput};
+use crawlhost::contract::{Header, HttpRequest, PlanInput};
 use crawlhost::host::Host;
 use crawlhost::http::allow::AllowList;
 use crawlhost::http::{FetchScope, FetchStats};

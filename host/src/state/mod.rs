@@ -1,4 +1,5 @@
-//! Per-plugin key-value state: the storage behind the `state` import.
+//! Per-plugin key-value state: the storage behind the `state` import
+//! ([`imports`] has the import itself).
 //!
 //! Plugins keep small things here between runs (cursors, `since_id`, the
 //! last page seen) so crawls can be incremental. This module owns that
@@ -17,6 +18,8 @@
 //! The state lives in its own SQLite file (WAL, busy timeout) apart from the
 //! bus log, so it can be inspected, backed up or wiped on its own. Calls are
 //! synchronous: host functions call them directly and each is a short query.
+
+pub mod imports;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -1,26 +1,72 @@
 //! The `browser` import (contracts 0.2 and 0.3): page handles of one instance and
 //! the calls on them, forwarded to the host's browser service
-//! ([`crate::browser`]) with the instance's plugin and allow-list. Pages left
+//! ([`super::Browser`]) with the instance's plugin and allow-list. Pages left
 //! open are closed with the instance (their sessions go back to the pool).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::bindings::CrawlError;
-use super::bindings::crawlhost::plugin::browser;
-use super::sandbox::HostState;
-use crate::browser::Page;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Browser, Page};
+use crate::contract::crawlhost::plugin::browser;
+use crate::contract::{CrawlError, v0_2};
+use crate::http::allow::AllowList;
 
 type Res<T> = wasmtime::Result<Result<T, CrawlError>>;
 
 /// Pages one instance may have open at once.
 const MAX_PAGES_PER_INSTANCE: usize = 4;
 
-impl HostState {
+/// The browser pages of one plugin instance.
+pub struct Instance {
+    /// The host's browser; `None` without `[browser]`.
+    service: Option<Arc<Browser>>,
+    plugin: String,
+    /// The plugin's allow-list, which pages are held to.
+    allow: Arc<AllowList>,
+    /// Pages this instance opened, by handle; closed (their sessions back
+    /// in the pool) when the instance ends.
+    pages: BTreeMap<u32, Page>,
+    next_page: u32,
+    /// `browser` is refused during `manifest()`.
+    allowed: bool,
+}
+
+impl Instance {
+    /// The `browser` state of one instance of `plugin`.
+    pub fn new(
+        service: Option<Arc<Browser>>,
+        plugin: String,
+        allow: Arc<AllowList>,
+        allowed: bool,
+    ) -> Self {
+        Self {
+            service,
+            plugin,
+            allow,
+            pages: BTreeMap::new(),
+            next_page: 1,
+            allowed,
+        }
+    }
+
     fn page(&mut self, id: browser::Page) -> Result<&mut Page, CrawlError> {
         self.pages
             .get_mut(&id)
             .ok_or_else(|| CrawlError::Other(format!("browser page {id} is not open")))
     }
+}
+
+/// Link `browser` of contracts 0.2 and 0.3; `get` finds the instance in the
+/// store data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut Instance,
+) -> wasmtime::Result<()> {
+    browser::add_to_linker::<T, HasSelf<Instance>>(linker, get)?;
+    v0_2::crawlhost::plugin::browser::add_to_linker::<T, HasSelf<Instance>>(linker, get)
 }
 
 /// Run `f` on page `id`, or report the missing page.
@@ -33,14 +79,14 @@ macro_rules! on_page {
     }};
 }
 
-impl browser::Host for HostState {
+impl browser::Host for Instance {
     async fn open(&mut self, url: String, deadline_ms: Option<u32>) -> Res<browser::Page> {
-        if !self.fetch_allowed {
+        if !self.allowed {
             return Ok(Err(CrawlError::Other(
                 "browser is not available in manifest()".to_string(),
             )));
         }
-        let Some(service) = self.services.browser.clone() else {
+        let Some(service) = self.service.clone() else {
             return Ok(Err(CrawlError::Other(
                 "the host has no browser configured (add a [browser] section)".to_string(),
             )));
@@ -51,24 +97,17 @@ impl browser::Host for HostState {
             ))));
         }
         let deadline = deadline_ms.map(|ms| Duration::from_millis(ms.max(1) as u64));
-        let page = Page::open(
-            &service,
-            &self.scope.plugin,
-            self.scope.allow.clone(),
-            &url,
-            deadline,
-        )
-        .await;
+        let page = Page::open(&service, &self.plugin, self.allow.clone(), &url, deadline).await;
         match page {
             Ok(page) => {
                 let id = self.next_page;
                 self.next_page = self.next_page.wrapping_add(1).max(1);
                 self.pages.insert(id, page);
-                tracing::debug!(plugin = %self.scope.plugin, url = %url, page = id, "Browser page opened.");
+                tracing::debug!(plugin = %self.plugin, url = %url, page = id, "Browser page opened.");
                 Ok(Ok(id))
             }
             Err(e) => {
-                tracing::debug!(plugin = %self.scope.plugin, url = %url, error = ?e, "Browser page refused.");
+                tracing::debug!(plugin = %self.plugin, url = %url, error = ?e, "Browser page refused.");
                 Ok(Err(e))
             }
         }
@@ -138,7 +177,7 @@ impl browser::Host for HostState {
 
 // The frozen 0.2 contract's `browser`: the same calls (the page handle is a
 // `u32` in both, the error type is shared).
-impl super::bindings::v0_2::crawlhost::plugin::browser::Host for HostState {
+impl v0_2::crawlhost::plugin::browser::Host for Instance {
     async fn open(&mut self, url: String, deadline_ms: Option<u32>) -> Res<browser::Page> {
         <Self as browser::Host>::open(self, url, deadline_ms).await
     }

@@ -9,108 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// What a secret prints as, in `Debug`, `Display` and the summary of
-/// `crawlhost config check`.
-pub const HIDDEN: &str = "***";
+use crate::secret::{HIDDEN, SecretString};
 
-/// A value that must never be printed: passwords, keys, tokens.
-///
-/// Every configuration field that holds a secret has this type, so redaction
-/// lives in one place: `Debug`, `Display` and `Serialize` all give
-/// [`HIDDEN`], and the value itself is reachable only through
-/// [`SecretString::expose`], which makes each use visible in review.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wrap a value read from a file, the environment or a test.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for SecretString {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl std::fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(HIDDEN)
-    }
-}
-
-impl std::fmt::Display for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(HIDDEN)
-    }
-}
-
-impl Serialize for SecretString {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(HIDDEN)
-    }
-}
-
-/// `url` with the password of its user-info (`http://user:pass@proxy`)
-/// replaced by [`HIDDEN`]; other text unchanged.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some(HIDDEN));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
-/// A URL that may carry a password (`http://user:pass@proxy:3128`):
-/// `Debug`, `Display` and `Serialize` give it with the password as
-/// [`HIDDEN`]; [`UrlWithPassword::expose`] gives it whole.
-#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
-#[serde(transparent)]
-pub struct UrlWithPassword(String);
-
-impl UrlWithPassword {
-    /// Wrap a URL.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self(url.into())
-    }
-
-    /// The URL with its password, for the client that connects.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for UrlWithPassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&redact_url(&self.0), f)
-    }
-}
-
-impl std::fmt::Display for UrlWithPassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact_url(&self.0))
-    }
-}
-
-impl Serialize for UrlWithPassword {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&redact_url(&self.0))
-    }
-}
+pub mod admin;
 
 /// Errors reading or checking the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -145,13 +49,13 @@ pub struct Config {
     pub host: HostConfig,
     /// Per-task sandbox limits.
     #[serde(default)]
-    pub sandbox: SandboxConfig,
+    pub sandbox: crate::engine::config::SandboxConfig,
     /// How runs schedule and retry tasks.
     #[serde(default)]
     pub run: RunConfig,
     /// Outbound HTTP on behalf of plugins.
     #[serde(default)]
-    pub http: HttpConfig,
+    pub http: crate::http::config::HttpConfig,
     /// The record bus.
     #[serde(default)]
     pub bus: BusConfig,
@@ -162,9 +66,9 @@ pub struct Config {
     /// The S3 sink; owned and checked by [`crate::sink`].
     #[serde(default)]
     pub sink: Option<crate::sink::SinkConfig>,
-    /// The admin API of `crawlhost serve`; owned by [`crate::serve::admin`].
+    /// The admin API of `crawlhost serve` ([`admin`]).
     #[serde(default)]
-    pub admin: Option<crate::serve::admin::AdminConfig>,
+    pub admin: Option<crate::config::admin::AdminConfig>,
     /// The headless browser behind the `browser` capability; absent means
     /// none. Owned and checked by [`crate::browser::config`].
     #[serde(default)]
@@ -205,102 +109,6 @@ impl Default for HostConfig {
         Self {
             plugins_dir: default_plugins_dir(),
             data_dir: default_data_dir(),
-        }
-    }
-}
-
-/// `[sandbox]`
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxConfig {
-    /// Linear memory a plugin instance may grow to, in MiB. Default 256.
-    #[serde(default = "default_memory_limit_mb")]
-    pub memory_limit_mb: u64,
-    /// Wall-clock limit for one `crawl` call, host calls (fetches) included,
-    /// in seconds. Default 120.
-    #[serde(default = "default_task_timeout_secs")]
-    pub task_timeout_secs: u64,
-    /// Wall-clock limit for `manifest` and `plan`, in seconds. Default 30.
-    #[serde(default = "default_plan_timeout_secs")]
-    pub plan_timeout_secs: u64,
-    /// Records one task may return. Default 100000.
-    #[serde(default = "default_max_records_per_task")]
-    pub max_records_per_task: usize,
-    /// Follow-up tasks one task may return. Default 100000.
-    #[serde(default = "default_max_follow_ups_per_task")]
-    pub max_follow_ups_per_task: usize,
-    /// Bytes a plugin may hand the host in one transfer: the whole result of
-    /// a call (records and follow-up tasks, counted as the host would hold
-    /// them) or the arguments of one host call (a request body, a state
-    /// value). Enforced while the data is copied out of the instance, so a
-    /// plugin cannot make the host allocate more, even by pointing many
-    /// records at the same bytes. Default 64 MiB.
-    #[serde(default = "default_max_output_bytes_per_task")]
-    pub max_output_bytes_per_task: u64,
-    /// Bytes of state (keys + values) per plugin. Default 64 MiB.
-    #[serde(default = "default_state_quota_mb")]
-    pub state_quota_mb: u64,
-    /// Largest plugin file (`.wasm`) the host reads and compiles, in MiB;
-    /// a bigger file is refused before compiling (compiling takes time and
-    /// memory in proportion). Default 64, at most 1024.
-    #[serde(default = "default_max_plugin_file_mb")]
-    pub max_plugin_file_mb: u64,
-    /// Use wasmtime's pooling allocator: `auto` (use it when the machine
-    /// allows the address-space reservation, else fall back), `on`, `off`.
-    #[serde(default)]
-    pub pooling: Pooling,
-}
-
-/// Whether to use the pooling instance allocator.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pooling {
-    /// Try pooling, fall back to on-demand allocation.
-    #[default]
-    Auto,
-    /// Pooling or fail.
-    On,
-    /// On-demand allocation only.
-    Off,
-}
-
-fn default_memory_limit_mb() -> u64 {
-    256
-}
-fn default_task_timeout_secs() -> u64 {
-    120
-}
-fn default_plan_timeout_secs() -> u64 {
-    30
-}
-fn default_max_records_per_task() -> usize {
-    100_000
-}
-fn default_max_follow_ups_per_task() -> usize {
-    100_000
-}
-fn default_max_output_bytes_per_task() -> u64 {
-    64 * 1024 * 1024
-}
-fn default_state_quota_mb() -> u64 {
-    64
-}
-fn default_max_plugin_file_mb() -> u64 {
-    64
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        Self {
-            memory_limit_mb: default_memory_limit_mb(),
-            task_timeout_secs: default_task_timeout_secs(),
-            plan_timeout_secs: default_plan_timeout_secs(),
-            max_records_per_task: default_max_records_per_task(),
-            max_follow_ups_per_task: default_max_follow_ups_per_task(),
-            max_output_bytes_per_task: default_max_output_bytes_per_task(),
-            state_quota_mb: default_state_quota_mb(),
-            max_plugin_file_mb: default_max_plugin_file_mb(),
-            pooling: Pooling::Auto,
         }
     }
 }
@@ -382,189 +190,6 @@ impl Default for RunConfig {
     }
 }
 
-/// `[http]`: outbound HTTP for plugins. The sub-tables are owned by the
-/// [`crate::http`] modules that enforce them.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    /// `User-Agent` sent on every request; its first word (before `/`) is
-    /// the token robots.txt groups are matched against. Default
-    /// `crawlhost/<version>`.
-    #[serde(default = "default_user_agent")]
-    pub user_agent: String,
-    /// Allow requests to loopback, private, link-local and other reserved
-    /// addresses (checked after DNS). Off by default (blocks SSRF); fixture
-    /// sites on 127.0.0.1 need it on. Cloud metadata endpoints
-    /// (169.254.169.254 ...) stay refused even when on.
-    #[serde(default)]
-    pub allow_private_addresses: bool,
-    /// CIDR ranges reachable whatever their class, e.g. `["127.0.0.0/8"]`:
-    /// the narrow form of `allow_private_addresses`, and the only way to
-    /// reach a metadata endpoint. Default empty.
-    #[serde(default)]
-    pub allowed_private_ranges: Vec<String>,
-    /// Largest response body accepted, in bytes, after decompression; a
-    /// larger body is cut and the fetch fails naming the limit. Default 16 MiB.
-    #[serde(default = "default_max_response_bytes")]
-    pub max_response_bytes: u64,
-    /// TCP + TLS connect timeout in seconds. Default 10.
-    #[serde(default = "default_connect_timeout_secs")]
-    pub connect_timeout_secs: u64,
-    /// Seconds from sending a request to its response headers. Default 20.
-    #[serde(default = "default_first_byte_timeout_secs")]
-    pub first_byte_timeout_secs: u64,
-    /// Whole-request timeout (connect to last body byte) in seconds, per
-    /// attempt. Default 30.
-    #[serde(default = "default_request_timeout_secs")]
-    pub request_timeout_secs: u64,
-    /// Redirect hops followed; each hop is checked against the allow-list
-    /// again. Default 10.
-    #[serde(default = "default_max_redirects")]
-    pub max_redirects: u32,
-    /// One proxy for every request (`http://host:port`). Unset: the
-    /// `http_proxy` / `https_proxy` / `no_proxy` environment variables.
-    /// A password in the URL prints as `***`.
-    #[serde(default)]
-    pub proxy: Option<UrlWithPassword>,
-    /// Per-host rate limit, concurrency, jitter, auto-throttle.
-    #[serde(default)]
-    pub politeness: crate::http::politeness::PolitenessConfig,
-    /// robots.txt handling.
-    #[serde(default)]
-    pub robots: crate::http::robots::RobotsConfig,
-    /// Fetch-level retries and the retry budget.
-    #[serde(default)]
-    pub retry: crate::http::retry::RetryConfig,
-    /// The per-host circuit breaker.
-    #[serde(default)]
-    pub circuit: crate::http::retry::CircuitConfig,
-    /// Cookie jars.
-    #[serde(default)]
-    pub cookies: crate::http::cookies::CookieConfig,
-    /// Credentials added to requests for matching hosts, over https only
-    /// unless an entry says `allow_http = true`.
-    #[serde(default)]
-    pub secrets: Vec<crate::http::secrets::SecretConfig>,
-    /// Per-plugin HTTP settings (robots opt-out, proxies), by plugin name.
-    #[serde(default)]
-    pub plugins: BTreeMap<String, crate::http::proxy::PluginHttpConfig>,
-}
-
-fn default_user_agent() -> String {
-    format!("crawlhost/{}", env!("CARGO_PKG_VERSION"))
-}
-fn default_max_response_bytes() -> u64 {
-    16 * 1024 * 1024
-}
-fn default_connect_timeout_secs() -> u64 {
-    10
-}
-fn default_first_byte_timeout_secs() -> u64 {
-    20
-}
-fn default_request_timeout_secs() -> u64 {
-    30
-}
-fn default_max_redirects() -> u32 {
-    10
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            user_agent: default_user_agent(),
-            allow_private_addresses: false,
-            allowed_private_ranges: Vec::new(),
-            max_response_bytes: default_max_response_bytes(),
-            connect_timeout_secs: default_connect_timeout_secs(),
-            first_byte_timeout_secs: default_first_byte_timeout_secs(),
-            request_timeout_secs: default_request_timeout_secs(),
-            max_redirects: default_max_redirects(),
-            proxy: None,
-            politeness: Default::default(),
-            robots: Default::default(),
-            retry: Default::default(),
-            circuit: Default::default(),
-            cookies: Default::default(),
-            secrets: Vec::new(),
-            plugins: BTreeMap::new(),
-        }
-    }
-}
-
-impl HttpConfig {
-    /// Check every `[http]` bound into [`HttpSettings`]; `env` reads secret
-    /// values.
-    pub fn check(&self, env: impl Fn(&str) -> Option<String>) -> Result<HttpSettings, ConfigError> {
-        let h = self;
-        let field = |(f, r): (String, String)| invalid(&f, r);
-        if h.user_agent.trim().is_empty() || h.user_agent.contains(['\r', '\n']) {
-            return Err(invalid("http.user_agent", "must be one non-empty line"));
-        }
-        if h.max_response_bytes == 0 {
-            return Err(invalid("http.max_response_bytes", "must be at least 1"));
-        }
-        for (name, v) in [
-            ("http.connect_timeout_secs", h.connect_timeout_secs),
-            ("http.first_byte_timeout_secs", h.first_byte_timeout_secs),
-            ("http.request_timeout_secs", h.request_timeout_secs),
-        ] {
-            if v == 0 || v > 3600 {
-                return Err(invalid(name, "must be between 1 and 3600"));
-            }
-        }
-        let mut ranges = Vec::new();
-        for (i, r) in h.allowed_private_ranges.iter().enumerate() {
-            let net = r
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| r.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    invalid(
-                        &format!("http.allowed_private_ranges[{i}]"),
-                        format!("`{r}` is not an address or CIDR range (e.g. 127.0.0.0/8)"),
-                    )
-                })?;
-            ranges.push(net);
-        }
-        if let Some(p) = &h.proxy {
-            crate::http::proxy::check_proxy_url(p.expose())
-                .map_err(|e| invalid("http.proxy", e))?;
-        }
-        let politeness = h.politeness.check().map_err(field)?;
-        h.retry.check().map_err(field)?;
-        h.circuit.check().map_err(field)?;
-        let mut secrets = Vec::new();
-        for (i, s) in h.secrets.iter().enumerate() {
-            secrets.push(
-                s.resolve(&format!("http.secrets[{i}]"), &env)
-                    .map_err(field)?,
-            );
-        }
-        for (name, p) in &h.plugins {
-            p.check(name).map_err(field)?;
-        }
-        Ok(HttpSettings {
-            user_agent: h.user_agent.clone(),
-            allow_private_addresses: h.allow_private_addresses,
-            allowed_private_ranges: ranges,
-            max_response_bytes: h.max_response_bytes,
-            connect_timeout: Duration::from_secs(h.connect_timeout_secs),
-            first_byte_timeout: Duration::from_secs(h.first_byte_timeout_secs),
-            request_timeout: Duration::from_secs(h.request_timeout_secs),
-            max_redirects: h.max_redirects,
-            proxy: h.proxy.clone(),
-            politeness,
-            robots: h.robots.clone(),
-            retry: h.retry.clone(),
-            circuit: h.circuit.clone(),
-            cookies: h.cookies.clone(),
-            secrets: crate::http::secrets::Secrets(secrets),
-            plugins: h.plugins.clone(),
-            mode: crate::http::record::Mode::Live,
-        })
-    }
-}
-
 /// `[bus]`: with no `[kafka]` section the embedded SQLite bus is used.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -628,71 +253,21 @@ pub struct PluginConfig {
 pub struct Settings {
     pub plugins_dir: PathBuf,
     pub data_dir: PathBuf,
-    pub sandbox: SandboxSettings,
+    pub sandbox: crate::engine::config::SandboxSettings,
     pub run: RunConfig,
-    pub http: HttpSettings,
+    pub http: crate::http::config::HttpSettings,
     pub bus: BusConfig,
     /// `[kafka]` as written; [`crate::bus::kafka`] checks it when it connects.
     pub kafka: Option<crate::bus::kafka::KafkaConfig>,
     /// `[sink]` as written; [`crate::sink`] checks it when it starts.
     pub sink: Option<crate::sink::SinkConfig>,
     /// `[admin]` as written.
-    pub admin: Option<crate::serve::admin::AdminConfig>,
+    pub admin: Option<crate::config::admin::AdminConfig>,
     /// `[browser]`, checked (secret values resolved).
     pub browser: Option<crate::browser::BrowserSettings>,
     /// `[drift]`, checked.
     pub drift: crate::coverage::DriftPolicy,
     pub plugins: BTreeMap<String, PluginConfig>,
-}
-
-/// Checked sandbox limits.
-#[derive(Debug, Clone)]
-pub struct SandboxSettings {
-    pub memory_limit_bytes: usize,
-    pub task_timeout: Duration,
-    pub plan_timeout: Duration,
-    pub max_records_per_task: usize,
-    pub max_follow_ups_per_task: usize,
-    /// `sandbox.max_output_bytes_per_task`.
-    pub max_output_bytes: usize,
-    pub state_quota_bytes: u64,
-    /// `sandbox.max_plugin_file_mb`, in bytes.
-    pub max_plugin_file_bytes: u64,
-    pub pooling: Pooling,
-}
-
-/// Checked HTTP settings.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    pub user_agent: String,
-    pub allow_private_addresses: bool,
-    pub allowed_private_ranges: Vec<ipnet::IpNet>,
-    pub max_response_bytes: u64,
-    pub connect_timeout: Duration,
-    pub first_byte_timeout: Duration,
-    pub request_timeout: Duration,
-    pub max_redirects: u32,
-    pub proxy: Option<UrlWithPassword>,
-    pub politeness: crate::http::politeness::PolitenessSettings,
-    pub robots: crate::http::robots::RobotsConfig,
-    pub retry: crate::http::retry::RetryConfig,
-    pub circuit: crate::http::retry::CircuitConfig,
-    pub cookies: crate::http::cookies::CookieConfig,
-    /// Values already read from the environment; `Debug` redacts them.
-    pub secrets: crate::http::secrets::Secrets,
-    pub plugins: BTreeMap<String, crate::http::proxy::PluginHttpConfig>,
-    /// Live, `--record DIR` or `--replay DIR` (set by the CLI, not the file).
-    pub mode: crate::http::record::Mode,
-}
-
-impl HttpSettings {
-    /// The address policy applied after DNS and to IP literals.
-    pub fn address_policy(&self) -> crate::http::allow::AddressPolicy {
-        crate::http::allow::AddressPolicy {
-            allow_private: self.allow_private_addresses,
-            allowed_ranges: self.allowed_private_ranges.clone(),
-        }
-    }
 }
 
 impl Config {
@@ -768,47 +343,10 @@ impl Config {
         self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
-        let s = &self.sandbox;
-        let state_quota_bytes = s
-            .state_quota_mb
-            .checked_mul(1024 * 1024)
-            .ok_or_else(|| invalid("sandbox.state_quota_mb", "is too large"))?;
-        if !(1..=1024).contains(&s.max_plugin_file_mb) {
-            return Err(invalid(
-                "sandbox.max_plugin_file_mb",
-                "must be between 1 and 1024",
-            ));
-        }
-        if !(16..=4096).contains(&s.memory_limit_mb) {
-            return Err(invalid(
-                "sandbox.memory_limit_mb",
-                "must be between 16 and 4096",
-            ));
-        }
-        if s.task_timeout_secs == 0 || s.task_timeout_secs > 3600 {
-            return Err(invalid(
-                "sandbox.task_timeout_secs",
-                "must be between 1 and 3600",
-            ));
-        }
-        if s.plan_timeout_secs == 0 || s.plan_timeout_secs > 3600 {
-            return Err(invalid(
-                "sandbox.plan_timeout_secs",
-                "must be between 1 and 3600",
-            ));
-        }
-        if s.max_records_per_task == 0 {
-            return Err(invalid(
-                "sandbox.max_records_per_task",
-                "must be at least 1",
-            ));
-        }
-        if !(64 * 1024..=4 << 30).contains(&s.max_output_bytes_per_task) {
-            return Err(invalid(
-                "sandbox.max_output_bytes_per_task",
-                "must be between 65536 (64 KiB) and 4294967296 (4 GiB)",
-            ));
-        }
+        let sandbox = self
+            .sandbox
+            .check()
+            .map_err(|e| invalid(&e.field, e.reason))?;
         let r = &self.run;
         if r.concurrency == 0 || r.concurrency > 10_000 {
             return Err(invalid("run.concurrency", "must be between 1 and 10000"));
@@ -834,7 +372,10 @@ impl Config {
         if r.max_task_bytes_per_run == 0 {
             return Err(invalid("run.max_task_bytes_per_run", "must be at least 1"));
         }
-        let http = self.http.check(env)?;
+        let http = self
+            .http
+            .check(env)
+            .map_err(|e| invalid(&e.field, e.reason))?;
         if self.bus.partitions == 0 || self.bus.partitions > 10_000 {
             return Err(invalid("bus.partitions", "must be between 1 and 10000"));
         }
@@ -860,10 +401,10 @@ impl Config {
                 .as_deref()
                 .filter(|e| !e.trim().eq_ignore_ascii_case("off"))
             {
-                crate::serve::schedule::CronSchedule::parse(expr, tz)
+                crate::schedule::CronSchedule::parse(expr, tz)
                     .map_err(|e| invalid(&format!("plugins.{name}.schedule"), e.to_string()))?;
             } else if p.timezone.is_some() {
-                crate::serve::schedule::CronSchedule::parse("0 0 0 * * *", tz)
+                crate::schedule::CronSchedule::parse("0 0 0 * * *", tz)
                     .map_err(|e| invalid(&format!("plugins.{name}.timezone"), e.to_string()))?;
             }
         }
@@ -884,17 +425,7 @@ impl Config {
         Ok(Settings {
             plugins_dir: self.host.plugins_dir,
             data_dir: self.host.data_dir,
-            sandbox: SandboxSettings {
-                memory_limit_bytes: (s.memory_limit_mb * 1024 * 1024) as usize,
-                task_timeout: Duration::from_secs(s.task_timeout_secs),
-                plan_timeout: Duration::from_secs(s.plan_timeout_secs),
-                max_records_per_task: s.max_records_per_task,
-                max_follow_ups_per_task: s.max_follow_ups_per_task,
-                max_output_bytes: s.max_output_bytes_per_task as usize,
-                state_quota_bytes,
-                max_plugin_file_bytes: s.max_plugin_file_mb * 1024 * 1024,
-                pooling: s.pooling,
-            },
+            sandbox,
             run: self.run,
             http,
             bus: self.bus,
@@ -906,6 +437,21 @@ impl Config {
             plugins: self.plugins,
         })
     }
+}
+
+/// The host's own topics under their configured names: the dead-letter
+/// topic, and with Kafka the `--distributed` tasks, results and claims
+/// topics. No plugin may write or trigger on them.
+pub fn internal_topics(settings: &Settings) -> Vec<&str> {
+    let mut topics = vec![settings.bus.dead_letter_topic.as_str()];
+    if let Some(k) = &settings.kafka {
+        topics.extend([
+            k.tasks_topic.as_str(),
+            k.results_topic.as_str(),
+            k.claims_topic.as_str(),
+        ]);
+    }
+    topics
 }
 
 impl Settings {
@@ -928,6 +474,8 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn parse(text: &str) -> Result<Settings, ConfigError> {

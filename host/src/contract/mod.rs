@@ -1,14 +1,16 @@
-//! The one place `bindgen!` runs: host-side types and traits generated from
-//! the workspace `wit/` contract (`crawlhost:plugin@0.3.0`), and from the
-//! frozen contracts in `wit/v0.1` and `wit/v0.2` so plugins built against
-//! them keep loading. Everything else imports from here.
+//! The plugin contract as Rust types: the one place `bindgen!` runs, over
+//! the workspace `wit/` contract (`crawlhost:plugin@0.3.0`) and the frozen
+//! contracts in `wit/v0.1` and `wit/v0.2`, so plugins built against them keep
+//! loading. A leaf: it depends on nothing else in the crate, and every
+//! capability (`http`, `browser`, `state`, `guest_log`) and the engine import
+//! their WIT types and `Host` traits from here.
 //!
 //! The older worlds share the 0.3 `types` (their `types` interface is mapped
 //! onto the 0.3 one with `with`: the shapes are identical and wasmtime
 //! type-checks records and variants structurally), so one set of host types
 //! serves every contract; only the world wrappers (`v0_1::Plugin`,
-//! `v0_2::Plugin`) and their import traits differ, and those imports forward
-//! to the 0.3 implementations (see [`super::sandbox`]).
+//! `v0_2::Plugin`) and their import traits differ, and each capability
+//! forwards the older import traits to its 0.3 implementation.
 
 wasmtime::component::bindgen!({
     path: "../wit",
