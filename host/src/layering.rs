@@ -54,6 +54,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("runs", &["run", "health", "trigger", "host"]),
     ("services", &["distributed", "serve", "kit", "template"]),
     ("command line", &["cli"]),
+    // Test-only modules that read the whole configuration surface.
+    ("tests", &["example_config_tests"]),
 ];
 
 /// Edges between top-level modules that go up the [`LAYERS`], and modules
