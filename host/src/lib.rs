@@ -14,6 +14,9 @@
 //! - [`http`]: the `fetch` import: allow-list, SSRF guard, size limit, charset.
 //! - [`state`]: per-plugin key-value state behind the `state` import.
 //! - [`error_text`]: an error and its sources as one line, for messages.
+//! - [`time`]: the wall clock in milliseconds, and how an instant is shown.
+//! - [`backoff`]: the one retry-delay policy (initial, factor, cap, bounds)
+//!   that every retry loop uses.
 //! - [`sqlite`]: opening the host's SQLite files (WAL, busy timeout, schema
 //!   under an init lock so simultaneous first starts work).
 //! - [`bus`]: the record transport trait and its embedded SQLite backend.
@@ -35,6 +38,7 @@
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 //! - [`malloc_tuning`]: glibc malloc settings the binary applies at start.
 
+pub mod backoff;
 pub mod browser;
 pub mod bus;
 pub mod cli;
@@ -57,4 +61,5 @@ pub mod sink;
 pub mod sqlite;
 pub mod state;
 pub mod template;
+pub mod time;
 pub mod trigger;

@@ -28,7 +28,7 @@ pub mod schedule;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc, watch};
@@ -40,6 +40,7 @@ use crate::host::Host;
 use crate::metrics::Metrics;
 use crate::registry;
 use crate::run::{CurrentPlugin, RunRequest, RunSummary, execute_run};
+use crate::time::now_ms;
 use schedule::CronSchedule;
 
 /// How long the watcher waits for a burst of file events to settle.
@@ -176,13 +177,6 @@ pub struct Service {
     /// Wakes the scheduler when the table changed.
     changed: Notify,
     runs: tokio::sync::Mutex<JoinSet<()>>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Service {

@@ -34,6 +34,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use super::store_failure::{Failure, classify};
+use crate::backoff::Backoff;
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +103,14 @@ pub struct UploadLimits {
     pub retry_backoff: Duration,
     /// Longest retry delay.
     pub retry_max_backoff: Duration,
+}
+
+impl UploadLimits {
+    /// How store calls are retried: doubling from `retry_backoff` up to
+    /// `retry_max_backoff`, unbounded (the sink waits out any outage).
+    pub fn retry_policy(&self) -> Backoff {
+        Backoff::doubling(self.retry_backoff, self.retry_max_backoff)
+    }
 }
 
 /// The store could not be set up.
@@ -233,8 +242,7 @@ impl Store {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, object_store::Error>>,
     {
-        let mut delay = self.limits.retry_backoff;
-        let mut attempt = 1u32;
+        let mut retry = self.limits.retry_policy().start();
         loop {
             match op().await {
                 Ok(v) => return Ok(v),
@@ -242,13 +250,12 @@ impl Store {
                     if let Failure::Permanent(reason) = classify(&e, write) {
                         return Err(self.refused(what, key, reason, e.to_string()));
                     }
+                    let delay = retry.next_wait();
                     tracing::warn!(
-                        store = %self.describe, key, attempt, retry_in_ms = delay.as_millis() as u64,
+                        store = %self.describe, key, attempt = retry.failures(), retry_in_ms = delay.as_millis() as u64,
                         "{what} failed, retrying: {e}"
                     );
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.limits.retry_max_backoff);
-                    attempt += 1;
                 }
             }
         }
@@ -367,8 +374,7 @@ impl Store {
             tracing::info!(key, "object already written before a restart; keeping it");
             return Ok(());
         }
-        let mut delay = self.limits.retry_backoff;
-        let mut attempt = 1u32;
+        let mut retry = self.limits.retry_policy().start();
         loop {
             match self.try_upload(&path, file, mode).await {
                 Ok(()) => return Ok(()),
@@ -380,13 +386,12 @@ impl Store {
                     return Err(self.refused("uploading", key, reason, error));
                 }
                 Err(UploadFailure::Other(e)) => {
+                    let delay = retry.next_wait();
                     tracing::warn!(
-                        store = %self.describe, key, attempt, retry_in_ms = delay.as_millis() as u64,
+                        store = %self.describe, key, attempt = retry.failures(), retry_in_ms = delay.as_millis() as u64,
                         "upload failed, retrying from the spool file: {e}"
                     );
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.limits.retry_max_backoff);
-                    attempt += 1;
                 }
             }
         }
