@@ -417,7 +417,7 @@ impl SinkConfig {
         // spool directory the sink empties at start: checked as path
         // segments (topics also as Kafka topic names, which they are).
         for t in &self.topics {
-            crate::bus::embedded::validate_topic(t.trim())
+            crate::bus::topic::validate_topic(t.trim())
                 .map_err(|e| invalid("topics", e.to_string()))?;
             super::naming::check_segment(t.trim())
                 .map_err(|e| invalid("topics", format!("topic {e}")))?;
@@ -425,7 +425,7 @@ impl SinkConfig {
         super::naming::check_segment(&self.group)
             .map_err(|e| invalid("group", format!("the group name {e}")))?;
         if let Some(dlq) = &self.dead_letter_topic {
-            crate::bus::embedded::validate_topic(dlq)
+            crate::bus::topic::validate_topic(dlq)
                 .map_err(|e| invalid("dead_letter_topic", e.to_string()))?;
         }
         super::naming::check_prefix(&self.topics_dir).map_err(|e| invalid("topics_dir", e))?;

@@ -69,7 +69,7 @@
 //! `parts_in_flight x s3.part.size` (4 x 25 MiB by default) whatever the
 //! number of partitions. On Kafka, records come from one stream over every
 //! partition whose prefetch is bounded in total
-//! ([`crate::bus::kafka_stream`]). Parquet conversion reads the spool file
+//! ([`crate::bus::kafka::stream`]). Parquet conversion reads the spool file
 //! in 4096-row batches and closes row groups at 8 MiB. Disk use is the open
 //! batches' uncompressed size (bounded by `flush.size` and the rotation
 //! intervals).
