@@ -14,6 +14,7 @@
 //! - [`http`]: the `fetch` import: allow-list, SSRF guard, size limit, charset.
 //! - [`state`]: per-plugin key-value state behind the `state` import.
 //! - [`error_text`]: an error and its sources as one line, for messages.
+//! - [`any_case`]: config enums read in any case (`SASL_PLAINTEXT`).
 //! - [`time`]: the wall clock in milliseconds, and how an instant is shown.
 //! - [`backoff`]: the one retry-delay policy (initial, factor, cap, bounds)
 //!   that every retry loop uses.
@@ -38,6 +39,7 @@
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 //! - [`malloc_tuning`]: glibc malloc settings the binary applies at start.
 
+pub mod any_case;
 pub mod backoff;
 pub mod browser;
 pub mod bus;

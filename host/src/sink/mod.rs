@@ -15,7 +15,9 @@
 //!   time-based with Joda `path.format`, DST-correct zones).
 //! - [`rotation`]: when batches close (pure policy).
 //! - [`naming`]: object keys in Confluent's layout.
-//! - [`encode`], [`parquet_file`]: NDJSON (plain, gzip, zstd) and Parquet.
+//! - [`encoding`]: the formats and codecs (what `[sink]` names, what the
+//!   encoder does); [`encode`], [`parquet_file`]: NDJSON (plain, gzip,
+//!   zstd) and Parquet.
 //! - [`store`]: S3 or a local directory, multipart uploads, retries;
 //!   [`store_failure`]: which store errors stop the sink instead.
 //! - [`marker`], [`writer`]: one partition's batches and the exactly-once
@@ -89,6 +91,7 @@
 pub mod config;
 pub mod connect_config;
 pub mod encode;
+pub mod encoding;
 pub mod log_check;
 pub mod marker;
 pub mod naming;
