@@ -423,6 +423,13 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_drift_table_is_the_default() {
+        let empty: DriftConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, DriftConfig::default());
+        assert!(empty.check().is_ok());
+    }
+
+    #[test]
     fn a_steady_run_raises_nothing() {
         assert!(detect_default(products(5000, 4950, 200), products(4800, 4700, 150)).is_empty());
         // Coverage that was never high does not alarm when it falls.
