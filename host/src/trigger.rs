@@ -417,6 +417,7 @@ fn check_drift(
             report.drift_check = check;
         }
         Err(e) => {
+            let e = crate::error_text::chain(&e);
             tracing::error!(plugin = %name, error = %e, "Cannot keep the trigger pass's coverage; drift not checked.");
             report.drift_check = DriftCheck::Skipped {
                 reason: format!("coverage store: {e}"),

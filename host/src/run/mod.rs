@@ -1079,6 +1079,7 @@ fn check_drift(settings: &Settings, scheduled: bool, summary: &mut RunSummary) {
             summary.drift_check = check;
         }
         Err(e) => {
+            let e = crate::error_text::chain(&e);
             tracing::error!(plugin = %summary.plugin, error = %e, "Cannot keep the run's coverage; drift not checked.");
             summary.drift_check = DriftCheck::Skipped {
                 reason: format!("coverage store: {e}"),

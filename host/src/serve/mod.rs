@@ -365,7 +365,7 @@ impl Service {
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(plugin = %name, error = %e, "Cannot read the plugin's coverage file.")
+                tracing::warn!(plugin = %name, error = %crate::error_text::chain(&e), "Cannot read the plugin's coverage file.")
             }
         }
         health
@@ -710,7 +710,7 @@ pub async fn serve(
             Arc::new(crate::sink::SystemClock),
         )
         .await
-        .map_err(|e| ServeError::Sink(e.to_string()))?;
+        .map_err(|e| ServeError::Sink(crate::error_text::chain(&e)))?;
         let mut stop = service.shutdown_tx.subscribe();
         tasks.spawn(async move {
             let result = sink

@@ -115,7 +115,7 @@ pub enum SinkError {
     #[error(transparent)]
     Config(#[from] SinkConfigError),
     /// The bus failed for a reason other than being unreachable.
-    #[error("bus error: {0}")]
+    #[error(transparent)]
     Bus(#[from] crate::bus::BusError),
     /// The object store could not be set up.
     #[error(transparent)]

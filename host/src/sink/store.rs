@@ -116,9 +116,10 @@ impl UploadLimits {
 /// The store could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the local store directory {path}: {source}")]
+    #[error("cannot create the local store directory {path}")]
     LocalDir {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("cannot configure the object store: {0}")]

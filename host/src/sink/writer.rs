@@ -586,7 +586,7 @@ impl PartitionWriter {
         })
         .await
         .map_err(|e| SinkError::Spool(e.to_string()))?
-        .map_err(|e| SinkError::Spool(e.to_string()))?;
+        .map_err(|e| SinkError::Spool(crate::error_text::chain(&e)))?;
 
         let marker_key = core.marker_key(&self.topic, self.partition, marker.start);
         if mode == WriteMode::Overwrite {
