@@ -591,6 +591,17 @@ mod tests {
         assert!(decode_headers(&[5, 0, 0, 0, b'a']).is_none());
     }
 
+    /// The drainer's pauses, as before backoff.rs: 200 ms doubling to 5 s.
+    #[test]
+    fn the_drainer_backs_off_from_200_ms_to_5_s() {
+        let ms: Vec<u128> = DRAIN_BACKOFF
+            .start()
+            .take(7)
+            .map(|d| d.as_millis())
+            .collect();
+        assert_eq!(ms, [200, 400, 800, 1600, 3200, 5000, 5000]);
+    }
+
     #[test]
     fn the_budget_pauses_but_never_starves_an_empty_log() {
         assert!(fits_budget(0, 10, 5), "an empty log takes any batch");

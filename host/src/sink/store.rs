@@ -514,3 +514,24 @@ impl UploadFailure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Store calls retry from `retry_backoff` doubling to
+    /// `retry_max_backoff`, forever, as before backoff.rs.
+    #[test]
+    fn store_calls_back_off_as_configured_without_a_bound() {
+        let limits = UploadLimits {
+            part_size: 5 << 20,
+            parts_in_flight: 1,
+            retry_backoff: Duration::from_millis(200),
+            retry_max_backoff: Duration::from_millis(1_000),
+        };
+        let policy = limits.retry_policy();
+        assert_eq!((policy.max_attempts, policy.max_elapsed), (None, None));
+        let ms: Vec<u128> = policy.start().take(5).map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [200, 400, 800, 1_000, 1_000]);
+    }
+}

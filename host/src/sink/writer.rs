@@ -692,3 +692,15 @@ fn describe(f: &OpenFile) -> MarkerFile {
         records: f.encoder.records(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sink's bus retries, as before backoff.rs: 100 ms doubling to 10 s.
+    #[test]
+    fn bus_calls_back_off_from_100_ms_to_10_s() {
+        let ms: Vec<u128> = BUS_RETRY.start().take(9).map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
+    }
+}
