@@ -7,10 +7,12 @@
 //! guarantee (idempotence, `acks=all`): a pass-through `properties` entry that
 //! would weaken them is refused with the key named, not silently applied.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::properties::redacted_list;
+pub use super::properties::{Properties, is_secret_property};
 
 /// Environment variable that overrides `kafka.sasl_password`, so the secret
 /// need not sit in the file.
@@ -126,77 +128,6 @@ pub struct KafkaConfig {
     /// Values of properties that hold secrets (names with `password`,
     /// `secret`, `.pem` or `jaas`) print as `***`.
     pub properties: Properties,
-}
-
-/// `[kafka.properties]`: librdkafka properties passed through as written.
-/// `Debug` and `Serialize` hide the values of [`is_secret_property`] keys.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Properties(pub BTreeMap<String, String>);
-
-/// Whether a librdkafka property holds a secret (`sasl.password`,
-/// `ssl.key.password`, `ssl.keystore.password`, `ssl.key.pem`,
-/// `sasl.oauthbearer.client.secret`, `sasl.jaas.config`, ...).
-pub fn is_secret_property(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "secret", ".pem", "jaas", "token", "credential"]
-        .iter()
-        .any(|w| key.contains(w))
-}
-
-impl std::ops::Deref for Properties {
-    type Target = BTreeMap<String, String>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Properties {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
-impl Properties {
-    fn redacted(&self) -> BTreeMap<&str, &str> {
-        self.0
-            .iter()
-            .map(|(k, v)| {
-                let v = if is_secret_property(k) {
-                    crate::config::HIDDEN
-                } else {
-                    v.as_str()
-                };
-                (k.as_str(), v)
-            })
-            .collect()
-    }
-}
-
-impl std::fmt::Debug for Properties {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.redacted().fmt(f)
-    }
-}
-
-impl serde::Serialize for Properties {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.redacted().serialize(s)
-    }
-}
-
-/// Property lists whose `Debug` hides secret values.
-fn redacted_list(list: &[(String, String)]) -> Vec<(&str, &str)> {
-    list.iter()
-        .map(|(k, v)| {
-            let v = if is_secret_property(k) {
-                crate::config::HIDDEN
-            } else {
-                v.as_str()
-            };
-            (k.as_str(), v)
-        })
-        .collect()
 }
 
 /// Transport security towards the brokers.
@@ -683,6 +614,7 @@ impl KafkaSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn parse(text: &str) -> KafkaConfig {
         toml::from_str(text).unwrap()

@@ -25,7 +25,8 @@
 //! Every librdkafka call that blocks runs on tokio's blocking pool.
 //!
 //! - [`config`]: `[kafka]`, checked into [`KafkaSettings`] and the client
-//!   property lists (pure).
+//!   property lists (pure); [`properties`]: the pass-through properties and
+//!   which of them are secret.
 //! - [`client`]: building a client from those properties, and mapping its
 //!   errors onto [`BusError`] (shared by this file and [`stream`]).
 //! - [`stream`]: the sink's many-partition reader.
@@ -45,6 +46,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 pub mod client;
 pub mod config;
+pub mod properties;
 pub mod stream;
 
 use super::reader::PartitionReader;
