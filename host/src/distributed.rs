@@ -52,12 +52,7 @@ use crate::engine::LoadedPlugin;
 use crate::run::{RemoteTasks, RunContext, TaskOutcome, TaskSpec, execute_task};
 use crate::trigger::OffsetTracker;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::time::now_ms;
 
 /// How far back in the claims partition a claim looks for an earlier one.
 pub const CLAIM_WINDOW: u64 = 10_000;

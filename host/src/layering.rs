@@ -87,14 +87,6 @@ fn layer_violations(g: &Graph, modules: &BTreeSet<String>) -> Vec<String> {
     out
 }
 
-/// Sibling cycles known today and being removed on another branch; each is
-/// the set of modules of the cycle as `folder/file`. Remove an entry once
-/// the cycle is gone (the test fails on an entry that no longer matches).
-const KNOWN_CYCLES_TO_REMOVE: &[&[&str]] = &[
-    &["bus/kafka", "bus/kafka_config", "bus/kafka_stream"],
-    &["sink/encode", "sink/parquet_file"],
-];
-
 /// The module path of a file relative to `src` (`bus/mod.rs` is `bus`).
 fn mod_path(rel: &Path) -> ModPath {
     let mut parts: ModPath = rel
@@ -364,23 +356,9 @@ fn host_src_has_no_module_cycles() {
     read_tree(&root, &root, &mut files);
     let g = graph(&files);
     let found = cycles(&g);
-    let known: Vec<BTreeSet<String>> = KNOWN_CYCLES_TO_REMOVE
-        .iter()
-        .map(|c| c.iter().map(|s| s.to_string()).collect())
-        .collect();
-    let names = |c: &BTreeSet<ModPath>| c.iter().map(name).collect::<BTreeSet<String>>();
     let mut report = String::new();
     for comp in &found {
-        if !known.contains(&names(comp)) {
-            report.push_str(&describe(&g, comp));
-        }
-    }
-    for k in &known {
-        if !found.iter().any(|c| &names(c) == k) {
-            report.push_str(&format!(
-                "KNOWN_CYCLES_TO_REMOVE lists {k:?}, which is no longer a cycle: remove the entry\n"
-            ));
-        }
+        report.push_str(&describe(&g, comp));
     }
     assert!(
         report.is_empty(),

@@ -17,6 +17,10 @@
 //! - [`secret`]: values that never print (`SecretString`, `UrlWithPassword`)
 //!   and the one redaction matcher (`Redactor`).
 //! - [`error_text`]: an error and its sources as one line, for messages.
+//! - [`any_case`]: config enums read in any case (`SASL_PLAINTEXT`).
+//! - [`time`]: the wall clock in milliseconds, and how an instant is shown.
+//! - [`backoff`]: the one retry-delay policy (initial, factor, cap, bounds)
+//!   that every retry loop uses.
 //! - [`sqlite`]: opening the host's SQLite files (WAL, busy timeout, schema
 //!   under an init lock so simultaneous first starts work).
 //! - [`schedule`]: cron expressions in a time zone: when a run fires.
@@ -65,6 +69,8 @@
 //! - [`cli`]: the command line (the only place `anyhow` is used).
 //! - [`malloc_tuning`]: glibc malloc settings the binary applies at start.
 
+pub mod any_case;
+pub mod backoff;
 pub mod browser;
 pub mod bus;
 pub mod cli;
@@ -93,6 +99,7 @@ pub mod sink;
 pub mod sqlite;
 pub mod state;
 pub mod template;
+pub mod time;
 pub mod trigger;
 
 #[cfg(test)]

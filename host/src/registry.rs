@@ -30,9 +30,10 @@ pub struct Scan {
 /// Errors reading the directory itself.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("cannot read plugins directory {path}: {source}")]
+    #[error("cannot read plugins directory {path}")]
     ReadDir {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
 }

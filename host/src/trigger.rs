@@ -224,7 +224,7 @@ pub async fn consume(
         group: group.clone(),
         ..TriggerReport::default()
     };
-    let started_at_ms = chrono::Utc::now().timestamp_millis();
+    let started_at_ms = crate::time::now_ms();
 
     // Per (topic, partition): the tracker and the next offset to read.
     let mut partitions: BTreeMap<(String, u32), (OffsetTracker, u64)> = BTreeMap::new();
@@ -417,6 +417,7 @@ fn check_drift(
             report.drift_check = check;
         }
         Err(e) => {
+            let e = crate::error_text::chain(&e);
             tracing::error!(plugin = %name, error = %e, "Cannot keep the trigger pass's coverage; drift not checked.");
             report.drift_check = DriftCheck::Skipped {
                 reason: format!("coverage store: {e}"),

@@ -1,4 +1,4 @@
-//! The sink's Kafka reader (`bus::kafka_stream`) against a real broker
+//! The sink's Kafka reader (`bus::kafka::stream`) against a real broker
 //! (tansu): many partitions of two topics read through one assignment hand
 //! out every record once, in offset order per partition, with key, value,
 //! headers and timestamp intact and never more than asked per poll; a seek

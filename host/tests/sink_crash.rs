@@ -4,7 +4,7 @@
 //! in S3 (moto) exactly once for each group, every object's name matches its
 //! first record's offset, and the committed offsets are at the end. Once
 //! over the embedded bus, once over Kafka (tansu), where the sinks read
-//! through the stream reader (`bus::kafka_stream`) and commit in Kafka.
+//! through the stream reader (`bus::kafka::stream`) and commit in Kafka.
 
 mod common;
 mod kafka_support;

@@ -69,24 +69,22 @@ const RESERVED_FLAGS: &[&str] = &[
     "--remote-debugging-pipe",
 ];
 
-/// `[browser]` as written.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+/// `[browser]` as written. A field left out takes its value from
+/// [`BrowserConfig::default`].
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BrowserConfig {
     /// URL of a running WebDriver server (chromedriver, Selenium), e.g.
     /// `http://127.0.0.1:9515` (plain `http://` only). When set, the host
     /// starts nothing itself, and its egress proxy is not used (that
     /// Chromium may run elsewhere): only navigations are checked.
-    #[serde(default)]
     pub webdriver_url: Option<String>,
     /// The chromedriver binary the host starts on a free 127.0.0.1 port
     /// (first browser use; stopped with the host) when `webdriver_url` is not
     /// set. A bare name is looked up on `PATH`. Default `chromedriver`.
-    #[serde(default = "default_chromedriver")]
     pub chromedriver: PathBuf,
     /// The Chromium binary (WebDriver `goog:chromeOptions.binary`); unset
     /// lets chromedriver find it (`chromium` / `google-chrome` on `PATH`).
-    #[serde(default)]
     pub chromium: Option<PathBuf>,
     /// Browser sessions alive at once, across all plugins (each is one
     /// Chromium with its own profile). A page waits for a free session up to
@@ -95,22 +93,18 @@ pub struct BrowserConfig {
     /// survive between them); at the cap, another plugin's idle session is
     /// closed and a new one with an empty profile opened. Default 2, at most
     /// 64.
-    #[serde(default = "default_max_sessions")]
     pub max_sessions: usize,
     /// Deadline of one page load (`open`, `navigate`, a click's navigation)
     /// and of waiting for a free session, in seconds, when the plugin gives
     /// none. Default 30.
-    #[serde(default = "default_page_deadline_secs")]
     pub page_deadline_secs: u64,
     /// Chromium command-line flags. Default [`DEFAULT_ARGS`]: `--headless
     /// --no-sandbox --disable-gpu --disable-background-networking
     /// --disable-component-update --disable-sync --no-first-run`. The host
     /// adds [`ENFORCED_ARGS`], the proxy and the profile flags itself; the
     /// flags that would override them are refused.
-    #[serde(default = "default_args")]
     pub args: Vec<String>,
     /// Credentials the host types into pages for plugins (`type-secret`).
-    #[serde(default)]
     pub secrets: Vec<BrowserSecretConfig>,
 }
 
@@ -135,28 +129,15 @@ pub struct BrowserSecretConfig {
     pub allow_http: bool,
 }
 
-fn default_chromedriver() -> PathBuf {
-    PathBuf::from("chromedriver")
-}
-fn default_max_sessions() -> usize {
-    2
-}
-fn default_page_deadline_secs() -> u64 {
-    30
-}
-fn default_args() -> Vec<String> {
-    DEFAULT_ARGS.iter().map(|s| s.to_string()).collect()
-}
-
 impl Default for BrowserConfig {
     fn default() -> Self {
         Self {
             webdriver_url: None,
-            chromedriver: default_chromedriver(),
+            chromedriver: PathBuf::from("chromedriver"),
             chromium: None,
-            max_sessions: default_max_sessions(),
-            page_deadline_secs: default_page_deadline_secs(),
-            args: default_args(),
+            max_sessions: 2,
+            page_deadline_secs: 30,
+            args: DEFAULT_ARGS.iter().map(|s| s.to_string()).collect(),
             secrets: Vec::new(),
         }
     }
@@ -287,6 +268,11 @@ mod tests {
 
     fn parse(text: &str) -> BrowserConfig {
         toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        assert_eq!(parse(""), BrowserConfig::default());
     }
 
     #[test]

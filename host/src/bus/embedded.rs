@@ -34,10 +34,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::partition::{self, UnkeyedPartitioner};
+use super::topic::validate_topic;
 use super::{Bus, BusError, ConsumedRecord, ProduceRecord, RecordPosition};
-
-/// Longest topic name Kafka accepts.
-pub const MAX_TOPIC_NAME_LEN: usize = 249;
 
 /// Layout version stored in `PRAGMA user_version`; a file written by a newer
 /// layout is refused rather than misread.
@@ -165,27 +163,6 @@ impl EmbeddedBus {
         .await
         .map_err(|e| BusError::Storage(format!("bus worker failed: {e}")))?
     }
-}
-
-/// Check a topic name against Kafka's rules: non-empty, at most
-/// [`MAX_TOPIC_NAME_LEN`] characters from `[a-zA-Z0-9._-]`, and not `.` or
-/// `..`. Both backends accept exactly the same names.
-pub fn validate_topic(topic: &str) -> Result<(), BusError> {
-    let problem = if topic.is_empty() {
-        "must not be empty".to_owned()
-    } else if topic.len() > MAX_TOPIC_NAME_LEN {
-        format!("is longer than {MAX_TOPIC_NAME_LEN} characters")
-    } else if topic == "." || topic == ".." {
-        "must not be `.` or `..`".to_owned()
-    } else if let Some(bad) = topic
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        format!("contains {bad:?}; only ASCII letters, digits, `.`, `_` and `-` are allowed")
-    } else {
-        return Ok(());
-    };
-    Err(BusError::Invalid(format!("topic name {topic:?} {problem}")))
 }
 
 fn check_partition_count(partitions: u32) -> Result<(), BusError> {

@@ -41,6 +41,7 @@ use tokio::sync::Notify;
 use super::kafka::KafkaBus;
 use super::reader::PartitionReader;
 use super::{Bus, BusError, ConsumedRecord, ProduceRecord, RecordPosition};
+use crate::backoff::Backoff;
 
 /// Partition reported for records that went to the local log: their Kafka
 /// position is not known until the drainer delivers them.
@@ -48,10 +49,11 @@ pub const FORWARDED_PARTITION: u32 = u32::MAX;
 
 /// Records the drainer sends per round.
 const DRAIN_BATCH: usize = 500;
-/// Longest pause between drain attempts while the broker stays away.
-const MAX_DRAIN_BACKOFF: Duration = Duration::from_secs(5);
-/// First pause after a failed drain attempt.
-const MIN_DRAIN_BACKOFF: Duration = Duration::from_millis(200);
+/// Pauses between drain attempts while the broker stays away: doubling from
+/// 200 ms up to 5 s, for the life of the bus; back to 200 ms after a round
+/// that delivered everything it sent.
+const DRAIN_BACKOFF: Backoff =
+    Backoff::doubling(Duration::from_millis(200), Duration::from_secs(5));
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS forward (
@@ -357,25 +359,21 @@ impl Shared {
 
 /// The drainer: runs for the life of the bus.
 async fn drain_loop(shared: Arc<Shared>) {
-    let mut backoff = MIN_DRAIN_BACKOFF;
+    let mut retry = DRAIN_BACKOFF.start();
     loop {
         let wake = shared.appended.notified();
         match shared.drain_round().await {
             Ok((0, 0)) => {
-                backoff = MIN_DRAIN_BACKOFF;
+                retry.reset();
                 if !shared.forwarding.load(Ordering::Acquire) {
                     let _ = tokio::time::timeout(Duration::from_secs(1), wake).await;
                 }
             }
-            Ok((_, 0)) => backoff = MIN_DRAIN_BACKOFF,
-            Ok(_) => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_DRAIN_BACKOFF);
-            }
+            Ok((_, 0)) => retry.reset(),
+            Ok(_) => tokio::time::sleep(retry.next_wait()).await,
             Err(e) => {
                 tracing::error!(error = %e, "Forward log cannot be read; retrying.");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_DRAIN_BACKOFF);
+                tokio::time::sleep(retry.next_wait()).await;
             }
         }
     }
@@ -591,6 +589,17 @@ mod tests {
         assert_eq!(decode_headers(&encode_headers(&headers)).unwrap(), headers);
         assert_eq!(decode_headers(&[]).unwrap(), vec![]);
         assert!(decode_headers(&[5, 0, 0, 0, b'a']).is_none());
+    }
+
+    /// The drainer's pauses, as before backoff.rs: 200 ms doubling to 5 s.
+    #[test]
+    fn the_drainer_backs_off_from_200_ms_to_5_s() {
+        let ms: Vec<u128> = DRAIN_BACKOFF
+            .start()
+            .take(7)
+            .map(|d| d.as_millis())
+            .collect();
+        assert_eq!(ms, [200, 400, 800, 1600, 3200, 5000, 5000]);
     }
 
     #[test]

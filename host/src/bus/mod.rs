@@ -9,21 +9,22 @@
 //! group.
 //!
 //! - [`embedded`]: the SQLite log (default).
-//! - [`kafka`] + [`kafka_config`]: librdkafka, idempotent producer, `[kafka]`.
+//! - [`kafka`]: librdkafka, idempotent producer; `[kafka]` in
+//!   [`kafka::config`], the clients' shared helpers in [`kafka::client`].
 //! - [`forward`]: store-and-forward in front of Kafka while the broker is
 //!   away (what `Host::open` uses when `[kafka]` is configured).
-//! - [`reader`] (+ [`kafka_stream`]): following many partitions at once,
+//! - [`reader`] (+ [`kafka::stream`]): following many partitions at once,
 //!   what the sink reads through.
+//! - [`topic`]: the topic-name rule both backends apply.
 //! - [`partition`], [`ndjson`]: the key partitioner, record display.
 
 pub mod embedded;
 pub mod forward;
 pub mod kafka;
-pub mod kafka_config;
-pub mod kafka_stream;
 pub mod ndjson;
 pub mod partition;
 pub mod reader;
+pub mod topic;
 
 use async_trait::async_trait;
 

@@ -4,7 +4,7 @@
 //! position the caller chose, and hands out the records that are ready across
 //! all of them, in offset order within each partition. [`open_reader`] picks
 //! the backend's own stream when it has one (Kafka: one librdkafka
-//! assignment whose prefetch is bounded in total, [`super::kafka_stream`])
+//! assignment whose prefetch is bounded in total, [`super::kafka::stream`])
 //! and otherwise [`FetchReader`], which walks the partitions round-robin with
 //! [`Bus::fetch`] (the embedded bus, where a fetch is a local query).
 

@@ -305,7 +305,7 @@ impl Config {
             set
         };
         if let Some(k) = effective.kafka.as_mut() {
-            use crate::bus::kafka_config::{SASL_PASSWORD_ENV, SSL_KEY_PASSWORD_ENV};
+            use crate::bus::kafka::{SASL_PASSWORD_ENV, SSL_KEY_PASSWORD_ENV};
             if note("kafka.sasl_password".into(), SASL_PASSWORD_ENV) {
                 k.sasl_password = Some(SecretString::new(HIDDEN));
             }
@@ -650,7 +650,7 @@ value_env = "BROWSER_SECRET"
             "HTTP_SECRET" => Some("MARKER-http".to_string()),
             "BROWSER_SECRET" => Some("MARKER-browser".to_string()),
             "ADMIN_TOKEN" => Some("MARKER-admin".to_string()),
-            crate::bus::kafka_config::SASL_PASSWORD_ENV => Some("MARKER-env".to_string()),
+            crate::bus::kafka::SASL_PASSWORD_ENV => Some("MARKER-env".to_string()),
             _ => None,
         };
         let config = Config::parse(text, Path::new("t.toml")).unwrap();

@@ -382,12 +382,8 @@ pub fn detect(
     alarms
 }
 
-/// A run start time for people: `2025-05-01 03:00 UTC`.
-pub fn format_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| format!("{ms} ms"))
-}
+/// A run start time for people (kept here for the report's callers).
+pub use crate::time::format_time;
 
 #[cfg(test)]
 mod tests {
@@ -424,6 +420,13 @@ mod tests {
             &snapshot("base", baseline),
             &now,
         )
+    }
+
+    #[test]
+    fn an_empty_drift_table_is_the_default() {
+        let empty: DriftConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, DriftConfig::default());
+        assert!(empty.check().is_ok());
     }
 
     #[test]

@@ -18,14 +18,16 @@ use super::drift::{self, DriftAlarm, DriftCheck, DriftPolicy, PluginCoverage, Sn
 /// Errors reading or writing the coverage files.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("{path} is not a coverage file: {message}")]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -29,6 +29,7 @@ use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
 use crate::engine::{CallContext, LoadedPlugin, PluginEngine, SandboxError};
 use crate::http::{FetchScope, FetchStats};
 use crate::manifest::{self, is_valid_topic};
+use crate::time::now_ms;
 use frontier::{Entry, Frontier, Push};
 use journal::Journal;
 use retry::{Decision, FailureKind};
@@ -351,13 +352,6 @@ impl RunSummary {
     pub fn is_complete(&self) -> bool {
         self.fatal.is_none() && !self.interrupted && !self.resumed
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn seed_for(run_id: &str, key: &str) -> u64 {
@@ -1086,6 +1080,7 @@ fn check_drift(settings: &Settings, scheduled: bool, summary: &mut RunSummary) {
             summary.drift_check = check;
         }
         Err(e) => {
+            let e = crate::error_text::chain(&e);
             tracing::error!(plugin = %summary.plugin, error = %e, "Cannot keep the run's coverage; drift not checked.");
             summary.drift_check = DriftCheck::Skipped {
                 reason: format!("coverage store: {e}"),

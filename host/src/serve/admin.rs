@@ -549,7 +549,10 @@ async fn coverage(
         Err(crate::coverage::store::StoreError::BadName(n)) => {
             error(StatusCode::NOT_FOUND, format!("`{n}` is not a plugin name"))
         }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::error_text::chain(&e),
+        ),
     }
 }
 
@@ -568,7 +571,10 @@ async fn coverage_reset(
         Err(crate::coverage::store::StoreError::BadName(n)) => {
             error(StatusCode::NOT_FOUND, format!("`{n}` is not a plugin name"))
         }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::error_text::chain(&e),
+        ),
     }
 }
 

@@ -27,7 +27,7 @@ pub mod admin;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc, watch};
@@ -40,6 +40,7 @@ use crate::metrics::Metrics;
 use crate::registry;
 use crate::run::{CurrentPlugin, RunRequest, RunSummary, execute_run};
 use crate::schedule::CronSchedule;
+use crate::time::now_ms;
 
 /// How long the watcher waits for a burst of file events to settle.
 const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -175,13 +176,6 @@ pub struct Service {
     /// Wakes the scheduler when the table changed.
     changed: Notify,
     runs: tokio::sync::Mutex<JoinSet<()>>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Service {
@@ -370,7 +364,7 @@ impl Service {
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(plugin = %name, error = %e, "Cannot read the plugin's coverage file.")
+                tracing::warn!(plugin = %name, error = %crate::error_text::chain(&e), "Cannot read the plugin's coverage file.")
             }
         }
         health
@@ -715,7 +709,7 @@ pub async fn serve(
             Arc::new(crate::sink::SystemClock),
         )
         .await
-        .map_err(|e| ServeError::Sink(e.to_string()))?;
+        .map_err(|e| ServeError::Sink(crate::error_text::chain(&e)))?;
         let mut stop = service.shutdown_tx.subscribe();
         tasks.spawn(async move {
             let result = sink

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::encode::{Compression, Encoding, Format, ParquetCodec};
+use super::encoding::{Compression, Encoding, Format, ParquetCodec};
 use super::partitioner::{Partitioner, TimestampExtractor};
 use super::rotation::RotationPolicy;
 use super::store::{S3Target, StoreTarget, UploadLimits};
@@ -37,105 +37,88 @@ fn invalid(field: &str, reason: impl Into<String>) -> SinkConfigError {
     }
 }
 
-/// `[sink]`: the S3 sink (Kafka Connect S3 sink semantics).
+/// `[sink]`: the S3 sink (Kafka Connect S3 sink semantics). A field left
+/// out takes its value from [`SinkConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SinkConfig {
     /// Topics to write out (Connect `topics`). Required.
-    #[serde(default)]
     pub topics: Vec<String>,
     /// Consumer group whose committed offsets track what is durable in the
     /// store. Default `crawlhost-sink` (a Connect config named `x` uses
     /// `connect-x`, as Connect does).
-    #[serde(default = "default_group")]
     pub group: String,
     /// Top directory of data objects (`topics.dir`). Default `topics`.
-    #[serde(default = "default_topics_dir")]
     pub topics_dir: String,
     /// Records per batch of a Kafka partition before its files close
     /// (`flush.size`). Default 1000.
-    #[serde(default = "default_flush_size")]
     pub flush_size: u64,
     /// Close a batch when a record's time is this far past the batch's first
     /// record, or its time bucket changes (`rotate.interval.ms`; record time;
     /// time-based partitioners only, as Connect). Default off.
-    #[serde(default)]
     pub rotate_interval_ms: Option<u64>,
     /// Close batches on wall-clock boundaries of this interval, aligned to
     /// local midnight in `timezone` (`rotate.schedule.interval.ms`). Default off.
-    #[serde(default)]
     pub rotate_schedule_interval_ms: Option<u64>,
     /// Close a batch when its partition has had no record for this long
     /// (wall clock), so a quiet topic's last file gets out. Default: the
     /// rotate interval, else the schedule interval, else off.
-    #[serde(default)]
     pub idle_flush_ms: Option<u64>,
     /// `default` (`partition=<n>`), `field`, `time`, `hourly`, `daily`
     /// (`partitioner.class`). Default `default`.
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
     pub partitioner: PartitionerKind,
     /// Fields for the field partitioner, dotted paths allowed
     /// (`partition.field.name`).
-    #[serde(default)]
     pub partition_fields: Vec<String>,
     /// Time bucket size for the time partitioner (`partition.duration.ms`).
-    #[serde(default)]
     pub partition_duration_ms: Option<u64>,
     /// Joda-Time pattern of the time partitioner's directories
     /// (`path.format`), e.g. `'year'=YYYY/'month'=MM/'day'=dd`.
-    #[serde(default)]
     pub path_format: Option<String>,
     /// Locale for month/day names in `path_format` (`locale`). Default `en-US`.
-    #[serde(default = "default_locale")]
     pub locale: String,
     /// IANA time zone for time buckets and the schedule (`timezone`).
     /// Default `UTC`.
-    #[serde(default = "default_timezone")]
     pub timezone: String,
     /// `record`, `record_field`, `wallclock` (`timestamp.extractor`).
     /// Default `record`.
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
     pub timestamp_extractor: ExtractorKind,
     /// The value field holding the time for `record_field`
     /// (`timestamp.field`; dotted path; epoch ms, epoch s or ISO-8601).
-    #[serde(default)]
     pub timestamp_field: Option<String>,
     /// `json` (NDJSON) or `parquet` (`format.class`). Default `json`.
-    #[serde(default)]
-    pub format: FormatKind,
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
+    pub format: Format,
     /// NDJSON compression: `none`, `gzip`, `zstd` (`s3.compression.type`).
     /// Default `none`.
-    #[serde(default)]
-    pub compression: CompressionKind,
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
+    pub compression: Compression,
     /// Compression level (`s3.compression.level`); default the codec's.
-    #[serde(default)]
     pub compression_level: Option<i32>,
     /// Parquet codec: `snappy`, `zstd`, `none` (`parquet.codec`). Default
     /// `snappy`.
-    #[serde(default)]
-    pub parquet_codec: ParquetCodecKind,
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
+    pub parquet_codec: ParquetCodec,
     /// Null values: `fail`, `ignore`, `write` (`behavior.on.null.values`).
     /// Default `fail`.
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
     pub behavior_on_null_values: NullBehavior,
     /// `none` (stop at a bad record) or `all` (skip it, to the dead-letter
     /// topic when set) (`errors.tolerance`). Default `none`.
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
     pub errors_tolerance: Tolerance,
     /// Topic for records that cannot be written
     /// (`errors.deadletterqueue.topic.name`). Default none.
-    #[serde(default)]
     pub dead_letter_topic: Option<String>,
     /// Digits of the zero-padded start offset in file names
     /// (`filename.offset.zero.pad.width`). Default 10.
-    #[serde(default = "default_pad")]
     pub offset_zero_pad_width: usize,
     /// Multipart part size in bytes (`s3.part.size`), at least 5 MiB.
     /// Default 25 MiB (Connect's).
-    #[serde(default = "default_part_size")]
     pub part_size: u64,
     /// Parts in memory at once across all uploads. Default 4.
-    #[serde(default = "default_parts_in_flight")]
     pub parts_in_flight: usize,
     /// Most records taken from the bus per poll, all partitions together.
     /// Default 5000. A poll's records stay in memory only until they are
@@ -143,78 +126,54 @@ pub struct SinkConfig {
     /// 5 MB). Over Kafka the reader's own prefetch is set apart, in
     /// `[kafka.properties]` (`queued.max.messages.kbytes`, default 16 MiB
     /// for the sink).
-    #[serde(default = "default_fetch_max_records")]
     pub fetch_max_records: usize,
     /// Wait between polls when every partition is caught up, in ms. Default 200.
-    #[serde(default = "default_poll_interval_ms")]
     pub poll_interval_ms: u64,
     /// First delay after a failed store operation (`s3.retry.backoff.ms`).
     /// Default 200.
-    #[serde(default = "default_retry_backoff_ms")]
     pub retry_backoff_ms: u64,
     /// Longest delay between store retries. Default 10000.
-    #[serde(default = "default_retry_max_backoff_ms")]
     pub retry_max_backoff_ms: u64,
     /// Local scratch directory for open files. Default `<data_dir>/sink-spool`.
-    #[serde(default)]
     pub spool_dir: Option<PathBuf>,
     /// Key prefix of the sink's batch markers, outside `topics_dir`.
     /// Default `_crawlhost/sink`.
-    #[serde(default = "default_marker_prefix")]
     pub marker_prefix: String,
     /// Where objects go.
-    #[serde(default)]
     pub store: StoreConfig,
 }
 
-/// `[sink.store]`.
+/// `[sink.store]`. A field left out takes its value from
+/// [`StoreConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// `local` (a directory, the default) or `s3`.
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
     pub kind: StoreKind,
     /// Directory for `local`. Default `data`.
-    #[serde(default)]
     pub path: Option<PathBuf>,
     /// Bucket for `s3` (`s3.bucket.name`).
-    #[serde(default)]
     pub bucket: Option<String>,
     /// Region (`s3.region`); default `AWS_REGION` or `us-east-1`.
-    #[serde(default)]
     pub region: Option<String>,
     /// Endpoint URL of an S3-compatible server (`store.url`); default AWS.
-    #[serde(default)]
     pub endpoint: Option<String>,
     /// Path-style requests (`s3.path.style.access.enabled`). Default true.
-    #[serde(default)]
     pub path_style: Option<bool>,
     /// Allow `http://` endpoints. Default: true when `endpoint` is http.
-    #[serde(default)]
     pub allow_http: Option<bool>,
     /// Access key (`aws.access.key.id`); default `AWS_ACCESS_KEY_ID`.
-    #[serde(default)]
     pub access_key_id: Option<crate::secret::SecretString>,
     /// Secret key (`aws.secret.access.key`); default `AWS_SECRET_ACCESS_KEY`.
-    #[serde(default)]
     pub secret_access_key: Option<crate::secret::SecretString>,
     /// Session token; default `AWS_SESSION_TOKEN`.
-    #[serde(default)]
     pub session_token: Option<crate::secret::SecretString>,
     /// Longest single S3 request (a part upload included), in ms; a slower
     /// request is retried. Default 60000.
-    #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
     /// TCP + TLS connect timeout to S3, in ms. Default 5000.
-    #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
-}
-
-fn default_request_timeout_ms() -> u64 {
-    60_000
-}
-fn default_connect_timeout_ms() -> u64 {
-    5_000
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
@@ -246,32 +205,6 @@ pub enum ExtractorKind {
     RecordField,
     #[serde(alias = "Wallclock")]
     Wallclock,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum FormatKind {
-    #[default]
-    Json,
-    Parquet,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum CompressionKind {
-    #[default]
-    None,
-    Gzip,
-    Zstd,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ParquetCodecKind {
-    None,
-    #[default]
-    Snappy,
-    Zstd,
 }
 
 /// `behavior.on.null.values`.
@@ -311,56 +244,48 @@ impl Default for StoreConfig {
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
-            request_timeout_ms: default_request_timeout_ms(),
-            connect_timeout_ms: default_connect_timeout_ms(),
+            request_timeout_ms: 60_000,
+            connect_timeout_ms: 5_000,
         }
     }
 }
 
-fn default_group() -> String {
-    "crawlhost-sink".to_string()
-}
-fn default_topics_dir() -> String {
-    "topics".to_string()
-}
-fn default_flush_size() -> u64 {
-    1000
-}
-fn default_locale() -> String {
-    "en-US".to_string()
-}
-fn default_timezone() -> String {
-    "UTC".to_string()
-}
-fn default_pad() -> usize {
-    10
-}
-fn default_part_size() -> u64 {
-    25 * 1024 * 1024
-}
-fn default_parts_in_flight() -> usize {
-    4
-}
-fn default_fetch_max_records() -> usize {
-    5000
-}
-fn default_poll_interval_ms() -> u64 {
-    200
-}
-fn default_retry_backoff_ms() -> u64 {
-    200
-}
-fn default_retry_max_backoff_ms() -> u64 {
-    10_000
-}
-fn default_marker_prefix() -> String {
-    "_crawlhost/sink".to_string()
-}
-
 impl Default for SinkConfig {
     fn default() -> Self {
-        // Every field has a serde default; an empty table is the default.
-        toml::from_str("").unwrap_or_else(|_| unreachable!("an empty [sink] table parses"))
+        Self {
+            topics: Vec::new(),
+            group: "crawlhost-sink".to_string(),
+            topics_dir: "topics".to_string(),
+            flush_size: 1000,
+            rotate_interval_ms: None,
+            rotate_schedule_interval_ms: None,
+            idle_flush_ms: None,
+            partitioner: PartitionerKind::Default,
+            partition_fields: Vec::new(),
+            partition_duration_ms: None,
+            path_format: None,
+            locale: "en-US".to_string(),
+            timezone: "UTC".to_string(),
+            timestamp_extractor: ExtractorKind::Record,
+            timestamp_field: None,
+            format: Format::Json,
+            compression: Compression::None,
+            compression_level: None,
+            parquet_codec: ParquetCodec::Snappy,
+            behavior_on_null_values: NullBehavior::Fail,
+            errors_tolerance: Tolerance::None,
+            dead_letter_topic: None,
+            offset_zero_pad_width: 10,
+            part_size: 25 * 1024 * 1024,
+            parts_in_flight: 4,
+            fetch_max_records: 5000,
+            poll_interval_ms: 200,
+            retry_backoff_ms: 200,
+            retry_max_backoff_ms: 10_000,
+            spool_dir: None,
+            marker_prefix: "_crawlhost/sink".to_string(),
+            store: StoreConfig::default(),
+        }
     }
 }
 
@@ -417,7 +342,7 @@ impl SinkConfig {
         // spool directory the sink empties at start: checked as path
         // segments (topics also as Kafka topic names, which they are).
         for t in &self.topics {
-            crate::bus::embedded::validate_topic(t.trim())
+            crate::bus::topic::validate_topic(t.trim())
                 .map_err(|e| invalid("topics", e.to_string()))?;
             super::naming::check_segment(t.trim())
                 .map_err(|e| invalid("topics", format!("topic {e}")))?;
@@ -425,7 +350,7 @@ impl SinkConfig {
         super::naming::check_segment(&self.group)
             .map_err(|e| invalid("group", format!("the group name {e}")))?;
         if let Some(dlq) = &self.dead_letter_topic {
-            crate::bus::embedded::validate_topic(dlq)
+            crate::bus::topic::validate_topic(dlq)
                 .map_err(|e| invalid("dead_letter_topic", e.to_string()))?;
         }
         super::naming::check_prefix(&self.topics_dir).map_err(|e| invalid("topics_dir", e))?;
@@ -514,15 +439,7 @@ impl SinkConfig {
             );
         }
 
-        let format = match self.format {
-            FormatKind::Json => Format::Json,
-            FormatKind::Parquet => Format::Parquet,
-        };
-        let compression = match self.compression {
-            CompressionKind::None => Compression::None,
-            CompressionKind::Gzip => Compression::Gzip,
-            CompressionKind::Zstd => Compression::Zstd,
-        };
+        let (format, compression) = (self.format, self.compression);
         if format == Format::Parquet && compression != Compression::None {
             return Err(invalid(
                 "compression",
@@ -542,11 +459,6 @@ impl SinkConfig {
                 ));
             }
         }
-        let parquet_codec = match self.parquet_codec {
-            ParquetCodecKind::None => ParquetCodec::None,
-            ParquetCodecKind::Snappy => ParquetCodec::Snappy,
-            ParquetCodecKind::Zstd => ParquetCodec::Zstd,
-        };
         if self.tolerance_is_none_with_dlq() {
             return Err(invalid(
                 "dead_letter_topic",
@@ -683,7 +595,7 @@ impl SinkConfig {
                 format,
                 compression,
                 level: self.compression_level,
-                parquet_codec,
+                parquet_codec: self.parquet_codec,
             },
             null_behavior: self.behavior_on_null_values,
             tolerance: self.errors_tolerance,
@@ -791,6 +703,57 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("topicz"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        assert_eq!(
+            toml::from_str::<SinkConfig>("").unwrap(),
+            SinkConfig::default()
+        );
+        assert_eq!(
+            toml::from_str::<StoreConfig>("").unwrap(),
+            StoreConfig::default()
+        );
+        // The defaults the docs promise.
+        let s = parse("topics = [\"t\"]").unwrap();
+        assert_eq!(s.encoding.extension(), "json");
+        assert_eq!(s.pad_width, 10);
+        assert_eq!(s.fetch_max_records, 5000);
+        assert_eq!(s.poll_interval, Duration::from_millis(200));
+        assert_eq!(s.limits.part_size, 25 * 1024 * 1024);
+        assert_eq!(s.limits.parts_in_flight, 4);
+        assert_eq!(s.limits.retry_backoff, Duration::from_millis(200));
+        assert_eq!(s.limits.retry_max_backoff, Duration::from_millis(10_000));
+        assert_eq!(s.marker_prefix, "_crawlhost/sink");
+    }
+
+    #[test]
+    fn enums_read_in_any_case() {
+        let c: SinkConfig = toml::from_str(
+            "format = \"PARQUET\"\nparquet_codec = \"ZSTD\"\npartitioner = \"Daily\"\n\
+             timestamp_extractor = \"RecordField\"\nbehavior_on_null_values = \"IGNORE\"\n\
+             errors_tolerance = \"ALL\"\n[store]\nkind = \"S3\"",
+        )
+        .unwrap();
+        assert_eq!(c.format, Format::Parquet);
+        assert_eq!(c.parquet_codec, ParquetCodec::Zstd);
+        assert_eq!(c.partitioner, PartitionerKind::Daily);
+        assert_eq!(c.timestamp_extractor, ExtractorKind::RecordField);
+        assert_eq!(c.behavior_on_null_values, NullBehavior::Ignore);
+        assert_eq!(c.errors_tolerance, Tolerance::All);
+        assert_eq!(c.store.kind, StoreKind::S3);
+        let c: SinkConfig = toml::from_str("compression = \"GZIP\"").unwrap();
+        assert_eq!(c.compression, Compression::Gzip);
+        let c: SinkConfig = toml::from_str("compression = \"gzip\"").unwrap();
+        assert_eq!(c.compression, Compression::Gzip);
+        let err = toml::from_str::<SinkConfig>("compression = \"LZMA\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown variant `LZMA`, expected one of `none`, `gzip`, `zstd`"),
+            "{err}"
+        );
     }
 
     #[test]

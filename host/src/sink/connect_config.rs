@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::config::{
-    CompressionKind, ExtractorKind, FormatKind, NullBehavior, ParquetCodecKind, PartitionerKind,
-    SinkConfig, SinkSettings, StoreKind, Tolerance,
+    ExtractorKind, NullBehavior, PartitionerKind, SinkConfig, SinkSettings, StoreKind, Tolerance,
 };
+use super::encoding::{Compression, Format, ParquetCodec};
 
 /// Connect properties this sink implements, with the `[sink]` field each
 /// maps to (for naming the property in errors).
@@ -169,9 +169,9 @@ impl ConnectConfig {
                 "format.class" => c.format = format(p, &text)?,
                 "s3.compression.type" => {
                     c.compression = match text.to_ascii_lowercase().as_str() {
-                        "none" | "" => CompressionKind::None,
-                        "gzip" => CompressionKind::Gzip,
-                        "zstd" => CompressionKind::Zstd,
+                        "none" | "" => Compression::None,
+                        "gzip" => Compression::Gzip,
+                        "zstd" => Compression::Zstd,
                         other => {
                             return Err(bad(
                                 p,
@@ -188,9 +188,9 @@ impl ConnectConfig {
                 }
                 "parquet.codec" => {
                     c.parquet_codec = match text.to_ascii_lowercase().as_str() {
-                        "none" | "uncompressed" => ParquetCodecKind::None,
-                        "snappy" => ParquetCodecKind::Snappy,
-                        "zstd" => ParquetCodecKind::Zstd,
+                        "none" | "uncompressed" => ParquetCodec::None,
+                        "snappy" => ParquetCodec::Snappy,
+                        "zstd" => ParquetCodec::Zstd,
                         other => {
                             return Err(bad(
                                 p,
@@ -325,11 +325,11 @@ fn extractor(p: &str, text: &str) -> Result<ExtractorKind, ConnectConfigError> {
     })
 }
 
-fn format(p: &str, text: &str) -> Result<FormatKind, ConnectConfigError> {
+fn format(p: &str, text: &str) -> Result<Format, ConnectConfigError> {
     let short = text.rsplit('.').next().unwrap_or(text);
     Ok(match short {
-        "JsonFormat" | "json" => FormatKind::Json,
-        "ParquetFormat" | "parquet" => FormatKind::Parquet,
+        "JsonFormat" | "json" => Format::Json,
+        "ParquetFormat" | "parquet" => Format::Parquet,
         _ => {
             return Err(bad(
                 p,

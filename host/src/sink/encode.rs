@@ -1,5 +1,8 @@
 //! Encoding a batch file: NDJSON (plain, gzip, zstd) and Parquet.
 //!
+//! What the encodings are (and how `[sink]` names them) is
+//! [`super::encoding`]; this module does the encoding.
+//!
 //! Every open file writes plain NDJSON straight into its own *spool file*
 //! on local disk: an encoder holds only a small write buffer
 //! ([`SPOOL_BUFFER_BYTES`]), never the file's contents and never a
@@ -26,62 +29,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 
-/// Bytes each open spool file buffers in memory before writing to disk.
-/// Every open file holds one, so this is the sink's memory per partition
-/// for plain NDJSON: 64 KiB made 100 partitions cost 6 MiB and 300 cost 19
-/// (BENCHMARKS.md); 8 KiB is one write per few records.
-pub const SPOOL_BUFFER_BYTES: usize = 8 * 1024;
-
-/// `format.class`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// NDJSON (`io.confluent.connect.s3.format.json.JsonFormat`).
-    Json,
-    /// Parquet (`io.confluent.connect.s3.format.parquet.ParquetFormat`).
-    Parquet,
-}
-
-/// `s3.compression.type` for NDJSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Zstd,
-}
-
-/// `parquet.codec`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParquetCodec {
-    None,
-    Snappy,
-    Zstd,
-}
-
-/// How files are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Encoding {
-    pub format: Format,
-    pub compression: Compression,
-    /// `s3.compression.level`; `None` is the codec's default.
-    pub level: Option<i32>,
-    pub parquet_codec: ParquetCodec,
-}
-
-impl Encoding {
-    /// The file extension, as Connect names it: `json`, `json.gz`,
-    /// `json.zst`, and for Parquet the codec's extension before `parquet`
-    /// (`snappy.parquet`, `zstd.parquet`, `parquet`).
-    pub fn extension(&self) -> &'static str {
-        match (self.format, self.compression, self.parquet_codec) {
-            (Format::Json, Compression::None, _) => "json",
-            (Format::Json, Compression::Gzip, _) => "json.gz",
-            (Format::Json, Compression::Zstd, _) => "json.zst",
-            (Format::Parquet, _, ParquetCodec::None) => "parquet",
-            (Format::Parquet, _, ParquetCodec::Snappy) => "snappy.parquet",
-            (Format::Parquet, _, ParquetCodec::Zstd) => "zstd.parquet",
-        }
-    }
-}
+use super::encoding::{Compression, EncodeError, Encoding, Format, SPOOL_BUFFER_BYTES};
 
 /// One open file being encoded into its spool file.
 pub struct FileEncoder {
@@ -176,15 +124,6 @@ fn finish_file(mut w: BufWriter<File>) -> io::Result<()> {
     Ok(())
 }
 
-/// A file that could not be encoded.
-#[derive(Debug, thiserror::Error)]
-pub enum EncodeError {
-    #[error("spool file I/O failed: {0}")]
-    Io(#[from] io::Error),
-    #[error("parquet encoding failed: {0}")]
-    Parquet(String),
-}
-
 /// `bytes` (valid JSON) without whitespace outside strings: one line.
 pub fn compact_json(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
@@ -217,6 +156,7 @@ pub fn compact_json(bytes: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::encoding::ParquetCodec;
     use std::io::Read;
 
     fn enc(format: Format, compression: Compression) -> Encoding {

@@ -15,7 +15,9 @@
 //!   time-based with Joda `path.format`, DST-correct zones).
 //! - [`rotation`]: when batches close (pure policy).
 //! - [`naming`]: object keys in Confluent's layout.
-//! - [`encode`], [`parquet_file`]: NDJSON (plain, gzip, zstd) and Parquet.
+//! - [`encoding`]: the formats and codecs (what `[sink]` names, what the
+//!   encoder does); [`encode`], [`parquet_file`]: NDJSON (plain, gzip,
+//!   zstd) and Parquet.
 //! - [`store`]: S3 or a local directory, multipart uploads, retries;
 //!   [`store_failure`]: which store errors stop the sink instead.
 //! - [`marker`], [`writer`]: one partition's batches and the exactly-once
@@ -69,7 +71,7 @@
 //! `parts_in_flight x s3.part.size` (4 x 25 MiB by default) whatever the
 //! number of partitions. On Kafka, records come from one stream over every
 //! partition whose prefetch is bounded in total
-//! ([`crate::bus::kafka_stream`]). Parquet conversion reads the spool file
+//! ([`crate::bus::kafka::stream`]). Parquet conversion reads the spool file
 //! in 4096-row batches and closes row groups at 8 MiB. Disk use is the open
 //! batches' uncompressed size (bounded by `flush.size` and the rotation
 //! intervals).
@@ -89,6 +91,7 @@
 pub mod config;
 pub mod connect_config;
 pub mod encode;
+pub mod encoding;
 pub mod log_check;
 pub mod marker;
 pub mod naming;
@@ -112,7 +115,7 @@ pub enum SinkError {
     #[error(transparent)]
     Config(#[from] SinkConfigError),
     /// The bus failed for a reason other than being unreachable.
-    #[error("bus error: {0}")]
+    #[error(transparent)]
     Bus(#[from] crate::bus::BusError),
     /// The object store could not be set up.
     #[error(transparent)]

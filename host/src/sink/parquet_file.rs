@@ -29,7 +29,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 
-use super::encode::{EncodeError, ParquetCodec, SPOOL_BUFFER_BYTES};
+use super::encoding::{EncodeError, ParquetCodec, SPOOL_BUFFER_BYTES};
 
 /// Rows converted per Arrow batch.
 const ROWS_PER_BATCH: usize = 4096;

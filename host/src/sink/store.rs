@@ -34,6 +34,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
 use super::store_failure::{Failure, classify};
+use crate::backoff::Backoff;
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +105,21 @@ pub struct UploadLimits {
     pub retry_max_backoff: Duration,
 }
 
+impl UploadLimits {
+    /// How store calls are retried: doubling from `retry_backoff` up to
+    /// `retry_max_backoff`, unbounded (the sink waits out any outage).
+    pub fn retry_policy(&self) -> Backoff {
+        Backoff::doubling(self.retry_backoff, self.retry_max_backoff)
+    }
+}
+
 /// The store could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the local store directory {path}: {source}")]
+    #[error("cannot create the local store directory {path}")]
     LocalDir {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("cannot configure the object store: {0}")]
@@ -233,8 +243,7 @@ impl Store {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, object_store::Error>>,
     {
-        let mut delay = self.limits.retry_backoff;
-        let mut attempt = 1u32;
+        let mut retry = self.limits.retry_policy().start();
         loop {
             match op().await {
                 Ok(v) => return Ok(v),
@@ -242,13 +251,12 @@ impl Store {
                     if let Failure::Permanent(reason) = classify(&e, write) {
                         return Err(self.refused(what, key, reason, e.to_string()));
                     }
+                    let delay = retry.next_wait();
                     tracing::warn!(
-                        store = %self.describe, key, attempt, retry_in_ms = delay.as_millis() as u64,
+                        store = %self.describe, key, attempt = retry.failures(), retry_in_ms = delay.as_millis() as u64,
                         "{what} failed, retrying: {e}"
                     );
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.limits.retry_max_backoff);
-                    attempt += 1;
                 }
             }
         }
@@ -367,8 +375,7 @@ impl Store {
             tracing::info!(key, "object already written before a restart; keeping it");
             return Ok(());
         }
-        let mut delay = self.limits.retry_backoff;
-        let mut attempt = 1u32;
+        let mut retry = self.limits.retry_policy().start();
         loop {
             match self.try_upload(&path, file, mode).await {
                 Ok(()) => return Ok(()),
@@ -380,13 +387,12 @@ impl Store {
                     return Err(self.refused("uploading", key, reason, error));
                 }
                 Err(UploadFailure::Other(e)) => {
+                    let delay = retry.next_wait();
                     tracing::warn!(
-                        store = %self.describe, key, attempt, retry_in_ms = delay.as_millis() as u64,
+                        store = %self.describe, key, attempt = retry.failures(), retry_in_ms = delay.as_millis() as u64,
                         "upload failed, retrying from the spool file: {e}"
                     );
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.limits.retry_max_backoff);
-                    attempt += 1;
                 }
             }
         }
@@ -506,5 +512,26 @@ impl UploadFailure {
             },
             Failure::Transient => Self::Other(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Store calls retry from `retry_backoff` doubling to
+    /// `retry_max_backoff`, forever, as before backoff.rs.
+    #[test]
+    fn store_calls_back_off_as_configured_without_a_bound() {
+        let limits = UploadLimits {
+            part_size: 5 << 20,
+            parts_in_flight: 1,
+            retry_backoff: Duration::from_millis(200),
+            retry_max_backoff: Duration::from_millis(1_000),
+        };
+        let policy = limits.retry_policy();
+        assert_eq!((policy.max_attempts, policy.max_elapsed), (None, None));
+        let ms: Vec<u128> = policy.start().take(5).map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [200, 400, 800, 1_000, 1_000]);
     }
 }

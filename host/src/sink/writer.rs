@@ -37,6 +37,7 @@ use super::naming;
 use super::partitioner::{Partitioner, RecordView, TimestampExtractor};
 use super::rotation::{BatchClock, Reason};
 use super::store::{Store, WriteMode};
+use crate::backoff::Backoff;
 use crate::bus::{Bus, BusError, ConsumedRecord, ProduceRecord};
 
 /// The wall clock, injectable for tests.
@@ -51,7 +52,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        chrono::Utc::now().timestamp_millis()
+        crate::time::now_ms()
     }
 }
 
@@ -104,6 +105,11 @@ impl Core {
     }
 }
 
+/// How the sink retries a bus call while the broker is unreachable:
+/// doubling from 100 ms up to 10 s, for as long as it takes.
+pub const BUS_RETRY: Backoff =
+    Backoff::doubling(Duration::from_millis(100), Duration::from_secs(10));
+
 /// Run a bus call until it succeeds or fails for a reason other than the
 /// broker being unreachable.
 pub async fn bus_retry<T, F, Fut>(what: &str, mut op: F) -> Result<T, SinkError>
@@ -111,17 +117,17 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, BusError>>,
 {
-    let mut delay = Duration::from_millis(100);
+    let mut retry = BUS_RETRY.start();
     loop {
         match op().await {
             Ok(v) => return Ok(v),
             Err(BusError::Unavailable(e)) => {
+                let delay = retry.next_wait();
                 tracing::warn!(
                     retry_in_ms = delay.as_millis() as u64,
                     "{what}: bus unavailable, retrying: {e}"
                 );
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
             }
             Err(e) => return Err(SinkError::Bus(e)),
         }
@@ -580,7 +586,7 @@ impl PartitionWriter {
         })
         .await
         .map_err(|e| SinkError::Spool(e.to_string()))?
-        .map_err(|e| SinkError::Spool(e.to_string()))?;
+        .map_err(|e| SinkError::Spool(crate::error_text::chain(&e)))?;
 
         let marker_key = core.marker_key(&self.topic, self.partition, marker.start);
         if mode == WriteMode::Overwrite {
@@ -684,5 +690,17 @@ fn describe(f: &OpenFile) -> MarkerFile {
         encoded: f.encoded.clone(),
         start: f.start,
         records: f.encoder.records(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sink's bus retries, as before backoff.rs: 100 ms doubling to 10 s.
+    #[test]
+    fn bus_calls_back_off_from_100_ms_to_10_s() {
+        let ms: Vec<u128> = BUS_RETRY.start().take(9).map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]);
     }
 }

@@ -8,7 +8,7 @@
 //!   consumer reads every partition from the beginning to its high
 //!   watermark, touching each record's key and value and doing nothing
 //!   else (the sink reads the same way since it has its own stream reader,
-//!   `host/src/bus/kafka_stream.rs`). `--pattern` reads partition by
+//!   `host/src/bus/kafka/stream.rs`). `--pattern` reads partition by
 //!   partition instead, the way the sink's runner did before: through the
 //!   `KafkaBus::fetch` call sequence, or through per-partition queues of one
 //!   persistent assignment (alternatives BENCHMARKS.md weighed).

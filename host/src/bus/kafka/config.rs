@@ -7,10 +7,12 @@
 //! guarantee (idempotence, `acks=all`): a pass-through `properties` entry that
 //! would weaken them is refused with the key named, not silently applied.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::properties::redacted_list;
+pub use super::properties::{Properties, is_secret_property};
 
 /// Environment variable that overrides `kafka.sasl_password`, so the secret
 /// need not sit in the file.
@@ -35,190 +37,97 @@ fn invalid(field: &str, reason: impl Into<String>) -> KafkaConfigError {
 }
 
 /// `[kafka]`: when present, records go to Kafka instead of the embedded bus.
+/// A field left out takes its value from [`KafkaConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct KafkaConfig {
     /// Comma-separated `host:port` list of brokers to bootstrap from.
-    /// Required.
+    /// Required: [`KafkaConfig::check`] refuses it empty or missing.
     pub bootstrap_servers: String,
     /// `client.id` the brokers see. Default `crawlhost`.
-    #[serde(default = "default_client_id")]
     pub client_id: String,
-    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`. TLS
-    /// (`ssl`, `sasl_ssl`) needs a host built with the `kafka-tls` feature.
-    #[serde(default)]
+    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`, in any
+    /// case (`SASL_SSL`, librdkafka's spelling). TLS (`ssl`, `sasl_ssl`)
+    /// needs a host built with the `kafka-tls` feature.
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
     pub security_protocol: SecurityProtocol,
     /// SASL mechanism for `sasl_*` protocols: `PLAIN` (default),
-    /// `SCRAM-SHA-256` or `SCRAM-SHA-512` (SCRAM needs the `kafka-tls`
-    /// feature).
-    #[serde(default)]
+    /// `SCRAM-SHA-256` or `SCRAM-SHA-512`, in any case (SCRAM needs the
+    /// `kafka-tls` feature).
     pub sasl_mechanism: Option<String>,
     /// SASL user name.
-    #[serde(default)]
     pub sasl_username: Option<String>,
     /// SASL password; the environment variable
     /// `CRAWLHOST_KAFKA_SASL_PASSWORD` overrides it.
-    #[serde(default)]
     pub sasl_password: Option<crate::secret::SecretString>,
     /// PEM file of the CA that signed the brokers' certificates.
-    #[serde(default)]
     pub ssl_ca_location: Option<String>,
     /// PEM client certificate (mutual TLS).
-    #[serde(default)]
     pub ssl_certificate_location: Option<String>,
     /// PEM client private key (mutual TLS).
-    #[serde(default)]
     pub ssl_key_location: Option<String>,
     /// Password of the client key; `CRAWLHOST_KAFKA_SSL_KEY_PASSWORD`
     /// overrides it.
-    #[serde(default)]
     pub ssl_key_password: Option<crate::secret::SecretString>,
-    /// Producer compression: `lz4` (default) or `none`.
-    #[serde(default)]
+    /// Producer compression: `lz4` (default) or `none`, in any case.
+    #[serde(deserialize_with = "crate::any_case::deserialize")]
     pub compression: Compression,
     /// How long the producer keeps trying to deliver a record before the
     /// batch is handed to the store-and-forward log, in milliseconds
     /// (librdkafka `message.timeout.ms`). Default 30000.
-    #[serde(default = "default_delivery_timeout_ms")]
     pub delivery_timeout_ms: u64,
     /// How long the producer waits to fill a batch, in milliseconds
     /// (`linger.ms`). Default 5.
-    #[serde(default = "default_linger_ms")]
     pub linger_ms: u64,
     /// Records the producer queues before `produce` waits (backpressure: a
     /// full queue slows the crawl, it never drops). Default 100000.
-    #[serde(default = "default_queue_max_messages")]
     pub queue_max_messages: u64,
     /// Create a topic the host writes to when the cluster lacks it. Default
     /// true.
-    #[serde(default = "default_true")]
     pub create_topics: bool,
     /// Partitions of topics the host creates. Default 6.
-    #[serde(default = "default_partitions")]
     pub partitions: u32,
     /// Replication factor of topics the host creates. Default 1 (raise it to
     /// 3 on a real cluster).
-    #[serde(default = "default_replication_factor")]
     pub replication_factor: u16,
     /// Disk budget of the store-and-forward log (records waiting for an
     /// unreachable broker), in MiB. When full, crawling pauses until the
     /// broker is back; nothing is dropped. Default 1024.
-    #[serde(default = "default_forward_budget_mb")]
     pub forward_budget_mb: u64,
     /// Timeout of metadata, admin and offset requests, in milliseconds.
     /// Default 10000.
-    #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
     /// Prefix of the consumer groups the host creates:
     /// `<prefix>.trigger.<plugin>` for topic triggers and `<prefix>.workers`
     /// for distributed tasks. Default `crawlhost`.
-    #[serde(default = "default_group_prefix")]
     pub group_prefix: String,
     /// Topic carrying tasks between hosts in `--distributed` mode. Default
     /// `crawlhost.tasks`.
-    #[serde(default = "default_tasks_topic")]
     pub tasks_topic: String,
     /// Partitions of the tasks topic when the host creates it; the upper
     /// bound of hosts sharing one run. Default 12.
-    #[serde(default = "default_tasks_partitions")]
     pub tasks_partitions: u32,
     /// Topic carrying task outcomes back to the host that coordinates a
     /// run. Default `crawlhost.task-results`.
-    #[serde(default = "default_results_topic")]
     pub results_topic: String,
     /// Topic where hosts claim runs (one claim wins per run id, so a cron
     /// tick fires once across the group). Default `crawlhost.run-claims`.
-    #[serde(default = "default_claims_topic")]
     pub claims_topic: String,
     /// Session timeout of the distributed workers group, in milliseconds:
     /// how soon the tasks of a host that died move to the others. Default
     /// 10000.
-    #[serde(default = "default_session_timeout_ms")]
     pub session_timeout_ms: u64,
     /// How long the coordinator of a distributed run waits for the outcome
     /// of one attempt before it dispatches the task again (to a partition
     /// a worker is known to consume), in seconds. Default: three task
     /// timeouts plus three session timeouts plus a minute.
-    #[serde(default)]
     pub result_timeout_secs: Option<u64>,
     /// Any other librdkafka property, passed to every client as written
     /// (e.g. `"socket.keepalive.enable" = "true"`). Properties that would
     /// weaken delivery (`acks`, `enable.idempotence`, ...) are refused.
     /// Values of properties that hold secrets (names with `password`,
     /// `secret`, `.pem` or `jaas`) print as `***`.
-    #[serde(default)]
     pub properties: Properties,
-}
-
-/// `[kafka.properties]`: librdkafka properties passed through as written.
-/// `Debug` and `Serialize` hide the values of [`is_secret_property`] keys.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Properties(pub BTreeMap<String, String>);
-
-/// Whether a librdkafka property holds a secret (`sasl.password`,
-/// `ssl.key.password`, `ssl.keystore.password`, `ssl.key.pem`,
-/// `sasl.oauthbearer.client.secret`, `sasl.jaas.config`, ...).
-pub fn is_secret_property(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "secret", ".pem", "jaas", "token", "credential"]
-        .iter()
-        .any(|w| key.contains(w))
-}
-
-impl std::ops::Deref for Properties {
-    type Target = BTreeMap<String, String>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Properties {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
-impl Properties {
-    fn redacted(&self) -> BTreeMap<&str, &str> {
-        self.0
-            .iter()
-            .map(|(k, v)| {
-                let v = if is_secret_property(k) {
-                    crate::secret::HIDDEN
-                } else {
-                    v.as_str()
-                };
-                (k.as_str(), v)
-            })
-            .collect()
-    }
-}
-
-impl std::fmt::Debug for Properties {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.redacted().fmt(f)
-    }
-}
-
-impl serde::Serialize for Properties {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.redacted().serialize(s)
-    }
-}
-
-/// Property lists whose `Debug` hides secret values.
-fn redacted_list(list: &[(String, String)]) -> Vec<(&str, &str)> {
-    list.iter()
-        .map(|(k, v)| {
-            let v = if is_secret_property(k) {
-                crate::secret::HIDDEN
-            } else {
-                v.as_str()
-            };
-            (k.as_str(), v)
-        })
-        .collect()
 }
 
 /// Transport security towards the brokers.
@@ -261,50 +170,38 @@ pub enum Compression {
     None,
 }
 
-fn default_client_id() -> String {
-    "crawlhost".into()
-}
-fn default_delivery_timeout_ms() -> u64 {
-    30_000
-}
-fn default_linger_ms() -> u64 {
-    5
-}
-fn default_queue_max_messages() -> u64 {
-    100_000
-}
-fn default_true() -> bool {
-    true
-}
-fn default_partitions() -> u32 {
-    6
-}
-fn default_replication_factor() -> u16 {
-    1
-}
-fn default_forward_budget_mb() -> u64 {
-    1024
-}
-fn default_request_timeout_ms() -> u64 {
-    10_000
-}
-fn default_group_prefix() -> String {
-    "crawlhost".into()
-}
-fn default_tasks_topic() -> String {
-    "crawlhost.tasks".into()
-}
-fn default_tasks_partitions() -> u32 {
-    12
-}
-fn default_results_topic() -> String {
-    "crawlhost.task-results".into()
-}
-fn default_claims_topic() -> String {
-    "crawlhost.run-claims".into()
-}
-fn default_session_timeout_ms() -> u64 {
-    10_000
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            bootstrap_servers: String::new(),
+            client_id: "crawlhost".into(),
+            security_protocol: SecurityProtocol::Plaintext,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password: None,
+            ssl_ca_location: None,
+            ssl_certificate_location: None,
+            ssl_key_location: None,
+            ssl_key_password: None,
+            compression: Compression::Lz4,
+            delivery_timeout_ms: 30_000,
+            linger_ms: 5,
+            queue_max_messages: 100_000,
+            create_topics: true,
+            partitions: 6,
+            replication_factor: 1,
+            forward_budget_mb: 1024,
+            request_timeout_ms: 10_000,
+            group_prefix: "crawlhost".into(),
+            tasks_topic: "crawlhost.tasks".into(),
+            tasks_partitions: 12,
+            results_topic: "crawlhost.task-results".into(),
+            claims_topic: "crawlhost.run-claims".into(),
+            session_timeout_ms: 10_000,
+            result_timeout_secs: None,
+            properties: Properties::default(),
+        }
+    }
 }
 
 /// Pass-through properties that would undo the delivery guarantee or that
@@ -372,13 +269,10 @@ impl std::fmt::Debug for KafkaSettings {
 impl KafkaConfig {
     /// A config with only the brokers set (everything else default).
     pub fn for_brokers(bootstrap_servers: &str) -> Self {
-        let mut table = toml::Table::new();
-        table.insert("bootstrap_servers".into(), bootstrap_servers.into());
-        // Every other field has a default, so a table holding one string
-        // always deserializes.
-        table
-            .try_into()
-            .expect("a [kafka] table with only bootstrap_servers is valid")
+        KafkaConfig {
+            bootstrap_servers: bootstrap_servers.into(),
+            ..KafkaConfig::default()
+        }
     }
 
     /// Check every field and build the settings; `env` looks up secret
@@ -463,7 +357,7 @@ impl KafkaConfig {
             ("results_topic", &self.results_topic),
             ("claims_topic", &self.claims_topic),
         ] {
-            super::embedded::validate_topic(topic).map_err(|e| invalid(field, e.to_string()))?;
+            crate::bus::topic::validate_topic(topic).map_err(|e| invalid(field, e.to_string()))?;
         }
 
         let mut common: Vec<(String, String)> = vec![
@@ -484,11 +378,16 @@ impl KafkaConfig {
             ("sasl_password", self.sasl_password.is_some()),
         ];
         if self.security_protocol.uses_sasl() {
-            let mechanism = self.sasl_mechanism.as_deref().unwrap_or("PLAIN");
-            if !matches!(mechanism, "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512") {
+            // Any case in the file; librdkafka gets the canonical capitals.
+            let written = self.sasl_mechanism.as_deref().unwrap_or("PLAIN");
+            let mechanism = written.to_ascii_uppercase();
+            if !matches!(
+                mechanism.as_str(),
+                "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"
+            ) {
                 return Err(invalid(
                     "sasl_mechanism",
-                    format!("`{mechanism}` is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
+                    format!("`{written}` is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
                 ));
             }
             let Some(user) = self.sasl_username.clone() else {
@@ -507,7 +406,7 @@ impl KafkaConfig {
                     ),
                 ));
             };
-            common.push(("sasl.mechanism".into(), mechanism.into()));
+            common.push(("sasl.mechanism".into(), mechanism));
             common.push(("sasl.username".into(), user));
             common.push(("sasl.password".into(), password));
         } else if let Some((field, _)) = sasl_fields.iter().find(|(_, set)| *set) {
@@ -638,19 +537,32 @@ pub enum ClientRole {
     /// instead of ~31,000 (BENCHMARKS.md). [`READER_FETCH_WAIT_MS`] is a
     /// default: `[kafka.properties]` can still set it.
     Reader,
-    /// The sink's stream reader ([`super::kafka_stream`]): one assignment of
+    /// The sink's stream reader ([`super::stream`]): one assignment of
     /// every partition it follows. A short long-poll
-    /// ([`super::kafka_stream::STREAM_FETCH_WAIT_MS`]) and a bound on
-    /// librdkafka's prefetch for all partitions together
-    /// ([`super::kafka_stream::STREAM_QUEUE_KBYTES`],
-    /// [`super::kafka_stream::STREAM_FETCH_MAX_BYTES`]); `[kafka.properties]`
-    /// can still set each.
+    /// ([`STREAM_FETCH_WAIT_MS`]) and a bound on librdkafka's prefetch for
+    /// all partitions together ([`STREAM_QUEUE_KBYTES`],
+    /// [`STREAM_FETCH_MAX_BYTES`]); `[kafka.properties]` can still set each.
     Stream,
     Admin,
 }
 
 /// The reader's `fetch.wait.max.ms` unless `[kafka.properties]` sets one.
 pub const READER_FETCH_WAIT_MS: &str = "10";
+
+/// `fetch.wait.max.ms` of the stream reader unless `[kafka.properties]`
+/// sets it. librdkafka's 500 ms made tansu hold every fetch (34 s instead of
+/// 10 s for 550 MiB over 100 partitions); 50 ms read as fast as 10 ms on 6
+/// and on 100 partitions (BENCHMARKS.md) and asks an idle broker 5x less
+/// often.
+pub const STREAM_FETCH_WAIT_MS: &str = "50";
+/// `queued.max.messages.kbytes` of the stream reader unless
+/// `[kafka.properties]` sets it: the prefetch held for all partitions
+/// together (librdkafka's default is 64 MiB).
+pub const STREAM_QUEUE_KBYTES: &str = "16384";
+/// `fetch.max.bytes` of the stream reader unless `[kafka.properties]` sets
+/// it: the largest fetch response (librdkafka's default is 50 MiB, which a
+/// many-partition fetch can fill).
+pub const STREAM_FETCH_MAX_BYTES: &str = "8388608";
 
 impl KafkaSettings {
     /// The librdkafka properties of a client in `role`, in the order they
@@ -662,18 +574,12 @@ impl KafkaSettings {
             props.push(("fetch.wait.max.ms".into(), READER_FETCH_WAIT_MS.into()));
         }
         if role == ClientRole::Stream {
-            props.push((
-                "fetch.wait.max.ms".into(),
-                super::kafka_stream::STREAM_FETCH_WAIT_MS.into(),
-            ));
+            props.push(("fetch.wait.max.ms".into(), STREAM_FETCH_WAIT_MS.into()));
             props.push((
                 "queued.max.messages.kbytes".into(),
-                super::kafka_stream::STREAM_QUEUE_KBYTES.into(),
+                STREAM_QUEUE_KBYTES.into(),
             ));
-            props.push((
-                "fetch.max.bytes".into(),
-                super::kafka_stream::STREAM_FETCH_MAX_BYTES.into(),
-            ));
+            props.push(("fetch.max.bytes".into(), STREAM_FETCH_MAX_BYTES.into()));
         }
         props.extend(self.common.iter().cloned());
         match role {
@@ -708,6 +614,7 @@ impl KafkaSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn parse(text: &str) -> KafkaConfig {
         toml::from_str(text).unwrap()
@@ -850,6 +757,66 @@ mod tests {
             .check(&no_env)
             .unwrap_err();
         assert_eq!(err.field, "sasl_username");
+    }
+
+    #[test]
+    fn an_empty_table_is_the_default_and_needs_brokers() {
+        let empty: KafkaConfig = toml::from_str("").unwrap();
+        assert_eq!(
+            toml::to_string(&empty).unwrap(),
+            toml::to_string(&KafkaConfig::default()).unwrap()
+        );
+        let err = empty.check(&no_env).unwrap_err();
+        assert_eq!(err.field, "bootstrap_servers");
+        // The defaults the docs promise.
+        let s = parse("bootstrap_servers = \"k:1\"").check(&no_env).unwrap();
+        assert_eq!(s.delivery_timeout, Duration::from_millis(30_000));
+        assert_eq!(s.request_timeout, Duration::from_millis(10_000));
+        assert!(s.create_topics);
+        assert_eq!((s.partitions, s.replication_factor), (6, 1));
+        assert_eq!(s.forward_budget_bytes, 1024 * 1024 * 1024);
+        assert_eq!(s.group_prefix, "crawlhost");
+        assert_eq!(s.tasks_topic, "crawlhost.tasks");
+        assert_eq!(s.tasks_partitions, 12);
+        assert_eq!(s.results_topic, "crawlhost.task-results");
+        assert_eq!(s.claims_topic, "crawlhost.run-claims");
+        assert_eq!(s.session_timeout, Duration::from_millis(10_000));
+        let p = props(&s, ClientRole::Producer);
+        assert_eq!(p["client.id"], "crawlhost");
+        assert_eq!(p["compression.type"], "lz4");
+    }
+
+    /// librdkafka and Kafka's docs spell these in capitals
+    /// (`security.protocol=SASL_PLAINTEXT`, `sasl.mechanism=SCRAM-SHA-256`).
+    #[test]
+    fn protocol_mechanism_and_compression_read_in_any_case() {
+        let env = |k: &str| (k == SASL_PASSWORD_ENV).then(|| "pw".to_string());
+        for (protocol, mechanism, compression) in [
+            ("sasl_plaintext", "scram-sha-256", "none"),
+            ("SASL_PLAINTEXT", "SCRAM-SHA-256", "NONE"),
+            ("Sasl_Plaintext", "Scram-Sha-256", "None"),
+        ] {
+            let cfg = parse(&format!(
+                "bootstrap_servers = \"k:1\"\nsecurity_protocol = \"{protocol}\"\n\
+                 sasl_mechanism = \"{mechanism}\"\nsasl_username = \"u\"\ncompression = \"{compression}\""
+            ));
+            assert_eq!(cfg.security_protocol, SecurityProtocol::SaslPlaintext);
+            assert_eq!(cfg.compression, Compression::None);
+            let s = cfg.check(&env).unwrap();
+            let p = props(&s, ClientRole::Producer);
+            assert_eq!(p["security.protocol"], "sasl_plaintext");
+            assert_eq!(p["sasl.mechanism"], "SCRAM-SHA-256");
+            assert_eq!(p["compression.type"], "none");
+        }
+        let err = toml::from_str::<KafkaConfig>("security_protocol = \"SASL_GSSAPI\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `SASL_GSSAPI`"), "{err}");
+        let err = parse("bootstrap_servers = \"k:1\"\nsecurity_protocol = \"SASL_SSL\"\nsasl_username = \"u\"\nsasl_mechanism = \"gssapi\"")
+            .check(&env)
+            .unwrap_err();
+        assert_eq!(err.field, "sasl_mechanism");
+        assert!(err.reason.contains("`gssapi`"), "{}", err.reason);
     }
 
     #[test]

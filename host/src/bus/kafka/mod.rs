@@ -3,7 +3,7 @@
 //! It owns the clients (one idempotent producer, one admin client, one
 //! assign-only reader behind `fetch`, one committing consumer per group) and
 //! maps Kafka's answers onto [`BusError`]; the sink's many-partition reader
-//! is [`super::kafka_stream`], handed out by `stream_reader`. The guarantees:
+//! is [`stream`], handed out by `stream_reader`. The guarantees:
 //!
 //! - **Delivery**: the producer runs with `enable.idempotence=true` and
 //!   `acks=all`; [`KafkaBus::deliver`] resolves only when the broker has
@@ -13,16 +13,23 @@
 //! - **Backpressure**: when the producer queue is full, `deliver` waits for
 //!   room and tries again; it never drops a record.
 //! - **Partitioning**: `murmur2_random`, Kafka's default partitioner, the
-//!   same function the embedded bus uses ([`super::partition`]).
+//!   same function the embedded bus uses ([`crate::bus::partition`]).
 //! - **Topics**: a topic the host writes to is created (with
 //!   `kafka.partitions`) when the cluster lacks it and `kafka.create_topics`
 //!   is on; tansu, like many managed clusters, does not auto-create.
 //!
 //! A broker that is away makes `deliver` fail with [`BusError::Unavailable`]
 //! after `kafka.delivery_timeout_ms`; the store-and-forward wrapper
-//! ([`super::forward`]) turns that into "keep crawling into the local log".
+//! ([`crate::bus::forward`]) turns that into "keep crawling into the local log".
 //!
 //! Every librdkafka call that blocks runs on tokio's blocking pool.
+//!
+//! - [`config`]: `[kafka]`, checked into [`KafkaSettings`] and the client
+//!   property lists (pure); [`properties`]: the pass-through properties and
+//!   which of them are secret.
+//! - [`client`]: building a client from those properties, and mapping its
+//!   errors onto [`BusError`] (shared by this file and [`stream`]).
+//! - [`stream`]: the sink's many-partition reader.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -31,63 +38,30 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-pub use super::kafka_config::{
-    ClientRole, Compression, KafkaConfig, KafkaConfigError, KafkaSettings, SecurityProtocol,
-};
-use super::kafka_stream::KafkaStream;
+pub mod client;
+pub mod config;
+pub mod properties;
+pub mod stream;
+
 use super::reader::PartitionReader;
+use super::topic::validate_topic;
 use super::{Bus, BusError, ConsumedRecord, ProduceRecord, RecordPosition};
+pub use client::{client_config, kafka_err};
+pub use config::{
+    ClientRole, Compression, KafkaConfig, KafkaConfigError, KafkaSettings, SASL_PASSWORD_ENV,
+    SSL_KEY_PASSWORD_ENV, SecurityProtocol,
+};
+use stream::KafkaStream;
 
 /// How long `deliver` sleeps before offering a record again to a full
 /// producer queue.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(20);
-
-/// Build a librdkafka client of `role` from the checked settings, with
-/// `extra` properties applied last.
-pub fn client_config(
-    settings: &KafkaSettings,
-    role: ClientRole,
-    extra: &[(&str, &str)],
-) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    for (key, value) in settings.client_properties(role) {
-        config.set(key, value);
-    }
-    for (key, value) in extra {
-        config.set(*key, *value);
-    }
-    config
-}
-
-/// Map a client error: what may heal by waiting (transport, timeouts, a
-/// broker away) is `Unavailable`; what will fail the same way again is
-/// `Invalid`.
-pub fn kafka_err(e: &KafkaError) -> BusError {
-    let code = e.rdkafka_error_code();
-    match code {
-        Some(
-            RDKafkaErrorCode::MessageSizeTooLarge
-            | RDKafkaErrorCode::InvalidMessageSize
-            | RDKafkaErrorCode::InvalidMessage
-            | RDKafkaErrorCode::InvalidRecord
-            | RDKafkaErrorCode::InvalidTopic
-            | RDKafkaErrorCode::TopicAuthorizationFailed
-            | RDKafkaErrorCode::ClusterAuthorizationFailed
-            | RDKafkaErrorCode::GroupAuthorizationFailed
-            | RDKafkaErrorCode::SaslAuthenticationFailed
-            | RDKafkaErrorCode::InvalidConfig
-            | RDKafkaErrorCode::InvalidArgument,
-        ) => BusError::Invalid(format!("kafka refused the request: {e}")),
-        _ => BusError::Unavailable(format!("kafka: {e}")),
-    }
-}
 
 fn client_err(what: &str, e: KafkaError) -> BusError {
     match e {
@@ -268,7 +242,7 @@ impl KafkaBus {
     /// Make sure `topic` exists before producing to it, creating it when
     /// allowed.
     async fn ensure_writable(&self, topic: &str) -> Result<(), BusError> {
-        super::embedded::validate_topic(topic)?;
+        validate_topic(topic)?;
         if self.partitions_of(topic).await?.is_some() {
             return Ok(());
         }
@@ -373,7 +347,7 @@ impl KafkaBus {
     }
 
     async fn check_partition(&self, topic: &str, partition: u32) -> Result<(), BusError> {
-        super::embedded::validate_topic(topic)?;
+        validate_topic(topic)?;
         match self.partitions_of(topic).await? {
             None => Err(BusError::UnknownTopic(topic.to_owned())),
             Some(n) if partition >= n => Err(BusError::UnknownPartition {
@@ -526,7 +500,7 @@ impl Bus for KafkaBus {
     }
 
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError> {
-        super::embedded::validate_topic(topic)?;
+        validate_topic(topic)?;
         if partitions == 0 {
             return Err(BusError::Invalid(
                 "a topic needs at least one partition".into(),

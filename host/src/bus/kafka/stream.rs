@@ -1,14 +1,14 @@
 //! The Kafka [`PartitionReader`]: every followed partition in one
 //! librdkafka assignment, read from the consumer's single queue.
 //!
-//! Why not [`Bus::fetch`](super::Bus::fetch) per partition: that assigns one
+//! Why not [`Bus::fetch`](crate::bus::Bus::fetch) per partition: that assigns one
 //! partition, polls and unassigns, and librdkafka's prefetch for each
 //! partition it leaves behind is memory the sink cannot bound (133 MiB peak
 //! at 100 partitions in BENCHMARKS.md). Here all partitions share the
 //! consumer queue, and librdkafka applies `queued.max.messages.kbytes` to
 //! that one queue regardless of the partition count, so the prefetch is
-//! bounded in total: [`STREAM_QUEUE_KBYTES`] plus one fetch response
-//! ([`STREAM_FETCH_MAX_BYTES`]) unless `[kafka.properties]` sets them.
+//! bounded in total: [`STREAM_QUEUE_KBYTES`](super::config::STREAM_QUEUE_KBYTES) plus one
+//! fetch response ([`STREAM_FETCH_MAX_BYTES`](super::config::STREAM_FETCH_MAX_BYTES)) unless `[kafka.properties]` sets them.
 //!
 //! Following a new partition or moving one (a rewind) re-assigns the whole
 //! set at the positions handed out so far, on the next poll; librdkafka
@@ -31,24 +31,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::kafka::{ClientRole, KafkaSettings, client_config, kafka_err};
-use super::reader::PartitionReader;
-use super::{BusError, ConsumedRecord};
-
-/// `fetch.wait.max.ms` of the stream reader unless `[kafka.properties]`
-/// sets it. librdkafka's 500 ms made tansu hold every fetch (34 s instead of
-/// 10 s for 550 MiB over 100 partitions); 50 ms read as fast as 10 ms on 6
-/// and on 100 partitions (BENCHMARKS.md) and asks an idle broker 5x less
-/// often.
-pub const STREAM_FETCH_WAIT_MS: &str = "50";
-/// `queued.max.messages.kbytes` of the stream reader unless
-/// `[kafka.properties]` sets it: the prefetch held for all partitions
-/// together (librdkafka's default is 64 MiB).
-pub const STREAM_QUEUE_KBYTES: &str = "16384";
-/// `fetch.max.bytes` of the stream reader unless `[kafka.properties]` sets
-/// it: the largest fetch response (librdkafka's default is 50 MiB, which a
-/// many-partition fetch can fill).
-pub const STREAM_FETCH_MAX_BYTES: &str = "8388608";
+use super::client::{client_config, kafka_err};
+use super::config::{ClientRole, KafkaSettings};
+use crate::bus::reader::PartitionReader;
+use crate::bus::{BusError, ConsumedRecord};
 
 /// See the module docs.
 pub struct KafkaStream {
