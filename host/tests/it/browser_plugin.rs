@@ -10,7 +10,7 @@
 //! Needs `chromium` and `chromedriver` (scripts/install/chromium.sh, run by
 //! `make test`); without them the test fails saying so.
 
-mod http_common;
+use crate::http_common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -116,6 +116,7 @@ fn failure(summary: &RunSummary, key: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plugins_browse_only_declared_hosts_and_never_see_secrets() {
+    let _cpu = crate::cpu::busy().await;
     let elsewhere = Site::start(|_, _| html("<p>elsewhere</p>")).await;
     let other = elsewhere.url.clone();
     let site = Site::start(move |hit, _| match hit.path.as_str() {

@@ -4,10 +4,9 @@
 //! topic creation; a plain rdkafka consumer that reads a whole topic back;
 //! and a small HTTP "gate" that paces plugin tasks and records which host
 //! (user agent) asked for which task.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,8 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
+
+use crate::common::free_port;
 
 /// The tansu binary: on PATH or in ~/.cargo/bin.
 pub fn tansu_binary() -> PathBuf {
@@ -42,15 +43,6 @@ pub fn tansu_binary() -> PathBuf {
         "tansu is not installed: run `bash scripts/install/tansu.sh` (make test does)"
     );
     path
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A tansu broker with SQLite storage in its own directory.

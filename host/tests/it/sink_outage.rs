@@ -4,7 +4,7 @@
 //! nothing while no batch can be made durable, and afterwards have every
 //! record in S3 exactly once.
 
-mod sink_support;
+use crate::sink_support;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};

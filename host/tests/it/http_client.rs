@@ -3,7 +3,7 @@
 //! circuit opened while another host carries on, bodies cut at the limit
 //! (plain and gzip), cookies kept per run, per-plugin proxies.
 
-mod http_common;
+use crate::http_common;
 
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,8 +1,8 @@
 //! The per-host rate limit under a burst: 1,000 requests issued at once,
-//! counted by the test server per time window. In its own test binary so no
-//! other test shares the CPU while it runs.
+//! counted by the test server per time window. No busy test shares the CPU
+//! while it runs (`crate::cpu`).
 
-mod http_common;
+use crate::http_common;
 
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ const REQUESTS: usize = 1000;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn per_host_rate_limit_holds_within_ten_percent_under_a_burst() {
+    let _cpu = crate::cpu::alone().await;
     let site = Site::start(|_, _| text(200, "ok")).await;
     let other = Site::start(|_, _| text(200, "ok")).await;
     let dir = tempfile::tempdir().unwrap();

@@ -110,7 +110,7 @@ async fn fixture_for(name: &str, wasm: PathBuf) -> (KitOptions, Box<dyn std::any
             (opts, Box::new(server))
         }
         other => panic!(
-            "plugins/{other}.wasm has no fixture in tests/tests/kit_plugins.rs: add one so the kit can check it"
+            "plugins/{other}.wasm has no fixture in tests/tests/it/kit_plugins.rs: add one so the kit can check it"
         ),
     }
 }

@@ -4,8 +4,8 @@
 //! tasks, and still every task is done and the record set is exactly the
 //! expected one. A third host asking for the same claim key runs nothing.
 
-mod common;
-mod kafka_support;
+use crate::common;
+use crate::kafka_support;
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -60,6 +60,7 @@ fn read(path: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hosts_split_a_run_and_survive_one_being_killed() {
+    let _cpu = crate::cpu::busy().await;
     let tansu = Arc::new(tokio::task::spawn_blocking(Tansu::start).await.unwrap());
     tansu.create_topic("echo", 3).await;
     // The worker ("host-b") gets a few tasks through, then its requests

@@ -6,9 +6,8 @@
 //! over the embedded bus, once over Kafka (tansu), where the sinks read
 //! through the stream reader (`bus::kafka::stream`) and commit in Kafka.
 
-mod common;
-mod kafka_support;
-mod sink_support;
+use crate::kafka_support;
+use crate::sink_support;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -183,6 +182,7 @@ async fn verify(bus: &dyn Bus, store: &Arc<dyn object_store::ObjectStore>, gzip:
 
 #[test]
 fn kill_nine_loop_every_record_exactly_once() {
+    let _cpu = crate::cpu::busy_blocking();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let bus = Arc::new(EmbeddedBus::open(&dir.join("bus.db"), PARTITIONS).unwrap());
@@ -191,6 +191,7 @@ fn kill_nine_loop_every_record_exactly_once() {
 
 #[test]
 fn kill_nine_loop_over_kafka_every_record_exactly_once() {
+    let _cpu = crate::cpu::busy_blocking();
     let tansu = kafka_support::Tansu::start();
     let tmp = tempfile::tempdir().unwrap();
     let kafka = kafka_support::kafka_section(&tansu.brokers(), "delivery_timeout_ms = 10000");

@@ -5,8 +5,8 @@
 //! ends in a transaction marker is read to its end like any other. A pass's
 //! runs add up to one coverage, compared with the plugin's baseline.
 
-mod common;
-mod kafka_support;
+use crate::common;
+use crate::kafka_support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

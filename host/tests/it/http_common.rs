@@ -1,7 +1,6 @@
 //! Test support for the HTTP tests: a local site on 127.0.0.1:0 whose
 //! answers a test scripts per request, and which logs every request it
 //! receives (path, headers, arrival time) so tests count at the server.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,7 +22,6 @@ use crawlhost::run::{RunSummary, run_plugin};
 /// One request as the site saw it.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub method: String,
     /// Path and query.
     pub path: String,
     /// The request target as sent (absolute form through a proxy).
@@ -63,7 +61,6 @@ impl Drop for Site {
 
 async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let hit = Hit {
-        method: req.method().to_string(),
         path: req
             .uri()
             .path_and_query()

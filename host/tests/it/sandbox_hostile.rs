@@ -12,7 +12,7 @@
 //! the engine (epoch ticker, instance pool, compiled component), the bus, the
 //! HTTP client and the state store are the host's, shared by every run.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -248,6 +248,7 @@ fn check_good(s: &RunSummary) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
+    let _cpu = crate::cpu::busy().await;
     let dir = tempfile::tempdir().unwrap();
     let host = Host::open(common::settings(dir.path(), &extra_config("auto"))).unwrap();
     std::fs::copy(
@@ -769,6 +770,7 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
 /// reason; one good run brings it back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_make_a_plugin_unhealthy_until_a_good_run() {
+    let _cpu = crate::cpu::busy().await;
     let dir = tempfile::tempdir().unwrap();
     let host = Host::open(common::settings(dir.path(), &extra_config("auto"))).unwrap();
     let plugin = Arc::new(
@@ -815,6 +817,7 @@ async fn repeated_failures_make_a_plugin_unhealthy_until_a_good_run() {
 /// both stack overflows, a panic and the aliased output, next to a good run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containment_holds_with_on_demand_allocation() {
+    let _cpu = crate::cpu::busy().await;
     let dir = tempfile::tempdir().unwrap();
     let host = Host::open(common::settings(dir.path(), &extra_config("off"))).unwrap();
     assert!(!host.engine.pooling());

@@ -12,8 +12,7 @@
 //! Needs chromium and chromedriver (scripts/install/chromium.sh; `make test`
 //! runs it): without them the test fails saying so.
 
-#[path = "../../host/tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! coverage and drift alarms from run to run (`run_plugin`, `serve`'s health,
 //! metrics and admin API, `run --once` exit code 3, `coverage show|reset`).
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -72,6 +72,7 @@ fn copy_plugin(from: &Path, to: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hot_swap_under_load_then_refuse_a_corrupt_file() {
+    let _cpu = crate::cpu::busy().await;
     let dir = tempfile::tempdir().unwrap();
     let settings = common::settings(
         dir.path(),
@@ -800,6 +801,7 @@ fn run_once_exits_3_on_drift_and_coverage_commands_reset_it() {
 /// with `database is locked`.
 #[test]
 fn simultaneous_starts_on_a_fresh_data_dir_all_open_their_files() {
+    let _cpu = crate::cpu::busy_blocking();
     let rounds = 6;
     let per_round = 6;
     let mut failures = Vec::new();

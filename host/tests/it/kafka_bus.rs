@@ -4,8 +4,8 @@
 //! store-and-forward log keeps taking records up to its budget, pauses, and
 //! drains everything in order once the broker is there.
 
-mod common;
-mod kafka_support;
+use crate::common;
+use crate::kafka_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -136,7 +136,7 @@ fn numbered(i: usize) -> ProduceRecord {
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_broker_away_records_wait_locally_within_the_budget_and_drain_in_order() {
     // A port with no broker behind it yet.
-    let port = kafka_support::free_port();
+    let port = common::free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = KafkaConfig::for_brokers(&format!("127.0.0.1:{port}"));
     cfg.partitions = 1;

@@ -2,11 +2,10 @@
 //! `moto_server`, installed by `scripts/install/moto.sh` into `.venv`)
 //! started on a free loopback port and killed on drop, bucket creation, and
 //! reading every object back.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
@@ -15,6 +14,8 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::{ObjectStore, ObjectStoreExt};
+
+use crate::common::free_port;
 
 /// A running `moto_server`.
 pub struct Moto {
@@ -32,15 +33,6 @@ fn moto_binary() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn spawn(port: u16) -> Child {

@@ -5,10 +5,8 @@
 //! Then the brand records trigger the `echo` test plugin: one `plan` (one
 //! run) per brand.
 
-#[path = "../../host/tests/common/mod.rs"]
-mod common;
-#[path = "../../host/tests/kafka_support/mod.rs"]
-mod kafka_support;
+use crate::common;
+use crate::kafka_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

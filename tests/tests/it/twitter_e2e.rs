@@ -10,8 +10,7 @@
 //! written, brands with `&` in their name match, deleted authors and
 //! missing `lang` are null, and no tweet is skipped.
 
-#[path = "../../host/tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! for real; the `legacy-v02` guest (on `wit/v0.2`) loads as 0.2.0 and uses
 //! its 0.2 `fetch`, `state`, `log` and `browser` imports.
 
-mod http_common;
+use crate::http_common;
 
 use std::sync::Arc;
 

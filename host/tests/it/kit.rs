@@ -1,9 +1,9 @@
 //! The conformance kit fails each bad test plugin with a message naming the
 //! cause, and the `plugin test` command prints the table and exits non-zero.
 //! (The kit passing a good plugin against its fixture site is
-//! `tests/tests/kit_oliveyoung.rs`.)
+//! `tests/tests/it/kit_plugins.rs`.)
 
-mod common;
+use crate::common;
 
 use crawlhost::kit::{KitOptions, Report, Status, Traffic, test_plugin};
 

@@ -3,7 +3,7 @@
 //! rules give (written out by hand below), plus encodings, null handling,
 //! the dead-letter topic, the idle flush and the Connect-config CLI.
 
-mod sink_support;
+use crate::sink_support;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -4,9 +4,9 @@
 //! that ends in a transaction marker still lets `--once` and until-idle
 //! runs finish.
 
-mod common;
-mod kafka_support;
-mod sink_support;
+use crate::common;
+use crate::kafka_support;
+use crate::sink_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! address; robots.txt obeyed (and the opt-out); EUC-KR decoded by the SDK;
 //! secrets added but never visible; a recorded run replayed without network.
 
-mod http_common;
+use crate::http_common;
 
 use crawlhost::http::record::Mode;
 use crawlhost::http::secrets::Secret;

@@ -3,8 +3,7 @@
 //! exits, and once the broker is back (same port, same SQLite data) every
 //! record reaches the topic exactly once.
 
-mod common;
-mod kafka_support;
+use crate::kafka_support;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -15,7 +15,7 @@
 //! Needs `chromium` and `chromedriver` (scripts/install/chromium.sh, run by
 //! `make test`); without them the test fails saying so.
 
-mod http_common;
+use crate::http_common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,6 +67,7 @@ Promise.allSettled([fetch('OTHER/xhr'), fetch('/own')]).then(rs => {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_checks_secrets_and_the_session_cap() {
+    let _cpu = crate::cpu::busy().await;
     let (_, chromedriver) = crawlhost_tests::instagram::chromium_tools();
     let elsewhere = Site::start(|_, _| html("<p>elsewhere</p>")).await;
     let other = elsewhere.url.clone();
@@ -353,6 +354,7 @@ async fn origin_state(page: &mut Page) -> serde_json::Value {
 /// has its cookies (a login survives between tasks of one plugin).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_handed_to_another_plugin_keeps_nothing_of_the_first() {
+    let _cpu = crate::cpu::busy().await;
     let site = Site::start(|hit, _| match hit.path.as_str() {
         "/keep" => with_headers(
             200,
@@ -463,6 +465,7 @@ document.getElementById('bs').addEventListener('click', () => {
 /// selector. A new document lifts the restriction; a login still works.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_typed_secret_cannot_be_read_or_probed_piece_by_piece() {
+    let _cpu = crate::cpu::busy().await;
     const SECRET: &str = "Qz7!xK9#mW2v";
     let site = Site::start(|hit, _| match hit.path.as_str() {
         "/login" => html(LOGIN),
@@ -591,6 +594,7 @@ const done = t => { const d = document.createElement('p'); d.id = 'done'; d.text
 /// (neither to a STUN server nor to a remote candidate).
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_send_no_webrtc_udp_around_the_egress_proxy() {
+    let _cpu = crate::cpu::busy().await;
     let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let port = udp.local_addr().unwrap().port();
     let rtc = RTC.replace("PORT", &port.to_string());

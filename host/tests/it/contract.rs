@@ -1,7 +1,7 @@
 //! The loader refuses files that are not crawlers of a compatible contract,
 //! each with a message naming the cause, and loads a good one.
 
-mod common;
+use crate::common;
 
 use crawlhost::engine::LoadError;
 use crawlhost::engine::contract::ContractError;

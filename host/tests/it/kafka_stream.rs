@@ -5,8 +5,7 @@
 //! back re-reads exactly from there; a partition followed later joins the
 //! stream.
 
-mod common;
-mod kafka_support;
+use crate::kafka_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Shared helpers for the host's integration tests.
-#![allow(dead_code)]
 
+use std::net::TcpListener;
 use std::path::PathBuf;
 
 use crawlhost::config::{Config, Settings};
@@ -65,4 +65,13 @@ pub async fn read_topic(
         }
     }
     out
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
