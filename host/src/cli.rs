@@ -17,6 +17,7 @@ use crate::config::{Config, Settings};
 use crate::engine::bindings::PlanInput;
 use crate::host::Host;
 use crate::run::{Progress, RunSummary, run_plugin};
+use crate::shutdown::Shutdown;
 
 /// Exit code: a run could not complete.
 pub const EXIT_FATAL: u8 = 1;
@@ -539,12 +540,12 @@ async fn run_distributed(
     )
     .await?;
     // This host works on the group's tasks while it coordinates.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_worker = Shutdown::new();
     let worker = tokio::spawn(distributed::run_worker(
         base.clone(),
         scan.plugins.clone(),
         host_id.clone(),
-        stop_rx,
+        stop_worker.subscribe(),
     ));
     // The run loop's concurrency bounds attempts in flight across the group.
     let mut wide = (*host.settings).clone();
@@ -561,7 +562,7 @@ async fn run_distributed(
         ..base
     };
     let (worst, summaries) = run_each(ctx.clone(), selected, json, quiet).await;
-    let _ = stop_tx.send(true);
+    stop_worker.cancel();
     match worker.await {
         Ok(Ok(n)) => tracing::info!(tasks = n, "This host's worker ran its share."),
         Ok(Err(e)) => eprintln!("warning: this host's worker stopped: {e}"),
@@ -583,39 +584,21 @@ async fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         eprintln!("refused {}: {}", refused.path.display(), refused.reason);
     }
     let host_id = crate::distributed::new_host_id();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_stop_signal().await;
-        let _ = stop_tx.send(true);
-    });
+    let shutdown = Shutdown::on_signals();
     eprintln!(
         "worker {host_id}: {} plugin(s) loaded; waiting for tasks",
         scan.plugins.len()
     );
-    let done =
-        crate::distributed::run_worker(host.run_context(), scan.plugins.clone(), host_id, stop_rx)
-            .await?;
+    let done = crate::distributed::run_worker(
+        host.run_context(),
+        scan.plugins.clone(),
+        host_id,
+        shutdown.subscribe(),
+    )
+    .await?;
     eprintln!("worker stopped after {done} task(s)");
     flush_bus(&host).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `crawlhost triggers`: consume the trigger topics of triggered plugins.
@@ -992,7 +975,10 @@ async fn serve(
         eprintln!("admin API on http://{}", listener.local_addr()?);
         Some(listener)
     };
-    crate::serve::serve(service, listener, crate::serve::signals()).await?;
+    // Listen for signals from the first poll of this future, once the
+    // service is up: a signal during start-up stops the process at once.
+    let shutdown = async { Shutdown::on_signals().cancelled().await };
+    crate::serve::serve(service, listener, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1187,7 +1173,7 @@ async fn sink(
     } else {
         RunMode::Forever
     };
-    let report = sink.run(mode, shutdown_signal()).await?;
+    let report = sink.run(mode, Shutdown::on_signals().cancelled()).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -1204,29 +1190,6 @@ async fn sink(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 async fn tail(

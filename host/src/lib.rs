@@ -29,6 +29,7 @@
 //! - [`trigger`]: topic triggers: one `plan` per record of a trigger topic,
 //!   committed after the run's tasks are done.
 //! - [`serve`]: the long-running host: hot swap, cron, admin API, shutdown.
+//! - [`shutdown`]: the one stop flag of a command, set by SIGINT/SIGTERM.
 //! - [`host`]: assembling the parts from settings.
 //! - [`kit`]: the plugin conformance kit (`crawlhost plugin test`).
 //! - [`template`]: `crawlhost plugin new`: a plugin crate from the template.
@@ -53,6 +54,7 @@ pub mod metrics;
 pub mod registry;
 pub mod run;
 pub mod serve;
+pub mod shutdown;
 pub mod sink;
 pub mod sqlite;
 pub mod state;
