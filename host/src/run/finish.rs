@@ -125,3 +125,77 @@ fn check_drift(settings: &Settings, scheduled: bool, summary: &mut RunSummary) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::bindings::PluginManifest;
+    use crate::run::TaskFailure;
+
+    fn summary() -> RunSummary {
+        let manifest = PluginManifest {
+            name: "echo".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            schedule: None,
+            topics: vec!["echo".into()],
+            hosts: vec![],
+            config: vec![],
+            triggers: vec![],
+        };
+        RunSummary::empty(&manifest, "echo-1-0001".into(), 1, false)
+    }
+
+    fn failure(key: &str) -> TaskFailure {
+        TaskFailure {
+            key: key.into(),
+            kind: "page".into(),
+            error_kind: "parse".into(),
+            error: "no list".into(),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn closing_a_run_orders_its_failures_by_key() {
+        let mut s = summary();
+        s.tasks_failed = vec![failure("b"), failure("a"), failure("c")];
+        let s = close(s, &FetchStats::default(), Instant::now());
+        let keys: Vec<&str> = s.tasks_failed.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(s.fetch.requests, 0);
+    }
+
+    #[test]
+    fn only_complete_scheduled_runs_are_compared_for_drift() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings: Settings = crate::config::Config::default().validate().unwrap();
+        settings.data_dir = dir.path().to_path_buf();
+        let reason = |s: &RunSummary| match &s.drift_check {
+            DriftCheck::Skipped { reason } => reason.clone(),
+            other => panic!("compared: {other:?}"),
+        };
+        let mut s = summary();
+        check_drift(&settings, false, &mut s);
+        assert!(reason(&s).contains("triggered"), "{}", reason(&s));
+        let mut s = summary();
+        s.interrupted = true;
+        check_drift(&settings, true, &mut s);
+        assert_eq!(reason(&s), "the run was interrupted");
+        let mut s = summary();
+        s.resumed = true;
+        check_drift(&settings, true, &mut s);
+        assert!(reason(&s).starts_with("a resumed run"), "{}", reason(&s));
+        let mut s = summary();
+        s.fatal = Some("x".into());
+        check_drift(&settings, true, &mut s);
+        assert_eq!(reason(&s), "the run could not complete");
+        let mut s = summary();
+        check_drift(&settings, true, &mut s);
+        assert_eq!(
+            s.drift_check,
+            DriftCheck::BaselineSet,
+            "the first complete run"
+        );
+    }
+}

@@ -76,3 +76,87 @@ fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::bindings::{PluginManifest, Task};
+
+    fn task(key: &str) -> Task {
+        Task {
+            key: key.into(),
+            kind: "page".into(),
+            payload: "{}".into(),
+            phase: 0,
+        }
+    }
+
+    fn summary(start: &Start) -> RunSummary {
+        let manifest = PluginManifest {
+            name: "echo".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            schedule: None,
+            topics: vec!["echo".into()],
+            hosts: vec![],
+            config: vec![],
+            triggers: vec![],
+        };
+        let (id, at) = start.identity("echo");
+        RunSummary::empty(&manifest, id, at, matches!(start, Start::Resume(_)))
+    }
+
+    #[test]
+    fn without_a_journal_a_run_is_new_with_a_fresh_id() {
+        let start = Start::find(None, "echo", "h1");
+        assert!(matches!(start, Start::Fresh));
+        let (id, at) = start.identity("echo");
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(parts.len(), 3, "{id}");
+        assert_eq!(parts[0], "echo");
+        assert_eq!(parts[1], at.to_string());
+        assert_eq!(parts[2].len(), 4, "{id}");
+    }
+
+    #[test]
+    fn an_unfinished_run_of_the_same_build_is_carried_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("frontier.db")).unwrap();
+        journal
+            .start_run("echo-5-0001", "echo", "h1", 5, &[task("a"), task("b")])
+            .unwrap();
+        journal
+            .complete_task("echo-5-0001", "a", &[task("c")])
+            .unwrap();
+        let start = Start::find(Some(&journal), "echo", "h1");
+        assert_eq!(start.identity("echo"), ("echo-5-0001".to_string(), 5));
+        let mut summary = summary(&start);
+        assert!(summary.resumed);
+        let Start::Resume(u) = start else {
+            panic!("not resumed");
+        };
+        let mut frontier = Frontier::new(100);
+        resume(*u, &mut frontier, &mut summary);
+        assert_eq!(summary.tasks_done, 1);
+        assert_eq!(frontier.queued(), 2, "b and c are queued again");
+        assert_eq!(frontier.seen(), 3, "a, b and c are known");
+        assert_eq!(
+            frontier.push(task("a")),
+            super::super::frontier::Push::Duplicate
+        );
+    }
+
+    #[test]
+    fn an_unfinished_run_of_another_build_is_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("frontier.db")).unwrap();
+        journal
+            .start_run("echo-5-0001", "echo", "old", 5, &[task("a")])
+            .unwrap();
+        let start = Start::find(Some(&journal), "echo", "new");
+        assert!(matches!(start, Start::Fresh));
+        assert!(journal.unfinished("echo").unwrap().is_none());
+        let runs = journal.recent_runs(Some("echo"), 1).unwrap();
+        assert_eq!(runs[0].status, "abandoned");
+    }
+}
