@@ -6,7 +6,8 @@
 //!   owns the frontier (dedup, phases, task budget, retries) and the summary,
 //!   exactly as a local run does. Instead of crawling a task itself it
 //!   publishes an attempt to the tasks topic ([`Dispatcher`], the run loop's
-//!   [`RemoteTasks`]) and waits for the outcome on the results topic.
+//!   [`RemoteTasks`](crate::run::RemoteTasks)) and waits for the outcome on
+//!   the results topic.
 //! - **Workers** ([`run_worker`]) consume the tasks topic in one consumer
 //!   group shared by every host (`<group_prefix>.workers`), so Kafka splits
 //!   its partitions between them. A worker crawls the task, publishes its

@@ -63,7 +63,7 @@ pub enum TaskOutcome {
     Failed {
         /// `retryable`, `blocked` or `permanent` (what the retry policy sees).
         retry: String,
-        /// As in [`TaskFailure::error_kind`].
+        /// As in [`TaskFailure::error_kind`](super::TaskFailure::error_kind).
         error_kind: String,
         error: String,
     },
