@@ -4,13 +4,13 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
 
 use crate::bus::Bus;
+use crate::bus::embedded::EmbeddedBus;
 use crate::bus::ndjson::to_ndjson;
 use crate::config::Settings;
 
@@ -45,10 +45,21 @@ pub(super) async fn tail(settings: Settings, args: TailArgs) -> anyhow::Result<E
             path.display()
         );
     }
-    let bus: Arc<dyn Bus> = Arc::new(crate::bus::embedded::EmbeddedBus::open(
-        &path,
-        settings.bus.partitions,
-    )?);
+    let bus = EmbeddedBus::open(&path, settings.bus.partitions)?;
+    copy_topic(&bus, topic, last, follow, &mut std::io::stdout().lock()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write `topic`'s records to `out` as NDJSON, partition by partition, from
+/// the start or the `last` N records of each partition; with `follow`, keep
+/// polling for new records and never return.
+async fn copy_topic(
+    bus: &dyn Bus,
+    topic: &str,
+    last: Option<u64>,
+    follow: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let topics = bus.topics().await?;
     let Some((_, partitions)) = topics.iter().find(|(t, _)| t == topic) else {
         let names: Vec<&str> = topics.iter().map(|(t, _)| t.as_str()).collect();
@@ -59,7 +70,6 @@ pub(super) async fn tail(settings: Settings, args: TailArgs) -> anyhow::Result<E
         let end = bus.end_offset(topic, p).await?;
         positions.push(start_offset(end, last));
     }
-    let mut out = std::io::stdout().lock();
     loop {
         let mut any = false;
         for (p, pos) in positions.iter_mut().enumerate() {
@@ -77,7 +87,7 @@ pub(super) async fn tail(settings: Settings, args: TailArgs) -> anyhow::Result<E
         }
         out.flush()?;
         if !follow {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         if !any {
             tokio::time::sleep(FOLLOW_POLL).await;
@@ -114,6 +124,37 @@ mod tests {
         };
         assert!(a.follow);
         assert_eq!(a.last, Some(5));
+    }
+
+    #[tokio::test]
+    async fn tail_prints_the_last_records_of_each_partition_as_ndjson() {
+        use crate::bus::ProduceRecord;
+        let bus = EmbeddedBus::in_memory(1).unwrap();
+        bus.ensure_topic("products", 1).await.unwrap();
+        let record = |n: u32| ProduceRecord {
+            topic: "products".into(),
+            key: None,
+            value: format!("{{\"n\":{n}}}").into_bytes(),
+            headers: vec![],
+            timestamp_ms: 7,
+        };
+        bus.produce((0..3).map(record).collect()).await.unwrap();
+        let mut out = Vec::new();
+        copy_topic(&bus, "products", Some(2), false, &mut out)
+            .await
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let values: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(values.len(), 2, "{text}");
+        assert_eq!(values[0]["offset"], 1);
+        assert_eq!(values[1]["value"], serde_json::json!({"n": 2}));
+        let err = copy_topic(&bus, "brands", None, false, &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "unknown topic `brands` (topics: products)");
     }
 
     #[test]
