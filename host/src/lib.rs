@@ -24,6 +24,7 @@
 //! - [`sqlite`]: opening the host's SQLite files (WAL, busy timeout, schema
 //!   under an init lock so simultaneous first starts work).
 //! - [`schedule`]: cron expressions in a time zone: when a run fires.
+//! - [`shutdown`]: the one stop flag of a command, set by SIGINT/SIGTERM.
 //!
 //! Capabilities: what a plugin can reach, each with its section of
 //! `crawlhost.toml`, its per-instance state and its imports (`imports`):
@@ -95,6 +96,7 @@ pub mod run;
 pub mod schedule;
 pub mod secret;
 pub mod serve;
+pub mod shutdown;
 pub mod sink;
 pub mod sqlite;
 pub mod state;

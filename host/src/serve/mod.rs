@@ -17,7 +17,8 @@
 //! downgrade). Removing the file unloads the plugin; a run in flight
 //! finishes.
 //!
-//! **Shutdown.** On SIGTERM/SIGINT (or the injected shutdown future) no new
+//! **Shutdown.** On SIGTERM/SIGINT ([`crate::shutdown`], which the CLI
+//! passes in as the shutdown future; tests inject their own) no new
 //! runs or tasks start, tasks in flight finish, runs are left `interrupted` in
 //! the frontier journal and resume on the next start, then the process exits
 //! 0.
@@ -741,27 +742,4 @@ pub async fn serve(
     while tasks.join_next().await.is_some() {}
     tracing::info!("Stopped.");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-pub async fn signals() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -1,0 +1,388 @@
+//! The worker's side: consume the tasks topic in the workers group, run
+//! each task here under this host's own plugin config ([`worker_config`]),
+//! publish its outcome to the coordinator, and only then commit its offset.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::bus::ProduceRecord;
+use crate::bus::kafka::{ClientRole, client_config};
+use crate::contract::RunInfo;
+use crate::engine::LoadedPlugin;
+use crate::run::{RunContext, TaskOutcome, execute_task};
+use crate::trigger::OffsetTracker;
+
+use super::{DistributedError, ResultMessage, TaskMessage, ensure_topics, kafka_settings};
+use crate::time::now_ms;
+
+/// Logs partition assignments, so operators (and tests) see the split.
+struct WorkerContext;
+
+impl ClientContext for WorkerContext {}
+
+impl ConsumerContext for WorkerContext {
+    fn post_rebalance(
+        &self,
+        _base: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(partitions = ?parts, "Worker assigned task partitions.");
+            }
+            Rebalance::Revoke(tpl) => {
+                let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+                tracing::info!(partitions = ?parts, "Worker task partitions revoked.");
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "Worker rebalance failed."),
+        }
+    }
+}
+
+/// Run tasks of the workers group until `shutdown` turns true, then finish
+/// the tasks in flight, commit, and leave the group.
+pub async fn run_worker(
+    ctx: RunContext,
+    plugins: BTreeMap<String, Arc<LoadedPlugin>>,
+    host_id: String,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<u64, DistributedError> {
+    let kafka = kafka_settings(&ctx)?;
+    ensure_topics(ctx.bus.as_ref(), &kafka).await?;
+    let session = kafka.session_timeout.as_millis().to_string();
+    let heartbeat = (kafka.session_timeout.as_millis() / 3).max(100).to_string();
+    // A task may run for its whole deadline between two polls of the group.
+    let max_poll = (ctx.settings.sandbox.task_timeout.as_millis() * 2 + 60_000)
+        .max(300_000)
+        .to_string();
+    let group = kafka.workers_group();
+    let consumer: StreamConsumer<WorkerContext> = client_config(
+        &kafka,
+        ClientRole::Consumer,
+        &[
+            ("group.id", group.as_str()),
+            ("session.timeout.ms", session.as_str()),
+            ("heartbeat.interval.ms", heartbeat.as_str()),
+            ("max.poll.interval.ms", max_poll.as_str()),
+        ],
+    )
+    .create_with_context(WorkerContext)
+    .map_err(|e| DistributedError::Consumer(e.to_string()))?;
+    consumer
+        .subscribe(&[kafka.tasks_topic.as_str()])
+        .map_err(|e| DistributedError::Consumer(e.to_string()))?;
+    tracing::info!(host = %host_id, group = %group, topic = %kafka.tasks_topic, "Worker joined the task group.");
+
+    let concurrency = ctx.settings.run.concurrency.max(1);
+    let worker_ctx = RunContext {
+        journal: None,
+        remote: None,
+        ..ctx.clone()
+    };
+    let mut trackers: HashMap<i32, OffsetTracker> = HashMap::new();
+    let mut running: JoinSet<(i32, u64)> = JoinSet::new();
+    // Received but not started. The consumer is polled even when every slot
+    // is busy, so group rebalances (another host joining or dying) are never
+    // held up by this host's long tasks; a full buffer pauses fetching
+    // instead.
+    let mut queued: VecDeque<(i32, u64, Vec<u8>)> = VecDeque::new();
+    let high_water = concurrency * 4;
+    let mut paused = false;
+    let mut done = 0u64;
+    let mut stopping = *shutdown.borrow();
+    loop {
+        while !stopping && running.len() < concurrency {
+            let Some((partition, offset, payload)) = queued.pop_front() else {
+                break;
+            };
+            let (wctx, plugins, host_id, results_topic) = (
+                worker_ctx.clone(),
+                plugins.clone(),
+                host_id.clone(),
+                kafka.results_topic.clone(),
+            );
+            running.spawn(async move {
+                work_one(
+                    wctx,
+                    &plugins,
+                    &host_id,
+                    &results_topic,
+                    partition,
+                    &payload,
+                )
+                .await;
+                (partition, offset)
+            });
+        }
+        let want_pause = queued.len() >= high_water;
+        if want_pause != paused
+            && let Ok(assignment) = consumer.assignment()
+        {
+            let _ = if want_pause {
+                consumer.pause(&assignment)
+            } else {
+                consumer.resume(&assignment)
+            };
+            paused = want_pause;
+        }
+        if stopping && running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            received = consumer.recv(), if !stopping => {
+                let m = match received {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Worker cannot read the tasks topic; retrying.");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                };
+                let (partition, offset) = (m.partition(), m.offset().max(0) as u64);
+                let tracker = trackers.entry(partition).or_insert_with(|| OffsetTracker::new(offset));
+                if offset < tracker.position() {
+                    // Redelivered after a rebalance: start over from here.
+                    *tracker = OffsetTracker::new(offset);
+                }
+                tracker.start(offset);
+                queued.push_back((partition, offset, m.payload().unwrap_or_default().to_vec()));
+                if paused && queued.len() >= high_water {
+                    // A rebalance may have handed over unpaused partitions.
+                    if let Ok(assignment) = consumer.assignment() {
+                        let _ = consumer.pause(&assignment);
+                    }
+                }
+            }
+            Some(joined) = running.join_next() => {
+                let Ok((partition, offset)) = joined else {
+                    // A panic in host code: the offset stays uncommitted and
+                    // the task is redelivered.
+                    continue;
+                };
+                done += 1;
+                if let Some(position) = trackers.get_mut(&partition).and_then(|t| t.finish(offset)) {
+                    let mut tpl = TopicPartitionList::new();
+                    let _ = tpl.add_partition_offset(&kafka.tasks_topic, partition, Offset::Offset(position as i64));
+                    if let Err(e) = consumer.commit(&tpl, rdkafka::consumer::CommitMode::Async) {
+                        // Rebalanced away: the new owner runs it again.
+                        tracing::debug!(partition, error = %e, "Commit of a task offset failed.");
+                    }
+                }
+            }
+            changed = shutdown.changed(), if !stopping => {
+                if changed.is_err() || *shutdown.borrow() {
+                    stopping = true;
+                }
+            }
+        }
+    }
+    // Tasks received but not started are not committed: whoever owns their
+    // partition next runs them. Leave the group now rather than at session
+    // timeout.
+    if !queued.is_empty() {
+        tracing::info!(
+            tasks = queued.len(),
+            "Worker stopping; unstarted tasks go back to the group."
+        );
+    }
+    consumer.unsubscribe();
+    Ok(done)
+}
+
+/// The plugin config a worker runs a task with: its own operator's
+/// (`[plugins.<name>] config` over the manifest's defaults), never the task
+/// message's. Anyone who can write the tasks topic could otherwise widen the
+/// plugin's egress (a `{base_url}` host pattern) or change what it does; the
+/// message's copy only has to agree, and a task whose copy differs (a
+/// forged message, or a coordinator configured otherwise) is refused, naming
+/// the keys that differ (not their values, which may be private).
+pub fn worker_config(
+    manifest: &crate::contract::PluginManifest,
+    operator: &BTreeMap<String, String>,
+    message: &[(String, String)],
+) -> Result<Vec<(String, String)>, String> {
+    let own = crate::manifest::effective_config(manifest, operator).map_err(|e| {
+        format!(
+            "this worker's config for `{}` is invalid: {e}",
+            manifest.name
+        )
+    })?;
+    let theirs: BTreeMap<&str, &str> = message
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut differ: Vec<&str> = own
+        .iter()
+        .filter(|(k, v)| theirs.get(k.as_str()) != Some(&v.as_str()))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    differ.extend(theirs.keys().filter(|k| !own.contains_key(**k)));
+    // Duplicate keys in the message are a mismatch too.
+    if !differ.is_empty() || theirs.len() != message.len() {
+        differ.sort_unstable();
+        differ.dedup();
+        return Err(format!(
+            "the task message's config for `{}` differs from this worker's in {} \
+             (workers use their own [plugins.{}] config; give every host the same)",
+            manifest.name,
+            if differ.is_empty() {
+                "repeated keys".to_string()
+            } else {
+                differ.join(", ")
+            },
+            manifest.name
+        ));
+    }
+    Ok(own.into_iter().collect())
+}
+
+/// Run one task message and publish its outcome.
+async fn work_one(
+    ctx: RunContext,
+    plugins: &BTreeMap<String, Arc<LoadedPlugin>>,
+    host_id: &str,
+    results_topic: &str,
+    partition: i32,
+    payload: &[u8],
+) {
+    let msg: TaskMessage = match serde_json::from_slice(payload) {
+        Ok(m) => m,
+        Err(e) => {
+            // Nobody waits for it in a form we can answer; skip it.
+            tracing::error!(error = %e, "Unreadable task message skipped.");
+            return;
+        }
+    };
+    let key = msg.task.key.clone();
+    if msg.expires_at_ms.is_some_and(|at| now_ms() > at) {
+        tracing::info!(task = %key, run = %msg.run_id, "Skipping an attempt its coordinator stopped waiting for.");
+        return;
+    }
+    let outcome = match plugins.get(&msg.plugin) {
+        None => TaskOutcome::Failed {
+            retry: "permanent".into(),
+            error_kind: "remote".into(),
+            error: format!("plugin `{}` is not loaded on host {host_id}", msg.plugin),
+        },
+        Some(plugin) => {
+            if plugin.manifest.version != msg.plugin_version {
+                tracing::warn!(plugin = %msg.plugin, here = %plugin.manifest.version, run = %msg.plugin_version, "Running a task with another version of the plugin than its run.");
+            }
+            let operator = ctx.settings.plugin_values(&msg.plugin);
+            match worker_config(&plugin.manifest, &operator, &msg.config) {
+                Err(error) => {
+                    tracing::error!(plugin = %msg.plugin, task = %key, run = %msg.run_id, coordinator = %msg.coordinator, error = %error, "Task refused: its plugin config is not this worker's.");
+                    TaskOutcome::Failed {
+                        retry: "permanent".into(),
+                        error_kind: "remote".into(),
+                        error: format!("host {host_id}: {error}"),
+                    }
+                }
+                Ok(config) => {
+                    let info = RunInfo {
+                        run_id: msg.run_id.clone(),
+                        started_at_ms: msg.started_at_ms,
+                        config,
+                    };
+                    tracing::debug!(plugin = %msg.plugin, task = %key, run = %msg.run_id, "Worker runs a task.");
+                    execute_task(ctx.clone(), plugin.clone(), info, msg.task.clone().into()).await
+                }
+            }
+        }
+    };
+    let result = ResultMessage {
+        attempt_id: msg.attempt_id,
+        coordinator: msg.coordinator.clone(),
+        partition: Some(partition),
+        worker: host_id.to_string(),
+        task_key: key.clone(),
+        outcome,
+    };
+    let value = serde_json::to_vec(&result).unwrap_or_default();
+    let record = ProduceRecord {
+        topic: results_topic.to_string(),
+        key: Some(msg.coordinator.into_bytes()),
+        value,
+        headers: vec![("crawlhost-task".into(), key.clone().into_bytes())],
+        timestamp_ms: now_ms(),
+    };
+    // Retried until it is acknowledged (or stored for forwarding): the
+    // offset is committed only after this returns.
+    let mut backoff = Duration::from_millis(100);
+    while let Err(e) = ctx.bus.produce(vec![record.clone()]).await {
+        tracing::warn!(task = %key, error = %e, "Cannot publish a task result; retrying.");
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15, item 6: the worker's own config, and only when the
+    /// message's copy agrees with it.
+    #[test]
+    fn a_worker_runs_with_its_own_config_and_refuses_another() {
+        use crate::contract::{ConfigKey, PluginManifest};
+        let manifest = PluginManifest {
+            name: "echo".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            schedule: None,
+            topics: vec!["echo".into()],
+            hosts: vec!["{base_url}".into()],
+            config: ["base_url", "tasks"]
+                .map(|n| ConfigKey {
+                    name: n.into(),
+                    description: String::new(),
+                    default_value: Some("d".into()),
+                    required: false,
+                })
+                .into(),
+            triggers: vec![],
+        };
+        let operator: BTreeMap<String, String> =
+            [("base_url".to_string(), "http://site".to_string())].into();
+        let own = vec![
+            ("base_url".to_string(), "http://site".to_string()),
+            ("tasks".to_string(), "d".to_string()),
+        ];
+        assert_eq!(worker_config(&manifest, &operator, &own).unwrap(), own);
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        for (forged, named) in [
+            (
+                vec![pair("base_url", "http://evil"), pair("tasks", "d")],
+                "base_url",
+            ),
+            (vec![pair("base_url", "http://site")], "tasks"),
+            (
+                vec![
+                    pair("base_url", "http://site"),
+                    pair("tasks", "d"),
+                    pair("x", "1"),
+                ],
+                "x",
+            ),
+            (
+                vec![
+                    pair("base_url", "http://site"),
+                    pair("tasks", "d"),
+                    pair("tasks", "d"),
+                ],
+                "repeated",
+            ),
+        ] {
+            let err = worker_config(&manifest, &operator, &forged).unwrap_err();
+            assert!(err.contains(named) && !err.contains("evil"), "{err}");
+        }
+    }
+}
