@@ -20,16 +20,16 @@ use crate::state::{StateError, StateStore};
 /// Errors starting the host.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}")]
     DataDir {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
     #[error(transparent)]
     Http(#[from] FetchError),
-    #[error("cannot open plugin state: {0}")]
+    #[error("cannot open plugin state")]
     State(#[from] StateError),
-    #[error("cannot open the bus: {0}")]
+    #[error("cannot open the bus")]
     Bus(#[from] crate::bus::BusError),
     #[error(transparent)]
     Kafka(crate::bus::kafka::KafkaConfigError),
@@ -37,7 +37,7 @@ pub enum HostError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    #[error("cannot open the frontier journal: {0}")]
+    #[error("cannot open the frontier journal")]
     Journal(#[from] JournalError),
 }
 

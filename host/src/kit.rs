@@ -81,18 +81,18 @@ impl KitOptions {
 /// faults are failed checks, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum KitError {
-    #[error("cannot make a temporary data directory {path}: {source}")]
+    #[error("cannot make a temporary data directory {path}")]
     TempDir {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("kit configuration: {0}")]
+    #[error("kit configuration")]
     Config(#[from] ConfigError),
-    #[error("cannot start the host: {0}")]
+    #[error("cannot start the host")]
     Host(#[from] HostError),
     #[error("--replay {0}: no such directory (make one with `crawlhost run --once --record DIR`)")]
     NoReplayDir(PathBuf),
-    #[error("cannot read the bus of the test run: {0}")]
+    #[error("cannot read the bus of the test run")]
     Bus(#[from] crate::bus::BusError),
 }
 
@@ -344,7 +344,7 @@ pub async fn test_plugin(opts: &KitOptions) -> Result<Report, KitError> {
             }
             report
                 .checks
-                .push(Check::new(name, Status::Fail, e.to_string()));
+                .push(Check::new(name, Status::Fail, crate::error_text::chain(&e)));
             for rest in [
                 "config",
                 "plan",
@@ -438,7 +438,7 @@ pub async fn test_plugin(opts: &KitOptions) -> Result<Report, KitError> {
                 report.checks.push(Check::new(
                     "plan",
                     Status::Fail,
-                    format!("reload failed: {e}"),
+                    format!("reload failed: {}", crate::error_text::chain(&e)),
                 ));
                 return Ok(report);
             }

@@ -78,7 +78,7 @@ pub async fn scan(engine: &PluginEngine, dir: &Path) -> Result<Scan, RegistryErr
             Err(e) => {
                 let reason = match &e {
                     LoadError::Contract { source, .. } => source.to_string(),
-                    other => other.to_string(),
+                    other => crate::error_text::chain(other),
                 };
                 tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused.");
                 scan.refused.push(Refused { path, reason });

@@ -58,7 +58,7 @@ pub enum TemplateError {
         "cannot find the crawlhost guest SDK (plugins/sdk of a crawlhost checkout); pass --sdk PATH"
     )]
     NoSdk,
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

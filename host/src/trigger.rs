@@ -52,13 +52,13 @@ pub enum TriggerError {
     #[error("plugin `{0}` declares no trigger topics")]
     NoTriggers(String),
     /// A trigger topic the operator did not grant, or one of the host's own.
-    #[error("plugin `{plugin}` may not consume its triggers: {source}")]
+    #[error("plugin `{plugin}` may not consume its triggers")]
     NotAllowed {
         plugin: String,
         #[source]
         source: crate::manifest::ManifestError,
     },
-    #[error("trigger consumer for `{plugin}` failed on the bus: {source}")]
+    #[error("trigger consumer for `{plugin}` failed on the bus")]
     Bus {
         plugin: String,
         #[source]

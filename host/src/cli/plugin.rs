@@ -213,7 +213,7 @@ async fn inspect(settings: Settings, file: &Path, json: bool) -> anyhow::Result<
     let plugin = match engine.load(file).await {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("refused: {e}");
+            eprintln!("refused: {}", crate::error_text::chain(&e));
             return Ok(ExitCode::from(1));
         }
     };

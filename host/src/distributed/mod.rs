@@ -63,7 +63,7 @@ pub use worker::{run_worker, worker_config};
 pub enum DistributedError {
     #[error("distributed mode needs a [kafka] section in crawlhost.toml")]
     NoKafka,
-    #[error("distributed mode: {0}")]
+    #[error("distributed mode")]
     Bus(#[from] BusError),
     #[error("cannot join the workers group: {0}")]
     Consumer(String),

@@ -22,6 +22,11 @@ use crate::trigger::OffsetTracker;
 use super::{DistributedError, ResultMessage, TaskMessage, ensure_topics, kafka_settings};
 use crate::time::now_ms;
 
+/// Publishing a task result waits out any bus outage (the task's offset is
+/// committed only after it lands): 100 ms doubling to 5 s, unbounded.
+const RESULT_RETRY: crate::backoff::Backoff =
+    crate::backoff::Backoff::doubling(Duration::from_millis(100), Duration::from_secs(5));
+
 /// Logs partition assignments, so operators (and tests) see the split.
 struct WorkerContext;
 
@@ -316,11 +321,10 @@ async fn work_one(
     };
     // Retried until it is acknowledged (or stored for forwarding): the
     // offset is committed only after this returns.
-    let mut backoff = Duration::from_millis(100);
+    let mut retry = RESULT_RETRY.start();
     while let Err(e) = ctx.bus.produce(vec![record.clone()]).await {
         tracing::warn!(task = %key, error = %e, "Cannot publish a task result; retrying.");
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        tokio::time::sleep(retry.next_wait()).await;
     }
 }
 

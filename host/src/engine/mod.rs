@@ -74,12 +74,12 @@ pub enum LoadError {
         size: u64,
         limit: u64,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Contract {
         path: PathBuf,
         source: ContractError,
@@ -88,9 +88,9 @@ pub enum LoadError {
     Compile { path: PathBuf, message: String },
     #[error("{path}: cannot be linked against the host: {message}")]
     Link { path: PathBuf, message: String },
-    #[error("{path}: manifest() failed: {source}")]
+    #[error("{path}: manifest() failed")]
     ManifestCall { path: PathBuf, source: SandboxError },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Manifest {
         path: PathBuf,
         source: ManifestError,

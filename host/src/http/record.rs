@@ -75,10 +75,12 @@ pub enum RecordError {
     },
     #[error("recording {path} is unreadable: {message}")]
     Corrupt { path: PathBuf, message: String },
-    #[error("cannot write recording {path}: {source}")]
+    /// The cause is part of the message (a fetch error reaches the plugin
+    /// and the logs as text), so it is not also a `source`.
+    #[error("cannot write recording {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -148,9 +150,9 @@ fn paths(dir: &Path, plugin: &str, fp: &str) -> (PathBuf, PathBuf) {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
-    let err = |source| RecordError::Write {
+    let err = |cause| RecordError::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let tmp = path.with_extension(format!("tmp{}", rand::random::<u32>()));
     std::fs::write(&tmp, bytes).map_err(err)?;
@@ -167,9 +169,9 @@ pub fn save(
     let fp = fingerprint(plugin, request);
     let (json, body) = paths(dir, plugin, &fp);
     if let Some(parent) = json.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| RecordError::Write {
+        std::fs::create_dir_all(parent).map_err(|cause| RecordError::Write {
             path: parent.to_path_buf(),
-            source,
+            cause,
         })?;
     }
     let mut exchange = Exchange {
@@ -196,7 +198,7 @@ pub fn save(
     }
     let text = serde_json::to_vec_pretty(&exchange).map_err(|e| RecordError::Write {
         path: json.clone(),
-        source: std::io::Error::other(e),
+        cause: std::io::Error::other(e),
     })?;
     write_atomic(&json, &text)
 }

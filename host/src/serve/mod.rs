@@ -329,7 +329,7 @@ impl Service {
             Err(e) => {
                 let reason = match &e {
                     LoadError::Contract { source, .. } => source.to_string(),
-                    other => other.to_string(),
+                    other => crate::error_text::chain(other),
                 };
                 tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused; the previous version (if any) keeps serving.");
                 self.metrics
@@ -410,7 +410,9 @@ impl Service {
                 Ok(report) => {
                     tracing::info!(plugin = %name, records = report.records, "Trigger consumer stopped.")
                 }
-                Err(e) => tracing::error!(plugin = %name, error = %e, "Trigger consumer failed."),
+                Err(e) => {
+                    tracing::error!(plugin = %name, error = %crate::error_text::chain(&e), "Trigger consumer failed.")
+                }
             }
         });
         Some(handle.abort_handle())
