@@ -5,6 +5,7 @@ use crate::common;
 
 use crawlhost::engine::LoadError;
 use crawlhost::engine::contract::ContractError;
+use crawlhost::error_text::chain;
 use crawlhost::host::Host;
 
 async fn load_err(host: &Host, path: &std::path::Path) -> LoadError {
@@ -33,15 +34,17 @@ async fn refuses_non_components_other_worlds_and_other_contracts() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("not a component"), "{err}");
+    let msg = chain(&err);
+    assert!(msg.contains("not a component"), "{msg}");
 
     let text = dir.path().join("text.wasm");
     std::fs::write(&text, b"not wasm at all").unwrap();
     let err = load_err(&host, &text).await;
-    assert!(err.to_string().contains("not a WebAssembly file"), "{err}");
+    let msg = chain(&err);
+    assert!(msg.contains("not a WebAssembly file"), "{msg}");
 
     let err = load_err(&host, &common::wasm("wrong-world")).await;
-    let msg = err.to_string();
+    let msg = chain(&err);
     assert!(
         matches!(
             err,
@@ -58,7 +61,7 @@ async fn refuses_non_components_other_worlds_and_other_contracts() {
     );
 
     let err = load_err(&host, &common::wasm("guest_future_contract")).await;
-    let msg = err.to_string();
+    let msg = chain(&err);
     assert!(
         matches!(
             err,

@@ -235,7 +235,7 @@ async fn triggers_need_the_operators_grant() {
         let result = consume(host.run_context(), echo, 1, Until::CaughtUp).await;
         match refused {
             Some(needle) => {
-                let err = result.expect_err(extra).to_string();
+                let err = crawlhost::error_text::chain(&result.expect_err(extra));
                 assert!(
                     err.contains(needle) && err.contains("oliveyoung"),
                     "{extra}: {err}"
