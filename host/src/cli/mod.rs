@@ -153,6 +153,29 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command may fetch pages, and so needs the secrets a fetch
+    /// attaches (`[[http.secrets]]`, `[[browser.secrets]]`, each read from
+    /// its environment variable). The others read the bus, the sink or local
+    /// files, and do not demand variables they never use: `crawlhost tail
+    /// twitter` works without `X_BEARER_TOKEN`. `config check` checks
+    /// everything, secrets included.
+    pub fn fetches(&self) -> bool {
+        match self {
+            Command::Run(_)
+            | Command::Worker
+            | Command::Triggers(_)
+            | Command::Serve(_)
+            | Command::Config { .. } => true,
+            Command::Plugin { command } => matches!(command, PluginCommand::Test { .. }),
+            Command::Plugins { .. }
+            | Command::Tail(_)
+            | Command::Sink(_)
+            | Command::Coverage { .. } => false,
+        }
+    }
+}
+
 /// Read the configuration named on the command line (or the default file),
 /// unchecked.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
@@ -166,7 +189,12 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 /// Run the parsed command line.
 pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
-    let settings = config.clone().validate()?;
+    let checked = if cli.command.fetches() {
+        config.clone()
+    } else {
+        config.clone().without_fetch_secrets()
+    };
+    let settings = checked.validate()?;
     match cli.command {
         Command::Run(args) => run::run(settings, args).await,
         Command::Worker => worker::worker(settings).await,
@@ -281,6 +309,28 @@ mod tests {
     /// Parse a command line (program name added).
     pub(super) fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("crawlhost").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn only_commands_that_fetch_demand_fetch_secrets() {
+        let fetches = |args: &[&str]| parse(args).unwrap().command.fetches();
+        for args in [
+            &["run", "--once"][..],
+            &["worker"],
+            &["serve"],
+            &["config", "check"],
+            &["plugin", "test", "x.wasm"],
+        ] {
+            assert!(fetches(args), "{args:?}");
+        }
+        for args in [
+            &["tail", "twitter"][..],
+            &["plugins", "list"],
+            &["plugin", "inspect", "x.wasm"],
+            &["coverage", "show", "twitter"],
+        ] {
+            assert!(!fetches(args), "{args:?}");
+        }
     }
 
     #[test]

@@ -332,6 +332,17 @@ impl Config {
         )
     }
 
+    /// The configuration without the secrets that fetches attach
+    /// (`[[http.secrets]]`, `[[browser.secrets]]`), for commands that never
+    /// fetch: they should not demand environment variables they do not use.
+    pub fn without_fetch_secrets(mut self) -> Self {
+        self.http.secrets.clear();
+        if let Some(browser) = self.browser.as_mut() {
+            browser.secrets.clear();
+        }
+        self
+    }
+
     /// Check every bound and produce [`Settings`]; secrets come from the
     /// process environment.
     pub fn validate(self) -> Result<Settings, ConfigError> {
@@ -586,6 +597,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("rps"), "{err}");
+    }
+
+    /// Issue 19: `crawlhost tail twitter` refused to read the bus until
+    /// `X_BEARER_TOKEN` was set. A command that never fetches checks the
+    /// configuration without the fetch secrets; one that fetches still
+    /// demands them.
+    #[test]
+    fn commands_that_never_fetch_do_not_demand_fetch_secrets() {
+        let text = "[[http.secrets]]\nhosts = [\"api.x.com\"]\nheader = \"authorization\"\n\
+                    value_env = \"X_BEARER_TOKEN\"\n\
+                    [browser]\n[[browser.secrets]]\nname = \"password\"\n\
+                    hosts = [\"www.instagram.com\"]\nvalue_env = \"INSTAGRAM_PASSWORD\"\n";
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        let unset = |_: &str| None;
+        let err = config
+            .clone()
+            .validate_with(&unset)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("X_BEARER_TOKEN"), "{err}");
+        let settings = config
+            .without_fetch_secrets()
+            .validate_with(&unset)
+            .unwrap();
+        let url = url::Url::parse("https://api.x.com/2/users").unwrap();
+        assert_eq!(settings.http.secrets.for_url(&url).count(), 0);
     }
 
     #[test]
