@@ -49,3 +49,19 @@ pub mod v0_2 {
         },
     });
 }
+
+/// A minimal manifest for unit tests: plugin `name`, version 0.1.0, one
+/// topic named after it, nothing else declared.
+#[cfg(test)]
+pub(crate) fn test_manifest(name: &str) -> PluginManifest {
+    PluginManifest {
+        name: name.into(),
+        version: "0.1.0".into(),
+        description: String::new(),
+        schedule: None,
+        topics: vec![name.into()],
+        hosts: vec![],
+        config: vec![],
+        triggers: vec![],
+    }
+}

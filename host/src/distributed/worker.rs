@@ -336,24 +336,17 @@ mod tests {
     /// message's copy agrees with it.
     #[test]
     fn a_worker_runs_with_its_own_config_and_refuses_another() {
-        use crate::contract::{ConfigKey, PluginManifest};
-        let manifest = PluginManifest {
-            name: "echo".into(),
-            version: "0.1.0".into(),
-            description: String::new(),
-            schedule: None,
-            topics: vec!["echo".into()],
-            hosts: vec!["{base_url}".into()],
-            config: ["base_url", "tasks"]
-                .map(|n| ConfigKey {
-                    name: n.into(),
-                    description: String::new(),
-                    default_value: Some("d".into()),
-                    required: false,
-                })
-                .into(),
-            triggers: vec![],
-        };
+        use crate::contract::ConfigKey;
+        let mut manifest = crate::contract::test_manifest("echo");
+        manifest.hosts = vec!["{base_url}".into()];
+        manifest.config = ["base_url", "tasks"]
+            .map(|n| ConfigKey {
+                name: n.into(),
+                description: String::new(),
+                default_value: Some("d".into()),
+                required: false,
+            })
+            .into();
         let operator: BTreeMap<String, String> =
             [("base_url".to_string(), "http://site".to_string())].into();
         let own = vec![

@@ -130,20 +130,10 @@ fn check_drift(settings: &Settings, scheduled: bool, summary: &mut RunSummary) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::PluginManifest;
     use crate::run::TaskFailure;
 
     fn summary() -> RunSummary {
-        let manifest = PluginManifest {
-            name: "echo".into(),
-            version: "0.1.0".into(),
-            description: String::new(),
-            schedule: None,
-            topics: vec!["echo".into()],
-            hosts: vec![],
-            config: vec![],
-            triggers: vec![],
-        };
+        let manifest = crate::contract::test_manifest("echo");
         RunSummary::empty(&manifest, "echo-1-0001".into(), 1, false)
     }
 

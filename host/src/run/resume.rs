@@ -73,7 +73,7 @@ pub(super) fn resume(u: Unfinished, frontier: &mut Frontier, summary: &mut RunSu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{PluginManifest, Task};
+    use crate::contract::Task;
 
     fn task(key: &str) -> Task {
         Task {
@@ -85,16 +85,7 @@ mod tests {
     }
 
     fn summary(start: &Start) -> RunSummary {
-        let manifest = PluginManifest {
-            name: "echo".into(),
-            version: "0.1.0".into(),
-            description: String::new(),
-            schedule: None,
-            topics: vec!["echo".into()],
-            hosts: vec![],
-            config: vec![],
-            triggers: vec![],
-        };
+        let manifest = crate::contract::test_manifest("echo");
         let (id, at) = start.identity("echo");
         RunSummary::empty(&manifest, id, at, matches!(start, Start::Resume(_)))
     }
