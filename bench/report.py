@@ -97,7 +97,12 @@ def main():
         with open(crawl_path) as f:
             c = json.load(f)
         r = c["runners"]
-        note = f"{c['records']} records each, concurrency {c['concurrency']}, best of {c['repeat']}"
+        recs = c["records"]
+        if isinstance(recs, dict):  # per runner (crawlhost may keep more)
+            recs = ", ".join(f"{k} {'/'.join(map(str, v))}" for k, v in sorted(recs.items()))
+            note = f"records: {recs}; concurrency {c['concurrency']}, best of {c['repeat']}"
+        else:
+            note = f"{recs} records each, concurrency {c['concurrency']}, best of {c['repeat']}"
         for name in ("crawlhost", "scrapy", "original"):
             if name in r:
                 x = r[name]
