@@ -8,46 +8,33 @@ use serde::Deserialize;
 
 use crate::secret::SecretString;
 
-/// `[admin]` in crawlhost.toml.
+/// `[admin]` in crawlhost.toml. A field left out takes its value from
+/// [`AdminConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     /// Serve the admin API in `crawlhost serve`. Default true.
-    #[serde(default = "default_enabled")]
     pub enabled: bool,
     /// Address to bind. Default `127.0.0.1:7878`. A non-loopback address
     /// requires a token.
-    #[serde(default = "default_listen")]
     pub listen: String,
     /// Environment variable holding the bearer token. Default
     /// `CRAWLHOST_ADMIN_TOKEN`; when it is set, every request but `/healthz`
     /// needs `Authorization: Bearer <token>`.
-    #[serde(default = "default_token_env")]
     pub token_env: String,
     /// Names the admin API answers to (the `Host` header) when no token is
     /// set, besides `localhost`, `127.0.0.1`, `[::1]` and the listen
     /// address, e.g. `["crawler.local"]`. Any other name is refused, which
     /// stops DNS rebinding. Default none.
-    #[serde(default)]
     pub hosts: Vec<String>,
-}
-
-fn default_enabled() -> bool {
-    true
-}
-fn default_listen() -> String {
-    "127.0.0.1:7878".to_string()
-}
-fn default_token_env() -> String {
-    "CRAWLHOST_ADMIN_TOKEN".to_string()
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
-            enabled: default_enabled(),
-            listen: default_listen(),
-            token_env: default_token_env(),
+            enabled: true,
+            listen: "127.0.0.1:7878".to_string(),
+            token_env: "CRAWLHOST_ADMIN_TOKEN".to_string(),
             hosts: Vec::new(),
         }
     }
@@ -67,5 +54,22 @@ impl AdminConfig {
             .ok()
             .filter(|t| !t.is_empty())
             .map(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        let empty: AdminConfig = toml::from_str("").unwrap();
+        assert_eq!(
+            toml::to_string(&empty).unwrap(),
+            toml::to_string(&AdminConfig::default()).unwrap()
+        );
+        assert!(empty.enabled);
+        assert_eq!(empty.addr().unwrap().to_string(), "127.0.0.1:7878");
+        assert_eq!(empty.token_env, "CRAWLHOST_ADMIN_TOKEN");
     }
 }

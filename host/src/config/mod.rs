@@ -40,211 +40,146 @@ fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// The whole file.
+/// The whole file. A section left out takes its value from
+/// [`Config::default`] (every section has defaults).
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where plugins and data live.
-    #[serde(default)]
     pub host: HostConfig,
     /// Per-task sandbox limits.
-    #[serde(default)]
     pub sandbox: crate::engine::config::SandboxConfig,
     /// How runs schedule and retry tasks.
-    #[serde(default)]
     pub run: RunConfig,
     /// Outbound HTTP on behalf of plugins.
-    #[serde(default)]
     pub http: crate::http::config::HttpConfig,
     /// The record bus.
-    #[serde(default)]
     pub bus: BusConfig,
     /// Kafka; when absent the embedded bus is used. Owned and checked by
     /// [`crate::bus::kafka`].
-    #[serde(default)]
     pub kafka: Option<crate::bus::kafka::KafkaConfig>,
     /// The S3 sink; owned and checked by [`crate::sink`].
-    #[serde(default)]
     pub sink: Option<crate::sink::SinkConfig>,
     /// The admin API of `crawlhost serve` ([`admin`]).
-    #[serde(default)]
     pub admin: Option<crate::config::admin::AdminConfig>,
     /// The headless browser behind the `browser` capability; absent means
     /// none. Owned and checked by [`crate::browser::config`].
-    #[serde(default)]
     pub browser: Option<crate::browser::BrowserConfig>,
     /// Drift alarms: when a run's field coverage or record counts, compared
     /// with the plugin's last good run, say the site changed. Owned and
     /// checked by [`crate::coverage::drift`].
-    #[serde(default)]
     pub drift: crate::coverage::DriftConfig,
     /// Per-plugin settings, by plugin name.
-    #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
 }
 
-/// `[host]`
+/// `[host]`. A field left out takes its value from [`HostConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct HostConfig {
     /// Directory scanned for `*.wasm` plugins. Relative paths are relative to
     /// the working directory. Default `plugins`.
-    #[serde(default = "default_plugins_dir")]
     pub plugins_dir: PathBuf,
     /// Directory for the embedded bus, plugin state and the compiled-component
     /// cache. Default `.crawlhost`.
-    #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-}
-
-fn default_plugins_dir() -> PathBuf {
-    PathBuf::from("plugins")
-}
-fn default_data_dir() -> PathBuf {
-    PathBuf::from(".crawlhost")
 }
 
 impl Default for HostConfig {
     fn default() -> Self {
         Self {
-            plugins_dir: default_plugins_dir(),
-            data_dir: default_data_dir(),
+            plugins_dir: PathBuf::from("plugins"),
+            data_dir: PathBuf::from(".crawlhost"),
         }
     }
 }
 
-/// `[run]`
+/// `[run]`. A field left out takes its value from [`RunConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     /// Tasks of one plugin in flight at once (async tasks, not threads).
     /// Default 8.
-    #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// Attempts for a task failing with a `retryable` error (timeouts, 5xx),
     /// the first one included. Default 4.
-    #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Attempts for a task failing with a `blocked` error. Default 2.
-    #[serde(default = "default_blocked_max_attempts")]
     pub blocked_max_attempts: u32,
     /// First retry delay in milliseconds; doubles per attempt, with full
     /// jitter. Default 1000.
-    #[serde(default = "default_retry_base_ms")]
     pub retry_base_ms: u64,
     /// Longest retry delay in milliseconds. Default 60000.
-    #[serde(default = "default_retry_max_ms")]
     pub retry_max_ms: u64,
     /// Multiplier on the delay after a `blocked` error. Default 10.
-    #[serde(default = "default_blocked_backoff_factor")]
     pub blocked_backoff_factor: u64,
     /// Distinct tasks one run may create; beyond it follow-ups are refused and
     /// the run is reported as failed (stops endless fan-out). Default 1000000.
-    #[serde(default = "default_max_tasks_per_run")]
     pub max_tasks_per_run: usize,
     /// Bytes (task keys + payloads) of the distinct tasks one run may
     /// accept; beyond it follow-ups are refused and the run is reported as
     /// failed. The frontier and the journal hold every accepted task, so
     /// this bounds what fat follow-ups can fill. Default 268435456 (256 MiB).
-    #[serde(default = "default_max_task_bytes_per_run")]
     pub max_task_bytes_per_run: u64,
-}
-
-fn default_concurrency() -> usize {
-    8
-}
-fn default_max_attempts() -> u32 {
-    4
-}
-fn default_blocked_max_attempts() -> u32 {
-    2
-}
-fn default_retry_base_ms() -> u64 {
-    1000
-}
-fn default_retry_max_ms() -> u64 {
-    60_000
-}
-fn default_blocked_backoff_factor() -> u64 {
-    10
-}
-fn default_max_tasks_per_run() -> usize {
-    1_000_000
-}
-fn default_max_task_bytes_per_run() -> u64 {
-    256 << 20
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
         Self {
-            concurrency: default_concurrency(),
-            max_attempts: default_max_attempts(),
-            blocked_max_attempts: default_blocked_max_attempts(),
-            retry_base_ms: default_retry_base_ms(),
-            retry_max_ms: default_retry_max_ms(),
-            blocked_backoff_factor: default_blocked_backoff_factor(),
-            max_tasks_per_run: default_max_tasks_per_run(),
-            max_task_bytes_per_run: default_max_task_bytes_per_run(),
+            concurrency: 8,
+            max_attempts: 4,
+            blocked_max_attempts: 2,
+            retry_base_ms: 1000,
+            retry_max_ms: 60_000,
+            blocked_backoff_factor: 10,
+            max_tasks_per_run: 1_000_000,
+            max_task_bytes_per_run: 256 << 20,
         }
     }
 }
 
-/// `[bus]`: with no `[kafka]` section the embedded SQLite bus is used.
+/// `[bus]`: with no `[kafka]` section the embedded SQLite bus is used. A
+/// field left out takes its value from [`BusConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct BusConfig {
     /// Partitions of topics the embedded bus creates on first use. Default 1.
-    #[serde(default = "default_partitions")]
     pub partitions: u32,
     /// Topic receiving records whose value is not valid JSON, with the cause
     /// in headers. Default `crawlhost.dead-letter`.
-    #[serde(default = "default_dead_letter_topic")]
     pub dead_letter_topic: String,
-}
-
-fn default_partitions() -> u32 {
-    1
-}
-fn default_dead_letter_topic() -> String {
-    "crawlhost.dead-letter".to_string()
 }
 
 impl Default for BusConfig {
     fn default() -> Self {
         Self {
-            partitions: default_partitions(),
-            dead_letter_topic: default_dead_letter_topic(),
+            partitions: 1,
+            dead_letter_topic: "crawlhost.dead-letter".to_string(),
         }
     }
 }
 
-/// `[plugins.<name>]`
+/// `[plugins.<name>]`. Every field is optional (see
+/// [`PluginConfig::default`]).
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PluginConfig {
     /// Skip this plugin in `run` and `serve`. Default false.
-    #[serde(default)]
     pub disabled: bool,
     /// Values for the plugin's config keys (see `crawlhost plugin inspect`).
-    #[serde(default)]
     pub config: BTreeMap<String, String>,
     /// Overrides `run.concurrency` for this plugin.
-    #[serde(default)]
     pub concurrency: Option<usize>,
     /// Overrides the manifest's cron schedule in `serve`
     /// (`sec min hour day-of-month month day-of-week [year]`); `off` disables
     /// scheduled runs.
-    #[serde(default)]
     pub schedule: Option<String>,
     /// Time zone the schedule is evaluated in (IANA name). Default `UTC`.
-    #[serde(default)]
     pub timezone: Option<String>,
     /// Topics this plugin may consume as `triggers` (another plugin's or
     /// producer's output): a trigger topic not listed here is refused when
     /// its trigger consumer starts. The host's own topics are refused even
     /// when listed. Default none.
-    #[serde(default)]
     pub allow_triggers: Vec<String>,
 }
 
@@ -491,6 +426,54 @@ mod tests {
 
     fn parse(text: &str) -> Result<Settings, ConfigError> {
         Config::parse(text, Path::new("test.toml"))?.validate()
+    }
+
+    /// `T` parsed from an empty table, as the effective TOML it prints.
+    fn empty_and_default<T>() -> (String, String)
+    where
+        T: serde::de::DeserializeOwned + serde::Serialize + Default,
+    {
+        let empty: T = toml::from_str("").unwrap();
+        (
+            toml::to_string(&empty).unwrap(),
+            toml::to_string(&T::default()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        for (name, (empty, default)) in [
+            ("Config", empty_and_default::<Config>()),
+            ("HostConfig", empty_and_default::<HostConfig>()),
+            ("RunConfig", empty_and_default::<RunConfig>()),
+            ("BusConfig", empty_and_default::<BusConfig>()),
+            ("PluginConfig", empty_and_default::<PluginConfig>()),
+        ] {
+            assert_eq!(empty, default, "{name}");
+        }
+        // The defaults the docs promise.
+        let d = Config::default();
+        assert_eq!(
+            (d.host.plugins_dir, d.host.data_dir),
+            (PathBuf::from("plugins"), PathBuf::from(".crawlhost"))
+        );
+        let r = d.run;
+        assert_eq!(
+            (r.concurrency, r.max_attempts, r.blocked_max_attempts),
+            (8, 4, 2)
+        );
+        assert_eq!(
+            (r.retry_base_ms, r.retry_max_ms, r.blocked_backoff_factor),
+            (1000, 60_000, 10)
+        );
+        assert_eq!(
+            (r.max_tasks_per_run, r.max_task_bytes_per_run),
+            (1_000_000, 256 << 20)
+        );
+        assert_eq!(
+            (d.bus.partitions, d.bus.dead_letter_topic.as_str()),
+            (1, "crawlhost.dead-letter")
+        );
     }
 
     #[test]

@@ -23,25 +23,21 @@ fn invalid(field: &str, reason: impl Into<String>) -> SandboxConfigError {
     }
 }
 
-/// `[sandbox]` as written.
+/// `[sandbox]` as written. A field left out takes its value from
+/// [`SandboxConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SandboxConfig {
     /// Linear memory a plugin instance may grow to, in MiB. Default 256.
-    #[serde(default = "default_memory_limit_mb")]
     pub memory_limit_mb: u64,
     /// Wall-clock limit for one `crawl` call, host calls (fetches) included,
     /// in seconds. Default 120.
-    #[serde(default = "default_task_timeout_secs")]
     pub task_timeout_secs: u64,
     /// Wall-clock limit for `manifest` and `plan`, in seconds. Default 30.
-    #[serde(default = "default_plan_timeout_secs")]
     pub plan_timeout_secs: u64,
     /// Records one task may return. Default 100000.
-    #[serde(default = "default_max_records_per_task")]
     pub max_records_per_task: usize,
     /// Follow-up tasks one task may return. Default 100000.
-    #[serde(default = "default_max_follow_ups_per_task")]
     pub max_follow_ups_per_task: usize,
     /// Bytes a plugin may hand the host in one transfer: the whole result of
     /// a call (records and follow-up tasks, counted as the host would hold
@@ -49,19 +45,15 @@ pub struct SandboxConfig {
     /// value). Enforced while the data is copied out of the instance, so a
     /// plugin cannot make the host allocate more, even by pointing many
     /// records at the same bytes. Default 64 MiB.
-    #[serde(default = "default_max_output_bytes_per_task")]
     pub max_output_bytes_per_task: u64,
     /// Bytes of state (keys + values) per plugin. Default 64 MiB.
-    #[serde(default = "default_state_quota_mb")]
     pub state_quota_mb: u64,
     /// Largest plugin file (`.wasm`) the host reads and compiles, in MiB;
     /// a bigger file is refused before compiling (compiling takes time and
     /// memory in proportion). Default 64, at most 1024.
-    #[serde(default = "default_max_plugin_file_mb")]
     pub max_plugin_file_mb: u64,
     /// Use wasmtime's pooling allocator: `auto` (use it when the machine
     /// allows the address-space reservation, else fall back), `on`, `off`.
-    #[serde(default)]
     pub pooling: Pooling,
 }
 
@@ -78,42 +70,17 @@ pub enum Pooling {
     Off,
 }
 
-fn default_memory_limit_mb() -> u64 {
-    256
-}
-fn default_task_timeout_secs() -> u64 {
-    120
-}
-fn default_plan_timeout_secs() -> u64 {
-    30
-}
-fn default_max_records_per_task() -> usize {
-    100_000
-}
-fn default_max_follow_ups_per_task() -> usize {
-    100_000
-}
-fn default_max_output_bytes_per_task() -> u64 {
-    64 * 1024 * 1024
-}
-fn default_state_quota_mb() -> u64 {
-    64
-}
-fn default_max_plugin_file_mb() -> u64 {
-    64
-}
-
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
-            memory_limit_mb: default_memory_limit_mb(),
-            task_timeout_secs: default_task_timeout_secs(),
-            plan_timeout_secs: default_plan_timeout_secs(),
-            max_records_per_task: default_max_records_per_task(),
-            max_follow_ups_per_task: default_max_follow_ups_per_task(),
-            max_output_bytes_per_task: default_max_output_bytes_per_task(),
-            state_quota_mb: default_state_quota_mb(),
-            max_plugin_file_mb: default_max_plugin_file_mb(),
+            memory_limit_mb: 256,
+            task_timeout_secs: 120,
+            plan_timeout_secs: 30,
+            max_records_per_task: 100_000,
+            max_follow_ups_per_task: 100_000,
+            max_output_bytes_per_task: 64 * 1024 * 1024,
+            state_quota_mb: 64,
+            max_plugin_file_mb: 64,
             pooling: Pooling::Auto,
         }
     }
@@ -197,5 +164,33 @@ impl SandboxConfig {
             max_plugin_file_bytes: s.max_plugin_file_mb * 1024 * 1024,
             pooling: s.pooling,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        let empty: SandboxConfig = toml::from_str("").unwrap();
+        assert_eq!(
+            toml::to_string(&empty).unwrap(),
+            toml::to_string(&SandboxConfig::default()).unwrap()
+        );
+        let s = empty.check().unwrap();
+        assert_eq!(s.memory_limit_bytes, 256 << 20);
+        assert_eq!(s.task_timeout, Duration::from_secs(120));
+        assert_eq!(s.plan_timeout, Duration::from_secs(30));
+        assert_eq!(
+            (s.max_records_per_task, s.max_follow_ups_per_task),
+            (100_000, 100_000)
+        );
+        assert_eq!(s.max_output_bytes, 64 << 20);
+        assert_eq!(
+            (s.state_quota_bytes, s.max_plugin_file_bytes),
+            (64 << 20, 64 << 20)
+        );
+        assert_eq!(s.pooling, Pooling::Auto);
     }
 }

@@ -29,103 +29,69 @@ fn invalid(field: &str, reason: impl Into<String>) -> HttpConfigError {
 }
 
 /// `[http]`: outbound HTTP for plugins. The sub-tables are owned by the
-/// `http` modules that enforce them.
+/// `http` modules that enforce them. A field left out takes its value from
+/// [`HttpConfig::default`].
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// `User-Agent` sent on every request; its first word (before `/`) is
     /// the token robots.txt groups are matched against. Default
     /// `crawlhost/<version>`.
-    #[serde(default = "default_user_agent")]
     pub user_agent: String,
     /// Allow requests to loopback, private, link-local and other reserved
     /// addresses (checked after DNS). Off by default (blocks SSRF); fixture
     /// sites on 127.0.0.1 need it on. Cloud metadata endpoints
     /// (169.254.169.254 ...) stay refused even when on.
-    #[serde(default)]
     pub allow_private_addresses: bool,
     /// CIDR ranges reachable whatever their class, e.g. `["127.0.0.0/8"]`:
     /// the narrow form of `allow_private_addresses`, and the only way to
     /// reach a metadata endpoint. Default empty.
-    #[serde(default)]
     pub allowed_private_ranges: Vec<String>,
     /// Largest response body accepted, in bytes, after decompression; a
     /// larger body is cut and the fetch fails naming the limit. Default 16 MiB.
-    #[serde(default = "default_max_response_bytes")]
     pub max_response_bytes: u64,
     /// TCP + TLS connect timeout in seconds. Default 10.
-    #[serde(default = "default_connect_timeout_secs")]
     pub connect_timeout_secs: u64,
     /// Seconds from sending a request to its response headers. Default 20.
-    #[serde(default = "default_first_byte_timeout_secs")]
     pub first_byte_timeout_secs: u64,
     /// Whole-request timeout (connect to last body byte) in seconds, per
     /// attempt. Default 30.
-    #[serde(default = "default_request_timeout_secs")]
     pub request_timeout_secs: u64,
     /// Redirect hops followed; each hop is checked against the allow-list
     /// again. Default 10.
-    #[serde(default = "default_max_redirects")]
     pub max_redirects: u32,
     /// One proxy for every request (`http://host:port`). Unset: the
     /// `http_proxy` / `https_proxy` / `no_proxy` environment variables.
     /// A password in the URL prints as `***`.
-    #[serde(default)]
     pub proxy: Option<UrlWithPassword>,
     /// Per-host rate limit, concurrency, jitter, auto-throttle.
-    #[serde(default)]
     pub politeness: super::politeness::PolitenessConfig,
     /// robots.txt handling.
-    #[serde(default)]
     pub robots: super::robots::RobotsConfig,
     /// Fetch-level retries and the retry budget.
-    #[serde(default)]
     pub retry: super::retry::RetryConfig,
     /// The per-host circuit breaker.
-    #[serde(default)]
     pub circuit: super::retry::CircuitConfig,
     /// Cookie jars.
-    #[serde(default)]
     pub cookies: super::cookies::CookieConfig,
     /// Credentials added to requests for matching hosts, over https only
     /// unless an entry says `allow_http = true`.
-    #[serde(default)]
     pub secrets: Vec<super::secrets::SecretConfig>,
     /// Per-plugin HTTP settings (robots opt-out, proxies), by plugin name.
-    #[serde(default)]
     pub plugins: BTreeMap<String, super::proxy::PluginHttpConfig>,
-}
-
-fn default_user_agent() -> String {
-    format!("crawlhost/{}", env!("CARGO_PKG_VERSION"))
-}
-fn default_max_response_bytes() -> u64 {
-    16 * 1024 * 1024
-}
-fn default_connect_timeout_secs() -> u64 {
-    10
-}
-fn default_first_byte_timeout_secs() -> u64 {
-    20
-}
-fn default_request_timeout_secs() -> u64 {
-    30
-}
-fn default_max_redirects() -> u32 {
-    10
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
-            user_agent: default_user_agent(),
+            user_agent: format!("crawlhost/{}", env!("CARGO_PKG_VERSION")),
             allow_private_addresses: false,
             allowed_private_ranges: Vec::new(),
-            max_response_bytes: default_max_response_bytes(),
-            connect_timeout_secs: default_connect_timeout_secs(),
-            first_byte_timeout_secs: default_first_byte_timeout_secs(),
-            request_timeout_secs: default_request_timeout_secs(),
-            max_redirects: default_max_redirects(),
+            max_response_bytes: 16 * 1024 * 1024,
+            connect_timeout_secs: 10,
+            first_byte_timeout_secs: 20,
+            request_timeout_secs: 30,
+            max_redirects: 10,
             proxy: None,
             politeness: Default::default(),
             robots: Default::default(),
@@ -259,5 +225,30 @@ impl HttpSettings {
             allow_private: self.allow_private_addresses,
             allowed_ranges: self.allowed_private_ranges.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        let empty: HttpConfig = toml::from_str("").unwrap();
+        assert_eq!(
+            toml::to_string(&empty).unwrap(),
+            toml::to_string(&HttpConfig::default()).unwrap()
+        );
+        let s = empty.check(|_| None).unwrap();
+        assert_eq!(
+            s.user_agent,
+            concat!("crawlhost/", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(!s.allow_private_addresses && s.allowed_private_ranges.is_empty());
+        assert_eq!(s.max_response_bytes, 16 << 20);
+        assert_eq!(s.connect_timeout, Duration::from_secs(10));
+        assert_eq!(s.first_byte_timeout, Duration::from_secs(20));
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.max_redirects, 10);
     }
 }

@@ -12,21 +12,16 @@ use cookie_store::CookieStore;
 use serde::Deserialize;
 use url::Url;
 
-/// `[http.cookies]`
+/// `[http.cookies]`. A field left out takes its value from
+/// [`CookieConfig::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CookieConfig {
     /// Keep a cookie jar per plugin run. Default true.
-    #[serde(default = "default_enabled")]
     pub enabled: bool,
     /// Keep persistent cookies across runs, in the plugin's state (counts
     /// toward its quota). Default false.
-    #[serde(default)]
     pub persist: bool,
-}
-
-fn default_enabled() -> bool {
-    true
 }
 
 impl Default for CookieConfig {
@@ -127,6 +122,13 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        let empty: CookieConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, CookieConfig::default());
+        assert!(empty.enabled && !empty.persist);
+    }
 
     #[test]
     fn cookies_follow_domain_and_path() {

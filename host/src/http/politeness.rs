@@ -27,42 +27,34 @@ use url::Url;
 use super::allow::HostPattern;
 use super::evict::{HostTable, Keep, Relevance};
 
-/// `[http.politeness]`
+/// `[http.politeness]`. A field left out takes its value from
+/// [`PolitenessConfig::default`].
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PolitenessConfig {
     /// Requests per second to one host (sustained). Default 1.
-    #[serde(default = "default_requests_per_second")]
     pub requests_per_second: f64,
     /// Requests that may go out back to back before the rate applies.
     /// Default 1 (no bursts).
-    #[serde(default = "default_burst")]
     pub burst: u32,
     /// Requests in flight to one host at once. Default 2.
-    #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// Up to this many milliseconds of random delay before each request.
     /// Default 250.
-    #[serde(default = "default_jitter_ms")]
     pub jitter_ms: u64,
     /// Slow down for slow hosts: keep about
     /// `auto_throttle_target_concurrency` requests in flight by spacing
     /// requests by latency / target (as Scrapy's AutoThrottle). Default false.
-    #[serde(default)]
     pub auto_throttle: bool,
     /// The concurrency auto-throttle aims at. Default 1.0.
-    #[serde(default = "default_target_concurrency")]
     pub auto_throttle_target_concurrency: f64,
     /// Largest spacing auto-throttle sets, in milliseconds. Default 30000.
-    #[serde(default = "default_auto_throttle_max_delay_ms")]
     pub auto_throttle_max_delay_ms: u64,
     /// Overrides for some hosts; the first rule whose patterns match wins.
-    #[serde(default)]
     pub hosts: Vec<HostRuleConfig>,
     /// Hosts whose state (rate limiter, pause, throttle) is kept at most; an
     /// idle host's state is dropped first, a host with a delay still pending
     /// never. Default 10000.
-    #[serde(default = "default_max_hosts")]
     pub max_hosts: usize,
 }
 
@@ -83,40 +75,18 @@ pub struct HostRuleConfig {
     pub concurrency: Option<usize>,
 }
 
-fn default_requests_per_second() -> f64 {
-    1.0
-}
-fn default_burst() -> u32 {
-    1
-}
-fn default_concurrency() -> usize {
-    2
-}
-fn default_jitter_ms() -> u64 {
-    250
-}
-fn default_target_concurrency() -> f64 {
-    1.0
-}
-fn default_auto_throttle_max_delay_ms() -> u64 {
-    30_000
-}
-fn default_max_hosts() -> usize {
-    10_000
-}
-
 impl Default for PolitenessConfig {
     fn default() -> Self {
         Self {
-            requests_per_second: default_requests_per_second(),
-            burst: default_burst(),
-            concurrency: default_concurrency(),
-            jitter_ms: default_jitter_ms(),
+            requests_per_second: 1.0,
+            burst: 1,
+            concurrency: 2,
+            jitter_ms: 250,
             auto_throttle: false,
-            auto_throttle_target_concurrency: default_target_concurrency(),
-            auto_throttle_max_delay_ms: default_auto_throttle_max_delay_ms(),
+            auto_throttle_target_concurrency: 1.0,
+            auto_throttle_max_delay_ms: 30_000,
             hosts: Vec::new(),
-            max_hosts: default_max_hosts(),
+            max_hosts: 10_000,
         }
     }
 }
@@ -439,6 +409,25 @@ impl Politeness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        let empty: PolitenessConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, PolitenessConfig::default());
+        assert_eq!(
+            (empty.requests_per_second, empty.burst, empty.concurrency),
+            (1.0, 1, 2)
+        );
+        assert_eq!((empty.jitter_ms, empty.max_hosts), (250, 10_000));
+        assert!(!empty.auto_throttle);
+        assert_eq!(
+            (
+                empty.auto_throttle_target_concurrency,
+                empty.auto_throttle_max_delay_ms
+            ),
+            (1.0, 30_000)
+        );
+    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()

@@ -24,71 +24,43 @@ use serde::Deserialize;
 
 use super::evict::{Keep, Relevance};
 
-/// `[http.retry]`
+/// `[http.retry]`. A field left out takes its value from
+/// [`RetryConfig::default`].
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryConfig {
     /// Attempts per request (per redirect hop), the first included; 1
     /// disables fetch-level retries. Default 3.
-    #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// First backoff in milliseconds; doubles per attempt, with jitter
     /// (half fixed, half random). Default 250.
-    #[serde(default = "default_base_ms")]
     pub base_ms: u64,
     /// Longest computed backoff in milliseconds. Default 8000.
-    #[serde(default = "default_max_ms")]
     pub max_ms: u64,
     /// No retry starts later than this many seconds after the first attempt
     /// of a request, so one fetch cannot eat a task's deadline. Default 30.
-    #[serde(default = "default_max_elapsed_secs")]
     pub max_elapsed_secs: u64,
     /// A `Retry-After` / `x-rate-limit-reset` wait longer than this is not
     /// waited out: the response goes to the plugin (its task is retried
     /// later by the run) and the host stays paused for the wait. Default 60.
-    #[serde(default = "default_max_retry_after_secs")]
     pub max_retry_after_secs: u64,
     /// Retry budget per host: retries may be at most `budget_min +
     /// budget_ratio x requests` sent to that host by this process. Default 0.2.
-    #[serde(default = "default_budget_ratio")]
     pub budget_ratio: f64,
     /// Retries every host gets regardless of its request count. Default 20.
-    #[serde(default = "default_budget_min")]
     pub budget_min: u64,
-}
-
-fn default_max_attempts() -> u32 {
-    3
-}
-fn default_base_ms() -> u64 {
-    250
-}
-fn default_max_ms() -> u64 {
-    8000
-}
-fn default_max_elapsed_secs() -> u64 {
-    30
-}
-fn default_max_retry_after_secs() -> u64 {
-    60
-}
-fn default_budget_ratio() -> f64 {
-    0.2
-}
-fn default_budget_min() -> u64 {
-    20
 }
 
 impl Default for RetryConfig {
     fn default() -> Self {
         Self {
-            max_attempts: default_max_attempts(),
-            base_ms: default_base_ms(),
-            max_ms: default_max_ms(),
-            max_elapsed_secs: default_max_elapsed_secs(),
-            max_retry_after_secs: default_max_retry_after_secs(),
-            budget_ratio: default_budget_ratio(),
-            budget_min: default_budget_min(),
+            max_attempts: 3,
+            base_ms: 250,
+            max_ms: 8000,
+            max_elapsed_secs: 30,
+            max_retry_after_secs: 60,
+            budget_ratio: 0.2,
+            budget_min: 20,
         }
     }
 }
@@ -113,42 +85,30 @@ impl RetryConfig {
     }
 }
 
-/// `[http.circuit]`
+/// `[http.circuit]`. A field left out takes its value from
+/// [`CircuitConfig::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CircuitConfig {
     /// Consecutive failed attempts (connect errors, timeouts, 429, 5xx) that
     /// open a host's circuit; 0 disables the breaker. Default 8.
-    #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
     /// Seconds an open circuit refuses requests before one trial request is
     /// let through (success closes it, failure opens it again). Default 30.
-    #[serde(default = "default_open_secs")]
     pub open_secs: u64,
     /// Hosts whose circuit and retry budget are kept at most. A host's are
     /// dropped once its circuit is closed and it has not failed for two
     /// `open_secs` (so its budget starts again), healthy hosts first when
     /// full; an open circuit is never dropped. Default 10000.
-    #[serde(default = "default_circuit_max_hosts")]
     pub max_hosts: usize,
-}
-
-fn default_failure_threshold() -> u32 {
-    8
-}
-fn default_open_secs() -> u64 {
-    30
-}
-fn default_circuit_max_hosts() -> usize {
-    10_000
 }
 
 impl Default for CircuitConfig {
     fn default() -> Self {
         Self {
-            failure_threshold: default_failure_threshold(),
-            open_secs: default_open_secs(),
-            max_hosts: default_circuit_max_hosts(),
+            failure_threshold: 8,
+            open_secs: 30,
+            max_hosts: 10_000,
         }
     }
 }
@@ -422,6 +382,31 @@ impl Relevance for HostHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        let retry: RetryConfig = toml::from_str("").unwrap();
+        assert_eq!(retry, RetryConfig::default());
+        assert_eq!(
+            (retry.max_attempts, retry.base_ms, retry.max_ms),
+            (3, 250, 8000)
+        );
+        assert_eq!(
+            (retry.max_elapsed_secs, retry.max_retry_after_secs),
+            (30, 60)
+        );
+        assert_eq!((retry.budget_ratio, retry.budget_min), (0.2, 20));
+        let circuit: CircuitConfig = toml::from_str("").unwrap();
+        assert_eq!(circuit, CircuitConfig::default());
+        assert_eq!(
+            (
+                circuit.failure_threshold,
+                circuit.open_secs,
+                circuit.max_hosts
+            ),
+            (8, 30, 10_000)
+        );
+    }
 
     fn cfg() -> RetryConfig {
         RetryConfig {

@@ -27,48 +27,32 @@ use super::evict::{HostTable, Keep, Relevance};
 /// Largest robots.txt read (the RFC asks parsers to handle at least 500 KiB).
 pub const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 
-/// `[http.robots]`
+/// `[http.robots]`. A field left out takes its value from
+/// [`RobotsConfig::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RobotsConfig {
     /// Fetch, cache and obey robots.txt. Default true. Turn it off for one
     /// plugin with `[http.plugins.<name>] obey_robots = false`.
-    #[serde(default = "default_obey")]
     pub obey: bool,
     /// How long a fetched robots.txt is trusted, in seconds. Default 3600.
-    #[serde(default = "default_cache_secs")]
     pub cache_secs: u64,
     /// A `Crawl-delay` up to this many seconds slows the host's rate limit
     /// down to it; 0 ignores `Crawl-delay`. Default 30.
-    #[serde(default = "default_max_crawl_delay_secs")]
     pub max_crawl_delay_secs: u64,
     /// Origins whose robots.txt is cached at most; when full, expired files
     /// are dropped first, then the least recently used (it is fetched again
     /// when next needed). Default 10000.
-    #[serde(default = "default_max_origins")]
     pub max_origins: usize,
-}
-
-fn default_obey() -> bool {
-    true
-}
-fn default_cache_secs() -> u64 {
-    3600
-}
-fn default_max_crawl_delay_secs() -> u64 {
-    30
-}
-fn default_max_origins() -> usize {
-    10_000
 }
 
 impl Default for RobotsConfig {
     fn default() -> Self {
         Self {
-            obey: default_obey(),
-            cache_secs: default_cache_secs(),
-            max_crawl_delay_secs: default_max_crawl_delay_secs(),
-            max_origins: default_max_origins(),
+            obey: true,
+            cache_secs: 3600,
+            max_crawl_delay_secs: 30,
+            max_origins: 10_000,
         }
     }
 }
@@ -243,6 +227,21 @@ pub fn fresh(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_table_is_the_default() {
+        let empty: RobotsConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, RobotsConfig::default());
+        assert!(empty.obey);
+        assert_eq!(
+            (
+                empty.cache_secs,
+                empty.max_crawl_delay_secs,
+                empty.max_origins
+            ),
+            (3600, 30, 10_000)
+        );
+    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
