@@ -45,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "backoff",
             "time",
             "shutdown",
+            "topic_name",
         ],
     ),
     ("capabilities", &["state", "http", "browser", "guest_log"]),

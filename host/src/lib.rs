@@ -24,6 +24,7 @@
 //! - [`sqlite`]: opening the host's SQLite files (WAL, busy timeout, schema
 //!   under an init lock so simultaneous first starts work).
 //! - [`schedule`]: cron expressions in a time zone: when a run fires.
+//! - [`topic_name`]: Kafka's topic name rule, for manifests and the bus.
 //! - [`shutdown`]: the one stop flag of a command, set by SIGINT/SIGTERM.
 //!
 //! Capabilities: what a plugin can reach, each with its section of
@@ -102,6 +103,7 @@ pub mod sqlite;
 pub mod state;
 pub mod template;
 pub mod time;
+pub mod topic_name;
 pub mod trigger;
 
 #[cfg(test)]

@@ -15,15 +15,10 @@ pub struct ManifestError {
     pub problems: Vec<String>,
 }
 
-/// Kafka's topic name rule: 1..=249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
+/// Kafka's topic name rule ([`crate::topic_name`]): 1..=249 of
+/// `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub fn is_valid_topic(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 249
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    crate::topic_name::is_valid(name)
 }
 
 /// Topics named `crawlhost.*` belong to the host (the dead-letter topic, the
