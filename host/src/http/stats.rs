@@ -1,11 +1,22 @@
 //! Fetch counters: per plugin run (a [`FetchStats`] per run, shared by its
 //! tasks) and, inside it, per host. The run summary reads them through
 //! [`FetchStats::totals`]; a `/metrics` endpoint can read the same snapshot.
+//!
+//! The per-host table is bounded: a run that reaches more than
+//! [`MAX_HOSTS_PER_RUN`] hosts (a plugin allowed `*.example.com` can name
+//! any number) counts the rest under [`OTHER_HOSTS`], so a run summary, and
+//! the last runs `serve` keeps of it, stay small.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// Hosts counted one by one in a run; later hosts share [`OTHER_HOSTS`].
+pub const MAX_HOSTS_PER_RUN: usize = 1_000;
+
+/// The `by_host` key of the hosts past [`MAX_HOSTS_PER_RUN`].
+pub const OTHER_HOSTS: &str = "(other hosts)";
 
 /// Counters of one host within a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -104,7 +115,12 @@ impl FetchStats {
             c.fetch_add(n, Ordering::Relaxed);
         };
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let h = hosts.entry(host.to_string()).or_default();
+        let key = if hosts.contains_key(host) || hosts.len() < MAX_HOSTS_PER_RUN {
+            host
+        } else {
+            OTHER_HOSTS
+        };
+        let h = hosts.entry(key.to_string()).or_default();
         match event {
             Event::Request => {
                 add(&self.requests, 1);
@@ -189,5 +205,22 @@ mod tests {
         assert_eq!(t.throttled_ms, 1500);
         assert_eq!(t.by_host["a:80"].requests, 2);
         assert_eq!(t.by_host["b:443"].throttled_ms, 1500);
+    }
+
+    #[test]
+    fn hosts_past_the_cap_share_one_entry_and_nothing_is_lost() {
+        let s = FetchStats::default();
+        let extra = 250;
+        for i in 0..MAX_HOSTS_PER_RUN + extra {
+            s.count(&format!("h{i}:443"), Event::Request);
+        }
+        // A host counted before the cap keeps its own entry.
+        s.count("h0:443", Event::Request);
+        let t = s.totals();
+        assert_eq!(t.by_host.len(), MAX_HOSTS_PER_RUN + 1);
+        assert_eq!(t.by_host[OTHER_HOSTS].requests, extra as u64);
+        assert_eq!(t.by_host["h0:443"].requests, 2);
+        let per_host: u64 = t.by_host.values().map(|h| h.requests).sum();
+        assert_eq!(per_host, t.requests);
     }
 }
