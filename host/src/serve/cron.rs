@@ -34,7 +34,7 @@ impl Service {
 
     /// Fire due schedules until shutdown.
     pub(super) async fn scheduler(self: Arc<Self>) {
-        let mut shutdown = self.shutdown_tx.subscribe();
+        let mut shutdown = self.stop.subscribe();
         loop {
             if self.stopping() {
                 return;

@@ -34,7 +34,7 @@ pub async fn serve(
     if let Some(listener) = admin {
         let router =
             admin::router(service.clone(), &service.host.settings).map_err(ServeError::Admin)?;
-        let mut stop = service.shutdown_tx.subscribe();
+        let mut stop = service.stop.subscribe();
         tasks.spawn(async move {
             let result = axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
@@ -57,7 +57,7 @@ pub async fn serve(
         )
         .await
         .map_err(|e| ServeError::Sink(crate::error_text::chain(&e)))?;
-        let mut stop = service.shutdown_tx.subscribe();
+        let mut stop = service.stop.subscribe();
         tasks.spawn(async move {
             let result = sink
                 .run(crate::sink::RunMode::Forever, async move {

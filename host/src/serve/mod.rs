@@ -38,7 +38,9 @@ mod table;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
+
+use crate::shutdown::Shutdown;
 use tokio::task::JoinSet;
 
 use crate::host::Host;
@@ -81,7 +83,8 @@ pub struct Service {
     host: Host,
     table: Mutex<Table>,
     pub metrics: Arc<Metrics>,
-    shutdown_tx: watch::Sender<bool>,
+    /// Set by [`Service::shutdown`]; every part of the service watches it.
+    stop: Shutdown,
     /// Wakes the scheduler when the table changed.
     changed: Notify,
     runs: tokio::sync::Mutex<JoinSet<()>>,
@@ -90,12 +93,11 @@ pub struct Service {
 impl Service {
     /// A service over `host` with nothing loaded yet.
     pub fn new(host: Host) -> Arc<Self> {
-        let (shutdown_tx, _) = watch::channel(false);
         Arc::new(Self {
             host,
             table: Mutex::new(Table::default()),
             metrics: Arc::new(Metrics::default()),
-            shutdown_tx,
+            stop: Shutdown::new(),
             changed: Notify::new(),
             runs: tokio::sync::Mutex::new(JoinSet::new()),
         })
@@ -130,11 +132,11 @@ impl Service {
 
     /// Ask every part to stop.
     pub fn shutdown(&self) {
-        self.shutdown_tx.send_replace(true);
+        self.stop.cancel();
         self.changed.notify_one();
     }
 
     fn stopping(&self) -> bool {
-        *self.shutdown_tx.borrow()
+        self.stop.is_cancelled()
     }
 }

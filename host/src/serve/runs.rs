@@ -53,7 +53,7 @@ impl From<&RunSummary> for RunBrief {
 impl Service {
     /// Start a run of `name` in the background.
     pub async fn start_run(self: &Arc<Self>, name: &str) -> Result<String, StartError> {
-        if *self.shutdown_tx.borrow() {
+        if self.stop.is_cancelled() {
             return Err(StartError::ShuttingDown);
         }
         let (current, run_label) = {
@@ -80,7 +80,7 @@ impl Service {
         let request = RunRequest {
             plugin: current,
             input: PlanInput::Scheduled,
-            shutdown: Some(self.shutdown_tx.subscribe()),
+            shutdown: Some(self.stop.subscribe()),
             metrics: Some(self.metrics.plugin(&name)),
         };
         let mut runs = self.runs.lock().await;

@@ -219,7 +219,7 @@ impl Service {
 
     /// Watch the plugins directory and apply changes until shutdown.
     pub(super) async fn watcher(self: Arc<Self>, mut events: mpsc::UnboundedReceiver<PathBuf>) {
-        let mut shutdown = self.shutdown_tx.subscribe();
+        let mut shutdown = self.stop.subscribe();
         loop {
             let first = tokio::select! {
                 p = events.recv() => match p { Some(p) => p, None => return },
