@@ -8,8 +8,9 @@ use anyhow::bail;
 use clap::Subcommand;
 
 use crate::config::Settings;
-use crate::coverage::drift::{PluginCoverage, Snapshot, format_time};
+use crate::coverage::drift::{PluginCoverage, Snapshot};
 use crate::coverage::store::CoverageStore;
+use crate::time::format_time;
 
 use super::lines;
 

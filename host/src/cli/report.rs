@@ -2,9 +2,9 @@
 //! fetches, failed tasks, the fatal cause) and its field coverage with the
 //! drift check and alarms. Text only; printing is the caller's.
 
-use crate::coverage::drift::format_time;
 use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
 use crate::run::RunSummary;
+use crate::time::format_time;
 
 use super::lines;
 

@@ -23,6 +23,7 @@
 //! The `[drift]` section of `crawlhost.toml` ([`DriftConfig`]) sets the
 //! thresholds; [`DriftPolicy`] is its checked form.
 
+use crate::time::format_time;
 use serde::{Deserialize, Serialize};
 
 use super::{RunCoverage, share, thousands};
@@ -381,9 +382,6 @@ pub fn detect(
     }
     alarms
 }
-
-/// A run start time for people (kept here for the report's callers).
-pub use crate::time::format_time;
 
 #[cfg(test)]
 mod tests {
