@@ -94,6 +94,8 @@ impl Host {
                 .browser
                 .clone()
                 .map(|b| crate::browser::Browser::new(b, settings.http.address_policy())),
+            html: settings.html.clone(),
+            selectors: Default::default(),
         });
         // Pool sized for every plugin's concurrency plus load-time instances.
         let instances = (settings.run.concurrency * 4).clamp(16, 1000) as u32;
@@ -119,6 +121,8 @@ impl Host {
             http: Arc::new(HttpClient::new(settings.http.clone())?),
             state: Arc::new(StateStore::in_memory(settings.sandbox.state_quota_bytes)?),
             browser: None,
+            html: settings.html.clone(),
+            selectors: Default::default(),
         });
         Ok(PluginEngine::new(
             settings.sandbox.clone(),

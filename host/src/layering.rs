@@ -48,7 +48,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "topic_name",
         ],
     ),
-    ("capabilities", &["state", "http", "browser", "guest_log"]),
+    (
+        "capabilities",
+        &["state", "http", "html", "browser", "guest_log"],
+    ),
     ("sandbox", &["manifest", "engine", "registry"]),
     ("plumbing", &["bus", "sink", "coverage", "metrics"]),
     ("configuration", &["config"]),

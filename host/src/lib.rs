@@ -36,6 +36,8 @@
 //!   allow-list.
 //! - [`guest_log`]: what a plugin reports on the side: `log` lines and
 //!   `quality` (skipped items).
+//! - [`html`]: the `html` import: documents parsed natively and queried by
+//!   CSS selector through handles, under caps.
 //!
 //! The sandbox:
 //! - [`manifest`]: checks on what a plugin declares (name, version, topics,
@@ -85,6 +87,7 @@ pub mod error_text;
 pub mod guest_log;
 pub mod health;
 pub mod host;
+pub mod html;
 pub mod http;
 pub mod kit;
 #[cfg(test)]

@@ -53,6 +53,8 @@ pub struct Config {
     pub run: RunConfig,
     /// Outbound HTTP on behalf of plugins.
     pub http: crate::http::config::HttpConfig,
+    /// Caps of the `html` capability; owned and checked by [`crate::html`].
+    pub html: crate::html::HtmlConfig,
     /// The record bus.
     pub bus: BusConfig,
     /// Kafka; when absent the embedded bus is used. Owned and checked by
@@ -191,6 +193,7 @@ pub struct Settings {
     pub sandbox: crate::engine::config::SandboxSettings,
     pub run: RunConfig,
     pub http: crate::http::config::HttpSettings,
+    pub html: crate::html::HtmlConfig,
     pub bus: BusConfig,
     /// `[kafka]` as written; [`crate::bus::kafka`] checks it when it connects.
     pub kafka: Option<crate::bus::kafka::KafkaConfig>,
@@ -322,6 +325,9 @@ impl Config {
             .http
             .check(env)
             .map_err(|e| invalid(&e.field, e.reason))?;
+        self.html
+            .validate()
+            .map_err(|e| invalid(&e.field, e.reason))?;
         if self.bus.partitions == 0 || self.bus.partitions > 10_000 {
             return Err(invalid("bus.partitions", "must be between 1 and 10000"));
         }
@@ -374,6 +380,7 @@ impl Config {
             sandbox,
             run: self.run,
             http,
+            html: self.html,
             bus: self.bus,
             kafka: self.kafka,
             sink: self.sink,

@@ -15,7 +15,8 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "crawlhost:plugin/plugin",
-    imports: { default: async | trappable },
+    // `html` is CPU work on data the instance owns: plain calls, no future.
+    imports: { "crawlhost:plugin/html": trappable, default: async | trappable },
     exports: { default: async },
 });
 

@@ -178,6 +178,7 @@ fn link_capabilities(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     crate::http::imports::add_to_linker(linker, |s| &mut s.http)?;
     crate::state::imports::add_to_linker(linker, |s| &mut s.state)?;
     crate::browser::imports::add_to_linker(linker, |s| &mut s.browser)?;
+    crate::html::imports::add_to_linker(linker, |s| &mut s.html)?;
     crate::guest_log::add_to_linker(linker, |s| &mut s.log)
 }
 
@@ -457,6 +458,7 @@ impl PluginEngine {
             ctx.started_at_ms,
             ctx.seed,
             imports_allowed,
+            deadline,
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

@@ -4,12 +4,12 @@
 //! preopened directories, no environment, no arguments, no sockets, a frozen
 //! clock and a seeded random source, stderr captured for trap reports),
 //! memory limits ([`SandboxLimits`]), and one part per capability (`fetch`,
-//! `state`, `browser`, `log`/`quality`), which each capability module
+//! `state`, `browser`, `html`, `log`/`quality`), which each capability module
 //! defines and implements its imports on. The WASI interfaces are linked
 //! only because Rust's standard library imports them; they give a plugin
 //! nothing beyond the contract.
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use wasmtime::component::ResourceTable;
@@ -22,6 +22,7 @@ use super::stderr::TailPipe;
 use crate::browser::{self, Browser};
 use crate::contract::crawlhost::plugin::types;
 use crate::guest_log;
+use crate::html;
 use crate::http::{self, FetchScope, HttpClient};
 use crate::state::{self, StateStore};
 
@@ -148,6 +149,10 @@ pub struct HostServices {
     pub state: Arc<StateStore>,
     /// The browser behind the `browser` import; `None` without `[browser]`.
     pub browser: Option<Arc<Browser>>,
+    /// The caps of the `html` import.
+    pub html: html::HtmlConfig,
+    /// Compiled CSS selectors, shared by every instance.
+    pub selectors: html::Selectors,
 }
 
 /// The store data of one instance: the engine's own (WASI, limits, stderr)
@@ -161,6 +166,7 @@ pub struct HostState {
     pub(crate) http: http::imports::Instance,
     pub(crate) state: state::imports::Instance,
     pub(crate) browser: browser::imports::Instance,
+    pub(crate) html: html::imports::Instance,
     pub(crate) log: guest_log::Instance,
 }
 
@@ -189,7 +195,10 @@ impl HostMonotonicClock for FrozenClock {
 impl HostState {
     /// Fresh state for one call. `seed` makes the guest's randomness
     /// (hash-map seeds) repeatable per task; `imports_allowed` is false
-    /// during `manifest()`, when `fetch`, `state` and `browser` are refused.
+    /// during `manifest()`, when `fetch`, `state` and `browser` are refused;
+    /// `deadline` is when the call ends, which `html` checks during long
+    /// parses and queries.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         services: &HostServices,
         scope: FetchScope,
@@ -198,6 +207,7 @@ impl HostState {
         started_at_ms: i64,
         seed: u64,
         imports_allowed: bool,
+        deadline: Instant,
     ) -> Self {
         let stderr = TailPipe::new(STDERR_CAPTURE);
         let frozen = Duration::from_millis(started_at_ms.max(0) as u64);
@@ -229,6 +239,11 @@ impl HostState {
                 plugin.clone(),
                 scope.allow.clone(),
                 imports_allowed,
+            ),
+            html: html::imports::Instance::new(
+                services.html.clone(),
+                services.selectors.clone(),
+                deadline,
             ),
             log: guest_log::Instance::new(plugin, task.clone()),
             http: http::imports::Instance::new(
