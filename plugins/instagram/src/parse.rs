@@ -38,10 +38,10 @@ pub fn thumbs(items: &[String], grid_url: &str) -> (Vec<Thumb>, Tally) {
         let doc = Document::parse(item);
         for a in doc.select(sel::GRID_LINK).unwrap_or_default() {
             links += 1;
-            let href = a.value().attr("href").unwrap_or_default();
+            let href = a.attr("href").unwrap_or_default();
             let Some(code) = tally.item(
                 || format!("{grid_url} (link #{links}, href `{href}`)"),
-                |i| i.identity("shortcode", shortcode(href)),
+                |i| i.identity("shortcode", shortcode(&href)),
             ) else {
                 continue;
             };
@@ -52,7 +52,7 @@ pub fn thumbs(items: &[String], grid_url: &str) -> (Vec<Thumb>, Tally) {
                 .select_first("img")
                 .ok()
                 .flatten()
-                .and_then(|img| img.value().attr("alt").map(str::to_string))
+                .and_then(|img| img.attr("alt"))
                 .unwrap_or_default();
             out.push(Thumb { code, caption });
         }

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use crawlhost_sdk::CrawlError;
 use crawlhost_sdk::extract::{Item, Missing, Tally};
-use crawlhost_sdk::html::{Document, ElementExt, ElementRef, collapse_whitespace};
+use crawlhost_sdk::html::{Document, Element, ElementExt, collapse_whitespace};
 use serde::{Deserialize, Serialize};
 
 use crate::selectors as sel;
@@ -165,9 +165,8 @@ pub fn parse_category_page(html: &str) -> Result<CategoryPage, CrawlError> {
     let mut brands = Vec::new();
     for input in doc.select(sel::CATEGORY_BRAND_CHECKBOX)? {
         let name = input
-            .value()
             .attr(sel::CATEGORY_BRAND_NAME_ATTR)
-            .map(collapse_whitespace)
+            .map(|v| collapse_whitespace(&v))
             .unwrap_or_default();
         if !name.is_empty() && seen.insert(name.clone()) {
             brands.push(name);
@@ -255,7 +254,7 @@ pub fn parse_brand_list(html: &str) -> Result<BrandList, CrawlError> {
 
 /// A brand anchor's name: its text, else an image's `alt`, else its
 /// `title`, else the last `^` part of its `data-attr`.
-fn brand_anchor_name(link: &ElementRef<'_>) -> Option<String> {
+fn brand_anchor_name(link: &Element) -> Option<String> {
     let text = link.text_trimmed();
     if !text.is_empty() {
         return Some(text);
@@ -351,7 +350,7 @@ fn goods_of(doc: &Document) -> Result<GoodsPage, CrawlError> {
     })
 }
 
-fn read_product(item: &mut Item, card: &ElementRef<'_>) -> Result<Product, Missing> {
+fn read_product(item: &mut Item, card: &Element) -> Result<Product, Missing> {
     let goods_no = item.identity("goods_no", goods_no_of(card))?;
     let name = item.identity("name", product_name_of(card))?;
     let (mut current, mut original) = (
@@ -376,7 +375,7 @@ fn read_product(item: &mut Item, card: &ElementRef<'_>) -> Result<Product, Missi
                 .select_all(sel::DISCOUNT_RATE)
                 .unwrap_or_default()
                 .iter()
-                .any(|e| has_rate(&e.text().collect::<String>())),
+                .any(|e| has_rate(&e.text())),
         sold_out: has(card, sel::SOLD_OUT) || has_text(card, sel::SOLD_OUT_TEXTS),
         rating: item.optional(
             "rating",
@@ -400,7 +399,7 @@ fn read_product(item: &mut Item, card: &ElementRef<'_>) -> Result<Product, Missi
 
 /// The goods number: an anchor's `data-ref-goodsno`, else any element's,
 /// else the `goodsNo` parameter of a product link.
-fn goods_no_of(card: &ElementRef<'_>) -> Option<String> {
+fn goods_no_of(card: &Element) -> Option<String> {
     let valid = |no: &String| !no.is_empty() && no.chars().all(|c| c.is_ascii_alphanumeric());
     for css in [sel::GOODS_LINK, sel::GOODS_NO_ANY] {
         let found = card
@@ -422,7 +421,7 @@ fn goods_no_of(card: &ElementRef<'_>) -> Option<String> {
 
 /// The product name: the name element's text, else the goods anchor's
 /// `data-attr`, else the thumbnail's `alt`.
-fn product_name_of(card: &ElementRef<'_>) -> Option<String> {
+fn product_name_of(card: &Element) -> Option<String> {
     first_text(card, sel::PRODUCT_NAME)
         .or_else(|| {
             card.select_first(sel::PRODUCT_NAME_ATTR_HOLDER)
@@ -443,7 +442,7 @@ fn product_name_of(card: &ElementRef<'_>) -> Option<String> {
 
 /// The text of the first element that one of `selectors` (tried in order)
 /// finds with non-empty text.
-fn first_text(card: &ElementRef<'_>, selectors: &[&str]) -> Option<String> {
+fn first_text(card: &Element, selectors: &[&str]) -> Option<String> {
     selectors.iter().find_map(|css| {
         card.select_first(css)
             .ok()
@@ -454,7 +453,7 @@ fn first_text(card: &ElementRef<'_>, selectors: &[&str]) -> Option<String> {
 }
 
 /// The first amount one of `selectors` (tried in order) yields.
-fn first_amount(card: &ElementRef<'_>, selectors: &[&str]) -> Option<u64> {
+fn first_amount(card: &Element, selectors: &[&str]) -> Option<u64> {
     selectors.iter().find_map(|css| {
         card.select_first(css)
             .ok()
@@ -464,22 +463,18 @@ fn first_amount(card: &ElementRef<'_>, selectors: &[&str]) -> Option<u64> {
 }
 
 /// Whether the card, or an element in it, matches `css`.
-fn has(card: &ElementRef<'_>, css: &str) -> bool {
-    crawlhost_sdk::html::selector(css).is_ok_and(|s| s.matches(card))
-        || card.select_first(css).ok().flatten().is_some()
+fn has(card: &Element, css: &str) -> bool {
+    card.matches(css).unwrap_or(false) || card.select_first(css).ok().flatten().is_some()
 }
 
 /// Whether an element of the card has exactly one of `texts` as its own
 /// text (case and surrounding space ignored): a label such as `일시품절`.
-fn has_text(card: &ElementRef<'_>, texts: &[&str]) -> bool {
-    card.descendants().filter_map(ElementRef::wrap).any(|e| {
-        let own: String = e
-            .children()
-            .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
-            .collect();
-        let own = collapse_whitespace(&own);
+fn has_text(card: &Element, texts: &[&str]) -> bool {
+    let says = |e: &Element| {
+        let own = collapse_whitespace(&e.own_text());
         !own.is_empty() && texts.iter().any(|t| own.eq_ignore_ascii_case(t))
-    })
+    };
+    says(card) || card.select_all("*").unwrap_or_default().iter().any(says)
 }
 
 /// The value of `name` in the query of `href` (`&amp;` already decoded by
@@ -633,10 +628,10 @@ fn money(text: &str) -> Vec<u64> {
 /// money; the lowest is the selling price, the highest (when higher) the
 /// list price. A `data-price` attribute stands in for the selling price
 /// when the text has no marked amount.
-fn price_block(card: &ElementRef<'_>) -> (Option<u64>, Option<u64>) {
+fn price_block(card: &Element) -> (Option<u64>, Option<u64>) {
     let blocks = card.select_all(sel::PRICE_BLOCK).unwrap_or_default();
     for block in &blocks {
-        let amounts = money(&block.text().collect::<String>());
+        let amounts = money(&block.text());
         if let (Some(&low), Some(&high)) = (amounts.iter().min(), amounts.iter().max()) {
             return (Some(low), (high > low).then_some(high));
         }

@@ -1,95 +1,303 @@
-//! CSS selection over HTML, a thin layer over `scraper` that turns selector
-//! mistakes into errors instead of panics and compiles each selector string
-//! once per instance (a plugin selects the same few selectors on every card
-//! of a page; compiling them was a visible share of a page's parse time).
-
-use std::cell::RefCell;
-use std::collections::HashMap;
+//! CSS selection over HTML. Selector mistakes are errors, not panics.
+//!
+//! Inside the host (wasm32) a [`Document`] is parsed by the host's `html`
+//! capability (contract 0.3): the page is parsed natively, once, and every
+//! query is a call that returns element handles, so the plugin carries no
+//! parser and extraction runs at native speed. Natively (a plugin's unit
+//! tests), and in a component built with the `guest-parser` feature (a plugin
+//! for hosts without the capability), the same API runs on `scraper` in
+//! process. Both are html5ever with the same selector engine, so they select
+//! the same elements in the same order.
 
 use crate::CrawlError;
-pub use scraper::ElementRef;
-use scraper::{Html, Selector};
 
-thread_local! {
-    /// Compiled selectors by source text. A plugin instance lives for one
-    /// task, so this holds the few selectors of one page kind; a native
-    /// caller (unit tests) keeps them per thread. Clones share the compiled
-    /// form (reference counted), so a hit costs a lookup and a count bump.
-    static COMPILED: RefCell<HashMap<String, Selector>> = RefCell::new(HashMap::new());
-}
+#[cfg(all(target_arch = "wasm32", not(feature = "guest-parser")))]
+use host as backend;
+#[cfg(any(not(target_arch = "wasm32"), feature = "guest-parser"))]
+use in_process as backend;
 
 /// A parsed HTML document (or fragment: the parser accepts both).
-pub struct Document {
-    html: Html,
-}
+pub struct Document(backend::Document);
 
-/// Compile a CSS selector (or reuse its compiled form: see [`COMPILED`]).
-pub fn selector(css: &str) -> Result<Selector, CrawlError> {
-    if let Some(hit) = COMPILED.with(|c| c.borrow().get(css).cloned()) {
-        return Ok(hit);
-    }
-    let compiled = Selector::parse(css)
-        .map_err(|e| CrawlError::Other(format!("bad selector `{css}`: {e}")))?;
-    COMPILED.with(|c| c.borrow_mut().insert(css.to_string(), compiled.clone()));
-    Ok(compiled)
-}
+/// One element of a [`Document`]; it keeps its document alive.
+pub struct Element(backend::Element);
 
 impl Document {
-    /// Parse HTML; malformed markup is repaired the way browsers do.
+    /// Parse HTML; malformed markup is repaired the way browsers do. A
+    /// document the host refuses (over one of its `[html]` caps) makes every
+    /// query on it fail with the host's reason.
     pub fn parse(text: &str) -> Self {
-        Self {
-            html: Html::parse_document(text),
-        }
+        Self(backend::Document::parse(text))
     }
 
     /// Every element matching `css`, in document order.
-    pub fn select(&self, css: &str) -> Result<Vec<ElementRef<'_>>, CrawlError> {
-        let sel = selector(css)?;
-        Ok(self.html.select(&sel).collect())
+    pub fn select(&self, css: &str) -> Result<Vec<Element>, CrawlError> {
+        Ok(self.0.select(css)?.into_iter().map(Element).collect())
     }
 
     /// The first element matching `css`.
-    pub fn first(&self, css: &str) -> Result<Option<ElementRef<'_>>, CrawlError> {
-        let sel = selector(css)?;
-        Ok(self.html.select(&sel).next())
+    pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
+        Ok(self.0.first(css)?.map(Element))
     }
 }
 
-/// Helpers on elements.
-pub trait ElementExt<'a> {
+impl Element {
+    /// The tag name, lower case.
+    pub fn name(&self) -> String {
+        self.0.name()
+    }
+
+    /// Attribute `name`, as written.
+    pub fn attr(&self, name: &str) -> Option<String> {
+        self.0.attr(name)
+    }
+
+    /// Every attribute as (name, value), in name order.
+    pub fn attrs(&self) -> Vec<(String, String)> {
+        self.0.attrs()
+    }
+
+    /// All text below the element, as written (`textContent`).
+    pub fn text(&self) -> String {
+        self.0.text()
+    }
+
+    /// The text of the element's own text children only.
+    pub fn own_text(&self) -> String {
+        self.0.own_text()
+    }
+
+    /// The element's content as HTML.
+    pub fn inner_html(&self) -> String {
+        self.0.inner_html()
+    }
+
+    /// The element and its content as HTML.
+    pub fn outer_html(&self) -> String {
+        self.0.outer_html()
+    }
+
+    /// Whether the element itself matches `css`.
+    pub fn matches(&self, css: &str) -> Result<bool, CrawlError> {
+        self.0.matches(css)
+    }
+}
+
+/// Queries below an element, and trimmed reads.
+pub trait ElementExt {
     /// Elements below this one matching `css`.
-    fn select_all(&self, css: &str) -> Result<Vec<ElementRef<'a>>, CrawlError>;
+    fn select_all(&self, css: &str) -> Result<Vec<Element>, CrawlError>;
     /// The first element below this one matching `css`.
-    fn select_first(&self, css: &str) -> Result<Option<ElementRef<'a>>, CrawlError>;
+    fn select_first(&self, css: &str) -> Result<Option<Element>, CrawlError>;
     /// All text below the element, whitespace collapsed and trimmed.
     fn text_trimmed(&self) -> String;
     /// An attribute value, trimmed.
     fn attr_trimmed(&self, name: &str) -> Option<String>;
 }
 
-impl<'a> ElementExt<'a> for ElementRef<'a> {
-    fn select_all(&self, css: &str) -> Result<Vec<ElementRef<'a>>, CrawlError> {
-        let sel = selector(css)?;
-        Ok(self.select(&sel).collect())
+impl ElementExt for Element {
+    fn select_all(&self, css: &str) -> Result<Vec<Element>, CrawlError> {
+        Ok(self.0.select(css)?.into_iter().map(Element).collect())
     }
 
-    fn select_first(&self, css: &str) -> Result<Option<ElementRef<'a>>, CrawlError> {
-        let sel = selector(css)?;
-        Ok(self.select(&sel).next())
+    fn select_first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
+        Ok(self.0.first(css)?.map(Element))
     }
 
     fn text_trimmed(&self) -> String {
-        collapse_whitespace(&self.text().collect::<String>())
+        collapse_whitespace(&self.0.text())
     }
 
     fn attr_trimmed(&self, name: &str) -> Option<String> {
-        self.value().attr(name).map(|v| v.trim().to_string())
+        self.0.attr(name).map(|v| v.trim().to_string())
     }
 }
 
 /// Collapse runs of whitespace to one space and trim the ends.
 pub fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The host's `html` capability: handles into a document the host parsed.
+#[cfg(all(target_arch = "wasm32", not(feature = "guest-parser")))]
+mod host {
+    use crate::CrawlError;
+    use crate::bindings::crawlhost::plugin::html as raw;
+
+    pub struct Document(Result<raw::Document, CrawlError>);
+    pub struct Element(raw::Element);
+
+    impl Document {
+        pub fn parse(text: &str) -> Self {
+            Self(raw::Document::parse(text))
+        }
+
+        fn doc(&self) -> Result<&raw::Document, CrawlError> {
+            self.0.as_ref().map_err(Clone::clone)
+        }
+
+        pub fn select(&self, css: &str) -> Result<Vec<Element>, CrawlError> {
+            Ok(self.doc()?.select(css)?.into_iter().map(Element).collect())
+        }
+
+        pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
+            Ok(self.doc()?.select_first(css)?.map(Element))
+        }
+    }
+
+    impl Element {
+        pub fn name(&self) -> String {
+            self.0.name()
+        }
+        pub fn attr(&self, name: &str) -> Option<String> {
+            self.0.attr(name)
+        }
+        pub fn attrs(&self) -> Vec<(String, String)> {
+            self.0.attrs()
+        }
+        pub fn text(&self) -> String {
+            self.0.text()
+        }
+        pub fn own_text(&self) -> String {
+            self.0.own_text()
+        }
+        pub fn inner_html(&self) -> String {
+            self.0.inner_html()
+        }
+        pub fn outer_html(&self) -> String {
+            self.0.outer_html()
+        }
+        pub fn matches(&self, css: &str) -> Result<bool, CrawlError> {
+            self.0.matches(css)
+        }
+        pub fn select(&self, css: &str) -> Result<Vec<Element>, CrawlError> {
+            Ok(self.0.select(css)?.into_iter().map(Element).collect())
+        }
+        pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
+            Ok(self.0.select_first(css)?.map(Element))
+        }
+    }
+}
+
+/// `scraper` in this process: native unit tests, and components built with
+/// the `guest-parser` feature.
+#[cfg(any(not(target_arch = "wasm32"), feature = "guest-parser"))]
+mod in_process {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    use ego_tree::NodeId;
+    use scraper::{ElementRef, Html, Selector};
+
+    use crate::CrawlError;
+
+    thread_local! {
+        /// Compiled selectors by source text: a plugin selects the same few
+        /// selectors on every card of a page.
+        static COMPILED: RefCell<HashMap<String, Selector>> = RefCell::new(HashMap::new());
+    }
+
+    fn selector(css: &str) -> Result<Selector, CrawlError> {
+        if let Some(hit) = COMPILED.with(|c| c.borrow().get(css).cloned()) {
+            return Ok(hit);
+        }
+        // The host's wording, so errors read the same either way.
+        let compiled = Selector::parse(css)
+            .map_err(|e| CrawlError::Parse(format!("invalid CSS selector `{css}`: {e}")))?;
+        COMPILED.with(|c| c.borrow_mut().insert(css.to_string(), compiled.clone()));
+        Ok(compiled)
+    }
+
+    pub struct Document(Rc<Html>);
+    pub struct Element {
+        html: Rc<Html>,
+        id: NodeId,
+    }
+
+    impl Document {
+        pub fn parse(text: &str) -> Self {
+            Self(Rc::new(Html::parse_document(text)))
+        }
+
+        fn wrap(&self, e: ElementRef<'_>) -> Element {
+            Element {
+                html: self.0.clone(),
+                id: e.id(),
+            }
+        }
+
+        pub fn select(&self, css: &str) -> Result<Vec<Element>, CrawlError> {
+            let sel = selector(css)?;
+            Ok(self.0.select(&sel).map(|e| self.wrap(e)).collect())
+        }
+
+        pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
+            let sel = selector(css)?;
+            Ok(self.0.select(&sel).next().map(|e| self.wrap(e)))
+        }
+    }
+
+    impl Element {
+        fn get(&self) -> ElementRef<'_> {
+            ElementRef::wrap(self.html.tree.get(self.id).expect("node of its own tree"))
+                .expect("an element")
+        }
+
+        fn wrap(&self, e: ElementRef<'_>) -> Element {
+            Element {
+                html: self.html.clone(),
+                id: e.id(),
+            }
+        }
+
+        pub fn name(&self) -> String {
+            self.get().value().name().to_string()
+        }
+        pub fn attr(&self, name: &str) -> Option<String> {
+            let e = self.get();
+            match e.value().attr(name) {
+                Some(v) => Some(v.to_string()),
+                None => e
+                    .value()
+                    .attr(&name.to_ascii_lowercase())
+                    .map(str::to_string),
+            }
+        }
+        pub fn attrs(&self) -> Vec<(String, String)> {
+            self.get()
+                .value()
+                .attrs()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        }
+        pub fn text(&self) -> String {
+            self.get().text().collect()
+        }
+        pub fn own_text(&self) -> String {
+            self.get()
+                .children()
+                .filter_map(|c| c.value().as_text().map(|t| &**t))
+                .collect()
+        }
+        pub fn inner_html(&self) -> String {
+            self.get().inner_html()
+        }
+        pub fn outer_html(&self) -> String {
+            self.get().html()
+        }
+        pub fn matches(&self, css: &str) -> Result<bool, CrawlError> {
+            Ok(selector(css)?.matches(&self.get()))
+        }
+        pub fn select(&self, css: &str) -> Result<Vec<Element>, CrawlError> {
+            let sel = selector(css)?;
+            Ok(self.get().select(&sel).map(|e| self.wrap(e)).collect())
+        }
+        pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
+            let sel = selector(css)?;
+            Ok(self.get().select(&sel).next().map(|e| self.wrap(e)))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -103,18 +311,28 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].text_trimmed(), "one two");
         assert_eq!(items[0].attr_trimmed("data-x").as_deref(), Some("a"));
-        assert!(doc.select("li[").is_err());
+        assert_eq!(items[0].attr("DATA-X").as_deref(), Some(" a "));
+        let err = doc.select("li[").err().unwrap();
+        assert!(
+            matches!(&err, CrawlError::Parse(m) if m.contains("`li[`")),
+            "{err:?}"
+        );
     }
 
     #[test]
-    fn cached_selectors_match_like_fresh_ones() {
-        let doc = Document::parse("<p class=a>1</p><p class=b>2</p><p class=a>3</p>");
-        for _ in 0..3 {
-            assert_eq!(doc.select("p.a").unwrap().len(), 2);
-            assert_eq!(doc.select("p.b").unwrap().len(), 1);
-        }
-        // A bad selector is refused every time, not cached as something.
-        assert!(selector("p[").is_err());
-        assert!(selector("p[").is_err());
+    fn elements_outlive_their_document_value_and_read_the_same_tree() {
+        let items = {
+            let doc = Document::parse("<p class=a>1 <b>x</b></p><p class=b>2</p><p class=a>3</p>");
+            doc.select("p").unwrap()
+        };
+        assert_eq!(items.len(), 3);
+        assert!(items[0].matches("p.a").unwrap());
+        assert!(!items[1].matches("p.a").unwrap());
+        assert_eq!(items[0].own_text(), "1 ");
+        assert_eq!(items[0].text(), "1 x");
+        assert_eq!(items[0].select_all("b").unwrap()[0].name(), "b");
+        assert_eq!(items[0].inner_html(), "1 <b>x</b>");
+        assert_eq!(items[2].outer_html(), "<p class=\"a\">3</p>");
+        assert_eq!(items[1].attrs(), vec![("class".into(), "b".into())]);
     }
 }

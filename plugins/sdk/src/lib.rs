@@ -8,7 +8,8 @@
 //!   (contract 0.2), with credentials typed by the host.
 //! - [`http`]: requests with query building, status checks that map to the
 //!   host's retry policy, charset-aware text decoding.
-//! - [`html`]: CSS selection over a parsed document (`scraper`).
+//! - [`html`]: CSS selection over a document the host parses (the `html`
+//!   capability), or `scraper` in process natively.
 //! - [`extract`]: identity vs optional fields: items that lack an identity
 //!   field are skipped and counted, optional fields become `None`, misses
 //!   are tallied and reported to the host.
