@@ -1,20 +1,27 @@
 """Crawl throughput: crawlhost (fetch -> wasm parse -> bus) against Scrapy and
 the original urllib + BeautifulSoup + multiprocessing crawler, on the
-Oliveyoung fixture site with politeness off. Each runner gets a fresh
-fixture-site process (its own process, the same seed) per repeat, so the
-site's per-instance faults hit every runner alike.
+Oliveyoung fixture site with politeness off, its catalogue multiplied by
+--scale (so a run measures throughput, not start-up). Each runner gets a
+fresh fixture-site process (its own process, the same seed and scale) per
+repeat, so the site's per-instance faults hit every runner alike.
 
 Pages/s = HTTP requests answered / crawl seconds. Crawl seconds exclude
 process start-up (Python imports; crawlhost reads its compiled plugin from a
 warm cache), and the wall time including start-up is reported alongside.
-Fails loudly when the runners disagree on the record count.
+CPU ms/page = user + system CPU of the runner's process tree (its own
+threads and every child it waited for, e.g. the original crawler's
+multiprocessing pool; start-up included) / pages; the fixture site's own CPU
+per page, over the same run, shows whether the site was the limit.
+Fails loudly when the runners' record or page counts do not add up.
 
 Writes the figures as JSON to --out; scripts/bench.sh prints the table."""
 
 import argparse
 import json
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,15 +34,22 @@ def target_dir():
     return os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 
 
+def children_cpu():
+    """User + system CPU seconds of this process's children that have ended
+    and been waited for (each with its own waited-for children)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 class Fixture:
     """fixture-site in its own process, on a free loopback port."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, scale):
         self.dir = tempfile.mkdtemp(prefix="bench-fixture-")
         url_file = os.path.join(self.dir, "url")
         self.proc = subprocess.Popen(
             [os.path.join(target_dir(), "release", "fixture-site"), "--addr", "127.0.0.1:0",
-             "--url-file", url_file, "--seed", str(seed)],
+             "--url-file", url_file, "--seed", str(seed), "--scale", str(scale)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while not os.path.exists(url_file):
@@ -48,6 +62,13 @@ class Fixture:
         with open(url_file) as f:
             self.url = f.read().strip()
 
+    def cpu(self):
+        """User + system CPU seconds the server has used so far, all threads
+        (utime and stime of /proc/<pid>/stat)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # fields[0] is field 3
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self):
         self.proc.terminate()
         try:
@@ -58,7 +79,27 @@ class Fixture:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def crawlhost_config(work, base_url, concurrency):
+def html_caps(crawlhost):
+    """`[html]` with the per-query caps lifted, for a host whose plugins
+    parse through its `html` capability: at scale 40 the brand list alone
+    has 24,000 brand links, past the default `max_results`. Empty for a
+    host without the capability (it refuses the section)."""
+    caps = "[html]\nmax_results = 10000000\nmax_elements = 10000000\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+        f.write(caps)
+        f.flush()
+        p = subprocess.run([crawlhost, "--config", f.name, "config", "check"], capture_output=True)
+    return caps if p.returncode == 0 else ""
+
+
+def crawlhost_config(work, base_url, concurrency, extra=""):
+    # Limits not set here stay at their defaults (at scale 40 no task fails; by
+    # count none binds up to scale 100):
+    # [run] max_tasks_per_run (1,000,000; a run has under 400 tasks per unit of
+    # scale), [sandbox] max_follow_ups_per_task (100,000; the brand list
+    # schedules 300 per unit) and task_timeout_secs (120 s per task, not per
+    # run), [http] max_response_bytes (16 MiB; the brand list, the largest
+    # page, is 2 MB at scale 40).
     return f"""[host]
 plugins_dir = "{work}/plugins"
 data_dir = "{work}/data"
@@ -78,10 +119,10 @@ concurrency = {concurrency}
 max_attempts = 1
 [plugins.oliveyoung]
 config = {{ base_url = "{base_url}" }}
-"""
+{extra}"""
 
 
-def run_crawlhost(base_url, concurrency, cache):
+def run_crawlhost(crawlhost, plugin, base_url, concurrency, cache, extra):
     """One `crawlhost run --once --json` in a fresh data directory whose
     compile cache is shared across repeats (so a run does not compile)."""
     work = tempfile.mkdtemp(prefix="bench-crawlhost-")
@@ -89,14 +130,13 @@ def run_crawlhost(base_url, concurrency, cache):
         os.makedirs(f"{work}/plugins")
         os.makedirs(f"{work}/data")
         os.symlink(cache, f"{work}/data/cache")
-        shutil.copy(os.path.join(target_dir(), "wasm32-wasip2", "release", "oliveyoung.wasm"),
-                    f"{work}/plugins/oliveyoung.wasm")
+        shutil.copy(plugin, f"{work}/plugins/oliveyoung.wasm")
         conf = f"{work}/crawlhost.toml"
         with open(conf, "w") as f:
-            f.write(crawlhost_config(work, base_url, concurrency))
+            f.write(crawlhost_config(work, base_url, concurrency, extra))
         started = time.perf_counter()
         p = subprocess.run(
-            [os.path.join(target_dir(), "release", "crawlhost"), "--config", conf, "run", "--once",
+            [crawlhost, "--config", conf, "run", "--once",
              "--json", "--quiet", "--plugin", "oliveyoung"],
             capture_output=True, text=True, env={**os.environ, "RUST_LOG": "error"})
         wall = time.perf_counter() - started
@@ -141,23 +181,29 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--python", required=True, help="the bench venv's python")
     ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--scale", type=int, default=40,
+                    help="fixture-site --scale: the catalogue times N (1 = 720 pages)")
     ap.add_argument("--only", default="crawlhost,scrapy,original")
+    ap.add_argument("--crawlhost", default=os.path.join(target_dir(), "release", "crawlhost"))
+    ap.add_argument("--plugin", default=os.path.join(target_dir(), "wasm32-wasip2", "release", "oliveyoung.wasm"))
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
     cache = tempfile.mkdtemp(prefix="bench-cache-")
+    extra = html_caps(args.crawlhost)
     runners = {
-        "crawlhost": lambda url: run_crawlhost(url, args.concurrency, cache),
+        "crawlhost": lambda url: run_crawlhost(args.crawlhost, args.plugin, url, args.concurrency, cache, extra),
         "scrapy": lambda url: run_peer(args.python, "scrapy_peer.py", url, args.concurrency),
         "original": lambda url: run_peer(args.python, "original_bs4.py", url, args.concurrency),
     }
     chosen = [r for r in args.only.split(",") if r]
     try:
         if "crawlhost" in chosen:
-            # Warm-up: fills the compile cache; not counted.
-            fx = Fixture(args.seed)
+            # Warm-up: fills the compile cache; not counted (scale 1: only
+            # the cache matters).
+            fx = Fixture(args.seed, 1)
             try:
                 runners["crawlhost"](fx.url)
             finally:
@@ -167,13 +213,21 @@ def main():
         # over every runner rather than landing on one.
         for i in range(args.repeat):
             for name in chosen:
-                fx = Fixture(args.seed)
+                fx = Fixture(args.seed, args.scale)
                 try:
+                    # The runner is the only child waited for in between
+                    # (the fixture is reaped after), so the delta is its tree.
+                    cpu, site_cpu = children_cpu(), fx.cpu()
                     r = runners[name](fx.url)
+                    r["cpu_seconds"] = children_cpu() - cpu
+                    r["site_cpu_seconds"] = fx.cpu() - site_cpu
                 finally:
                     fx.close()
+                r["cpu_ms_per_page"] = 1000 * r["cpu_seconds"] / r["pages"]
+                r["site_cpu_ms_per_page"] = 1000 * r["site_cpu_seconds"] / r["pages"]
                 print(f"  crawl {name} #{i + 1}: {r['pages']} pages, {r['records']} records, "
-                      f"{r['seconds']:.2f} s ({r['pages'] / r['seconds']:.0f} pages/s), wall {r['wall']:.2f} s",
+                      f"{r['seconds']:.2f} s ({r['pages'] / r['seconds']:.0f} pages/s), wall {r['wall']:.2f} s, "
+                      f"CPU {r['cpu_ms_per_page']:.2f} ms/page, fixture CPU {r['site_cpu_ms_per_page']:.2f} ms/page",
                       file=sys.stderr)
                 runs[name].append(r)
     finally:
@@ -202,7 +256,7 @@ def main():
     # crawlhost also fetches robots.txt once (the peers do not).
     if peer_pages and "crawlhost" in pages and min(pages["crawlhost"]) - 1 < min(peer_pages):
         sys.exit(f"crawlhost fetched fewer pages than the peers: {pages}")
-    result = {"concurrency": args.concurrency, "repeat": args.repeat, "seed": args.seed,
+    result = {"concurrency": args.concurrency, "repeat": args.repeat, "seed": args.seed, "scale": args.scale,
               "records": {k: sorted(v) for k, v in records.items()}, "pages": {k: sorted(v) for k, v in pages.items()},
               "runners": {}}
     for name, rs in runs.items():
@@ -213,6 +267,9 @@ def main():
             "pages_per_s": best["pages"] / best["seconds"],
             "pages_per_s_median": med["pages"] / med["seconds"],
             "wall_median": sorted(r["wall"] for r in rs)[len(rs) // 2],
+            "cpu_ms_per_page": statistics.median(r["cpu_ms_per_page"] for r in rs),
+            "site_cpu_ms_per_page": statistics.median(r["site_cpu_ms_per_page"] for r in rs),
+            "runs": rs,
         }
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)

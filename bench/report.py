@@ -82,12 +82,33 @@ def sink_rows(path, verdict):
     return rows
 
 
+def crawl_table(c):
+    """The crawl runners side by side: throughput, crawlhost's lead, CPU per
+    page of the runner and of the fixture site in the same run."""
+    r = c["runners"]
+    head = ("crawl runner", "pages", "seconds", "pages/s", "ratio (crawlhost / runner)", "CPU ms/page", "fixture CPU ms/page")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    own = r.get("crawlhost", {}).get("pages_per_s")
+    for name in ("crawlhost", "scrapy", "original"):
+        if name not in r:
+            continue
+        x = r[name]
+        ratio = f"{own / x['pages_per_s']:.1f}x" if own and name != "crawlhost" else ""
+        pps = f"{x['pages_per_s']:.0f} (median {x['pages_per_s_median']:.0f})"
+        lines.append(f"| {name} | {x['pages']:,} | {x['seconds_best']:.1f} | {pps} | {ratio} | "
+                     f"{x['cpu_ms_per_page']:.2f} | {x['site_cpu_ms_per_page']:.2f} |")
+    recs = ", ".join(f"{k} {'/'.join(f'{n:,}' for n in v)}" for k, v in sorted(c["records"].items()))
+    return (f"Crawl: fixture-site seed {c['seed']}, scale {c['scale']}; records {recs}; "
+            f"concurrency {c['concurrency']}, best of {c['repeat']} (CPU: median)\n\n" + "\n".join(lines) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
     ap.add_argument("--criterion", required=True)
     args = ap.parse_args()
     rows = []  # (figure, value, ratio, goal, verdict)
+    crawl = ""
 
     def verdict(ok):
         return "meets" if ok else "MISSES"
@@ -97,16 +118,7 @@ def main():
         with open(crawl_path) as f:
             c = json.load(f)
         r = c["runners"]
-        recs = c["records"]
-        if isinstance(recs, dict):  # per runner (crawlhost may keep more)
-            recs = ", ".join(f"{k} {'/'.join(map(str, v))}" for k, v in sorted(recs.items()))
-            note = f"records: {recs}; concurrency {c['concurrency']}, best of {c['repeat']}"
-        else:
-            note = f"{recs} records each, concurrency {c['concurrency']}, best of {c['repeat']}"
-        for name in ("crawlhost", "scrapy", "original"):
-            if name in r:
-                x = r[name]
-                rows.append((f"crawl {name} (pages/s)", f"{x['pages_per_s']:.0f} (median {x['pages_per_s_median']:.0f}; {x['pages']} pages in {x['seconds_best']:.2f} s)", "", "", note))
+        crawl = crawl_table(c)
         if "crawlhost" in r:
             h = r["crawlhost"]["pages_per_s"]
             if "scrapy" in r:
@@ -139,7 +151,7 @@ def main():
     if os.path.exists(mpath):
         with open(mpath) as f:
             machine = f.read()
-    text = machine + "\n" + "\n".join(lines) + "\n"
+    text = machine + "\n" + (crawl + "\n" if crawl else "") + "\n".join(lines) + "\n"
     with open(os.path.join(args.dir, "table.md"), "w") as f:
         f.write(text)
     print()

@@ -4,7 +4,10 @@
 # (BENCHMARKS.md explains them). Not part of `make test`.
 #
 #   BENCH_CONCURRENCY  tasks/requests in flight, every runner (default 16)
-#   BENCH_REPEAT       crawl runs per runner, interleaved (default 3)
+#   BENCH_SCALE        fixture-site --scale of the crawl (default 40: 28,800
+#                      pages, ~30 s for crawlhost, 2.5-5 min for each peer)
+#   BENCH_REPEAT       runs per runner, interleaved (default 1 for the crawl,
+#                      3 for the sink parts)
 #   BENCH_QUICK=1      short criterion runs (for trying the setup out)
 #   BENCH_ONLY         any of crawl,sandbox,sink,memory (default all four)
 #   BENCH_SINK_RECORDS records in the sink throughput topic (default 200000)
@@ -14,6 +17,8 @@ source scripts/setup.sh
 
 JOBS="${JOBS:-2}"
 CONCURRENCY="${BENCH_CONCURRENCY:-16}"
+SCALE="${BENCH_SCALE:-40}"
+CRAWL_REPEAT="${BENCH_REPEAT:-1}"
 REPEAT="${BENCH_REPEAT:-3}"
 ONLY="${BENCH_ONLY:-crawl,sandbox,sink,memory}"
 TARGET="${CARGO_TARGET_DIR:-target}"
@@ -36,9 +41,9 @@ make --no-print-directory plugins guests JOBS="$JOBS"
 } > "$OUT/machine.txt"
 
 if [[ ",$ONLY," == *",crawl,"* ]]; then
-  log "bench: crawl throughput (crawlhost vs Scrapy vs urllib+BeautifulSoup), concurrency $CONCURRENCY, $REPEAT runs each"
+  log "bench: crawl throughput (crawlhost vs Scrapy vs urllib+BeautifulSoup), scale $SCALE, concurrency $CONCURRENCY, $CRAWL_REPEAT runs each"
   .venv-bench/bin/python bench/crawl.py --python .venv-bench/bin/python \
-    --concurrency "$CONCURRENCY" --repeat "$REPEAT" --out "$OUT/crawl.json"
+    --concurrency "$CONCURRENCY" --repeat "$CRAWL_REPEAT" --scale "$SCALE" --out "$OUT/crawl.json"
 fi
 
 if [[ ",$ONLY," == *",sandbox,"* ]]; then

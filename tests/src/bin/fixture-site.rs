@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use crawlhost_tests::oliveyoung::{Mutation, Site, serve};
+use crawlhost_tests::oliveyoung::{MAX_SCALE, Mutation, Site, serve};
 
 /// Serve a deterministic, seeded imitation of www.oliveyoung.co.kr
 /// (24 categories, 300 brands, 5,000 products, with deliberate faults) on a
@@ -23,6 +23,11 @@ struct Args {
     /// Seed of the generated site: the same seed serves the same site.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Multiply the Oliveyoung catalogue (categories, brands, products and
+    /// the deliberate faults) by N, for benchmarks that should measure
+    /// throughput rather than start-up; 1 is the usual site, byte for byte.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = parse_scale)]
+    scale: usize,
     /// Serve the Oliveyoung catalogue with its optional markup perturbed,
     /// to see how a crawler copes with a site change: price-markup,
     /// rating-removed, soldout-renamed, discount-moved, card-wrapper,
@@ -58,7 +63,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let started = std::time::Instant::now();
-    let site = Site::generate(args.seed).with_mutation(args.drift);
+    let site = Site::generate_scaled(args.seed, args.scale).with_mutation(args.drift);
     let generated_in = started.elapsed();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -152,8 +157,9 @@ async fn main() -> anyhow::Result<()> {
         None => println!("fixture site listening on {base_url}"),
     }
     eprintln!(
-        "seed {}: {} categories, {} brands, {} products, generated in {generated_in:?}",
+        "seed {} scale {}: {} categories, {} brands, {} products, generated in {generated_in:?}",
         site.seed(),
+        site.scale(),
         site.categories().len(),
         site.brands().len(),
         site.products().len()
@@ -162,6 +168,13 @@ async fn main() -> anyhow::Result<()> {
     serve(Arc::new(site), listener)
         .await
         .context("the fixture site stopped")
+}
+
+fn parse_scale(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_SCALE).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_SCALE}")),
+    }
 }
 
 fn parse_mutation(name: &str) -> Result<Mutation, String> {

@@ -271,7 +271,7 @@ impl AltSite {
                 "<li><a class=\"menu-small\" data-attr='공통^드로우^{attr}' data-ref-dispcatno=\"{no}\" href=\"javascript:common.link.moveCategory('{no}','','','Drawer_{attr}');\">{small}</a></li>",
                 attr = lucy(&name),
                 no = c.disp_cat_no,
-                small = lucy(c.small),
+                small = lucy(&c.small),
             );
         }
         if !current_big.is_empty() {
@@ -288,7 +288,7 @@ impl AltSite {
         let mut body = format!(
             "<section class=\"cate-list\" data-disp-cat-no=\"{}\">\n<h2 class=\"cate-title\">{}</h2>\n<aside class=\"filter\"><div class=\"filter-brand\"><h3>브랜드</h3>\n<ul class=\"chk-list\">\n",
             cat.disp_cat_no,
-            lucy(cat.small)
+            lucy(&cat.small)
         );
         for &b in cat.brands.iter().skip((page_idx - 1) * per).take(per) {
             let brand = &self.site.brands()[b];

@@ -199,7 +199,7 @@ fn cat_anchor(out: &mut String, site: &Site, i: usize, menu: &str) {
         "<li><a href=\"javascript:common.link.moveCategory('{id}','0','{menu}','{i}');\" class=cate-link data-ref-dispcatno=\"{id}\" data-attr='모바일^{menu}^{name}'>{small}</a></li>",
         id = c.disp_cat_no,
         name = esc(&c.name()),
-        small = esc(c.small),
+        small = esc(&c.small),
     );
 }
 
@@ -247,7 +247,7 @@ fn category_page(site: &Site, disp_cat_no: &str, page: usize) -> String {
          <ul class=filter-etc><li><input type=checkbox id=chkDeliv name=quickYn value=Y><label for=chkDeliv>오늘드림</label></li>\
          <li><input type=checkbox id=chkSale name=saleYn value=Y><label for=chkSale>세일상품</label></li></ul>\n\
          <ul class=brand-chk>",
-        esc(c.small)
+        esc(&c.small)
     );
     if page == 1 {
         out.push_str("<li><input type=checkbox id=brndAll data-brndnm=\"\" checked><label for=brndAll>전체</label></li>");

@@ -3,7 +3,7 @@
 //! `server` is a thin wrapper around it, and in-process tests (the plugin's
 //! native flow tests) call it directly, so both see the very same responses.
 //!
-//! Per-instance state (the flaky brand's hit counter) lives here, not in the
+//! Per-instance state (the flaky brands' hit counters) lives here, not in the
 //! [`Site`]: every handler starts fresh and a site can back many handlers.
 
 use std::collections::HashMap;
@@ -58,17 +58,20 @@ impl Reply {
 #[derive(Debug)]
 pub struct Handler {
     site: Arc<Site>,
-    /// Requests seen for the flaky brand's shop page.
-    flaky_hits: AtomicU64,
+    /// Requests seen for each flaky brand's shop page, in the order of
+    /// [`super::Faults::first_request_500`].
+    flaky_hits: Vec<AtomicU64>,
 }
 
 impl Handler {
     /// A handler with fresh counters.
     pub fn new(site: Arc<Site>) -> Self {
-        Handler {
-            site,
-            flaky_hits: AtomicU64::new(0),
-        }
+        let flaky_hits = site
+            .faults()
+            .first_request_500()
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        Handler { site, flaky_hits }
     }
 
     /// The site served.
@@ -124,8 +127,8 @@ impl Handler {
         if faults.shop_always_500.iter().any(|c| c == code) {
             return Reply::server_error();
         }
-        if faults.shop_first_request_500 == code
-            && self.flaky_hits.fetch_add(1, Ordering::SeqCst) == 0
+        if let Some(i) = faults.first_request_500().position(|c| c == code)
+            && self.flaky_hits[i].fetch_add(1, Ordering::SeqCst) == 0
         {
             return Reply::server_error();
         }

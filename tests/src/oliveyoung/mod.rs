@@ -1,8 +1,9 @@
 //! The Oliveyoung fixture site: a deterministic, seeded imitation of
 //! `www.oliveyoung.co.kr` with the real URL paths and markup (SOURCES.md),
-//! at the scale of a real crawl (24 categories, 300 brands, 5,000 products)
-//! and with deliberate faults, plus the ground truth a correct crawl of it
-//! produces.
+//! at the scale of a real crawl (24 categories, 300 brands, 5,000 products;
+//! [`Site::generate_scaled`] multiplies all three and the faults, for
+//! benchmarks) and with deliberate faults, plus the ground truth a correct
+//! crawl of it produces.
 //!
 //! Layout:
 //! - `names`: the vocabulary (category tree, Hangul syllables, product words).
@@ -41,8 +42,8 @@ mod truth;
 pub use drift::{Mutation, shout_attributes};
 pub use handler::{Handler, Reply};
 pub use model::{
-    BRAND_COUNT, BRANDS_PER_CATEGORY_PAGE, Brand, CATEGORY_COUNT, Category, Faults, PRODUCT_COUNT,
-    Product, ROWS_PER_PAGE, Site,
+    BRAND_COUNT, BRANDS_PER_CATEGORY_PAGE, Brand, CATEGORY_COUNT, Category, Faults, MAX_SCALE,
+    PRODUCT_COUNT, Product, ROWS_PER_PAGE, Site,
 };
 pub use pages::ROBOTS_TXT;
 pub use server::{router, serve, spawn};

@@ -1,6 +1,7 @@
 //! The generated Oliveyoung catalogue: categories, brands, products and the
-//! deliberate faults, all derived from one seed. Rendering lives in
-//! `pages`, serving in `server`, the expected plugin output in `truth`.
+//! deliberate faults, all derived from one seed (and a scale, 1 unless a
+//! benchmark asks for a bigger site). Rendering lives in `pages`, serving in
+//! `server`, the expected plugin output in `truth`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,12 +9,17 @@ use super::drift::Mutation;
 use super::names;
 use crate::rng::SplitMix64;
 
-/// Number of display categories on the landing page.
+/// Number of display categories on the landing page (at scale 1).
 pub const CATEGORY_COUNT: usize = 24;
-/// Number of brands in the brand list.
+/// Number of brands in the brand list (at scale 1).
 pub const BRAND_COUNT: usize = 300;
-/// Number of products over all brands.
+/// Number of products over all brands (at scale 1).
 pub const PRODUCT_COUNT: usize = 5_000;
+/// Largest scale [`Site::generate_scaled`] takes: the site's identifiers
+/// keep their real formats (brand codes `A` + 6 digits, goods numbers
+/// `A000000` + 6 digits, 4-digit leaf numbers in `dispCatNo`), which run
+/// out of room above it.
+pub const MAX_SCALE: usize = 100;
 /// Brands per page of a category's brand filter.
 pub const BRANDS_PER_CATEGORY_PAGE: usize = 24;
 /// Products per page of the brand shop (the AJAX `rowsPerPage`).
@@ -30,8 +36,9 @@ pub struct Category {
     pub disp_cat_no: String,
     /// Top-level category, e.g. `스킨케어`.
     pub big: &'static str,
-    /// Leaf name, e.g. `스킨/토너`.
-    pub small: &'static str,
+    /// Leaf name, e.g. `스킨/토너` (at scales above 1 the copies of a leaf
+    /// are numbered: `스킨/토너 2`, `스킨/토너 3`, ...).
+    pub small: String,
     /// Brands listed in this category's brand filter, in page order
     /// (indices into [`Site::brands`]).
     pub brands: Vec<usize>,
@@ -118,6 +125,9 @@ pub struct Faults {
     /// The brand whose shop page answers 500 to the first request a server
     /// instance gets for it, and succeeds afterwards.
     pub shop_first_request_500: String,
+    /// More brands that behave like `shop_first_request_500`: none at scale
+    /// 1, `scale - 1` of them above, so the faults stay proportional.
+    pub more_first_request_500: Vec<String>,
     /// Products whose card has no list price.
     pub missing_original_price: Vec<String>,
 }
@@ -128,6 +138,11 @@ impl Faults {
         self.shop_always_500.iter().any(|c| c == code)
             || self.goods_page1_malformed.iter().any(|c| c == code)
     }
+
+    /// Every brand whose shop page fails only its first request.
+    pub fn first_request_500(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.shop_first_request_500).chain(&self.more_first_request_500)
+    }
 }
 
 /// A generated Oliveyoung-like site. Immutable once generated; the server
@@ -135,6 +150,7 @@ impl Faults {
 #[derive(Debug, Clone)]
 pub struct Site {
     seed: u64,
+    scale: usize,
     categories: Vec<Category>,
     brands: Vec<Brand>,
     products: Vec<Product>,
@@ -149,16 +165,35 @@ impl Site {
     /// Generate the site for `seed`: the same seed always gives the same
     /// site, byte for byte.
     pub fn generate(seed: u64) -> Site {
-        let mut categories = generate_categories(&mut SplitMix64::derive(seed, 1));
-        let mut brands = generate_brands(&mut SplitMix64::derive(seed, 2));
-        let sizes = brand_sizes(&mut SplitMix64::derive(seed, 3));
-        let products = generate_products(&mut SplitMix64::derive(seed, 4), &mut brands, &sizes);
+        Site::generate_scaled(seed, 1)
+    }
+
+    /// Generate the site for `seed` at `scale` (1..=[`MAX_SCALE`]):
+    /// `scale` times the categories, brands and products of
+    /// [`Site::generate`] and of each deliberate fault, in the same shapes
+    /// (so every kind of page keeps its share of a crawl). Scale 1 is
+    /// [`Site::generate`] exactly; each (seed, scale) always gives the same
+    /// site.
+    pub fn generate_scaled(seed: u64, scale: usize) -> Site {
+        assert!(
+            (1..=MAX_SCALE).contains(&scale),
+            "scale {scale} is not in 1..={MAX_SCALE}"
+        );
+        let mut categories = generate_categories(&mut SplitMix64::derive(seed, 1), scale);
+        let mut brands = generate_brands(&mut SplitMix64::derive(seed, 2), scale);
+        let sizes = brand_sizes(&mut SplitMix64::derive(seed, 3), scale);
+        let products = generate_products(
+            &mut SplitMix64::derive(seed, 4),
+            &categories,
+            &mut brands,
+            &sizes,
+        );
         fill_categories(
             &mut SplitMix64::derive(seed, 5),
             &mut categories,
             &mut brands,
         );
-        let faults = choose_faults(&mut SplitMix64::derive(seed, 6), &brands, &products);
+        let faults = choose_faults(&mut SplitMix64::derive(seed, 6), &brands, &products, scale);
 
         let category_index = categories
             .iter()
@@ -177,6 +212,7 @@ impl Site {
             .collect();
         Site {
             seed,
+            scale,
             categories,
             brands,
             products,
@@ -203,6 +239,11 @@ impl Site {
     /// The seed the site was generated from.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The scale the site was generated at (1 for [`Site::generate`]).
+    pub fn scale(&self) -> usize {
+        self.scale
     }
 
     /// Categories in landing-page order.
@@ -248,44 +289,52 @@ impl Site {
     }
 }
 
-fn generate_categories(rng: &mut SplitMix64) -> Vec<Category> {
+/// Each leaf of [`names::CATEGORIES`] `scale` times in a row (category `i`
+/// is a copy of leaf `i / scale`), so the leaves of a big category stay
+/// together on the landing page.
+fn generate_categories(rng: &mut SplitMix64, scale: usize) -> Vec<Category> {
     // Leaf codes are unique within their big category and deliberately not
     // in landing order, as on the real site.
     let mut used: HashSet<(usize, u64)> = HashSet::new();
     let mut bigs: Vec<&str> = Vec::new();
-    names::CATEGORIES
-        .iter()
-        .map(|&(big, small)| {
-            let big_no = match bigs.iter().position(|b| *b == big) {
-                Some(i) => i + 1,
-                None => {
-                    bigs.push(big);
-                    bigs.len()
-                }
-            };
+    let mut categories = Vec::with_capacity(CATEGORY_COUNT * scale);
+    for &(big, small) in &names::CATEGORIES {
+        let big_no = match bigs.iter().position(|b| *b == big) {
+            Some(i) => i + 1,
+            None => {
+                bigs.push(big);
+                bigs.len()
+            }
+        };
+        for copy in 1..=scale {
             let small_no = loop {
-                let n = rng.range(1, 60);
+                let n = rng.range(1, 60 * scale as u64);
                 if used.insert((big_no, n)) {
                     break n;
                 }
             };
-            Category {
+            categories.push(Category {
                 disp_cat_no: format!("1000001{big_no:04}{small_no:04}"),
                 big,
-                small,
+                small: match copy {
+                    1 => small.to_string(),
+                    _ => format!("{small} {copy}"),
+                },
                 brands: Vec::new(),
-            }
-        })
-        .collect()
+            });
+        }
+    }
+    categories
 }
 
-fn generate_brands(rng: &mut SplitMix64) -> Vec<Brand> {
+fn generate_brands(rng: &mut SplitMix64, scale: usize) -> Vec<Brand> {
     let mut codes = HashSet::new();
     let mut ko_names = HashSet::new();
     let mut en_names = HashSet::new();
-    let mut brands = Vec::with_capacity(BRAND_COUNT);
-    while brands.len() < BRAND_COUNT {
-        let code = format!("A{:06}", rng.range(1, 29_999));
+    let count = BRAND_COUNT * scale;
+    let mut brands = Vec::with_capacity(count);
+    while brands.len() < count {
+        let code = format!("A{:06}", rng.range(1, 29_999 * scale as u64));
         if codes.contains(&code) {
             continue;
         }
@@ -311,7 +360,7 @@ fn generate_brands(rng: &mut SplitMix64) -> Vec<Brand> {
         codes.insert(code.clone());
         ko_names.insert(ko.clone());
         en_names.insert(en.to_lowercase());
-        let categories = pick_categories(rng);
+        let categories = pick_categories(rng, scale);
         brands.push(Brand {
             code,
             name_ko: ko,
@@ -323,8 +372,9 @@ fn generate_brands(rng: &mut SplitMix64) -> Vec<Brand> {
     brands
 }
 
-/// 1-4 distinct categories, weighted by popularity, in landing order.
-fn pick_categories(rng: &mut SplitMix64) -> Vec<usize> {
+/// 1-4 distinct categories, weighted by popularity (every copy of a leaf
+/// as popular as the leaf), in landing order.
+fn pick_categories(rng: &mut SplitMix64, scale: usize) -> Vec<usize> {
     let count = match rng.below(100) {
         0..35 => 1,
         35..70 => 2,
@@ -333,11 +383,16 @@ fn pick_categories(rng: &mut SplitMix64) -> Vec<usize> {
     };
     let mut chosen = Vec::with_capacity(count);
     while chosen.len() < count {
-        let total: u64 = names::CATEGORY_WEIGHTS.iter().sum();
+        let weights = || {
+            names::CATEGORY_WEIGHTS
+                .iter()
+                .flat_map(|&w| std::iter::repeat_n(w, scale))
+        };
+        let total: u64 = weights().sum();
         let mut x = rng.below(total);
         let mut pick = 0;
-        for (i, w) in names::CATEGORY_WEIGHTS.iter().enumerate() {
-            if x < *w {
+        for (i, w) in weights().enumerate() {
+            if x < w {
                 pick = i;
                 break;
             }
@@ -362,24 +417,29 @@ fn capitalize(s: &str) -> String {
 /// Product counts per brand: a few big brands (more than two AJAX pages),
 /// one brand of exactly one page and one of exactly two (the "page past the
 /// end is empty" edges), the rest exponentially distributed, summing to
-/// [`PRODUCT_COUNT`].
-fn brand_sizes(rng: &mut SplitMix64) -> Vec<usize> {
-    let special = [
-        ROWS_PER_PAGE,
-        2 * ROWS_PER_PAGE,
-        3 * ROWS_PER_PAGE,
-        49 + rng.below(20) as usize,
-        96 + rng.below(30) as usize,
-        130 + rng.below(40) as usize,
-    ];
-    let mut order: Vec<usize> = (0..BRAND_COUNT).collect();
+/// [`PRODUCT_COUNT`]; `scale` times as many of each at larger scales.
+fn brand_sizes(rng: &mut SplitMix64, scale: usize) -> Vec<usize> {
+    let special: Vec<usize> = (0..scale)
+        .flat_map(|_| {
+            [
+                ROWS_PER_PAGE,
+                2 * ROWS_PER_PAGE,
+                3 * ROWS_PER_PAGE,
+                49 + rng.below(20) as usize,
+                96 + rng.below(30) as usize,
+                130 + rng.below(40) as usize,
+            ]
+        })
+        .collect();
+    let count = BRAND_COUNT * scale;
+    let mut order: Vec<usize> = (0..count).collect();
     rng.shuffle(&mut order);
-    let mut sizes = vec![0usize; BRAND_COUNT];
-    for (slot, size) in order.iter().zip(special) {
+    let mut sizes = vec![0usize; count];
+    for (slot, &size) in order.iter().zip(&special) {
         sizes[*slot] = size;
     }
     let ordinary = &order[special.len()..];
-    let target = PRODUCT_COUNT - special.iter().sum::<usize>();
+    let target = PRODUCT_COUNT * scale - special.iter().sum::<usize>();
     let weights: Vec<f64> = ordinary
         .iter()
         .map(|_| -(1.0 - rng.unit()).ln() + 0.05)
@@ -403,9 +463,14 @@ fn brand_sizes(rng: &mut SplitMix64) -> Vec<usize> {
     sizes
 }
 
-fn generate_products(rng: &mut SplitMix64, brands: &mut [Brand], sizes: &[usize]) -> Vec<Product> {
+fn generate_products(
+    rng: &mut SplitMix64,
+    categories: &[Category],
+    brands: &mut [Brand],
+    sizes: &[usize],
+) -> Vec<Product> {
     let mut goods_numbers = HashSet::new();
-    let mut products = Vec::with_capacity(PRODUCT_COUNT);
+    let mut products = Vec::with_capacity(sizes.iter().sum());
     for (b, brand) in brands.iter_mut().enumerate() {
         let mut names_seen = HashSet::new();
         for _ in 0..sizes[b] {
@@ -415,7 +480,7 @@ fn generate_products(rng: &mut SplitMix64, brands: &mut [Brand], sizes: &[usize]
                     break n;
                 }
             };
-            let name = product_name(rng, brand, &mut names_seen);
+            let name = product_name(rng, categories, brand, &mut names_seen);
             let price_original = rng.range(60, 680) * 100;
             let on_promotion = rng.chance(350);
             let discount_pct = if on_promotion { rng.range(10, 50) } else { 0 };
@@ -469,14 +534,19 @@ fn generate_products(rng: &mut SplitMix64, brands: &mut [Brand], sizes: &[usize]
 }
 
 /// `[prefix] <brand> <line> <type> <volume>[ set ending]`, unique in the brand.
-fn product_name(rng: &mut SplitMix64, brand: &Brand, seen: &mut HashSet<String>) -> String {
+fn product_name(
+    rng: &mut SplitMix64,
+    categories: &[Category],
+    brand: &Brand,
+    seen: &mut HashSet<String>,
+) -> String {
     for attempt in 0.. {
         let mut name = String::new();
         if rng.chance(200) {
             name.push_str(rng.pick::<&str>(names::NAME_PREFIXES));
         }
         let category = *rng.pick(&brand.categories);
-        let big = names::CATEGORIES[category].0;
+        let big = categories[category].big;
         name.push_str(&brand.name_ko);
         name.push(' ');
         name.push_str(rng.pick::<&str>(names::PRODUCT_LINES));
@@ -523,28 +593,54 @@ fn fill_categories(rng: &mut SplitMix64, categories: &mut [Category], brands: &m
     }
 }
 
-fn choose_faults(rng: &mut SplitMix64, brands: &[Brand], products: &[Product]) -> Faults {
+/// Three brands whose shop always fails, two with a malformed AJAX page 1
+/// and one flaky shop, per unit of scale.
+fn choose_faults(
+    rng: &mut SplitMix64,
+    brands: &[Brand],
+    products: &[Product],
+    scale: usize,
+) -> Faults {
     // Faulty brands are ordinary ones (one or two pages), distinct.
     let mut candidates: Vec<usize> = (0..brands.len())
         .filter(|&b| brands[b].products.len() <= ORDINARY_MAX_PRODUCTS)
         .collect();
     rng.shuffle(&mut candidates);
-    let code = |i: usize| brands[candidates[i]].code.clone();
-    // The flaky brand has two pages, so a retried task still pages through.
-    let flaky = candidates[6..]
+    let codes = |range: std::ops::Range<usize>| -> Vec<String> {
+        candidates[range]
+            .iter()
+            .map(|&b| brands[b].code.clone())
+            .collect()
+    };
+    // The flaky brands have two pages, so a retried task still pages
+    // through (any later candidates if too few do).
+    let rest = &candidates[6 * scale..];
+    let mut flaky: Vec<usize> = rest
         .iter()
-        .find(|&&b| brands[b].products.len() > ROWS_PER_PAGE)
-        .map(|&b| brands[b].code.clone())
-        .unwrap_or_else(|| code(6));
+        .copied()
+        .filter(|&b| brands[b].products.len() > ROWS_PER_PAGE)
+        .take(scale)
+        .collect();
+    for &b in rest {
+        if flaky.len() == scale {
+            break;
+        }
+        if !flaky.contains(&b) {
+            flaky.push(b);
+        }
+    }
+    let mut flaky: Vec<String> = flaky.iter().map(|&b| brands[b].code.clone()).collect();
+    let more_first_request_500 = flaky.split_off(1);
     let missing_original_price = products
         .iter()
         .filter(|p| !p.shows_original)
         .map(|p| p.goods_no.clone())
         .collect();
     Faults {
-        shop_always_500: vec![code(0), code(1), code(2)],
-        goods_page1_malformed: vec![code(3), code(4)],
-        shop_first_request_500: flaky,
+        shop_always_500: codes(0..3 * scale),
+        goods_page1_malformed: codes(3 * scale..5 * scale),
+        shop_first_request_500: flaky.remove(0),
+        more_first_request_500,
         missing_original_price,
     }
 }

@@ -48,7 +48,7 @@ impl Site {
                 "<li><a href=\"javascript:common.link.moveCategory('{id}','0','Drawer');\" data-ref-dispcatno=\"{id}\" data-attr=\"공통^드로우^{name}\">\n    {small}\n  </a></li>\n",
                 id = category.disp_cat_no,
                 name = esc(&category.name()),
-                small = esc(category.small),
+                small = esc(&category.small),
             ));
         }
         body.push_str("</ul></div>\n</div>\n");
@@ -57,12 +57,12 @@ impl Site {
         // block does; a crawler must deduplicate by dispCatNo.
         body.push_str("<div class=\"recommend_cate\">\n<h3>자주 찾는 카테고리</h3>\n<ul>\n");
         for i in [0usize, 2, 13, 11] {
-            let category = &self.categories()[i];
+            let category = &self.categories()[i * self.scale()];
             body.push_str(&format!(
                 "<li><a href=\"javascript:common.link.moveCategory('{id}','0','Drawer');\" data-ref-dispcatno=\"{id}\" data-attr=\"카테고리샵^자주찾는^{name}\"><span>{small}</span></a></li>\n",
                 id = category.disp_cat_no,
                 name = esc(&category.name()),
-                small = esc(category.small),
+                small = esc(&category.small),
             ));
         }
         body.push_str("</ul>\n</div>\n");
@@ -94,7 +94,7 @@ impl Site {
         let mut body = String::with_capacity(16 * 1024);
         body.push_str(&format!(
             "<div id=\"Contents\">\n<div class=\"titBox\"><h1>{small}</h1><p class=\"loc\">홈 &gt; {big} &gt; {small}</p></div>\n<input type=\"hidden\" id=\"dispCatNo\" name=\"dispCatNo\" value=\"{id}\">\n",
-            small = esc(category.small),
+            small = esc(&category.small),
             big = esc(category.big),
             id = category.disp_cat_no,
         ));

@@ -118,6 +118,50 @@ fn scale_and_shapes() {
 }
 
 #[test]
+fn scale_multiplies_the_catalogue_and_its_faults() {
+    let today = Site::generate(7);
+    let one = Site::generate_scaled(7, 1);
+    assert_eq!(one.scale(), 1);
+    assert_eq!(one.brands().len(), BRAND_COUNT);
+    assert_eq!(one.products().len(), PRODUCT_COUNT);
+    assert_eq!(one.brands()[0], today.brands()[0]);
+    assert_eq!(one.faults(), today.faults());
+    assert!(one.faults().more_first_request_500.is_empty());
+
+    let two = Site::generate_scaled(7, 2);
+    assert_eq!(two.categories().len(), 2 * CATEGORY_COUNT);
+    assert_eq!(two.brands().len(), 2 * BRAND_COUNT);
+    assert_eq!(two.products().len(), 2 * PRODUCT_COUNT);
+    assert_eq!(two.brands(), Site::generate_scaled(7, 2).brands());
+    let ids: HashSet<_> = two.categories().iter().map(|c| &c.disp_cat_no).collect();
+    let names: HashSet<_> = two.categories().iter().map(|c| c.name()).collect();
+    assert_eq!((ids.len(), names.len()), (48, 48));
+    assert!(two.categories().iter().all(|c| !c.brands.is_empty()));
+    let codes: HashSet<_> = two.brands().iter().map(|b| &b.code).collect();
+    assert_eq!(codes.len(), 2 * BRAND_COUNT);
+
+    let faults = two.faults();
+    assert_eq!(faults.shop_always_500.len(), 6);
+    assert_eq!(faults.goods_page1_malformed.len(), 4);
+    let flaky: Vec<&String> = faults.first_request_500().collect();
+    assert_eq!(flaky.len(), 2);
+    let faulty: HashSet<&String> = faults
+        .shop_always_500
+        .iter()
+        .chain(&faults.goods_page1_malformed)
+        .chain(flaky.iter().copied())
+        .collect();
+    assert_eq!(faulty.len(), 12, "faulty brands are distinct");
+    // Each flaky shop fails its first request only.
+    let handler = Handler::new(std::sync::Arc::new(two.clone()));
+    for code in flaky {
+        let path = format!("/store/display/getBrandShopDetail.do?onlBrndCd={code}");
+        assert_eq!(handler.handle("GET", &path).status, 500);
+        assert_eq!(handler.handle("GET", &path).status, 200);
+    }
+}
+
+#[test]
 fn ground_truth_is_consistent() {
     let site = Site::generate(7);
     let truth = site.ground_truth("http://127.0.0.1:1234/", RUN_MS);

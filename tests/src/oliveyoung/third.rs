@@ -303,13 +303,13 @@ fn drawer(site: &Site, mobile: bool) -> String {
             out.push_str(&format!(
                 "   <li><a data-attr='공통^모바일드로우^{full}' class=\"m-drawer__link\" href=\"javascript:common.link.moveCategory('{no}','0','MDrawer','A');\" data-ref-dispcatno={no}>{small}</a></li>\n",
                 no = c.disp_cat_no,
-                small = esc(c.small),
+                small = esc(&c.small),
             ));
         } else {
             out.push_str(&format!(
                 "   <li><a href=\"javascript:common.link.moveCategory('{no}','0','Drawer','A');\" data-ref-dispcatno=\"{no}\" data-attr=\"공통^드로우^{full}\" class=\"gnb__leaf\">\n     {small}\n   </a></li>\n",
                 no = c.disp_cat_no,
-                small = esc(c.small),
+                small = esc(&c.small),
             ));
         }
     }
@@ -377,7 +377,7 @@ fn brand_filter(site: &Site, c: &super::model::Category, page: usize) -> String 
          <fieldset class=filter__group><legend>혜택</legend><label><input type=checkbox name=benefit value=sale> 세일</label><label><input type=checkbox name=benefit value=coupon> 쿠폰</label></fieldset>\n\
          <fieldset class='filter__group filter__group--brand'><legend>브랜드</legend>\n<ul class=filter__brands>\n{list}</ul>\n{more}</fieldset>\n</form>\n</main>\n</body></html>\n",
         head(&format!("{} | 올리브영", esc(&c.name())), ""),
-        small = esc(c.small),
+        small = esc(&c.small),
     )
 }
 
