@@ -121,6 +121,36 @@ impl Instance {
         }
     }
 
+    /// Run a query in `scope` of document `doc` and read each element found
+    /// with `read`, without handles.
+    fn read_all<R>(
+        &self,
+        doc: u32,
+        scope: Scope,
+        css: &str,
+        first_only: bool,
+        read: impl Fn(ElementRef<'_>) -> R,
+    ) -> Result<Vec<R>, HtmlError> {
+        let selector = self.selectors.get(css)?;
+        // Callers resolved `doc` from a live handle, so it is there.
+        let Some(entry) = self.docs.get(doc) else {
+            return Ok(Vec::new());
+        };
+        let found = document::select(
+            &entry.html,
+            scope,
+            &selector,
+            css,
+            first_only,
+            &self.limits(),
+        )?;
+        Ok(found
+            .into_iter()
+            .filter_map(|id| document::element(&entry.html, id))
+            .map(read)
+            .collect())
+    }
+
     /// Run a query in `scope` of document `doc` and hand out element handles
     /// for what it found.
     fn select_in(
@@ -130,13 +160,7 @@ impl Instance {
         css: &str,
         first_only: bool,
     ) -> Result<Vec<Resource<Element>>, HtmlError> {
-        let selector = self.selectors.get(css)?;
-        let limits = self.limits();
-        // Callers resolved `doc` from a live handle, so it is there.
-        let Some(entry) = self.docs.get(doc) else {
-            return Ok(Vec::new());
-        };
-        let found = document::select(&entry.html, scope, &selector, css, first_only, &limits)?;
+        let found = self.read_all(doc, scope, css, first_only, |e| e.id())?;
         if self.elements.live as usize + found.len() > self.caps.max_elements as usize {
             return Err(HtmlError::TooManyElements {
                 limit: self.caps.max_elements,
@@ -187,6 +211,17 @@ impl Instance {
     }
 }
 
+/// The text of an element: all of it, or its own text children only.
+fn text_of(own: bool) -> impl Fn(ElementRef<'_>) -> String {
+    move |e| {
+        if own {
+            document::own_text(e)
+        } else {
+            e.text().collect()
+        }
+    }
+}
+
 /// The outcome of an `html` call for the guest: a cap or a bad selector is
 /// its error to handle, a passed deadline ends the call.
 fn answer<T>(result: Result<T, HtmlError>) -> Res<T> {
@@ -234,6 +269,28 @@ impl html::HostDocument for Instance {
             self.select_in(doc, Scope::Document, &css, true)
                 .map(|found| found.into_iter().next()),
         )
+    }
+
+    fn texts(&mut self, doc: Resource<Document>, css: String) -> Res<Vec<String>> {
+        let doc = self.doc_of(&doc)?;
+        answer(self.read_all(doc, Scope::Document, &css, false, text_of(false)))
+    }
+
+    fn own_texts(&mut self, doc: Resource<Document>, css: String) -> Res<Vec<String>> {
+        let doc = self.doc_of(&doc)?;
+        answer(self.read_all(doc, Scope::Document, &css, false, text_of(true)))
+    }
+
+    fn attr_values(
+        &mut self,
+        doc: Resource<Document>,
+        css: String,
+        name: String,
+    ) -> Res<Vec<Option<String>>> {
+        let doc = self.doc_of(&doc)?;
+        answer(self.read_all(doc, Scope::Document, &css, false, |e| {
+            document::attr(e, &name).map(str::to_string)
+        }))
     }
 
     fn drop(&mut self, doc: Resource<Document>) -> wasmtime::Result<()> {
@@ -300,6 +357,28 @@ impl html::HostElement for Instance {
             Err(err) => return answer(Err(err)),
         };
         self.read(&e, |e| Ok(selector.matches(&e)))
+    }
+
+    fn texts(&mut self, e: Resource<Element>, css: String) -> Res<Vec<String>> {
+        let (doc, node) = self.element_of(&e)?;
+        answer(self.read_all(doc, Scope::Below(node), &css, false, text_of(false)))
+    }
+
+    fn own_texts(&mut self, e: Resource<Element>, css: String) -> Res<Vec<String>> {
+        let (doc, node) = self.element_of(&e)?;
+        answer(self.read_all(doc, Scope::Below(node), &css, false, text_of(true)))
+    }
+
+    fn attr_values(
+        &mut self,
+        e: Resource<Element>,
+        css: String,
+        name: String,
+    ) -> Res<Vec<Option<String>>> {
+        let (doc, node) = self.element_of(&e)?;
+        answer(self.read_all(doc, Scope::Below(node), &css, false, |e| {
+            document::attr(e, &name).map(str::to_string)
+        }))
     }
 
     fn drop(&mut self, e: Resource<Element>) -> wasmtime::Result<()> {

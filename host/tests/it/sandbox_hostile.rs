@@ -33,6 +33,8 @@ const TASK_TIMEOUT: Duration = Duration::from_secs(2);
 const PLAN_TIMEOUT: Duration = Duration::from_secs(2);
 const MEMORY_MB: u64 = 32;
 const MAX_RECORDS: u64 = 1000;
+/// Nodes one parsed document may have (the default is 1,000,000).
+const MAX_HTML_NODES: u64 = 100_000;
 const MAX_FOLLOW_UPS: u64 = 1000;
 const MAX_OUTPUT_BYTES: u64 = 4 << 20;
 const MAX_TASKS: u64 = 500;
@@ -54,7 +56,8 @@ fn extra_config(pooling: &str) -> String {
          max_records_per_task = {MAX_RECORDS}\nmax_follow_ups_per_task = {MAX_FOLLOW_UPS}\n\
          max_output_bytes_per_task = {MAX_OUTPUT_BYTES}\npooling = \"{pooling}\"\n\
          [http.politeness]\nrequests_per_second = 1000.0\nburst = 100\nconcurrency = 16\njitter_ms = 0\n\
-         [http.robots]\nobey = false\n",
+         [http.robots]\nobey = false\n\
+         [html]\nmax_nodes = {MAX_HTML_NODES}\n",
         TASK_TIMEOUT.as_secs(),
         PLAN_TIMEOUT.as_secs(),
     )
@@ -378,6 +381,29 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
             vec![mode("escape"), ("tcp_addr", tcp_addr.clone())],
             quick,
         ),
+        // Documents just under the transfer cap (`MAX_OUTPUT_BYTES`, which a
+        // 10 MB one meets first: `html_transfer_cap` below), so the html caps
+        // are what stops them.
+        case(
+            "html-nested",
+            vec![
+                mode("html-nested"),
+                ("bytes", (MAX_OUTPUT_BYTES - 1024).to_string()),
+            ],
+            quick,
+        ),
+        case(
+            "html-wide",
+            vec![
+                mode("html-wide"),
+                ("bytes", (MAX_OUTPUT_BYTES - 1024).to_string()),
+            ],
+            quick,
+        ),
+        case("html-10mb", vec![mode("html-nested")], quick),
+        case("html-everything", vec![mode("html-everything")], quick),
+        case("html-handles", vec![mode("html-handles")], quick),
+        case("html-documents", vec![mode("html-documents")], quick),
     ];
 
     // Every hostile case at once, on the same host as the good runs.
@@ -458,6 +484,32 @@ async fn hostile_plugins_are_contained_while_the_host_keeps_serving() {
         &mut errors,
     );
     check("stack", stack_overflow(&results["stack"]), &mut errors);
+    // Each cap of the `html` capability, named in the plugin's error.
+    for (case, key) in [
+        ("html-nested", "html.max_depth"),
+        ("html-wide", "html.max_nodes"),
+        ("html-everything", "html.max_results"),
+        ("html-handles", "html.max_elements"),
+        ("html-documents", "html.max_documents"),
+    ] {
+        check(
+            case,
+            one_failure(&results[case], "other", 1, &[key]),
+            &mut errors,
+        );
+    }
+    // 10 MB handed to `parse` in one call: refused while copying, before the
+    // host holds it.
+    check(
+        "html-10mb",
+        one_failure(
+            &results["html-10mb"],
+            "output",
+            1,
+            &["sandbox.max_output_bytes_per_task"],
+        ),
+        &mut errors,
+    );
     check(
         "deep-stack",
         one_failure(
@@ -890,9 +942,18 @@ async fn an_oversized_plugin_file_is_refused_before_compiling() {
     let dir = tempfile::tempdir().unwrap();
     let extra = "[sandbox]\nmax_plugin_file_mb = 1\n";
     let host = Host::open(common::settings(dir.path(), extra)).unwrap();
-    let big = common::wasm("oliveyoung");
-    assert!(std::fs::metadata(&big).unwrap().len() > 1 << 20);
-    std::fs::copy(&big, dir.path().join("plugins/oliveyoung.wasm")).unwrap();
+    // A real plugin made bigger than 1 MiB by a custom section (components
+    // may carry any number of them), so only its size can refuse it.
+    let mut big = std::fs::read(common::wasm("oliveyoung")).unwrap();
+    let mut padding = wasm_encoder::Component::new();
+    padding.section(&wasm_encoder::CustomSection {
+        name: "padding".into(),
+        data: vec![0u8; 1 << 20].into(),
+    });
+    // Drop the new component's 8-byte preamble: only the section is appended.
+    big.extend_from_slice(&padding.finish()[8..]);
+    assert!(big.len() > 1 << 20);
+    std::fs::write(dir.path().join("plugins/oliveyoung.wasm"), &big).unwrap();
     std::fs::copy(
         common::wasm("guest_hostile"),
         dir.path().join("plugins/hostile.wasm"),

@@ -372,20 +372,20 @@ fn read_product(item: &mut Item, card: &Element) -> Result<Product, Missing> {
         on_promotion: has(card, sel::DISCOUNT)
             || reduced
             || card
-                .select_all(sel::DISCOUNT_RATE)
+                .texts(sel::DISCOUNT_RATE)
                 .unwrap_or_default()
                 .iter()
-                .any(|e| has_rate(&e.text())),
+                .any(|t| has_rate(t)),
         sold_out: has(card, sel::SOLD_OUT) || has_text(card, sel::SOLD_OUT_TEXTS),
         rating: item.optional(
             "rating",
             first_text(card, sel::RATING)
                 .and_then(|t| parse_rating(&t))
                 .or_else(|| {
-                    card.select_all(sel::RATING_BAR)
+                    card.attr_values(sel::RATING_BAR, "style")
                         .unwrap_or_default()
                         .iter()
-                        .find_map(|e| rating_from_width(&e.attr_trimmed("style")?))
+                        .find_map(|style| rating_from_width(style.as_deref()?.trim()))
                 }),
         ),
         review_count: item.optional(
@@ -403,19 +403,19 @@ fn goods_no_of(card: &Element) -> Option<String> {
     let valid = |no: &String| !no.is_empty() && no.chars().all(|c| c.is_ascii_alphanumeric());
     for css in [sel::GOODS_LINK, sel::GOODS_NO_ANY] {
         let found = card
-            .select_all(css)
+            .attr_values(css, sel::GOODS_NO_ATTR)
             .ok()?
-            .iter()
-            .filter_map(|a| a.attr_trimmed(sel::GOODS_NO_ATTR))
+            .into_iter()
+            .filter_map(|no| Some(no?.trim().to_string()))
             .find(valid);
         if found.is_some() {
             return found;
         }
     }
-    card.select_all(sel::GOODS_HREF)
+    card.attr_values(sel::GOODS_HREF, "href")
         .ok()?
-        .iter()
-        .filter_map(|a| query_param(&a.attr_trimmed("href")?, sel::GOODS_HREF_PARAM))
+        .into_iter()
+        .filter_map(|href| query_param(href?.trim(), sel::GOODS_HREF_PARAM))
         .find(valid)
 }
 
@@ -423,43 +423,42 @@ fn goods_no_of(card: &Element) -> Option<String> {
 /// `data-attr`, else the thumbnail's `alt`.
 fn product_name_of(card: &Element) -> Option<String> {
     first_text(card, sel::PRODUCT_NAME)
-        .or_else(|| {
-            card.select_first(sel::PRODUCT_NAME_ATTR_HOLDER)
-                .ok()
-                .flatten()
-                .and_then(|a| a.attr_trimmed(sel::ITEM_NAME_ATTR))
-                .map(|n| collapse_whitespace(&n))
-        })
-        .or_else(|| {
-            card.select_first(sel::PRODUCT_IMAGE)
-                .ok()
-                .flatten()
-                .and_then(|img| img.attr_trimmed("alt"))
-                .map(|n| collapse_whitespace(&n))
-        })
+        .or_else(|| first_attr(card, sel::PRODUCT_NAME_ATTR_HOLDER, sel::ITEM_NAME_ATTR))
+        .or_else(|| first_attr(card, sel::PRODUCT_IMAGE, "alt"))
         .filter(|n| !n.is_empty())
 }
 
 /// The text of the first element that one of `selectors` (tried in order)
 /// finds with non-empty text.
 fn first_text(card: &Element, selectors: &[&str]) -> Option<String> {
-    selectors.iter().find_map(|css| {
-        card.select_first(css)
-            .ok()
-            .flatten()
-            .map(|e| e.text_trimmed())
-            .filter(|t| !t.is_empty())
-    })
+    selectors
+        .iter()
+        .find_map(|css| first_text_of(card, css).filter(|t| !t.is_empty()))
 }
 
 /// The first amount one of `selectors` (tried in order) yields.
 fn first_amount(card: &Element, selectors: &[&str]) -> Option<u64> {
-    selectors.iter().find_map(|css| {
-        card.select_first(css)
-            .ok()
-            .flatten()
-            .and_then(|e| parse_amount(&e.text_trimmed()))
-    })
+    selectors
+        .iter()
+        .find_map(|css| parse_amount(&first_text_of(card, css)?))
+}
+
+/// The text of the first element below `card` matching `css`, whitespace
+/// collapsed: one `texts` call instead of select, read and drop.
+fn first_text_of(card: &Element, css: &str) -> Option<String> {
+    let texts = card.texts(css).ok()?;
+    texts.first().map(|t| collapse_whitespace(t))
+}
+
+/// Attribute `name` of the first element below `card` matching `css`,
+/// whitespace collapsed.
+fn first_attr(card: &Element, css: &str, name: &str) -> Option<String> {
+    let values = card.attr_values(css, name).ok()?;
+    values
+        .into_iter()
+        .next()
+        .flatten()
+        .map(|n| collapse_whitespace(&n))
 }
 
 /// Whether the card, or an element in it, matches `css`.
@@ -470,11 +469,16 @@ fn has(card: &Element, css: &str) -> bool {
 /// Whether an element of the card has exactly one of `texts` as its own
 /// text (case and surrounding space ignored): a label such as `일시품절`.
 fn has_text(card: &Element, texts: &[&str]) -> bool {
-    let says = |e: &Element| {
-        let own = collapse_whitespace(&e.own_text());
+    let says = |own: &str| {
+        let own = collapse_whitespace(own);
         !own.is_empty() && texts.iter().any(|t| own.eq_ignore_ascii_case(t))
     };
-    says(card) || card.select_all("*").unwrap_or_default().iter().any(says)
+    says(&card.own_text())
+        || card
+            .own_texts("*")
+            .unwrap_or_default()
+            .iter()
+            .any(|t| says(t))
 }
 
 /// The value of `name` in the query of `href` (`&amp;` already decoded by

@@ -39,6 +39,24 @@ impl Document {
     pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
         Ok(self.0.first(css)?.map(Element))
     }
+
+    /// The text of every element matching `css` (as [`Element::text`]), in
+    /// one call: cheaper than selecting and reading each.
+    pub fn texts(&self, css: &str) -> Result<Vec<String>, CrawlError> {
+        self.0.texts(css, false)
+    }
+
+    /// The own text of every element matching `css` (as
+    /// [`Element::own_text`]), in one call.
+    pub fn own_texts(&self, css: &str) -> Result<Vec<String>, CrawlError> {
+        self.0.texts(css, true)
+    }
+
+    /// Attribute `name` of every element matching `css` (none where it is
+    /// absent), in one call.
+    pub fn attr_values(&self, css: &str, name: &str) -> Result<Vec<Option<String>>, CrawlError> {
+        self.0.attr_values(css, name)
+    }
 }
 
 impl Element {
@@ -80,6 +98,23 @@ impl Element {
     /// Whether the element itself matches `css`.
     pub fn matches(&self, css: &str) -> Result<bool, CrawlError> {
         self.0.matches(css)
+    }
+
+    /// The text of every element below this one matching `css`, in one call.
+    pub fn texts(&self, css: &str) -> Result<Vec<String>, CrawlError> {
+        self.0.texts(css, false)
+    }
+
+    /// The own text of every element below this one matching `css`, in one
+    /// call.
+    pub fn own_texts(&self, css: &str) -> Result<Vec<String>, CrawlError> {
+        self.0.texts(css, true)
+    }
+
+    /// Attribute `name` of every element below this one matching `css`
+    /// (none where it is absent), in one call.
+    pub fn attr_values(&self, css: &str, name: &str) -> Result<Vec<Option<String>>, CrawlError> {
+        self.0.attr_values(css, name)
     }
 }
 
@@ -143,6 +178,21 @@ mod host {
         pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
             Ok(self.doc()?.select_first(css)?.map(Element))
         }
+
+        pub fn texts(&self, css: &str, own: bool) -> Result<Vec<String>, CrawlError> {
+            match own {
+                false => self.doc()?.texts(css),
+                true => self.doc()?.own_texts(css),
+            }
+        }
+
+        pub fn attr_values(
+            &self,
+            css: &str,
+            name: &str,
+        ) -> Result<Vec<Option<String>>, CrawlError> {
+            self.doc()?.attr_values(css, name)
+        }
     }
 
     impl Element {
@@ -175,6 +225,19 @@ mod host {
         }
         pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
             Ok(self.0.select_first(css)?.map(Element))
+        }
+        pub fn texts(&self, css: &str, own: bool) -> Result<Vec<String>, CrawlError> {
+            match own {
+                false => self.0.texts(css),
+                true => self.0.own_texts(css),
+            }
+        }
+        pub fn attr_values(
+            &self,
+            css: &str,
+            name: &str,
+        ) -> Result<Vec<Option<String>>, CrawlError> {
+            self.0.attr_values(css, name)
         }
     }
 }
@@ -235,6 +298,18 @@ mod in_process {
         pub fn first(&self, css: &str) -> Result<Option<Element>, CrawlError> {
             let sel = selector(css)?;
             Ok(self.0.select(&sel).next().map(|e| self.wrap(e)))
+        }
+
+        pub fn texts(&self, css: &str, own: bool) -> Result<Vec<String>, CrawlError> {
+            Ok(self.select(css)?.iter().map(|e| e.text_of(own)).collect())
+        }
+
+        pub fn attr_values(
+            &self,
+            css: &str,
+            name: &str,
+        ) -> Result<Vec<Option<String>>, CrawlError> {
+            Ok(self.select(css)?.iter().map(|e| e.attr(name)).collect())
         }
     }
 
@@ -297,6 +372,19 @@ mod in_process {
             let sel = selector(css)?;
             Ok(self.get().select(&sel).next().map(|e| self.wrap(e)))
         }
+        fn text_of(&self, own: bool) -> String {
+            if own { self.own_text() } else { self.text() }
+        }
+        pub fn texts(&self, css: &str, own: bool) -> Result<Vec<String>, CrawlError> {
+            Ok(self.select(css)?.iter().map(|e| e.text_of(own)).collect())
+        }
+        pub fn attr_values(
+            &self,
+            css: &str,
+            name: &str,
+        ) -> Result<Vec<Option<String>>, CrawlError> {
+            Ok(self.select(css)?.iter().map(|e| e.attr(name)).collect())
+        }
     }
 }
 
@@ -334,5 +422,23 @@ mod tests {
         assert_eq!(items[0].inner_html(), "1 <b>x</b>");
         assert_eq!(items[2].outer_html(), "<p class=\"a\">3</p>");
         assert_eq!(items[1].attrs(), vec![("class".into(), "b".into())]);
+    }
+
+    #[test]
+    fn batch_reads_equal_one_by_one_reads() {
+        let doc = Document::parse(
+            "<div><p class=a>1 <b>x</b></p><p>2</p><p class=a data-n=3>3</p></div>",
+        );
+        let one_by_one: Vec<String> = doc.select("p").unwrap().iter().map(Element::text).collect();
+        assert_eq!(doc.texts("p").unwrap(), one_by_one);
+        assert_eq!(doc.own_texts("p.a").unwrap(), vec!["1 ", "3"]);
+        assert_eq!(
+            doc.attr_values("p", "data-n").unwrap(),
+            vec![None, None, Some("3".into())]
+        );
+        let div = doc.first("div").unwrap().unwrap();
+        assert_eq!(div.texts("b").unwrap(), vec!["x"]);
+        assert_eq!(div.own_texts("p").unwrap(), vec!["1 ", "2", "3"]);
+        assert_eq!(div.attr_values("p", "class").unwrap().len(), 3);
     }
 }

@@ -26,12 +26,17 @@
 //! | `not-json` | one record whose value is not JSON, one to an undeclared topic, one good | dead-letter the two |
 //! | `stderr-flood` | writes `bytes` bytes to stderr, then one record | keep the task working |
 //! | `escape` | tries files, environment, arguments, sockets, DNS and clocks; reports what it got as one record | give it errors, not data |
+//! | `html-nested` | asks the `html` capability to parse `bytes` (default 10 MB) of nested `<div>`s | refuse it at `html.max_depth`, quickly (or at the transfer cap, if `bytes` is over it) |
+//! | `html-wide` | parses `bytes` (default 10 MB) of flat `<p>`s (2.6 million nodes) | refuse it at `html.max_nodes` |
+//! | `html-everything` | selects `*` on 40,000 elements | refuse it at `html.max_results` |
+//! | `html-handles` | keeps selecting until it holds 100,000 element handles | refuse it at `html.max_elements` |
+//! | `html-documents` | keeps 1,000 parsed documents | refuse it at `html.max_documents` |
 
 use std::hint::black_box;
 
 use crawlhost_sdk::{
     ConfigKey, CrawlError, CrawlOutput, CrawlResult, Manifest, OutRecord, PlanInput, Plugin, Run,
-    Task, http, out,
+    Task, html, http, out,
 };
 use serde_json::{Value, json};
 
@@ -335,6 +340,42 @@ impl Plugin for Hostile {
                 output
                     .records
                     .push(out::record("hostile", "escape", &report)?);
+            }
+            // The `html` capability's caps, each hit on purpose.
+            "html-nested" => {
+                // `bytes` (default 10 MB) of nested elements: quadratic for
+                // the tree builder.
+                let page = "<div>".repeat(run.config_u64("bytes", 10 << 20)? as usize / 5);
+                html::Document::parse(&page).select("div")?;
+                return Err(CrawlError::Other("the nested document parsed".into()));
+            }
+            "html-wide" => {
+                // `bytes` (default 10 MB) of flat elements: 2.6 million nodes.
+                let page = "<p>x</p>".repeat(run.config_u64("bytes", 10 << 20)? as usize / 8);
+                html::Document::parse(&page).select("p")?;
+                return Err(CrawlError::Other("the wide document parsed".into()));
+            }
+            "html-everything" => {
+                let page = "<p>x</p>".repeat(20_000);
+                html::Document::parse(&page).select("*")?;
+                return Err(CrawlError::Other("`*` returned every element".into()));
+            }
+            "html-handles" => {
+                let doc = html::Document::parse(&"<p>x</p>".repeat(2_000));
+                let mut held = Vec::new();
+                while held.len() < 100_000 {
+                    held.extend(doc.select("p")?);
+                }
+                return Err(CrawlError::Other(format!("holding {} handles", held.len())));
+            }
+            "html-documents" => {
+                let mut held = Vec::new();
+                for _ in 0..1_000 {
+                    let doc = html::Document::parse("<p>x</p>");
+                    doc.select("p")?;
+                    held.push(doc);
+                }
+                return Err(CrawlError::Other("holding 1000 documents".into()));
             }
             other => return Err(CrawlError::Other(format!("unknown mode `{other}`"))),
         }
