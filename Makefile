@@ -30,6 +30,16 @@ guests:
 	  TICKER_VERSION=$$v $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p guest-ticker && \
 	  cp $(WASM_OUT)/guest_ticker.wasm $(WASM_OUT)/ticker-$$v.wasm || exit 1; \
 	done
+	@# The oliveyoung plugin and the parse benchmark with the HTML parser
+	@# compiled in (feature guest-parser), as plugins built before the html
+	@# capability were; then the normal builds again, so the default
+	@# artifacts stay the capability builds.
+	@for p in oliveyoung guest-parsebench; do \
+	  f=$$(echo $$p | tr - _); \
+	  $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p $$p --features crawlhost-sdk/guest-parser && \
+	  cp $(WASM_OUT)/$$f.wasm $(WASM_OUT)/$$f-guest-parser.wasm && \
+	  $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p $$p || exit 1; \
+	done
 	@# One bad plugin per conformance rule, for the kit's tests.
 	@for m in undeclared-host endless nonjson manifest; do \
 	  BAD_MODE=$$m $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p guest-bad && \

@@ -79,27 +79,15 @@ class Fixture:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def html_caps(crawlhost):
-    """`[html]` with the per-query caps lifted, for a host whose plugins
-    parse through its `html` capability: at scale 40 the brand list alone
-    has 24,000 brand links, past the default `max_results`. Empty for a
-    host without the capability (it refuses the section)."""
-    caps = "[html]\nmax_results = 10000000\nmax_elements = 10000000\n"
-    with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
-        f.write(caps)
-        f.flush()
-        p = subprocess.run([crawlhost, "--config", f.name, "config", "check"], capture_output=True)
-    return caps if p.returncode == 0 else ""
-
-
-def crawlhost_config(work, base_url, concurrency, extra=""):
+def crawlhost_config(work, base_url, concurrency):
     # Limits not set here stay at their defaults (at scale 40 no task fails; by
     # count none binds up to scale 100):
     # [run] max_tasks_per_run (1,000,000; a run has under 400 tasks per unit of
     # scale), [sandbox] max_follow_ups_per_task (100,000; the brand list
     # schedules 300 per unit) and task_timeout_secs (120 s per task, not per
     # run), [http] max_response_bytes (16 MiB; the brand list, the largest
-    # page, is 2 MB at scale 40).
+    # page, is 2 MB at scale 40), [html] max_results (100,000; the brand list
+    # has 24,000 links at scale 40).
     return f"""[host]
 plugins_dir = "{work}/plugins"
 data_dir = "{work}/data"
@@ -119,10 +107,10 @@ concurrency = {concurrency}
 max_attempts = 1
 [plugins.oliveyoung]
 config = {{ base_url = "{base_url}" }}
-{extra}"""
+"""
 
 
-def run_crawlhost(crawlhost, plugin, base_url, concurrency, cache, extra):
+def run_crawlhost(crawlhost, plugin, base_url, concurrency, cache):
     """One `crawlhost run --once --json` in a fresh data directory whose
     compile cache is shared across repeats (so a run does not compile)."""
     work = tempfile.mkdtemp(prefix="bench-crawlhost-")
@@ -133,7 +121,7 @@ def run_crawlhost(crawlhost, plugin, base_url, concurrency, cache, extra):
         shutil.copy(plugin, f"{work}/plugins/oliveyoung.wasm")
         conf = f"{work}/crawlhost.toml"
         with open(conf, "w") as f:
-            f.write(crawlhost_config(work, base_url, concurrency, extra))
+            f.write(crawlhost_config(work, base_url, concurrency))
         started = time.perf_counter()
         p = subprocess.run(
             [crawlhost, "--config", conf, "run", "--once",
@@ -192,9 +180,8 @@ def main():
     args = ap.parse_args()
 
     cache = tempfile.mkdtemp(prefix="bench-cache-")
-    extra = html_caps(args.crawlhost)
     runners = {
-        "crawlhost": lambda url: run_crawlhost(args.crawlhost, args.plugin, url, args.concurrency, cache, extra),
+        "crawlhost": lambda url: run_crawlhost(args.crawlhost, args.plugin, url, args.concurrency, cache),
         "scrapy": lambda url: run_peer(args.python, "scrapy_peer.py", url, args.concurrency),
         "original": lambda url: run_peer(args.python, "original_bs4.py", url, args.concurrency),
     }

@@ -46,9 +46,11 @@ pub struct HtmlConfig {
     /// Documents one instance may hold at once (a document lives while its
     /// handle or any of its elements does). Default 32.
     pub max_documents: u32,
-    /// Elements one `select` may return. Default 10,000.
+    /// Elements one query may return. Default 100,000 (a brand list of
+    /// 24,000 links is a real page).
     pub max_results: u32,
-    /// Element handles one instance may hold at once. Default 50,000.
+    /// Element handles one instance may hold at once. Default 200,000
+    /// (about 10 MiB of host memory).
     pub max_elements: u32,
 }
 
@@ -59,8 +61,8 @@ impl Default for HtmlConfig {
             max_nodes: 1_000_000,
             max_depth: 512,
             max_documents: 32,
-            max_results: 10_000,
-            max_elements: 50_000,
+            max_results: 100_000,
+            max_elements: 200_000,
         }
     }
 }

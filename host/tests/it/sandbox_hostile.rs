@@ -33,7 +33,10 @@ const TASK_TIMEOUT: Duration = Duration::from_secs(2);
 const PLAN_TIMEOUT: Duration = Duration::from_secs(2);
 const MEMORY_MB: u64 = 32;
 const MAX_RECORDS: u64 = 1000;
-/// Nodes one parsed document may have (the default is 1,000,000).
+/// Nodes one parsed document may have (the default is 1,000,000); the
+/// `html` caps on results (10,000) and handles (50,000) are set in
+/// `extra_config`, below their defaults, so the hostile guest's 20,000-element
+/// `*` and its 100,000 handles meet them.
 const MAX_HTML_NODES: u64 = 100_000;
 const MAX_FOLLOW_UPS: u64 = 1000;
 const MAX_OUTPUT_BYTES: u64 = 4 << 20;
@@ -57,7 +60,7 @@ fn extra_config(pooling: &str) -> String {
          max_output_bytes_per_task = {MAX_OUTPUT_BYTES}\npooling = \"{pooling}\"\n\
          [http.politeness]\nrequests_per_second = 1000.0\nburst = 100\nconcurrency = 16\njitter_ms = 0\n\
          [http.robots]\nobey = false\n\
-         [html]\nmax_nodes = {MAX_HTML_NODES}\n",
+         [html]\nmax_nodes = {MAX_HTML_NODES}\nmax_results = 10000\nmax_elements = 50000\n",
         TASK_TIMEOUT.as_secs(),
         PLAN_TIMEOUT.as_secs(),
     )

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 
 use crawlhost::bus::{Bus, ConsumedRecord};
 use crawlhost::config::{Config, Settings};
@@ -120,6 +121,73 @@ fn header<'a>(r: &'a ConsumedRecord, name: &str) -> &'a str {
         .find(|(n, _)| n == name)
         .unwrap_or_else(|| panic!("header {name} missing"));
     std::str::from_utf8(&v.1).unwrap()
+}
+
+/// The plugin as built before the `html` capability: the same source with
+/// the SDK's `guest-parser` feature, so html5ever runs inside the component
+/// (`make guests` builds it). It crawls at the same time as the capability
+/// build (each with its own bus, since both write the same topics and keys),
+/// and both land exactly the ground truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_with_its_own_parser_runs_beside_the_capability_build() {
+    let (base_url, _server) = spawn(Site::generate(SEED)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(settings(dir.path(), &base_url)).unwrap();
+    // Two data directories: each build writes its own bus.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Host::open(settings(other_dir.path(), &base_url)).unwrap();
+    let own_parser = plugin_wasm().with_file_name("oliveyoung-guest-parser.wasm");
+    assert!(
+        own_parser.exists(),
+        "{} is missing: `make guests` builds it",
+        own_parser.display()
+    );
+    let capability = host
+        .run_context()
+        .engine
+        .load(&plugin_wasm())
+        .await
+        .unwrap();
+    let guest_parser = other.run_context().engine.load(&own_parser).await.unwrap();
+    assert_ne!(capability.hash, guest_parser.hash);
+    let (mut quiet_a, mut quiet_b) = (|_: &_| {}, |_: &_| {});
+    let (a, b) = tokio::join!(
+        run_plugin(
+            host.run_context(),
+            Arc::new(capability),
+            PlanInput::Scheduled,
+            &mut quiet_a
+        ),
+        run_plugin(
+            other.run_context(),
+            Arc::new(guest_parser),
+            PlanInput::Scheduled,
+            &mut quiet_b
+        ),
+    );
+    let truth = Site::generate(SEED).ground_truth(&base_url, a.started_at_ms);
+    for (name, summary, host) in [("capability", &a, &host), ("guest-parser", &b, &other)] {
+        assert!(
+            summary.fatal.is_none() && summary.tasks_failed.is_empty(),
+            "{name}: {summary:#?}"
+        );
+        let brands = by_key(&read_topic(host.bus.as_ref(), "oliveyoung").await);
+        let products = by_key(&read_topic(host.bus.as_ref(), "oliveyoung-products").await);
+        assert_eq!(brands.len(), truth.brands.len(), "{name}");
+        assert_eq!(products.len(), truth.products.len(), "{name}");
+        // Crawl dates come from each run's start; everything else is the truth.
+        let truth = Site::generate(SEED).ground_truth(&base_url, summary.started_at_ms);
+        for (code, expected) in &truth.brands {
+            assert_eq!(brands.get(code), Some(expected), "{name}: brand {code}");
+        }
+        for (goods_no, expected) in &truth.products {
+            assert_eq!(
+                products.get(goods_no),
+                Some(expected),
+                "{name}: product {goods_no}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
