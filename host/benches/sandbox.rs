@@ -7,13 +7,17 @@
 //!   call, lifting the output. The guest's own work is a few JSON values, so
 //!   this is the per-task overhead. Pre-instantiation (`InstancePre`) is
 //!   always on in the engine; there is no setting to turn it off.
-//! - `extraction/native_<page>` vs `extraction/wasm_<page>`: the oliveyoung
-//!   plugin's parser on a fixture page, called natively (the plugin crate's
-//!   rlib) and inside a component (the `parsebench` guest, compiled from the
-//!   same `parse.rs`). The wasm side parses the page `iters` times in one
-//!   call, so one instantiation is spread over the batch;
-//!   `extraction/wasm_<page>_one_call` is a single parse per task, overhead
-//!   and the page's copy into the guest included.
+//! - `extraction/native_<page>` vs `extraction/wasm_<page>` vs
+//!   `extraction/guest_parser_<page>`: the oliveyoung plugin's parser on a
+//!   fixture page, called natively (the plugin crate's rlib), inside a
+//!   component through the host's `html` capability (the `parsebench`
+//!   guest, compiled from the same `parse.rs`), and inside a component with
+//!   html5ever compiled in (the same guest built with the SDK's
+//!   `guest-parser` feature, as plugins were before the capability). The
+//!   wasm sides parse the page `iters` times in one call, so one
+//!   instantiation is spread over the batch; `extraction/wasm_<page>_one_call`
+//!   is a single parse per task, overhead and the page's copy into the guest
+//!   included.
 //!
 //! Needs the guests: `make guests` (scripts/bench.sh builds them).
 
@@ -191,6 +195,7 @@ fn extraction(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let l = load(&rt, "on", "guest_parsebench");
+    let own = load(&rt, "on", "guest_parsebench-guest-parser");
     let mut group = c.benchmark_group("extraction");
     group.measurement_time(Duration::from_secs(5));
     for (page, html) in pages() {
@@ -199,13 +204,15 @@ fn extraction(c: &mut Criterion) {
         };
         // Both sides must extract the same number of items.
         let native = native_items(page, &html);
-        let values = rt.block_on(crawl(&l, "parsebench", &task("parse", payload(1))));
-        let wasm: serde_json::Value = serde_json::from_str(&values[0]).expect("record is JSON");
-        assert_eq!(
-            wasm["items"].as_u64(),
-            Some(native as u64),
-            "{page}: the component and native code disagree"
-        );
+        for side in [&l, &own] {
+            let values = rt.block_on(crawl(side, "parsebench", &task("parse", payload(1))));
+            let wasm: serde_json::Value = serde_json::from_str(&values[0]).expect("record is JSON");
+            assert_eq!(
+                wasm["items"].as_u64(),
+                Some(native as u64),
+                "{page}: the component and native code disagree"
+            );
+        }
         let page_name = page.replace('-', "_");
         group.bench_function(format!("native_{page_name}"), |b| {
             b.iter(|| native_items(page, std::hint::black_box(&html)))
@@ -216,6 +223,16 @@ fn extraction(c: &mut Criterion) {
                 rt.block_on(async {
                     let start = Instant::now();
                     std::hint::black_box(crawl(&l, "parsebench", &t).await);
+                    start.elapsed()
+                })
+            })
+        });
+        group.bench_function(format!("guest_parser_{page_name}"), |b| {
+            b.iter_custom(|iters| {
+                let t = task("parse", payload(iters));
+                rt.block_on(async {
+                    let start = Instant::now();
+                    std::hint::black_box(crawl(&own, "parsebench", &t).await);
                     start.elapsed()
                 })
             })

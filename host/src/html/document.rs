@@ -19,9 +19,13 @@ use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, QualName};
 use scraper::html::HtmlTreeSink;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html};
+use selectors::context::{
+    MatchingContext, MatchingForInvalidation, MatchingMode, NeedsSelectorFlags, SelectorCaches,
+};
+use selectors::matching::matches_selector_list;
 
-use super::HtmlError;
+use super::{HtmlError, SelectorList};
 
 /// Bytes fed to the parser between two checks of the caps and the deadline.
 /// Small, because html5ever spends time proportional to the depth of open
@@ -238,19 +242,54 @@ pub enum Scope {
     Below(NodeId),
 }
 
+/// One query's matching state: the caches `selectors` keeps across the
+/// elements of a query (nth-child indices, `:has` results).
+struct Matcher<'s> {
+    selector: &'s SelectorList,
+    caches: SelectorCaches,
+}
+
+impl<'s> Matcher<'s> {
+    fn new(selector: &'s SelectorList) -> Self {
+        Self {
+            selector,
+            caches: SelectorCaches::default(),
+        }
+    }
+
+    fn matches(&mut self, element: &ElementRef<'_>, scope: Option<ElementRef<'_>>) -> bool {
+        let mut context = MatchingContext::new(
+            MatchingMode::Normal,
+            None,
+            &mut self.caches,
+            selectors::context::QuirksMode::NoQuirks,
+            NeedsSelectorFlags::No,
+            MatchingForInvalidation::No,
+        );
+        context.scope_element = scope.map(|s| selectors::Element::opaque(&s));
+        matches_selector_list(self.selector, element, &mut context)
+    }
+}
+
+/// Whether `element` itself matches `selector`.
+pub fn matches(element: ElementRef<'_>, selector: &SelectorList) -> bool {
+    Matcher::new(selector).matches(&element, None)
+}
+
 /// Elements matching `selector` in `scope`, at most `first_only ? 1 :
 /// max_results` of them (more is an error naming `css`).
 pub fn select(
     html: &Html,
     scope: Scope,
-    selector: &Selector,
+    selector: &SelectorList,
     css: &str,
     first_only: bool,
     limits: &Limits,
 ) -> Result<Vec<NodeId>, HtmlError> {
     let mut found = Vec::new();
+    let mut matcher = Matcher::new(selector);
     let mut visit = |element: ElementRef<'_>, scope: Option<ElementRef<'_>>| {
-        if !selector.matches_with_scope(&element, scope) {
+        if !matcher.matches(&element, scope) {
             return Ok(false);
         }
         if found.len() >= limits.max_results as usize {
@@ -334,13 +373,17 @@ mod tests {
         }
     }
 
-    fn sel(css: &str) -> Selector {
-        Selector::parse(css).unwrap()
+    fn sel(css: &str) -> SelectorList {
+        super::super::compile(css).unwrap()
+    }
+
+    fn scraper_sel(css: &str) -> scraper::Selector {
+        scraper::Selector::parse(css).unwrap()
     }
 
     /// What `scraper` selects on its own, for comparison.
     fn scraper_ids(html: &Html, css: &str) -> Vec<NodeId> {
-        html.select(&sel(css)).map(|e| e.id()).collect()
+        html.select(&scraper_sel(css)).map(|e| e.id()).collect()
     }
 
     #[test]
@@ -350,7 +393,16 @@ mod tests {
         let page = "<table><tr><td>1</td></tr><b>moved</b></table>\
                     <ul><li class=a>x<li class=b>y <b>z</b><li class=a>w</ul><p><i>a<b>b</i>c</b>";
         let html = parse(page, &limits()).unwrap();
-        for css in ["li", "li.a", "b", "ul > li:nth-child(2) b", "*", "i, b"] {
+        for css in [
+            "li",
+            "li.a",
+            "b",
+            "ul > li:nth-child(2) b",
+            "*",
+            "i, b",
+            "li:has(b)",
+            ":scope > li",
+        ] {
             let ours = select(&html, Scope::Document, &sel(css), css, false, &limits()).unwrap();
             assert_eq!(ours, scraper_ids(&html, css), "{css}");
         }
@@ -358,7 +410,7 @@ mod tests {
         let below = select(&html, Scope::Below(ul), &sel("b"), "b", false, &limits()).unwrap();
         let expected: Vec<NodeId> = element(&html, ul)
             .unwrap()
-            .select(&sel("b"))
+            .select(&scraper_sel("b"))
             .map(|e| e.id())
             .collect();
         assert_eq!(below, expected);

@@ -356,7 +356,7 @@ impl html::HostElement for Instance {
             Ok(s) => s,
             Err(err) => return answer(Err(err)),
         };
-        self.read(&e, |e| Ok(selector.matches(&e)))
+        self.read(&e, |e| Ok(document::matches(e, &selector)))
     }
 
     fn texts(&mut self, e: Resource<Element>, css: String) -> Res<Vec<String>> {

@@ -149,25 +149,41 @@ const MAX_CACHED_SELECTOR: usize = 1024;
 /// builds endless distinct selectors costs compile time, not memory.
 const MAX_CACHED_SELECTORS: usize = 4096;
 
+/// A compiled selector list, in the form `selectors` matches.
+pub type SelectorList = selectors::SelectorList<scraper::selector::Simple>;
+
+/// Compile `css` as scraper does (the same parser, so the same selectors
+/// are accepted and mean the same).
+pub fn compile(css: &str) -> Result<SelectorList, HtmlError> {
+    let mut input = cssparser::ParserInput::new(css);
+    let mut parser = cssparser::Parser::new(&mut input);
+    selectors::SelectorList::parse(
+        &scraper::selector::Parser,
+        &mut parser,
+        selectors::parser::ParseRelative::No,
+    )
+    .map_err(|e| HtmlError::Selector {
+        selector: css.to_string(),
+        reason: scraper::error::SelectorErrorKind::from(e).to_string(),
+    })
+}
+
 /// Compiled selectors by source text, shared by every instance of the
 /// process: a plugin selects the same few selectors on every page of every
 /// task, and compiling them was a visible share of a small page's cost.
 #[derive(Default, Clone)]
 pub struct Selectors {
-    compiled: Arc<Mutex<HashMap<String, scraper::Selector>>>,
+    compiled: Arc<Mutex<HashMap<String, Arc<SelectorList>>>>,
 }
 
 impl Selectors {
     /// The compiled form of `css`, or why it does not parse.
-    pub fn get(&self, css: &str) -> Result<scraper::Selector, HtmlError> {
+    pub fn get(&self, css: &str) -> Result<Arc<SelectorList>, HtmlError> {
         let cache = || self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(hit) = cache().get(css) {
             return Ok(hit.clone());
         }
-        let compiled = scraper::Selector::parse(css).map_err(|e| HtmlError::Selector {
-            selector: css.to_string(),
-            reason: e.to_string(),
-        })?;
+        let compiled = Arc::new(compile(css)?);
         if css.len() <= MAX_CACHED_SELECTOR {
             let mut cache = cache();
             if cache.len() >= MAX_CACHED_SELECTORS {

@@ -163,11 +163,8 @@ pub fn parse_category_page(html: &str) -> Result<CategoryPage, CrawlError> {
     let doc = Document::parse(html);
     let mut seen = HashSet::new();
     let mut brands = Vec::new();
-    for input in doc.select(sel::CATEGORY_BRAND_CHECKBOX)? {
-        let name = input
-            .attr(sel::CATEGORY_BRAND_NAME_ATTR)
-            .map(|v| collapse_whitespace(&v))
-            .unwrap_or_default();
+    for name in doc.attr_values(sel::CATEGORY_BRAND_CHECKBOX, sel::CATEGORY_BRAND_NAME_ATTR)? {
+        let name = name.map(|v| collapse_whitespace(&v)).unwrap_or_default();
         if !name.is_empty() && seen.insert(name.clone()) {
             brands.push(name);
         }
@@ -175,14 +172,14 @@ pub fn parse_category_page(html: &str) -> Result<CategoryPage, CrawlError> {
     // The pager links every page but the current one, which is a <strong>
     // (the last page's pager links only earlier pages).
     let linked = doc
-        .select(sel::PAGER_LINK)?
+        .attr_values(sel::PAGER_LINK, sel::PAGE_NO_ATTR)?
         .iter()
-        .filter_map(|a| a.attr_trimmed(sel::PAGE_NO_ATTR)?.parse::<u32>().ok())
+        .filter_map(|no| no.as_deref()?.trim().parse::<u32>().ok())
         .max();
     let current = doc
-        .select(sel::PAGER_CURRENT)?
+        .texts(sel::PAGER_CURRENT)?
         .iter()
-        .filter_map(|s| s.text_trimmed().parse::<u32>().ok())
+        .filter_map(|s| s.trim().parse::<u32>().ok())
         .max();
     let pages = linked.max(current).unwrap_or(1).max(1);
     Ok(CategoryPage { brands, pages })
@@ -199,16 +196,32 @@ pub fn parse_brand_list(html: &str) -> Result<BrandList, CrawlError> {
     let mut tally = Tally::new(BRAND_TOPIC);
     // Codes seen without a name in any of their anchors yet.
     let mut nameless: Vec<String> = Vec::new();
-    for link in doc.select(sel::BRAND_LINK)? {
+    // Codes and texts of every anchor in two calls (the same selector gives
+    // the same anchors in the same order); handles only when an anchor has
+    // no text and its name must come from an image or an attribute.
+    let codes = doc.attr_values(sel::BRAND_LINK, sel::BRAND_CODE_ATTR)?;
+    let texts = doc.texts(sel::BRAND_LINK)?;
+    let mut links: Option<Vec<Element>> = None;
+    for (i, code) in codes.into_iter().enumerate() {
         // An empty code marks page chrome (the "more brands" button), not
         // a brand.
-        let Some(code) = link
-            .attr_trimmed(sel::BRAND_CODE_ATTR)
-            .filter(|c| !c.is_empty())
-        else {
+        let Some(code) = code.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()) else {
             continue;
         };
-        let Some(text) = brand_anchor_name(&link) else {
+        let text = texts
+            .get(i)
+            .map(|t| collapse_whitespace(t))
+            .unwrap_or_default();
+        let name = if text.is_empty() {
+            let links = match &mut links {
+                Some(links) => links,
+                None => links.insert(doc.select(sel::BRAND_LINK)?),
+            };
+            links.get(i).and_then(brand_anchor_name)
+        } else {
+            Some(text)
+        };
+        let Some(text) = name else {
             if !index.contains_key(&code) && !nameless.contains(&code) {
                 nameless.push(code);
             }
@@ -301,13 +314,13 @@ pub fn parse_shop_detail(html: &str) -> Result<ShopDetail, CrawlError> {
         }
     }
     let pages = doc
-        .select(sel::SHOP_PAGER_LINK)?
+        .attr_values(sel::SHOP_PAGER_LINK, sel::PAGE_NO_ATTR)?
         .iter()
-        .filter_map(|a| a.attr_trimmed(sel::PAGE_NO_ATTR)?.parse::<u32>().ok())
+        .filter_map(|no| no.as_deref()?.trim().parse::<u32>().ok())
         .chain(
-            doc.select(sel::PAGER_CURRENT)?
+            doc.texts(sel::PAGER_CURRENT)?
                 .iter()
-                .filter_map(|s| s.text_trimmed().parse::<u32>().ok()),
+                .filter_map(|s| s.trim().parse::<u32>().ok()),
         )
         .max();
     Ok(ShopDetail {
