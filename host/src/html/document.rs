@@ -40,6 +40,9 @@ const NODES_PER_CHECK: usize = 64;
 pub struct Limits {
     pub max_document_bytes: u64,
     pub max_nodes: u64,
+    /// Nodes this parse may still create: `max_nodes` less the nodes of the
+    /// documents the instance already holds.
+    pub node_budget: u64,
     pub max_depth: u32,
     pub max_results: u32,
     /// When the task's deadline passes.
@@ -85,7 +88,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Html, HtmlError> {
             });
         }
         let nodes = sink.inner.0.borrow().tree.nodes().len() as u64;
-        if nodes > limits.max_nodes {
+        if nodes > limits.node_budget {
             return Err(HtmlError::TooManyNodes {
                 limit: limits.max_nodes,
             });
@@ -98,7 +101,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Html, HtmlError> {
         });
     }
     let html = parser.finish();
-    if html.tree.nodes().len() as u64 > limits.max_nodes {
+    if html.tree.nodes().len() as u64 > limits.node_budget {
         return Err(HtmlError::TooManyNodes {
             limit: limits.max_nodes,
         });
@@ -367,6 +370,7 @@ mod tests {
         Limits {
             max_document_bytes: 1 << 20,
             max_nodes: 100_000,
+            node_budget: 100_000,
             max_depth: 512,
             max_results: 100,
             deadline: Instant::now() + Duration::from_secs(60),
@@ -474,6 +478,7 @@ mod tests {
         let page = "<p>x</p>".repeat(100_000);
         let limits = Limits {
             max_nodes: 50_000,
+            node_budget: 50_000,
             max_document_bytes: 10 << 20,
             ..limits()
         };

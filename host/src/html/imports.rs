@@ -25,6 +25,8 @@ type Res<T> = wasmtime::Result<Result<T, CrawlError>>;
 /// A document and the handles that keep it alive.
 struct DocEntry {
     html: Html,
+    /// Its nodes, counted against `html.max_nodes` while it lives.
+    nodes: u64,
     /// The document handle (0 or 1) plus the element handles into it.
     refs: u32,
 }
@@ -85,6 +87,8 @@ pub struct Instance {
     selectors: Selectors,
     deadline: Instant,
     docs: Slab<DocEntry>,
+    /// Nodes of the documents held, together.
+    nodes_held: u64,
     /// Element handles: (document index, node).
     elements: Slab<(u32, NodeId)>,
 }
@@ -97,6 +101,7 @@ impl Instance {
             selectors,
             deadline,
             docs: Slab::default(),
+            nodes_held: 0,
             elements: Slab::default(),
         }
     }
@@ -105,6 +110,7 @@ impl Instance {
         Limits {
             max_document_bytes: self.caps.max_document_bytes,
             max_nodes: self.caps.max_nodes,
+            node_budget: self.caps.max_nodes.saturating_sub(self.nodes_held),
             max_depth: self.caps.max_depth,
             max_results: self.caps.max_results,
             deadline: self.deadline,
@@ -115,8 +121,10 @@ impl Instance {
     fn unref(&mut self, doc: u32) {
         if let Some(entry) = self.docs.get_mut(doc) {
             entry.refs -= 1;
-            if entry.refs == 0 {
-                self.docs.remove(doc);
+            if entry.refs == 0
+                && let Some(freed) = self.docs.remove(doc)
+            {
+                self.nodes_held -= freed.nodes;
             }
         }
     }
@@ -251,7 +259,15 @@ impl html::HostDocument for Instance {
             }));
         }
         let parsed = document::parse(&text, &self.limits());
-        answer(parsed.map(|html| Resource::new_own(self.docs.insert(DocEntry { html, refs: 1 }))))
+        answer(parsed.map(|html| {
+            let nodes = html.tree.nodes().len() as u64;
+            self.nodes_held += nodes;
+            Resource::new_own(self.docs.insert(DocEntry {
+                html,
+                nodes,
+                refs: 1,
+            }))
+        }))
     }
 
     fn select(&mut self, doc: Resource<Document>, css: String) -> Res<Vec<Resource<Element>>> {
@@ -386,5 +402,90 @@ impl html::HostElement for Instance {
         self.elements.remove(e.rep());
         self.unref(doc);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use html::{HostDocument, HostElement};
+
+    use super::*;
+
+    fn instance(caps: HtmlConfig) -> Instance {
+        Instance::new(
+            caps,
+            Selectors::default(),
+            Instant::now() + Duration::from_secs(60),
+        )
+    }
+
+    fn parse(i: &mut Instance, text: &str) -> Result<Resource<Document>, CrawlError> {
+        HostDocument::parse(i, text.to_string()).unwrap()
+    }
+
+    fn again<T: 'static>(r: &Resource<T>) -> Resource<T> {
+        Resource::new_own(r.rep())
+    }
+
+    #[test]
+    fn an_element_keeps_its_document_until_both_are_dropped() {
+        let mut i = instance(HtmlConfig::default());
+        let doc = parse(&mut i, "<p class=a>one</p><p>two</p>").unwrap();
+        let found = HostDocument::select(&mut i, again(&doc), "p.a".into())
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        HostDocument::drop(&mut i, doc).unwrap();
+        // The document lives on through its element.
+        assert_eq!(HostElement::text(&mut i, again(&found[0])).unwrap(), "one");
+        assert_eq!((i.docs.live, i.elements.live), (1, 1));
+        HostElement::drop(&mut i, again(&found[0])).unwrap();
+        assert_eq!((i.docs.live, i.elements.live, i.nodes_held), (0, 0, 0));
+    }
+
+    #[test]
+    fn the_node_cap_counts_every_document_held() {
+        let mut i = instance(HtmlConfig {
+            max_nodes: 2_500,
+            ..HtmlConfig::default()
+        });
+        let page = "<p>x</p>".repeat(1_000); // about 2,000 nodes
+        let first = parse(&mut i, &page).unwrap();
+        let err = parse(&mut i, &page).unwrap_err();
+        assert!(
+            matches!(&err, CrawlError::Other(m) if m.contains("html.max_nodes")),
+            "{err:?}"
+        );
+        // Dropping the first gives its nodes back.
+        HostDocument::drop(&mut i, first).unwrap();
+        assert!(parse(&mut i, &page).is_ok());
+    }
+
+    #[test]
+    fn handles_past_the_cap_are_refused_and_the_held_ones_still_work() {
+        let mut i = instance(HtmlConfig {
+            max_elements: 150,
+            ..HtmlConfig::default()
+        });
+        let doc = parse(&mut i, &"<p>x</p>".repeat(100)).unwrap();
+        let held = HostDocument::select(&mut i, again(&doc), "p".into())
+            .unwrap()
+            .unwrap();
+        let err = HostDocument::select(&mut i, again(&doc), "p".into())
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&err, CrawlError::Other(m) if m.contains("html.max_elements")),
+            "{err:?}"
+        );
+        assert_eq!(i.elements.live, 100);
+        // Batch reads make no handles, so they still answer.
+        let texts = HostDocument::texts(&mut i, again(&doc), "p".into())
+            .unwrap()
+            .unwrap();
+        assert_eq!(texts.len(), 100);
+        assert_eq!(HostElement::name(&mut i, again(&held[99])).unwrap(), "p");
     }
 }

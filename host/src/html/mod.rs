@@ -34,9 +34,11 @@ pub struct HtmlConfig {
     /// (the default of `http.max_response_bytes`, so whatever a fetch can
     /// return can be parsed).
     pub max_document_bytes: u64,
-    /// Nodes (elements, text, comments) one parsed document may have; the
-    /// parse stops once it is passed. Default 1,000,000 (a large real page
-    /// has tens of thousands).
+    /// Nodes (elements, text, comments) the documents one instance holds
+    /// may have together; a parse stops once it would pass it. Default
+    /// 1,000,000 (a large real page has tens of thousands). This bounds the
+    /// host memory one instance's documents take: about 100-200 bytes a
+    /// node, so 100-200 MiB at the default.
     pub max_nodes: u64,
     /// How deep elements may nest; a deeper document is refused. Default
     /// 512 (where Blink stops nesting). html5ever's work per tag grows with
@@ -111,7 +113,10 @@ pub enum HtmlError {
          (html.max_document_bytes)"
     )]
     DocumentTooLarge { bytes: u64, limit: u64 },
-    #[error("html: the document has more than {limit} nodes (html.max_nodes)")]
+    #[error(
+        "html: the documents of this instance would have more than {limit} nodes together \
+         (html.max_nodes)"
+    )]
     TooManyNodes { limit: u64 },
     #[error("html: the document nests elements deeper than {limit} (html.max_depth)")]
     TooDeep { limit: u32 },
