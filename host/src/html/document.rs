@@ -57,8 +57,36 @@ fn check_deadline(deadline: Instant) -> Result<(), HtmlError> {
     }
 }
 
+/// A parsed document, movable to another thread together with the instance
+/// that holds it.
+///
+/// `scraper`'s tree holds non-atomic tendrils: reference-counted string
+/// buffers that html5ever shares between the tendrils it cuts from one
+/// input chunk, so `Html` is not `Send`. (scraper's `atomic` feature makes
+/// it `Send` by copying every string into an atomic tendril, 10-12% of a
+/// parse.) Every tendril that shares a buffer with another lives in this one
+/// tree: the parser that held the input is dropped before [`parse`] returns,
+/// and nothing in this module hands a tendril out (readers copy into
+/// `String` or borrow `&str` for the length of a call). Moving the tree
+/// moves every holder of every count at once, so no count is touched by two
+/// threads; the type is deliberately not `Sync`.
+#[derive(Debug)]
+pub struct Parsed(Html);
+
+// SAFETY: see the type's documentation: all sharers of each non-atomic
+// count move together, and `&Parsed` is never shared between threads
+// (`Parsed` is not `Sync`).
+unsafe impl Send for Parsed {}
+
+impl std::ops::Deref for Parsed {
+    type Target = Html;
+    fn deref(&self) -> &Html {
+        &self.0
+    }
+}
+
 /// Parse `text` as a document (a fragment becomes the body of one).
-pub fn parse(text: &str, limits: &Limits) -> Result<Html, HtmlError> {
+pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, HtmlError> {
     let bytes = text.len() as u64;
     if bytes > limits.max_document_bytes {
         return Err(HtmlError::DocumentTooLarge {
@@ -106,7 +134,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Html, HtmlError> {
             limit: limits.max_nodes,
         });
     }
-    Ok(html)
+    Ok(Parsed(html))
 }
 
 /// scraper's tree sink, watching how deep elements nest: html5ever walks

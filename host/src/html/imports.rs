@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use ego_tree::NodeId;
-use scraper::{ElementRef, Html};
+use scraper::ElementRef;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::document::{self, Limits, Scope};
@@ -24,7 +24,7 @@ type Res<T> = wasmtime::Result<Result<T, CrawlError>>;
 
 /// A document and the handles that keep it alive.
 struct DocEntry {
-    html: Html,
+    html: document::Parsed,
     /// Its nodes, counted against `html.max_nodes` while it lives.
     nodes: u64,
     /// The document handle (0 or 1) plus the element handles into it.
