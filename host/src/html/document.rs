@@ -123,11 +123,6 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, HtmlError> {
         }
         check_deadline(limits.deadline)?;
     }
-    if parser.tokenizer.sink.sink.too_deep.get() {
-        return Err(HtmlError::TooDeep {
-            limit: limits.max_depth,
-        });
-    }
     let html = parser.finish();
     if html.tree.nodes().len() as u64 > limits.node_budget {
         return Err(HtmlError::TooManyNodes {

@@ -129,6 +129,29 @@ impl Instance {
         }
     }
 
+    /// The nodes a query in `scope` of document `doc` finds.
+    fn query(
+        &self,
+        doc: u32,
+        scope: Scope,
+        css: &str,
+        first_only: bool,
+    ) -> Result<Vec<NodeId>, HtmlError> {
+        let selector = self.selectors.get(css)?;
+        // Callers resolved `doc` from a live handle, so it is there.
+        let Some(entry) = self.docs.get(doc) else {
+            return Ok(Vec::new());
+        };
+        document::select(
+            &entry.html,
+            scope,
+            &selector,
+            css,
+            first_only,
+            &self.limits(),
+        )
+    }
+
     /// Run a query in `scope` of document `doc` and read each element found
     /// with `read`, without handles.
     fn read_all<R>(
@@ -139,19 +162,10 @@ impl Instance {
         first_only: bool,
         read: impl Fn(ElementRef<'_>) -> R,
     ) -> Result<Vec<R>, HtmlError> {
-        let selector = self.selectors.get(css)?;
-        // Callers resolved `doc` from a live handle, so it is there.
+        let found = self.query(doc, scope, css, first_only)?;
         let Some(entry) = self.docs.get(doc) else {
             return Ok(Vec::new());
         };
-        let found = document::select(
-            &entry.html,
-            scope,
-            &selector,
-            css,
-            first_only,
-            &self.limits(),
-        )?;
         Ok(found
             .into_iter()
             .filter_map(|id| document::element(&entry.html, id))
@@ -168,7 +182,7 @@ impl Instance {
         css: &str,
         first_only: bool,
     ) -> Result<Vec<Resource<Element>>, HtmlError> {
-        let found = self.read_all(doc, scope, css, first_only, |e| e.id())?;
+        let found = self.query(doc, scope, css, first_only)?;
         if self.elements.live as usize + found.len() > self.caps.max_elements as usize {
             return Err(HtmlError::TooManyElements {
                 limit: self.caps.max_elements,
@@ -190,10 +204,7 @@ impl Instance {
         handle: &Resource<Element>,
         f: impl FnOnce(ElementRef<'_>) -> R,
     ) -> wasmtime::Result<R> {
-        let (doc, node) = *self
-            .elements
-            .get(handle.rep())
-            .ok_or_else(|| wasmtime::format_err!("unknown html element handle"))?;
+        let (doc, node) = self.element_of(handle)?;
         let entry = self
             .docs
             .get(doc)
