@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The Python plugin toolchain: componentize-py (pinned; it bundles CPython
+# compiled to WebAssembly and turns a Python package into a component of the
+# `plugin` world), installed into the project-local virtualenv `.venv` (the
+# one scripts/install/moto.sh uses). Also BeautifulSoup (pinned), which the
+# bs4 example plugin vendors. Skips what is already there; safe to run twice.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+VENV=.venv
+COMPONENTIZE_PY_VERSION=0.25.1
+BS4_VERSION=4.12.3
+SOUPSIEVE_VERSION=2.6
+
+PYTHON="${PYTHON:-$(command -v python3 || true)}"
+if [ ! -x "$VENV/bin/python" ]; then
+  if [ -z "$PYTHON" ]; then
+    echo "python3 not found: install Python 3 (with venv and pip) first" >&2
+    exit 1
+  fi
+  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+    # Debian's python3 ships venv separately.
+    if command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      "$PYTHON" -m venv "$VENV"
+    else
+      echo "cannot create a virtualenv with $PYTHON (install python3-venv)" >&2
+      exit 1
+    fi
+  fi
+  echo "created virtualenv $VENV"
+fi
+
+# `pip show` prints the installed version; compare it with the pin.
+installed_version() {
+  "$VENV/bin/python" -m pip show --disable-pip-version-check "$1" 2>/dev/null \
+    | sed -n 's/^Version: //p'
+}
+
+if [ -x "$VENV/bin/componentize-py" ] \
+  && [ "$(installed_version componentize-py)" = "$COMPONENTIZE_PY_VERSION" ]; then
+  echo "componentize-py $COMPONENTIZE_PY_VERSION already installed in $VENV"
+else
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "componentize-py==$COMPONENTIZE_PY_VERSION"
+  "$VENV/bin/componentize-py" --version >/dev/null
+  echo "installed componentize-py $COMPONENTIZE_PY_VERSION into $VENV"
+fi
+
+if [ "$(installed_version beautifulsoup4)" = "$BS4_VERSION" ] \
+  && [ "$(installed_version soupsieve)" = "$SOUPSIEVE_VERSION" ]; then
+  echo "beautifulsoup4 $BS4_VERSION already installed in $VENV"
+else
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "beautifulsoup4==$BS4_VERSION" "soupsieve==$SOUPSIEVE_VERSION"
+  echo "installed beautifulsoup4 $BS4_VERSION into $VENV"
+fi
