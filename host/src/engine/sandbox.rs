@@ -35,12 +35,16 @@ const STDERR_CAPTURE: usize = 16 * 1024;
 /// memory.
 const MAX_TABLE_ELEMENTS: usize = 20_000;
 
-/// Core instances one plugin instance (one store) may create. Every Rust
+/// Core instances one plugin instance (one store) may create. A Rust
 /// component built by `wit-component` instantiates three core modules (the
-/// program, the indirect-call shim and its fixups), one linear memory and two
-/// tables; the pooling allocator reserves these per-component counts, so a
-/// store that keeps within them cannot take another store's slots.
-pub(crate) const CORE_INSTANCES_PER_STORE: u32 = 4;
+/// program, the indirect-call shim and its fixups); a Python component built
+/// by `componentize-py` 0.25 links fourteen (libc, libpython, the runtime,
+/// their shims); a JavaScript one built by `componentize-js` fewer. All of
+/// them define one linear memory and at most two tables. The pooling
+/// allocator reserves these per-component counts, so a store that keeps
+/// within them cannot take another store's slots; a core instance slot costs
+/// only its bookkeeping, so this count is generous where memories are not.
+pub(crate) const CORE_INSTANCES_PER_STORE: u32 = 32;
 /// Linear memories one store may define (see [`CORE_INSTANCES_PER_STORE`]).
 pub(crate) const MEMORIES_PER_STORE: u32 = 2;
 /// Tables one store may define (see [`CORE_INSTANCES_PER_STORE`]).
@@ -311,18 +315,21 @@ mod many_modules {
     const PAGE: u64 = 64 << 10;
 
     /// A component of `modules` core modules, each instantiated once with a
-    /// linear memory of `bytes` (the initial size: instantiation grows it).
+    /// linear memory of `bytes` (the initial size: instantiation grows it);
+    /// `0` defines no memory.
     fn component(modules: u32, bytes: u64) -> Vec<u8> {
         let mut module = wasm_encoder::Module::new();
-        let mut memories = wasm_encoder::MemorySection::new();
-        memories.memory(wasm_encoder::MemoryType {
-            minimum: bytes / PAGE,
-            maximum: None,
-            memory64: false,
-            shared: false,
-            page_size_log2: None,
-        });
-        module.section(&memories);
+        if bytes > 0 {
+            let mut memories = wasm_encoder::MemorySection::new();
+            memories.memory(wasm_encoder::MemoryType {
+                minimum: bytes / PAGE,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
+            module.section(&memories);
+        }
         let mut c = wasm_encoder::Component::new();
         for _ in 0..modules {
             c.section(&wasm_encoder::ModuleSection(&module));
@@ -383,6 +390,13 @@ mod many_modules {
         // Many small modules: refused by count.
         let (_s, r) = instantiate(&engine, &component(32, PAGE)).await;
         assert!(r.is_err(), "32 core modules must be refused");
+        // Core modules without memories: as many as a Python component
+        // links pass, one more than the per-store count is refused.
+        let (_s, r) = instantiate(&engine, &component(CORE_INSTANCES_PER_STORE, 0)).await;
+        r.unwrap();
+        let (_s, r) = instantiate(&engine, &component(CORE_INSTANCES_PER_STORE + 1, 0)).await;
+        let err = r.expect_err("one core instance over the count must be refused");
+        assert!(err.contains("instance"), "{err}");
         // What a real plugin needs passes: one memory up to the limit.
         let (_s, r) = instantiate(&engine, &component(1, LIMIT as u64)).await;
         r.unwrap();
@@ -392,7 +406,7 @@ mod many_modules {
 
     #[tokio::test]
     async fn a_good_plugin_still_instantiates_beside_two_hostile_ones() {
-        // A pool for 8 instances: 16 memories, 32 core instances.
+        // A pool for 8 instances: 16 memories, 256 core instances.
         let engine = match super::super::PluginEngine::pooled(&settings(), 8) {
             Ok(e) => e,
             Err(e) => panic!("the pooling allocator is needed for this test: {e}"),
