@@ -6,7 +6,8 @@
 # SRC_DIR/plugin.js is the entry module (an ES module exporting `crawler`,
 # usually `export const crawler = definePlugin({...})` from plugins/sdk-js).
 # Its relative imports, the SDK included, are bundled into one module; the
-# contract's interfaces (`crawlhost:plugin/...@0.3.0`) stay imports. The
+# contract's interfaces (`crawlhost:plugin/...@0.3.0`) stay imports
+# (plugins/sdk-js/bundle.config.mjs). The
 # component is built by jco + componentize-js (StarlingMonkey) against the
 # repository's wit/plugin.wit, world `plugin`, offline.
 #
@@ -44,6 +45,7 @@ mkdir -p "$(dirname "$out")"
 out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 "$jco" componentize "$entry" \
   --bundle \
+  --bundle-config "$root/plugins/sdk-js/bundle.config.mjs" \
   --wit "$wit" \
   --world-name plugin \
   --disable http fetch-event \
