@@ -102,7 +102,7 @@ impl Host {
         let engine = PluginEngine::new(
             settings.sandbox.clone(),
             instances,
-            Some(&data.join("cache")),
+            Some(&settings.cache_dir),
             services,
         )?;
         let journal = Arc::new(Journal::open(&data.join("frontier.db"))?);
@@ -114,8 +114,10 @@ impl Host {
         })
     }
 
-    /// An engine for checking plugin files only (`plugin inspect`): nothing
-    /// is written (in-memory state, no compile cache, no data directory).
+    /// An engine for checking and compiling plugin files (`plugin inspect`,
+    /// `plugin compile`, the kit's load): in-memory state, no data
+    /// directory; only the compile cache (`host.cache_dir`) is written, so a
+    /// later load of the same file skips compiling.
     pub fn inspect_engine(settings: &Settings) -> Result<PluginEngine, HostError> {
         let services = Arc::new(HostServices {
             http: Arc::new(HttpClient::new(settings.http.clone())?),
@@ -127,7 +129,7 @@ impl Host {
         Ok(PluginEngine::new(
             settings.sandbox.clone(),
             16,
-            None,
+            Some(&settings.cache_dir),
             services,
         )?)
     }

@@ -1,6 +1,7 @@
 //! Plugin files: `crawlhost plugins list` (what the plugins directory holds
 //! and what was refused), `plugin new` (a crate from the template),
-//! `plugin inspect` (one file's manifest or why it is refused) and
+//! `plugin inspect` (one file's manifest or why it is refused),
+//! `plugin compile` (ahead-of-time compilation into the compile cache) and
 //! `plugin test` (the conformance kit).
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use crate::engine::contract::{CONTRACT_VERSION, describe};
 use crate::host::Host;
 use crate::kit::{KitOptions, Traffic};
 use crate::registry::Scan;
-use crate::template::Generated;
+use crate::template::{Generated, Lang};
 
 use super::{lines, open_host};
 
@@ -28,17 +29,25 @@ pub enum PluginsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Generate a plugin crate (Cargo.toml, src/lib.rs using the SDK,
-    /// README) that builds for wasm32-wasip2 and passes `plugin test`.
+    /// Generate a plugin project that builds and passes `plugin test` as
+    /// generated: a Rust crate (Cargo.toml, src/lib.rs using the SDK,
+    /// README), or with `--lang python` / `--lang js` a project for
+    /// componentize-py / componentize-js carrying copies of its SDK and of
+    /// the contract (wit/plugin.wit).
     New {
         /// Plugin name: lower case letters, digits and `-`.
         name: String,
         /// Directory to create (missing or empty); default `./NAME`.
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// The guest SDK (`plugins/sdk` of a crawlhost checkout), used by
-        /// path; default: found above the directory or the current
-        /// directory, else the checkout this binary was built from.
+        /// The plugin's language.
+        #[arg(long, value_enum, default_value_t = Lang::Rust)]
+        lang: Lang,
+        /// The guest SDK of a crawlhost checkout (`plugins/sdk`,
+        /// `plugins/sdk-python` or `plugins/sdk-js`): used by path from a
+        /// Rust crate, copied into a Python or JavaScript project; default:
+        /// found above the directory or the current directory, else the
+        /// checkout this binary was built from.
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
@@ -50,6 +59,16 @@ pub enum PluginCommand {
         /// Print the manifest as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Compile plugins ahead of time into the compile cache
+    /// (`host.cache_dir`), so a later load (`serve` picking up a dropped
+    /// file, a run, the kit) skips compiling: a large component, such as a
+    /// Python one, takes seconds to compile and milliseconds to load from
+    /// the cache. Prints what each file took; exit status 1 when one is
+    /// refused.
+    Compile {
+        /// `.wasm` files; default: every `*.wasm` in the plugins directory.
+        files: Vec<PathBuf>,
     },
     /// Conformance kit: load the `.wasm`, run it twice on recorded or
     /// fixture traffic, print a pass/fail table; exit status 1 on failure.
@@ -92,7 +111,13 @@ pub(super) async fn plugins(
 pub(super) async fn plugin(settings: Settings, command: PluginCommand) -> anyhow::Result<ExitCode> {
     match command {
         PluginCommand::Inspect { file, json } => inspect(settings, &file, json).await,
-        PluginCommand::New { name, dir, sdk } => new(&name, dir, sdk.as_deref()),
+        PluginCommand::New {
+            name,
+            dir,
+            lang,
+            sdk,
+        } => new(&name, dir, sdk.as_deref(), lang),
+        PluginCommand::Compile { files } => compile(settings, files).await,
         PluginCommand::Test {
             file,
             replay,
@@ -107,6 +132,7 @@ pub(super) async fn plugin(settings: Settings, command: PluginCommand) -> anyhow
             opts.trigger = trigger;
             opts.secrets = settings.http.secrets.clone();
             opts.browser = settings.browser.clone();
+            opts.cache_dir = Some(settings.cache_dir.clone());
             test(&opts).await
         }
     }
@@ -150,9 +176,14 @@ fn list_text(scan: &Scan, plugins_dir: &Path) -> String {
 }
 
 /// `crawlhost plugin new NAME`.
-fn new(name: &str, dir: Option<PathBuf>, sdk: Option<&Path>) -> anyhow::Result<ExitCode> {
+fn new(
+    name: &str,
+    dir: Option<PathBuf>,
+    sdk: Option<&Path>,
+    lang: Lang,
+) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
-    let made = crate::template::generate(name, &dir, sdk)?;
+    let made = crate::template::generate(name, &dir, sdk, lang)?;
     print!("{}", new_text(name, &made));
     Ok(ExitCode::SUCCESS)
 }
@@ -161,16 +192,33 @@ fn new(name: &str, dir: Option<PathBuf>, sdk: Option<&Path>) -> anyhow::Result<E
 fn new_text(name: &str, made: &Generated) -> String {
     let mut out = vec![format!("created plugin `{name}` in {}", made.dir.display())];
     out.extend(made.files.iter().map(|f| format!("  {f}")));
-    out.push(format!(
-        "SDK: {} (path = \"{}\")",
-        made.sdk.display(),
-        made.sdk_path
-    ));
-    let wasm = crate::template::wasm_file_name(name);
-    out.push(format!(
-        "next:\n  cd {}\n  cargo build --release --target wasm32-wasip2\n  crawlhost plugin test target/wasm32-wasip2/release/{wasm} --fixture http://127.0.0.1:8080/",
-        made.dir.display()
-    ));
+    let fixture = "--fixture http://127.0.0.1:8080/";
+    let dir = made.dir.display();
+    let layout = match made.lang {
+        Lang::Rust => None,
+        Lang::Python => Some(&crate::template::script::PYTHON),
+    };
+    match layout {
+        None => {
+            out.push(format!(
+                "SDK: {} (path = \"{}\")",
+                made.sdk.display(),
+                made.sdk_path
+            ));
+            let wasm = crate::template::wasm_file_name(name);
+            out.push(format!(
+                "next:\n  cd {dir}\n  cargo build --release --target wasm32-wasip2\n  crawlhost plugin test target/wasm32-wasip2/release/{wasm} {fixture}"
+            ));
+        }
+        Some(layout) => {
+            out.push(format!("SDK: copied from {}", made.sdk.display()));
+            out.push(format!(
+                "next:\n  cd {dir}\n  {}\n  crawlhost plugin test {} {fixture}",
+                layout.build,
+                layout.wasm_file(name)
+            ));
+        }
+    }
     lines(out)
 }
 
@@ -205,6 +253,65 @@ async fn test(opts: &KitOptions) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `crawlhost plugin compile [FILE...]`: exit status 1 when a file is
+/// refused.
+async fn compile(settings: Settings, files: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    let files = if files.is_empty() {
+        crate::registry::wasm_files(&settings.plugins_dir)?
+    } else {
+        files
+    };
+    if files.is_empty() {
+        println!("(no .wasm files in {})", settings.plugins_dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let engine = Host::inspect_engine(&settings).context("cannot start the engine")?;
+    let mut refused = false;
+    for file in &files {
+        let started = std::time::Instant::now();
+        match engine.load(file).await {
+            Ok(p) => print!(
+                "{}",
+                compile_text(
+                    file,
+                    &p.manifest.name,
+                    &p.manifest.version,
+                    p.from_cache,
+                    started.elapsed()
+                )
+            ),
+            Err(e) => {
+                refused = true;
+                eprintln!("refused: {}", crate::error_text::chain(&e));
+            }
+        }
+    }
+    println!("cache: {}", settings.cache_dir.display());
+    Ok(if refused {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One line of `plugin compile`: whether the file was compiled or already in
+/// the cache, and how long its load took (compile or cache read, the
+/// contract check and the `manifest()` call).
+fn compile_text(
+    file: &Path,
+    name: &str,
+    version: &str,
+    from_cache: bool,
+    took: std::time::Duration,
+) -> String {
+    let what = if from_cache { "cached  " } else { "compiled" };
+    lines(vec![format!(
+        "{what} {name} {version} ({}) in {:.2} s",
+        file.display(),
+        took.as_secs_f64()
+    )])
 }
 
 /// `crawlhost plugin inspect FILE`: exit status 1 when the file is refused.
@@ -299,6 +406,33 @@ mod tests {
     }
 
     #[test]
+    fn plugin_compile_takes_files_or_none() {
+        let PluginCommand::Compile { files } = plugin_command(&["compile"]).unwrap() else {
+            panic!("not compile");
+        };
+        assert!(files.is_empty());
+        let PluginCommand::Compile { files } =
+            plugin_command(&["compile", "a.wasm", "b.wasm"]).unwrap()
+        else {
+            panic!("not compile");
+        };
+        assert_eq!(files, [PathBuf::from("a.wasm"), PathBuf::from("b.wasm")]);
+    }
+
+    #[test]
+    fn compile_text_says_compiled_or_cached_and_the_time() {
+        let d = std::time::Duration::from_millis(1234);
+        assert_eq!(
+            compile_text(Path::new("p/x.wasm"), "x", "1.0.0", false, d),
+            "compiled x 1.0.0 (p/x.wasm) in 1.23 s\n"
+        );
+        assert_eq!(
+            compile_text(Path::new("p/x.wasm"), "x", "1.0.0", true, d),
+            "cached   x 1.0.0 (p/x.wasm) in 1.23 s\n"
+        );
+    }
+
+    #[test]
     fn plugin_test_defaults_to_live_traffic_and_the_kit_budget() {
         let PluginCommand::Test {
             file,
@@ -370,13 +504,30 @@ mod tests {
             plugin_command(&["inspect"]).unwrap_err().kind(),
             ErrorKind::MissingRequiredArgument
         );
-        let PluginCommand::New { name, dir, sdk } =
-            plugin_command(&["new", "shop", "--dir", "x"]).unwrap()
+        let PluginCommand::New {
+            name,
+            dir,
+            sdk,
+            lang,
+        } = plugin_command(&["new", "shop", "--dir", "x"]).unwrap()
         else {
             panic!("not new");
         };
         assert_eq!((name.as_str(), dir), ("shop", Some(PathBuf::from("x"))));
         assert!(sdk.is_none());
+        assert_eq!(lang, Lang::Rust);
+        let PluginCommand::New { lang, .. } =
+            plugin_command(&["new", "shop", "--lang", "python"]).unwrap()
+        else {
+            panic!("not new");
+        };
+        assert_eq!(lang, Lang::Python);
+        assert_eq!(
+            plugin_command(&["new", "shop", "--lang", "cobol"])
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidValue
+        );
     }
 
     fn manifest() -> PluginManifest {
@@ -471,6 +622,7 @@ mod tests {
             sdk_path: "../c/plugins/sdk".into(),
             files: vec!["Cargo.toml".into(), "src/lib.rs".into()],
             lockfile: false,
+            lang: Lang::Rust,
         };
         let text = new_text("shop", &made);
         let wasm = crate::template::wasm_file_name("shop");
@@ -487,6 +639,26 @@ next:
   crawlhost plugin test target/wasm32-wasip2/release/{wasm} --fixture http://127.0.0.1:8080/
 "
             )
+        );
+        let made = Generated {
+            dir: "/w/my-shop".into(),
+            sdk: "/c/plugins/sdk-python".into(),
+            sdk_path: "/c/plugins/sdk-python".into(),
+            files: vec!["app.py".into()],
+            lockfile: false,
+            lang: Lang::Python,
+        };
+        assert_eq!(
+            new_text("my-shop", &made),
+            "created plugin `my-shop` in /w/my-shop
+  app.py
+SDK: copied from /c/plugins/sdk-python
+next:
+  cd /w/my-shop
+  pip install componentize-py==0.25.1   # once
+  ./build.sh
+  crawlhost plugin test my_shop.wasm --fixture http://127.0.0.1:8080/
+"
         );
     }
 }

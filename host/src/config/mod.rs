@@ -85,6 +85,12 @@ pub struct HostConfig {
     /// Directory for the embedded bus, plugin state and the compiled-component
     /// cache. Default `.crawlhost`.
     pub data_dir: PathBuf,
+    /// Directory of compiled plugins: each `.wasm` is compiled to machine
+    /// code once per file content and host build, and loads from here in
+    /// milliseconds afterwards. `crawlhost plugin compile` fills it ahead of
+    /// time; `plugin inspect`, `plugin test` and every load fill it too.
+    /// Must be writable by the host's user only. Default `<data_dir>/cache`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -92,6 +98,7 @@ impl Default for HostConfig {
         Self {
             plugins_dir: PathBuf::from("plugins"),
             data_dir: PathBuf::from(".crawlhost"),
+            cache_dir: None,
         }
     }
 }
@@ -190,6 +197,8 @@ pub struct PluginConfig {
 pub struct Settings {
     pub plugins_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// `host.cache_dir`, resolved (default `<data_dir>/cache`).
+    pub cache_dir: PathBuf,
     pub sandbox: crate::engine::config::SandboxSettings,
     pub run: RunConfig,
     pub http: crate::http::config::HttpSettings,
@@ -376,6 +385,10 @@ impl Config {
             .map_err(|e| invalid(&format!("drift.{}", e.field), e.reason))?;
         Ok(Settings {
             plugins_dir: self.host.plugins_dir,
+            cache_dir: self
+                .host
+                .cache_dir
+                .unwrap_or_else(|| self.host.data_dir.join("cache")),
             data_dir: self.host.data_dir,
             sandbox,
             run: self.run,

@@ -57,6 +57,7 @@ fn kit_settings(
     opts: &KitOptions,
     name: &str,
     has_base_url: bool,
+    cache: &Path,
 ) -> Result<Settings, KitError> {
     let text = format!(
         "[host]\nplugins_dir = {plugins:?}\ndata_dir = {data:?}\n\
@@ -70,6 +71,13 @@ fn kit_settings(
         max = opts.max_tasks.max(1),
     );
     let mut settings = Config::parse(&text, Path::new("<plugin test>"))?.validate()?;
+    // One compile cache for the probe and both runs: the operator's, or the
+    // probe's directory (which outlives the runs), so the kit compiles the
+    // plugin at most once.
+    settings.cache_dir = opts
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| cache.to_path_buf());
     let mut values = opts.config.clone();
     if let Traffic::Fixture(url) = &opts.traffic
         && has_base_url
@@ -145,7 +153,8 @@ pub async fn test_plugin(opts: &KitOptions) -> Result<Report, KitError> {
     };
     // Load with the real engine: contract, compile, link, manifest checks.
     let probe_dir = TempDir::new()?;
-    let probe = kit_settings(&probe_dir.0, opts, "probe", false)?;
+    let cache = probe_dir.0.join("cache");
+    let probe = kit_settings(&probe_dir.0, opts, "probe", false, &cache)?;
     let engine = Host::inspect_engine(&probe)?;
     let loaded = match engine.load(&opts.wasm).await {
         Ok(p) => p,
@@ -205,7 +214,7 @@ pub async fn test_plugin(opts: &KitOptions) -> Result<Report, KitError> {
         ),
     ));
     let has_base_url = m.config.iter().any(|k| k.name == "base_url");
-    let first_settings = kit_settings(&probe_dir.0, opts, &m.name, has_base_url)?;
+    let first_settings = kit_settings(&probe_dir.0, opts, &m.name, has_base_url, &cache)?;
     let operator = first_settings.plugin_values(&m.name);
     if let Err(e) = manifest::effective_config(&m, &operator)
         .and_then(|c| manifest::allow_list(&m, &c).map(|_| ()))
@@ -250,7 +259,7 @@ pub async fn test_plugin(opts: &KitOptions) -> Result<Report, KitError> {
     let mut runs = Vec::new();
     for _ in 0..2 {
         let dir = TempDir::new()?;
-        let settings = kit_settings(&dir.0, opts, &m.name, has_base_url)?;
+        let settings = kit_settings(&dir.0, opts, &m.name, has_base_url, &cache)?;
         let host = Host::open(settings)?;
         let plugin = match host.engine.load_bytes(&opts.wasm, wasm_bytes.clone()).await {
             Ok(p) => Arc::new(p),

@@ -68,6 +68,10 @@ pub struct KitOptions {
     /// The configuration's `[browser]` (with its secrets), for plugins that
     /// use the browser; not used with a replay (a recording holds no pages).
     pub browser: Option<crate::browser::BrowserSettings>,
+    /// The compile cache to load from and fill (the CLI passes the
+    /// configuration's `host.cache_dir`); `None` compiles once into a
+    /// temporary directory.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl KitOptions {
@@ -81,6 +85,7 @@ impl KitOptions {
             trigger: None,
             secrets: crate::http::secrets::Secrets::default(),
             browser: None,
+            cache_dir: None,
         }
     }
 }

@@ -17,6 +17,12 @@
 //! The generated crate is its own cargo workspace (an empty `[workspace]`
 //! table), so it builds wherever it is put, including inside this
 //! repository's directory.
+//!
+//! `--lang python` and `--lang js` write a project for componentize-py or
+//! componentize-js instead ([`script`]): it carries copies of its SDK and of
+//! the contract rather than paths to them.
+
+pub mod script;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -24,24 +30,60 @@ use std::path::{Component, Path, PathBuf};
 const FILES: &[(&str, &str)] = &[
     (
         "Cargo.toml",
-        include_str!("../templates/plugin/Cargo.toml.tmpl"),
+        include_str!("../../templates/plugin/Cargo.toml.tmpl"),
     ),
     (
         "src/lib.rs",
-        include_str!("../templates/plugin/lib.rs.tmpl"),
+        include_str!("../../templates/plugin/lib.rs.tmpl"),
     ),
     (
         "README.md",
-        include_str!("../templates/plugin/README.md.tmpl"),
+        include_str!("../../templates/plugin/README.md.tmpl"),
     ),
     (
         ".gitignore",
-        include_str!("../templates/plugin/gitignore.tmpl"),
+        include_str!("../../templates/plugin/gitignore.tmpl"),
     ),
 ];
 
 /// The package name of the SDK, checked in `--sdk` directories.
 const SDK_PACKAGE: &str = "crawlhost-sdk";
+
+/// The language of a generated plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// A Rust crate built with cargo for `wasm32-wasip2`.
+    Rust,
+    /// A Python project built with componentize-py.
+    Python,
+}
+
+impl std::fmt::Display for Lang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Lang::Rust => "Rust",
+            Lang::Python => "Python",
+        })
+    }
+}
+
+impl Lang {
+    /// Where the language's SDK sits in a crawlhost checkout.
+    fn sdk_in_checkout(self) -> &'static str {
+        match self {
+            Lang::Rust => "plugins/sdk",
+            Lang::Python => script::PYTHON.sdk_in_checkout,
+        }
+    }
+
+    /// Whether `dir` holds this language's SDK.
+    fn is_sdk(self, dir: &Path) -> bool {
+        match self {
+            Lang::Rust => is_sdk(dir),
+            Lang::Python => script::PYTHON.is_sdk(dir),
+        }
+    }
+}
 
 /// Why a plugin crate could not be generated.
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +94,10 @@ pub enum TemplateError {
     BadName(String),
     #[error("{0} already exists and is not empty; choose another --dir")]
     NotEmpty(PathBuf),
-    #[error("{0} is not the crawlhost guest SDK (no Cargo.toml with name = \"crawlhost-sdk\")")]
-    NotSdk(PathBuf),
-    #[error(
-        "cannot find the crawlhost guest SDK (plugins/sdk of a crawlhost checkout); pass --sdk PATH"
-    )]
-    NoSdk,
+    #[error("{0} is not the crawlhost {1} SDK (`{sdk}` of a crawlhost checkout)", sdk = .1.sdk_in_checkout())]
+    NotSdk(PathBuf, Lang),
+    #[error("cannot find the crawlhost guest SDK ({0} of a crawlhost checkout); pass --sdk PATH")]
+    NoSdk(&'static str),
     #[error("{path}")]
     Io {
         path: PathBuf,
@@ -65,7 +105,7 @@ pub enum TemplateError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TemplateError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TemplateError + '_ {
     move |source| TemplateError::Io {
         path: path.to_path_buf(),
         source,
@@ -149,26 +189,32 @@ fn is_sdk(dir: &Path) -> bool {
 /// The SDK directory: `explicit` when given (checked), else `plugins/sdk`
 /// in an ancestor of one of `search_from`, else the checkout this binary was
 /// built from.
-pub fn find_sdk(explicit: Option<&Path>, search_from: &[&Path]) -> Result<PathBuf, TemplateError> {
+pub fn find_sdk(
+    lang: Lang,
+    explicit: Option<&Path>,
+    search_from: &[&Path],
+) -> Result<PathBuf, TemplateError> {
     if let Some(dir) = explicit {
-        if is_sdk(dir) {
+        if lang.is_sdk(dir) {
             return dir.canonicalize().map_err(io(dir));
         }
-        return Err(TemplateError::NotSdk(dir.to_path_buf()));
+        return Err(TemplateError::NotSdk(dir.to_path_buf(), lang));
     }
     for start in search_from {
         for dir in start.ancestors() {
-            let candidate = dir.join("plugins/sdk");
-            if is_sdk(&candidate) {
+            let candidate = dir.join(lang.sdk_in_checkout());
+            if lang.is_sdk(&candidate) {
                 return candidate.canonicalize().map_err(io(&candidate));
             }
         }
     }
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk");
-    if is_sdk(&built_from) {
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(lang.sdk_in_checkout());
+    if lang.is_sdk(&built_from) {
         return built_from.canonicalize().map_err(io(&built_from));
     }
-    Err(TemplateError::NoSdk)
+    Err(TemplateError::NoSdk(lang.sdk_in_checkout()))
 }
 
 /// What [`generate`] wrote.
@@ -184,11 +230,18 @@ pub struct Generated {
     pub files: Vec<String>,
     /// Whether a checkout's `Cargo.lock` was copied.
     pub lockfile: bool,
+    /// The plugin's language.
+    pub lang: Lang,
 }
 
-/// Generate plugin `name` into `dir` (created; must be missing or empty),
-/// with the SDK from [`find_sdk`].
-pub fn generate(name: &str, dir: &Path, sdk: Option<&Path>) -> Result<Generated, TemplateError> {
+/// Generate plugin `name` in `lang` into `dir` (created; must be missing or
+/// empty), with the SDK from [`find_sdk`].
+pub fn generate(
+    name: &str,
+    dir: &Path,
+    sdk: Option<&Path>,
+    lang: Lang,
+) -> Result<Generated, TemplateError> {
     check_name(name)?;
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
@@ -199,7 +252,22 @@ pub fn generate(name: &str, dir: &Path, sdk: Option<&Path>) -> Result<Generated,
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let dir = dir.canonicalize().map_err(io(dir))?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| dir.clone());
-    let sdk = find_sdk(sdk, &[&dir, &cwd])?;
+    let sdk = find_sdk(lang, sdk, &[&dir, &cwd])?;
+    let layout = match lang {
+        Lang::Rust => None,
+        Lang::Python => Some(&script::PYTHON),
+    };
+    if let Some(layout) = layout {
+        let files = layout.write(name, &dir, &sdk)?;
+        return Ok(Generated {
+            sdk_path: sdk.to_string_lossy().into_owned(),
+            dir,
+            sdk,
+            files,
+            lockfile: false,
+            lang,
+        });
+    }
     let sdk_path = relative_path(&dir, &sdk)
         .unwrap_or_else(|| sdk.clone())
         .to_string_lossy()
@@ -227,6 +295,7 @@ pub fn generate(name: &str, dir: &Path, sdk: Option<&Path>) -> Result<Generated,
         sdk_path,
         files,
         lockfile,
+        lang,
     })
 }
 
@@ -289,19 +358,19 @@ mod tests {
     fn generates_into_an_empty_directory_only() {
         let dir = std::env::temp_dir().join(format!("crawlhost-template-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let g = generate("demo", &dir.join("demo"), None).unwrap();
+        let g = generate("demo", &dir.join("demo"), None, Lang::Rust).unwrap();
         assert!(g.dir.join("src/lib.rs").is_file());
         assert!(is_sdk(&g.sdk));
         assert!(g.lockfile);
         let cargo = std::fs::read_to_string(g.dir.join("Cargo.toml")).unwrap();
         assert!(cargo.contains(&format!("path = \"{}\"", g.sdk_path)));
         assert!(matches!(
-            generate("demo", &g.dir, None),
+            generate("demo", &g.dir, None, Lang::Rust),
             Err(TemplateError::NotEmpty(_))
         ));
         assert!(matches!(
-            generate("demo", &dir.join("other"), Some(&dir)),
-            Err(TemplateError::NotSdk(_))
+            generate("demo", &dir.join("other"), Some(&dir), Lang::Rust),
+            Err(TemplateError::NotSdk(_, Lang::Rust))
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }
