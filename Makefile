@@ -10,7 +10,18 @@ PLUGINS := oliveyoung twitter instagram
 # Guest components used only by the tests.
 GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest-fetcher guest-parsebench guest-legacy-v01 guest-legacy-v02 guest-browser
 
-.PHONY: build plugins guests demo test bench lint fmt
+# Plugins and test guests written in Python (componentize-py) and
+# JavaScript (componentize-js), each a directory built into $(WASM_OUT) as
+# DIR-NAME.wasm. Not copied into ./plugins: oliveyoung-py writes the topics
+# oliveyoung writes. The toolchains come from scripts/install/.
+PY_DIRS := plugins/oliveyoung-py tests/script-guests/ticker-py
+JS_DIRS := tests/script-guests/ticker-js
+PY_SDK := $(wildcard plugins/sdk-python/crawlhost/*.py)
+JS_SDK := $(wildcard plugins/sdk-js/*.js plugins/sdk-js/*.mjs)
+PY_WASM := $(foreach d,$(PY_DIRS),$(WASM_OUT)/$(notdir $(d)).wasm)
+JS_WASM := $(foreach d,$(JS_DIRS),$(WASM_OUT)/$(notdir $(d)).wasm)
+
+.PHONY: build plugins guests script-plugins demo test bench lint fmt
 
 ## build: the host binary (release) and the plugins
 build: plugins
@@ -45,6 +56,17 @@ guests:
 	  BAD_MODE=$$m $(CARGO) build -j$(JOBS) --release --target $(WASM_TARGET) -p guest-bad && \
 	  cp $(WASM_OUT)/guest_bad.wasm $(WASM_OUT)/bad-$$m.wasm || exit 1; \
 	done
+
+## script-plugins: build the Python and JavaScript plugins and test guests
+## (rebuilt when their sources, the SDK or the contract change)
+script-plugins: $(PY_WASM) $(JS_WASM)
+
+.SECONDEXPANSION:
+$(PY_WASM): $(WASM_OUT)/%.wasm: $$(shell find $$(filter %/$$*,$(PY_DIRS)) -name '*.py') $(PY_SDK) wit/plugin.wit
+	bash scripts/build-python-plugin.sh $(filter %/$*,$(PY_DIRS)) $@
+
+$(JS_WASM): $(WASM_OUT)/%.wasm: $$(shell find $$(filter %/$$*,$(JS_DIRS)) -name '*.js') $(JS_SDK) wit/plugin.wit
+	bash scripts/build-js-plugin.sh $(filter %/$*,$(JS_DIRS)) $@
 
 ## demo: crawl the bundled fixture site on embedded defaults and show what landed
 demo:

@@ -14,6 +14,12 @@ multiprocessing pool; start-up included) / pages; the fixture site's own CPU
 per page, over the same run, shows whether the site was the limit.
 Fails loudly when the runners' record or page counts do not add up.
 
+Runner `crawlhost-py` is the same host with the Oliveyoung plugin ported to
+Python (plugins/oliveyoung-py, componentize-py); it must land the Rust
+plugin's record count. Each crawlhost run's peak RSS is read with GNU time
+(`/usr/bin/time -f %M`). After the crawls, `crawlhost plugin compile` times
+the first load (compile) and the cached load of each --load component.
+
 Writes the figures as JSON to --out; scripts/bench.sh prints the table."""
 
 import argparse
@@ -79,7 +85,7 @@ class Fixture:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def crawlhost_config(work, base_url, concurrency):
+def crawlhost_config(work, base_url, concurrency, name):
     # Limits not set here stay at their defaults (at scale 40 no task fails; by
     # count none binds up to scale 100):
     # [run] max_tasks_per_run (1,000,000; a run has under 400 tasks per unit of
@@ -105,27 +111,30 @@ failure_threshold = 0
 [run]
 concurrency = {concurrency}
 max_attempts = 1
-[plugins.oliveyoung]
+[plugins.{name}]
 config = {{ base_url = "{base_url}" }}
 """
 
 
-def run_crawlhost(crawlhost, plugin, base_url, concurrency, cache):
-    """One `crawlhost run --once --json` in a fresh data directory whose
-    compile cache is shared across repeats (so a run does not compile)."""
+def run_crawlhost(crawlhost, plugin, name, base_url, concurrency, cache):
+    """One `crawlhost run --once --json` of plugin `name` in a fresh data
+    directory whose compile cache is shared across repeats (so a run does not
+    compile). Peak RSS comes from GNU time when it is installed."""
     work = tempfile.mkdtemp(prefix="bench-crawlhost-")
     try:
         os.makedirs(f"{work}/plugins")
         os.makedirs(f"{work}/data")
         os.symlink(cache, f"{work}/data/cache")
-        shutil.copy(plugin, f"{work}/plugins/oliveyoung.wasm")
+        shutil.copy(plugin, f"{work}/plugins/{name}.wasm")
         conf = f"{work}/crawlhost.toml"
         with open(conf, "w") as f:
-            f.write(crawlhost_config(work, base_url, concurrency))
+            f.write(crawlhost_config(work, base_url, concurrency, name))
+        rss_file = f"{work}/rss"
+        timed = ["/usr/bin/time", "-f", "%M", "-o", rss_file] if os.path.exists("/usr/bin/time") else []
         started = time.perf_counter()
         p = subprocess.run(
-            [crawlhost, "--config", conf, "run", "--once",
-             "--json", "--quiet", "--plugin", "oliveyoung"],
+            timed + [crawlhost, "--config", conf, "run", "--once",
+                     "--json", "--quiet", "--plugin", name],
             capture_output=True, text=True, env={**os.environ, "RUST_LOG": "error"})
         wall = time.perf_counter() - started
         try:
@@ -136,9 +145,37 @@ def run_crawlhost(crawlhost, plugin, base_url, concurrency, cache):
             summary = summary[0]
         if summary.get("fatal"):
             sys.exit(f"crawlhost run failed: {summary['fatal']}")
-        return {"peer": "crawlhost", "pages": summary["fetch"]["requests"],
+        rss_mib = None
+        if timed:
+            with open(rss_file) as f:
+                rss_mib = int(f.read().strip().splitlines()[-1]) / 1024
+        return {"peer": name, "pages": summary["fetch"]["requests"],
                 "records": summary["records"], "seconds": summary["duration_ms"] / 1000.0,
-                "wall": wall, "tasks_failed": len(summary.get("tasks_failed", []))}
+                "wall": wall, "tasks_failed": len(summary.get("tasks_failed", [])),
+                "peak_rss_mib": rss_mib}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load_times(crawlhost, wasm):
+    """`crawlhost plugin compile` of `wasm` into an empty compile cache, then
+    again from the cache: (compile seconds, cached-load seconds), as the
+    command reports them (read, compile or cache load, contract check,
+    `manifest()`)."""
+    work = tempfile.mkdtemp(prefix="bench-load-")
+    try:
+        conf = f"{work}/crawlhost.toml"
+        with open(conf, "w") as f:
+            f.write(f'[host]\nplugins_dir = "{work}"\ndata_dir = "{work}/data"\n')
+        seconds = []
+        for want in ("compiled", "cached"):
+            p = subprocess.run([crawlhost, "--config", conf, "plugin", "compile", wasm],
+                               capture_output=True, text=True, env={**os.environ, "RUST_LOG": "error"})
+            line = p.stdout.splitlines()[0] if p.stdout else ""
+            if p.returncode != 0 or not line.startswith(want):
+                sys.exit(f"plugin compile {wasm}: expected `{want}`, got:\n{p.stdout}\n{p.stderr}")
+            seconds.append(float(line.rsplit(" in ", 1)[1].split()[0]))
+        return {"bytes": os.path.getsize(wasm), "compile_s": seconds[0], "cached_s": seconds[1]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -173,26 +210,37 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--scale", type=int, default=40,
                     help="fixture-site --scale: the catalogue times N (1 = 720 pages)")
-    ap.add_argument("--only", default="crawlhost,scrapy,original")
+    ap.add_argument("--only", default="crawlhost,crawlhost-py,scrapy,original")
     ap.add_argument("--crawlhost", default=os.path.join(target_dir(), "release", "crawlhost"))
-    ap.add_argument("--plugin", default=os.path.join(target_dir(), "wasm32-wasip2", "release", "oliveyoung.wasm"))
+    wasm_dir = os.path.join(target_dir(), "wasm32-wasip2", "release")
+    ap.add_argument("--plugin", default=os.path.join(wasm_dir, "oliveyoung.wasm"))
+    ap.add_argument("--plugin-py", default=os.path.join(wasm_dir, "oliveyoung-py.wasm"),
+                    help="the Oliveyoung plugin ported to Python (runner crawlhost-py)")
+    ap.add_argument("--load", default=",".join(os.path.join(wasm_dir, f) for f in
+                                               ("oliveyoung.wasm", "oliveyoung-py.wasm", "ticker-js.wasm")),
+                    help="components whose compile and cached-load times are measured")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
     cache = tempfile.mkdtemp(prefix="bench-cache-")
     runners = {
-        "crawlhost": lambda url: run_crawlhost(args.crawlhost, args.plugin, url, args.concurrency, cache),
+        "crawlhost": lambda url: run_crawlhost(args.crawlhost, args.plugin, "oliveyoung", url,
+                                               args.concurrency, cache),
+        "crawlhost-py": lambda url: run_crawlhost(args.crawlhost, args.plugin_py, "oliveyoung-py", url,
+                                                  args.concurrency, cache),
         "scrapy": lambda url: run_peer(args.python, "scrapy_peer.py", url, args.concurrency),
         "original": lambda url: run_peer(args.python, "original_bs4.py", url, args.concurrency),
     }
     chosen = [r for r in args.only.split(",") if r]
     try:
-        if "crawlhost" in chosen:
+        for name in ("crawlhost", "crawlhost-py"):
+            if name not in chosen:
+                continue
             # Warm-up: fills the compile cache; not counted (scale 1: only
             # the cache matters).
             fx = Fixture(args.seed, 1)
             try:
-                runners["crawlhost"](fx.url)
+                runners[name](fx.url)
             finally:
                 fx.close()
         runs = {name: [] for name in chosen}
@@ -229,7 +277,10 @@ def main():
     records = {name: {r["records"] for r in rs} for name, rs in runs.items()}
     if any(len(v) != 1 for v in records.values()):
         sys.exit(f"RECORD COUNTS DIFFER between repeats: {records}")
-    peer_records = {v for name, vs in records.items() if name != "crawlhost" for v in vs}
+    own_runners = ("crawlhost", "crawlhost-py")
+    if "crawlhost" in records and "crawlhost-py" in records and records["crawlhost"] != records["crawlhost-py"]:
+        sys.exit(f"THE PYTHON PORT LANDED OTHER RECORD COUNTS than the Rust plugin: {records}")
+    peer_records = {v for name, vs in records.items() if name not in own_runners for v in vs}
     if len(peer_records) > 1:
         sys.exit(f"RECORD COUNTS DIFFER between the peers: {records}")
     peer_count = peer_records.pop() if peer_records else None
@@ -237,7 +288,7 @@ def main():
     if peer_count is not None and "crawlhost" in records and own < peer_count:
         sys.exit(f"crawlhost extracted fewer records than the peers: {records}")
     pages = {name: {r["pages"] for r in rs} for name, rs in runs.items()}
-    peer_pages = {p for name, ps in pages.items() if name != "crawlhost" for p in ps}
+    peer_pages = {p for name, ps in pages.items() if name not in own_runners for p in ps}
     if len(peer_pages) > 1:
         sys.exit(f"PAGE COUNTS DIFFER between the peers: {pages}")
     # crawlhost also fetches robots.txt once (the peers do not).
@@ -256,8 +307,15 @@ def main():
             "wall_median": sorted(r["wall"] for r in rs)[len(rs) // 2],
             "cpu_ms_per_page": statistics.median(r["cpu_ms_per_page"] for r in rs),
             "site_cpu_ms_per_page": statistics.median(r["site_cpu_ms_per_page"] for r in rs),
+            "peak_rss_mib": max((r.get("peak_rss_mib") or 0) for r in rs) or None,
             "runs": rs,
         }
+    result["load"] = {}
+    for wasm in [w for w in args.load.split(",") if w]:
+        if os.path.exists(wasm):
+            result["load"][os.path.basename(wasm)] = x = load_times(args.crawlhost, wasm)
+            print(f"  load {os.path.basename(wasm)}: {x['bytes'] / 1e6:.1f} MB, compile {x['compile_s']:.2f} s, "
+                  f"cached {x['cached_s']:.2f} s", file=sys.stderr)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
 

@@ -86,17 +86,19 @@ def crawl_table(c):
     """The crawl runners side by side: throughput, crawlhost's lead, CPU per
     page of the runner and of the fixture site in the same run."""
     r = c["runners"]
-    head = ("crawl runner", "pages", "seconds", "pages/s", "ratio (crawlhost / runner)", "CPU ms/page", "fixture CPU ms/page")
+    head = ("crawl runner", "pages", "seconds", "pages/s", "ratio (crawlhost / runner)", "CPU ms/page",
+            "fixture CPU ms/page", "peak RSS")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     own = r.get("crawlhost", {}).get("pages_per_s")
-    for name in ("crawlhost", "scrapy", "original"):
+    for name in ("crawlhost", "crawlhost-py", "scrapy", "original"):
         if name not in r:
             continue
         x = r[name]
         ratio = f"{own / x['pages_per_s']:.1f}x" if own and name != "crawlhost" else ""
         pps = f"{x['pages_per_s']:.0f} (median {x['pages_per_s_median']:.0f})"
+        rss = f"{x['peak_rss_mib']:.0f} MiB" if x.get("peak_rss_mib") else ""
         lines.append(f"| {name} | {x['pages']:,} | {x['seconds_best']:.1f} | {pps} | {ratio} | "
-                     f"{x['cpu_ms_per_page']:.2f} | {x['site_cpu_ms_per_page']:.2f} |")
+                     f"{x['cpu_ms_per_page']:.2f} | {x['site_cpu_ms_per_page']:.2f} | {rss} |")
     recs = ", ".join(f"{k} {'/'.join(f'{n:,}' for n in v)}" for k, v in sorted(c["records"].items()))
     return (f"Crawl: fixture-site seed {c['seed']}, scale {c['scale']}; records {recs}; "
             f"concurrency {c['concurrency']}, best of {c['repeat']} (CPU: median)\n\n" + "\n".join(lines) + "\n")
@@ -127,12 +129,35 @@ def main():
             if "original" in r:
                 q = h / r["original"]["pages_per_s"]
                 rows.append(("crawl: crawlhost / original", "", f"{q:.1f}x", ">= 20x", verdict(q >= 20)))
+        if "crawlhost-py" in r and "scrapy" in r:
+            py, scrapy = r["crawlhost-py"], r["scrapy"]
+            q = py["pages_per_s"] / scrapy["pages_per_s"]
+            rows.append(("crawl: Python port / Scrapy, pages/s", f"{py['pages_per_s']:.0f} / {scrapy['pages_per_s']:.0f}",
+                         f"{q:.1f}x", ">= 3x", verdict(q >= 3)))
+            q = py["cpu_ms_per_page"] / scrapy["cpu_ms_per_page"]
+            rows.append(("crawl: Python port / Scrapy, CPU per page",
+                         f"{py['cpu_ms_per_page']:.2f} / {scrapy['cpu_ms_per_page']:.2f} ms", f"{q:.2f}x", "<= 0.5x",
+                         verdict(q <= 0.5)))
+        if r.get("crawlhost-py", {}).get("peak_rss_mib") and r.get("crawlhost", {}).get("peak_rss_mib"):
+            extra = r["crawlhost-py"]["peak_rss_mib"] - r["crawlhost"]["peak_rss_mib"]
+            per = extra / c["concurrency"]
+            rows.append((f"memory per Python instance (peak RSS over the Rust plugin's / {c['concurrency']} in flight)",
+                         f"{per:.1f} MiB", "", "", ""))
+        for name, x in c.get("load", {}).items():
+            rows.append((f"load {name} ({x['bytes'] / 1e6:.1f} MB): compile / cached", f"{x['compile_s']:.2f} s / {x['cached_s']:.2f} s",
+                         "", "cached < 1 s", verdict(x["cached_s"] < 1)))
 
     crit = args.criterion
     for mode in ("on", "off"):
         ns = estimate(crit, "task_overhead", f"pooling_{mode}")
         if ns is not None:
             rows.append((f"per-task overhead, pooling {mode}", fmt_ns(ns), "", "<= 50 µs", verdict(ns <= 50_000)))
+    for lang in ("python", "js"):
+        for mode in ("on", "off"):
+            ns = estimate(crit, "task_overhead", f"{lang}_pooling_{mode}")
+            if ns is not None:
+                rows.append((f"per-task overhead, {lang} component, pooling {mode}", fmt_ns(ns), "", "< 2 ms",
+                             verdict(ns < 2_000_000)))
     for page in ("goods", "brand_list"):
         native = estimate(crit, "extraction", f"native_{page}")
         wasm = estimate(crit, "extraction", f"wasm_{page}")

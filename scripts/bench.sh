@@ -28,9 +28,17 @@ mkdir -p "$OUT"
 log "bench: Python peers (.venv-bench)"
 bash bench/venv.sh
 
-log "bench: release builds (host, fixture site, plugin, guests)"
+log "bench: component toolchains (componentize-py, jco)"
+bash scripts/install/componentize-py.sh
+bash scripts/install/jco.sh
+
+log "bench: release builds (host, fixture site, plugins, guests)"
 cargo build -j"$JOBS" --release -p crawlhost -p crawlhost-tests --bins
-make --no-print-directory plugins guests JOBS="$JOBS"
+make --no-print-directory plugins guests script-plugins JOBS="$JOBS"
+# Peak RSS is read with GNU time (%M); Debian package `time`.
+if [ ! -x /usr/bin/time ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
 
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -41,7 +49,7 @@ make --no-print-directory plugins guests JOBS="$JOBS"
 } > "$OUT/machine.txt"
 
 if [[ ",$ONLY," == *",crawl,"* ]]; then
-  log "bench: crawl throughput (crawlhost vs Scrapy vs urllib+BeautifulSoup), scale $SCALE, concurrency $CONCURRENCY, $CRAWL_REPEAT runs each"
+  log "bench: crawl throughput (crawlhost with the Rust and the Python plugin vs Scrapy vs urllib+BeautifulSoup), scale $SCALE, concurrency $CONCURRENCY, $CRAWL_REPEAT runs each"
   .venv-bench/bin/python bench/crawl.py --python .venv-bench/bin/python \
     --concurrency "$CONCURRENCY" --repeat "$CRAWL_REPEAT" --scale "$SCALE" --out "$OUT/crawl.json"
 fi
@@ -64,10 +72,6 @@ if [ ${#SINK_PARTS[@]} -gt 0 ]; then
   log "bench: sink throughput and memory ($(IFS=,; echo "${SINK_PARTS[*]}")): tansu + moto, crawlhost sink vs raw rdkafka vs Python"
   bash scripts/install/tansu.sh
   bash scripts/install/moto.sh
-  # Peak RSS is read with GNU time (%M); Debian package `time`.
-  if [ ! -x /usr/bin/time ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq time >/dev/null
-  fi
   .venv-bench/bin/python bench/sink.py --only "$(IFS=,; echo "${SINK_PARTS[*]}")" \
     --crawlhost "$TARGET/release/crawlhost" --kafka-bench "$TARGET/release/kafka-bench" \
     --records "${BENCH_SINK_RECORDS:-200000}" --repeat "$REPEAT" --out "$OUT/sink.json"

@@ -16,7 +16,7 @@ for installer in scripts/install/*.sh; do
 done
 
 log "building plugins and test guests (wasm32-wasip2)"
-make --no-print-directory plugins guests JOBS="$JOBS"
+make --no-print-directory plugins guests script-plugins JOBS="$JOBS"
 
 log "building the host binary the CLI tests drive"
 cargo build -j"$JOBS" -p crawlhost --bins

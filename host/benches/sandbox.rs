@@ -7,6 +7,11 @@
 //!   call, lifting the output. The guest's own work is a few JSON values, so
 //!   this is the per-task overhead. Pre-instantiation (`InstancePre`) is
 //!   always on in the engine; there is no setting to turn it off.
+//! - `task_overhead/{python,js}_pooling_{on,off}`: the same guest written in
+//!   Python (componentize-py, `tests/script-guests/ticker-py`) and in
+//!   JavaScript (componentize-js, `tests/script-guests/ticker-js`): what a
+//!   20 MB interpreter component costs per task, instantiated from its
+//!   build-time snapshot.
 //! - `extraction/native_<page>` vs `extraction/wasm_<page>` vs
 //!   `extraction/guest_parser_<page>`: the oliveyoung plugin's parser on a
 //!   fixture page, called natively (the plugin crate's rlib), inside a
@@ -19,7 +24,8 @@
 //!   is a single parse per task, overhead and the page's copy into the guest
 //!   included.
 //!
-//! Needs the guests: `make guests` (scripts/bench.sh builds them).
+//! Needs the guests: `make guests script-plugins` (scripts/bench.sh builds
+//! them).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -137,22 +143,31 @@ fn task_overhead(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let mut group = c.benchmark_group("task_overhead");
-    for pooling in ["on", "off"] {
-        let l = load(&rt, pooling, "ticker-1.0.0");
-        let t = task("tick", r#"{"chain":0,"n":0}"#.into());
-        // The guest answers: one record, one follow-up.
-        assert_eq!(rt.block_on(crawl(&l, "ticker", &t)).len(), 1);
-        group.bench_function(format!("pooling_{pooling}"), |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        std::hint::black_box(crawl(&l, "ticker", &t).await);
-                    }
-                    start.elapsed()
+    // (benchmark name prefix, guest file, manifest name): the Rust guest,
+    // and the same guest written in Python and in JavaScript.
+    let guests = [
+        ("", "ticker-1.0.0", "ticker"),
+        ("python_", "ticker-py", "ticker-py"),
+        ("js_", "ticker-js", "ticker-js"),
+    ];
+    for (prefix, file, name) in guests {
+        for pooling in ["on", "off"] {
+            let l = load(&rt, pooling, file);
+            let t = task("tick", r#"{"chain":0,"n":0}"#.into());
+            // The guest answers: one record, one follow-up.
+            assert_eq!(rt.block_on(crawl(&l, name, &t)).len(), 1);
+            group.bench_function(format!("{prefix}pooling_{pooling}"), |b| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            std::hint::black_box(crawl(&l, name, &t).await);
+                        }
+                        start.elapsed()
+                    })
                 })
-            })
-        });
+            });
+        }
     }
     group.finish();
 }

@@ -197,6 +197,7 @@ fn new_text(name: &str, made: &Generated) -> String {
     let layout = match made.lang {
         Lang::Rust => None,
         Lang::Python => Some(&crate::template::script::PYTHON),
+        Lang::Js => Some(&crate::template::script::JS),
     };
     match layout {
         None => {

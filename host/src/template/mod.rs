@@ -56,6 +56,8 @@ pub enum Lang {
     Rust,
     /// A Python project built with componentize-py.
     Python,
+    /// A JavaScript project built with componentize-js (jco).
+    Js,
 }
 
 impl std::fmt::Display for Lang {
@@ -63,6 +65,7 @@ impl std::fmt::Display for Lang {
         f.write_str(match self {
             Lang::Rust => "Rust",
             Lang::Python => "Python",
+            Lang::Js => "JavaScript",
         })
     }
 }
@@ -73,6 +76,7 @@ impl Lang {
         match self {
             Lang::Rust => "plugins/sdk",
             Lang::Python => script::PYTHON.sdk_in_checkout,
+            Lang::Js => script::JS.sdk_in_checkout,
         }
     }
 
@@ -81,6 +85,7 @@ impl Lang {
         match self {
             Lang::Rust => is_sdk(dir),
             Lang::Python => script::PYTHON.is_sdk(dir),
+            Lang::Js => script::JS.is_sdk(dir),
         }
     }
 }
@@ -256,6 +261,7 @@ pub fn generate(
     let layout = match lang {
         Lang::Rust => None,
         Lang::Python => Some(&script::PYTHON),
+        Lang::Js => Some(&script::JS),
     };
     if let Some(layout) = layout {
         let files = layout.write(name, &dir, &sdk)?;

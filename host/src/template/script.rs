@@ -21,8 +21,8 @@ const CONTRACT_WIT: &str = include_str!("../../../wit/plugin.wit");
 pub struct Layout {
     /// Where the SDK sits in a crawlhost checkout.
     pub sdk_in_checkout: &'static str,
-    /// The SDK package, relative to the SDK directory; copied as
-    /// `crawlhost/` into the project.
+    /// The SDK package, relative to the SDK directory (empty: the directory
+    /// itself); copied as `crawlhost/` into the project.
     package: &'static str,
     /// A file whose presence marks the SDK directory (relative to it).
     marker: &'static str,
@@ -63,6 +63,35 @@ pub const PYTHON: Layout = Layout {
     executable: &["build.sh"],
     wasm: "{{module_name}}.wasm",
     build: "pip install componentize-py==0.25.1   # once\n  ./build.sh",
+};
+
+/// `--lang js`.
+pub const JS: Layout = Layout {
+    sdk_in_checkout: "plugins/sdk-js",
+    package: "",
+    marker: "index.d.ts",
+    copied: &[".js", ".d.ts", ".mjs"],
+    files: &[
+        (
+            "plugin.js",
+            include_str!("../../templates/js/plugin.js.tmpl"),
+        ),
+        (
+            "package.json",
+            include_str!("../../templates/js/package.json.tmpl"),
+        ),
+        (
+            "README.md",
+            include_str!("../../templates/js/README.md.tmpl"),
+        ),
+        (
+            ".gitignore",
+            include_str!("../../templates/js/gitignore.tmpl"),
+        ),
+    ],
+    executable: &[],
+    wasm: "{{module_name}}.wasm",
+    build: "npm install   # once (pinned jco and componentize-js)\n  npm run build",
 };
 
 impl Layout {
@@ -211,5 +240,25 @@ mod tests {
                     .unwrap()
             )
         );
+    }
+
+    #[test]
+    fn a_js_project_carries_the_sdk_without_its_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk-js");
+        assert!(JS.is_sdk(&sdk));
+        assert!(!JS.is_sdk(&sdk.join("..")));
+        let files = JS.write("my-shop", dir.path(), &sdk).unwrap();
+        for f in [
+            "plugin.js",
+            "package.json",
+            "crawlhost/index.js",
+            "crawlhost/index.d.ts",
+        ] {
+            assert!(files.contains(&f.to_string()), "{f} not in {files:?}");
+        }
+        assert!(!files.iter().any(|f| f.contains("test")), "{files:?}");
+        let package = std::fs::read_to_string(dir.path().join("package.json")).unwrap();
+        assert!(package.contains("my_shop.wasm"), "{package}");
     }
 }

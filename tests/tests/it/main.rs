@@ -21,6 +21,7 @@ mod instagram_e2e;
 mod kafka_oliveyoung;
 mod kit_plugins;
 mod oliveyoung_e2e;
+mod oliveyoung_py;
 mod plugin_new;
 mod resume;
 mod twitter_e2e;

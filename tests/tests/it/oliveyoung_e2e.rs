@@ -78,7 +78,7 @@ async fn crawl_once(dir: &std::path::Path, base_url: &str) -> (Host, RunSummary)
     (host, summary)
 }
 
-async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
+pub(crate) async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
     let mut out = Vec::new();
     let topics = bus.topics().await.unwrap();
     let partitions = topics
@@ -101,7 +101,7 @@ async fn read_topic(bus: &dyn Bus, topic: &str) -> Vec<ConsumedRecord> {
 }
 
 /// key -> parsed value; a key seen twice fails the test (one record per key).
-fn by_key(records: &[ConsumedRecord]) -> BTreeMap<String, serde_json::Value> {
+pub(crate) fn by_key(records: &[ConsumedRecord]) -> BTreeMap<String, serde_json::Value> {
     let mut map = BTreeMap::new();
     for r in records {
         let key = String::from_utf8(r.key.clone().expect("records are keyed")).unwrap();

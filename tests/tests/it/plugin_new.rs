@@ -3,7 +3,7 @@
 //! checkout's Cargo.lock), and run the conformance kit on the result with
 //! the CLI against the Oliveyoung fixture site. Out of the box it must pass.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crawlhost_tests::oliveyoung::{Site, spawn};
@@ -81,11 +81,20 @@ async fn generated_plugin_builds_and_passes_the_kit() {
     let wasm = target_dir().join("wasm32-wasip2/release/template_demo.wasm");
     assert!(wasm.is_file(), "{} not built", wasm.display());
 
-    // The kit, through the CLI, against a real fixture site.
+    kit_passes(&bin, &wasm, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The kit, through the CLI, against a real fixture site: every check
+/// passes. Run in `cwd` (the generated project), so the compile cache the
+/// CLI's default configuration names (`.crawlhost/cache`) is written there.
+async fn kit_passes(bin: &Path, wasm: &Path, cwd: &Path) {
     let (url, _server) = spawn(Site::generate(7)).await.unwrap();
     let start = format!("{url}/store/main/getBrandList.do");
+    let (bin, wasm, cwd) = (bin.to_path_buf(), wasm.to_path_buf(), cwd.to_path_buf());
     let out = tokio::task::spawn_blocking(move || {
         run(Command::new(bin)
+            .current_dir(cwd)
             .args(["plugin", "test"])
             .arg(&wasm)
             .args(["--fixture", &start]))
@@ -111,5 +120,46 @@ async fn generated_plugin_builds_and_passes_the_kit() {
             "{check} did not pass:\n{stdout}"
         );
     }
+}
+
+/// `plugin new --lang python`: the project carries its SDK and the
+/// contract, builds offline with componentize-py (installed by
+/// `scripts/install/componentize-py.sh` into `.venv`), and passes the kit
+/// as generated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_python_plugin_builds_and_passes_the_kit() {
+    let bin = target_dir().join("debug/crawlhost");
+    let componentize =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/componentize-py");
+    assert!(
+        componentize.exists(),
+        "{} missing: bash scripts/install/componentize-py.sh (make test runs it)",
+        componentize.display()
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("plugin-new-py-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, stdout, stderr) = run(Command::new(&bin)
+        .args(["plugin", "new", "py-demo", "--lang", "python", "--dir"])
+        .arg(&dir));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("./build.sh"), "{stdout}");
+    for f in [
+        "app.py",
+        "build.sh",
+        "README.md",
+        "wit/plugin.wit",
+        "crawlhost/__init__.py",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} not generated");
+    }
+    // Built the way its README says, with the network closed to pip.
+    let (code, stdout, stderr) = run(Command::new(dir.join("build.sh"))
+        .env("COMPONENTIZE_PY", &componentize)
+        .env("PIP_NO_INDEX", "1"));
+    assert_eq!(code, 0, "build.sh failed:\n{stdout}\n{stderr}");
+    let wasm = dir.join("py_demo.wasm");
+    assert!(wasm.is_file(), "{} not built", wasm.display());
+    kit_passes(&bin, &wasm, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
