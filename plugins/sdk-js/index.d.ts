@@ -239,34 +239,34 @@ export interface RequestOptions {
   query?: Record<string, string | number>;
 }
 
-/** A response from the host (any status). */
-export class HttpResponse {
-  readonly status: number;
-  readonly finalUrl: string;
-  readonly headers: { name: string; value: string }[];
-  readonly bytes: Uint8Array;
-  readonly charset: string | null;
-  /** First header with this name (case-insensitive), or null. */
-  header(name: string): string | null;
-  /** This response when 2xx, else throws the status's error. */
-  ensureOk(): this;
-  /** Body decoded with the detected charset. */
-  text(): string;
-  /** Body as JSON (`ParseError` when it is not). */
-  json(): any;
-  /** Body parsed by the host. */
-  html(): Document;
-}
-
 export namespace http {
-  type Response = HttpResponse;
-  const Response: typeof HttpResponse;
-  function get(url: string, options?: RequestOptions): HttpResponse;
-  function postJson(url: string, value: unknown, options?: RequestOptions): HttpResponse;
-  function request(request: RequestOptions & { method: string; url: string; body?: Uint8Array | string }): HttpResponse;
+  /** A response from the host (any status). */
+  class Response {
+    readonly status: number;
+    readonly finalUrl: string;
+    readonly headers: { name: string; value: string }[];
+    readonly bytes: Uint8Array;
+    readonly charset: string | null;
+    /** First header with this name (case-insensitive), or null. */
+    header(name: string): string | null;
+    /** This response when 2xx, else throws the status's error. */
+    ensureOk(): this;
+    /** Body decoded with the detected charset. */
+    text(): string;
+    /** Body as JSON (`ParseError` when it is not). */
+    json(): any;
+    /** Body parsed by the host. */
+    html(): Document;
+  }
+  function get(url: string, options?: RequestOptions): Response;
+  function postJson(url: string, value: unknown, options?: RequestOptions): Response;
+  function request(request: RequestOptions & { method: string; url: string; body?: Uint8Array | string }): Response;
   function buildUrl(url: string, query?: Record<string, string | number>): string;
   function decode(bytes: Uint8Array, charset?: string | null): string;
 }
+
+/** A response from the host (`http.Response`). */
+export type HttpResponse = http.Response;
 
 export namespace out {
   function record(topic: string, key: string | null, value: unknown, options?: { timestampMs?: number | bigint }): OutRecord;

@@ -128,7 +128,7 @@ export function termMatches(text, term) {
   if (k === '') return false;
   const glued = (/** @type {string | undefined} */ c) => c !== undefined && ALNUM.test(c);
   // Every occurrence, overlapping ones included.
-  for (let at = t.indexOf(k); at >= 0; at = t.indexOf(k, at + (t.codePointAt(at) > 0xffff ? 2 : 1))) {
+  for (let at = t.indexOf(k); at >= 0; at = t.indexOf(k, at + ((t.codePointAt(at) ?? 0) > 0xffff ? 2 : 1))) {
     const before = [...t.slice(0, at)].at(-1);
     const after = [...t.slice(at + k.length)][0];
     if (!glued(before) && !glued(after)) return true;
