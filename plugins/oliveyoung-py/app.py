@@ -2,7 +2,8 @@
 `oliveyoung` plugin (same topics, keys, records and tasks; only the name differs).
 
 componentize-py runs this module's top level at build time and every call
-starts from that snapshot, so every module the crawl uses is imported here.
+starts from that snapshot, so every module the crawl uses is imported here and
+the card reader is warmed up (see `oliveyoung_py.warmup`).
 """
 
 from typing import List
@@ -10,7 +11,7 @@ from typing import List
 import crawlhost
 from crawlhost import CrawlOutput, PlanInput, PluginManifest, Run, Task, config_key
 
-from oliveyoung_py import flow
+from oliveyoung_py import flow, warmup
 from oliveyoung_py.parse import BRAND_TOPIC, PRODUCT_TOPIC
 from oliveyoung_py.site import DEFAULT_BASE_URL, DEFAULT_MAX_PAGES, DEFAULT_RECORD_LAYOUT
 
@@ -52,4 +53,5 @@ class Oliveyoung(crawlhost.Plugin):
         return flow.crawl(run, task)
 
 
+warmup.warm()
 Crawler = crawlhost.export(Oliveyoung)

@@ -2,15 +2,13 @@
 # The Python plugin toolchain: componentize-py (pinned; it bundles CPython
 # compiled to WebAssembly and turns a Python package into a component of the
 # `plugin` world), installed into the project-local virtualenv `.venv` (the
-# one scripts/install/moto.sh uses). Also BeautifulSoup (pinned), which the
-# bs4 example plugin vendors. Skips what is already there; safe to run twice.
+# one scripts/install/moto.sh uses). Skips when it is already there; safe to
+# run twice.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 VENV=.venv
 COMPONENTIZE_PY_VERSION=0.25.1
-BS4_VERSION=4.12.3
-SOUPSIEVE_VERSION=2.6
 
 PYTHON="${PYTHON:-$(command -v python3 || true)}"
 if [ ! -x "$VENV/bin/python" ]; then
@@ -45,13 +43,4 @@ else
     "componentize-py==$COMPONENTIZE_PY_VERSION"
   "$VENV/bin/componentize-py" --version >/dev/null
   echo "installed componentize-py $COMPONENTIZE_PY_VERSION into $VENV"
-fi
-
-if [ "$(installed_version beautifulsoup4)" = "$BS4_VERSION" ] \
-  && [ "$(installed_version soupsieve)" = "$SOUPSIEVE_VERSION" ]; then
-  echo "beautifulsoup4 $BS4_VERSION already installed in $VENV"
-else
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "beautifulsoup4==$BS4_VERSION" "soupsieve==$SOUPSIEVE_VERSION"
-  echo "installed beautifulsoup4 $BS4_VERSION into $VENV"
 fi

@@ -4,7 +4,7 @@ Ported from the Rust plugin's `flow.rs`, step for step: parsing is in `parse`,
 record shapes in `records`, keys in `tasks`, URLs in `site`.
 """
 
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from crawlhost import (
     Blocked,
@@ -194,7 +194,10 @@ def brand(run: Run, settings: Settings, info: Dict[str, Any]) -> CrawlOutput:
     if shop_brand_name is not None and shop_brand_name != info["name_ko"]:
         log.debug(f"brand {code} is titled `{shop_brand_name}` on {shop_url}, `{info['name_ko']}` in the brand list")
 
-    landing_cards = len(landing.products.products) if landing is not None else 0
+
+    def landing_cards() -> int:
+        return len(landing.products().products) if landing is not None else 0
+
     products: List[Product] = []
     seen: Set[str] = set()
     for page in range(1, settings.max_pages + 1):
@@ -215,9 +218,9 @@ def brand(run: Run, settings: Settings, info: Dict[str, Any]) -> CrawlOutput:
             log.warn(f"brand {code} ({info['name_ko']}) page {page} at {url} failed: {why}")
             failed_pages.append(url)
             # Page 1 is also on the landing.
-            if landing is not None and page == 1 and landing_cards > 0:
-                tally.merge(landing.products.tally.copy().located(shop_url))
-                items.extend(landing.products.products)
+            if landing is not None and page == 1 and landing_cards() > 0:
+                tally.merge(landing.products().tally.copy().located(shop_url))
+                items.extend(landing.products().products)
         for item in items:
             if item.goods_no not in seen:
                 seen.add(item.goods_no)
@@ -246,14 +249,15 @@ def brand(run: Run, settings: Settings, info: Dict[str, Any]) -> CrawlOutput:
     return out.output(records=out_records)
 
 
-def judge_page(read: GoodsPage, page: int, announced: int, landing_cards: int) -> Optional[str]:
+def judge_page(read: GoodsPage, page: int, announced: int, landing_cards: Callable[[], int]) -> Optional[str]:
     """Why page `page` of a brand, as parsed, counts as failed, if it does: cards
     but none readable; empty as page 1 while the landing shows products; short
-    before the last page the landing announced (what it has is kept)."""
+    before the last page the landing announced (what it has is kept).
+    `landing_cards` reads the landing's products only when needed."""
     if read.cards > 0 and not read.products:
         return f"{read.cards} product cards, none readable"
-    if read.cards == 0 and page == 1 and landing_cards > 0:
-        return f"no product card, where the shop landing shows {landing_cards}"
+    if read.cards == 0 and page == 1 and landing_cards() > 0:
+        return f"no product card, where the shop landing shows {landing_cards()}"
     if 0 < read.cards < ROWS_PER_PAGE and page < announced:
         return (
             f"{read.cards} product cards where a page has {ROWS_PER_PAGE} "

@@ -11,7 +11,8 @@ the URL. Reads go in bulk (`texts`, `attr_values`: one call for every match)
 wherever the Rust plugin's per-element reads give the same answer.
 """
 
-from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+import re
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from crawlhost import CrawlError, Document, Element, Item, ParseError, Tally, collapse_whitespace
 
@@ -26,6 +27,38 @@ PRODUCT_TOPIC = "oliveyoung-products"
 # An attribute no element has: `attr_values(css, _NONE_ATTR)` counts matches
 # without moving any text across the boundary.
 _NONE_ATTR = "data-crawlhost-count"
+_COMBINATOR = re.compile(r"\[[^\]]*\]|\([^)]*\)|[\s>+~]")
+
+
+def _self_or_descendant(css: str) -> str:
+    """One selector matching an element that matches `css` or has a descendant that
+    does (`has` in one call); `css` must be a list of compound selectors, where
+    `:has` means the same as a search below the element."""
+    for part in css.split(","):
+        if any(m.group() in " \t\n>+~" for m in _COMBINATOR.finditer(part.strip())):
+            raise ValueError(f"`{css}` has a combinator")
+    return f":is({css}), :has({css})"
+
+
+class Chain(NamedTuple):
+    """Selectors tried in order, the rest joined into one selector list so that one
+    call tells when none of them matches (the usual case for a missing field)."""
+
+    selectors: Tuple[str, ...]
+    rest: str
+
+
+def _chain(selectors: Sequence[str]) -> Chain:
+    return Chain(tuple(selectors), ", ".join(selectors[1:]))
+
+
+PRICE_CURRENT = _chain(sel.PRICE_CURRENT)
+PRICE_ORIGINAL = _chain(sel.PRICE_ORIGINAL)
+RATING = _chain(sel.RATING)
+REVIEW_COUNT = _chain(sel.REVIEW_COUNT)
+PRODUCT_NAME = _chain(sel.PRODUCT_NAME)
+HAS_DISCOUNT = _self_or_descendant(sel.DISCOUNT)
+HAS_SOLD_OUT = _self_or_descendant(sel.SOLD_OUT)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -50,12 +83,26 @@ class GoodsPage(NamedTuple):
     tally: Tally
 
 
-class ShopDetail(NamedTuple):
-    """The brand shop landing: heading, announced page count, first page's products."""
+class ShopDetail:
+    """The brand shop landing: heading, announced page count, and the first page's
+    products, read from the landing only when asked (the brand flow needs them only
+    when AJAX page 1 fails or is empty, so most landings never read their cards)."""
 
-    brand_name: Optional[str]
-    pages: Optional[int]
-    products: GoodsPage
+    __slots__ = ("brand_name", "pages", "_doc", "_products")
+
+    def __init__(self, brand_name: Optional[str], pages: Optional[int], doc: Document) -> None:
+        self.brand_name = brand_name
+        """The brand name heading, if present."""
+        self.pages = pages
+        """How many product pages the landing's pager announces, if it has one."""
+        self._doc = doc
+        self._products: Optional[GoodsPage] = None
+
+    def products(self) -> GoodsPage:
+        """The landing's product cards (the same cards as AJAX page 1), read once."""
+        if self._products is None:
+            self._products = goods_of(self._doc)
+        return self._products
 
 
 class BrandEntry(NamedTuple):
@@ -230,7 +277,7 @@ def parse_shop_detail(html: str) -> ShopDetail:
             if brand_name is not None:
                 break
     numbers = _u32s(doc.attr_values(sel.SHOP_PAGER_LINK, sel.PAGE_NO_ATTR)) + _u32s(doc.texts(sel.PAGER_CURRENT))
-    return ShopDetail(brand_name, max(numbers) if numbers else None, goods_of(doc))
+    return ShopDetail(brand_name, max(numbers) if numbers else None, doc)
 
 
 def parse_goods_page(html: str) -> GoodsPage:
@@ -261,8 +308,8 @@ def read_product(item: Item, card: Element) -> Product:
     """One card's product; raises `Missing` without a goods number or a name."""
     goods_no = item.identity("goods_no", goods_no_of(card))
     name = item.identity("name", product_name_of(card))
-    current = first_amount(card, sel.PRICE_CURRENT)
-    original = first_amount(card, sel.PRICE_ORIGINAL)
+    current = first_amount(card, PRICE_CURRENT)
+    original = first_amount(card, PRICE_ORIGINAL)
     if current is None:
         block_current, block_original = price_block(card)
         current = block_current
@@ -273,10 +320,10 @@ def read_product(item: Item, card: Element) -> Product:
     # A selling price below the list price is a promotion whatever marks it.
     reduced = price_current is not None and price_original is not None and price_current < price_original
     on_promotion = (
-        has(card, sel.DISCOUNT) or reduced or any(num.has_rate(t) for t in _texts(card, sel.DISCOUNT_RATE))
+        has(card, HAS_DISCOUNT) or reduced or any(num.has_rate(t) for t in _texts(card, sel.DISCOUNT_RATE))
     )
-    sold_out = has(card, sel.SOLD_OUT) or has_text(card, sel.SOLD_OUT_TEXTS)
-    rating_text = first_text(card, sel.RATING)
+    sold_out = has(card, HAS_SOLD_OUT) or has_text(card, sel.SOLD_OUT_TEXTS)
+    rating_text = first_text(card, RATING)
     rating = num.parse_rating(rating_text) if rating_text is not None else None
     if rating is None:
         for style in _attr_values(card, sel.RATING_BAR, "style"):
@@ -284,7 +331,7 @@ def read_product(item: Item, card: Element) -> Product:
                 rating = num.rating_from_width(style.strip())
                 if rating is not None:
                     break
-    count_text = first_text(card, sel.REVIEW_COUNT)
+    count_text = first_text(card, REVIEW_COUNT)
     return Product(
         goods_no=goods_no,
         name=name,
@@ -331,7 +378,7 @@ def goods_no_of(card: Element) -> Optional[str]:
 def product_name_of(card: Element) -> Optional[str]:
     """The product name: the name element's text, else the goods anchor's
     `data-attr`, else the thumbnail's `alt` (the first present one counts)."""
-    name = first_text(card, sel.PRODUCT_NAME)
+    name = first_text(card, PRODUCT_NAME)
     if name is None:
         name = first_attr(card, sel.PRODUCT_NAME_ATTR_HOLDER, sel.ITEM_NAME_ATTR)
     if name is None:
@@ -339,26 +386,42 @@ def product_name_of(card: Element) -> Optional[str]:
     return name or None
 
 
-def first_text(card: Element, selectors: Sequence[str]) -> Optional[str]:
-    """The text of the first element one of `selectors` (in order) finds with
-    non-empty text (only each selector's first match counts)."""
-    for css in selectors:
+def first_texts(card: Element, chain: Chain) -> Iterator[str]:
+    """The first match's text of each selector of `chain` that matches, in order,
+    lazily. After the first selector, one call over the rest finds whether any of
+    them matches at all; only then are they tried one by one."""
+    texts = _texts(card, chain.selectors[0])
+    if texts:
+        yield texts[0]
+    if not chain.rest:
+        return
+    try:
+        if not card.attr_values(chain.rest, _NONE_ATTR):
+            return
+    except CrawlError:
+        pass  # a bad selector among the rest: try them one by one
+    for css in chain.selectors[1:]:
         texts = _texts(card, css)
         if texts:
-            text = collapse_whitespace(texts[0])
-            if text:
-                return text
+            yield texts[0]
+
+
+def first_text(card: Element, chain: Chain) -> Optional[str]:
+    """The whitespace-collapsed text of the first element one of the selectors (in
+    order) finds with non-empty text (only each selector's first match counts)."""
+    for text in first_texts(card, chain):
+        text = collapse_whitespace(text)
+        if text:
+            return text
     return None
 
 
-def first_amount(card: Element, selectors: Sequence[str]) -> Optional[int]:
-    """The first amount one of `selectors` (in order) yields from its first match."""
-    for css in selectors:
-        texts = _texts(card, css)
-        if texts:
-            amount = num.parse_amount(collapse_whitespace(texts[0]))
-            if amount is not None:
-                return amount
+def first_amount(card: Element, chain: Chain) -> Optional[int]:
+    """The first amount one of the selectors (in order) yields from its first match."""
+    for text in first_texts(card, chain):
+        amount = num.parse_amount(collapse_whitespace(text))
+        if amount is not None:
+            return amount
     return None
 
 
@@ -370,10 +433,10 @@ def first_attr(card: Element, css: str, name: str) -> Optional[str]:
     return None
 
 
-def has(card: Element, css: str) -> bool:
-    """Whether the card, or an element in it, matches `css`."""
+def has(card: Element, self_or_descendant: str) -> bool:
+    """Whether the card, or an element in it, matches (a `_self_or_descendant` selector)."""
     try:
-        return card.matches(css) or len(card.attr_values(css, _NONE_ATTR)) > 0
+        return card.matches(self_or_descendant)
     except CrawlError:
         return False
 
