@@ -15,7 +15,7 @@ GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest
 # DIR-NAME.wasm. Not copied into ./plugins: oliveyoung-py writes the topics
 # oliveyoung writes. The toolchains come from scripts/install/.
 PY_DIRS := plugins/oliveyoung-py tests/script-guests/ticker-py
-JS_DIRS := tests/script-guests/ticker-js
+JS_DIRS := plugins/twitter-js tests/script-guests/ticker-js
 PY_SDK := $(wildcard plugins/sdk-python/crawlhost/*.py)
 JS_SDK := $(wildcard plugins/sdk-js/*.js plugins/sdk-js/*.mjs)
 PY_WASM := $(foreach d,$(PY_DIRS),$(WASM_OUT)/$(notdir $(d)).wasm)

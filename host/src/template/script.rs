@@ -88,10 +88,16 @@ pub const JS: Layout = Layout {
             ".gitignore",
             include_str!("../../templates/js/gitignore.tmpl"),
         ),
+        // The checkout's pinned toolchain, so `npm ci` installs exactly it,
+        // offline from the npm cache that scripts/install/jco.sh filled.
+        (
+            "package-lock.json",
+            include_str!("../../../tools/js/package-lock.json"),
+        ),
     ],
     executable: &[],
     wasm: "{{module_name}}.wasm",
-    build: "npm install   # once (pinned jco and componentize-js)\n  npm run build",
+    build: "npm ci          # once: the pinned jco and componentize-js (add --offline after a checkout's scripts/install/jco.sh)\n  npm run build",
 };
 
 impl Layout {
@@ -260,5 +266,18 @@ mod tests {
         assert!(!files.iter().any(|f| f.contains("test")), "{files:?}");
         let package = std::fs::read_to_string(dir.path().join("package.json")).unwrap();
         assert!(package.contains("my_shop.wasm"), "{package}");
+    }
+
+    #[test]
+    fn the_js_template_pins_the_checkouts_toolchain() {
+        let devdeps = |text: &str| {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            v["devDependencies"].clone()
+        };
+        let files = JS.render("my-shop");
+        let template = &files.iter().find(|(p, _)| *p == "package.json").unwrap().1;
+        let tools = include_str!("../../../tools/js/package.json");
+        assert_eq!(devdeps(template), devdeps(tools));
+        assert!(!devdeps(tools).is_null());
     }
 }

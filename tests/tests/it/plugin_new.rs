@@ -1,6 +1,8 @@
-//! `crawlhost plugin new` for real: generate a crate with the CLI, build it
-//! for wasm32-wasip2 with cargo (shared target directory, offline, the
-//! checkout's Cargo.lock), and run the conformance kit on the result with
+//! `crawlhost plugin new` for real, in Rust, Python and JavaScript: generate
+//! a project with the CLI, build it the way its README says (the Rust crate
+//! with cargo for wasm32-wasip2, shared target directory, offline, the
+//! checkout's Cargo.lock; the Python project with componentize-py; the
+//! JavaScript one with jco), and run the conformance kit on the result with
 //! the CLI against the Oliveyoung fixture site. Out of the box it must pass.
 
 use std::path::{Path, PathBuf};
@@ -159,6 +161,50 @@ async fn generated_python_plugin_builds_and_passes_the_kit() {
         .env("PIP_NO_INDEX", "1"));
     assert_eq!(code, 0, "build.sh failed:\n{stdout}\n{stderr}");
     let wasm = dir.join("py_demo.wasm");
+    assert!(wasm.is_file(), "{} not built", wasm.display());
+    kit_passes(&bin, &wasm, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `plugin new --lang js`: the project carries its SDK and the contract,
+/// builds offline with the checkout's pinned jco and componentize-js
+/// (installed by `scripts/install/jco.sh` into `tools/js`, named by
+/// `CRAWLHOST_JCO` as the project's README says), and passes the kit as
+/// generated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_js_plugin_builds_and_passes_the_kit() {
+    let bin = target_dir().join("debug/crawlhost");
+    let jco = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/js/node_modules/.bin/jco");
+    assert!(
+        jco.exists(),
+        "{} missing: bash scripts/install/jco.sh (make test runs it)",
+        jco.display()
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("plugin-new-js-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, stdout, stderr) = run(Command::new(&bin)
+        .args(["plugin", "new", "js-demo", "--lang", "js", "--dir"])
+        .arg(&dir));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("npm run build"), "{stdout}");
+    for f in [
+        "plugin.js",
+        "package.json",
+        "README.md",
+        "wit/plugin.wit",
+        "crawlhost/index.js",
+        "crawlhost/index.d.ts",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} not generated");
+    }
+    // Built the way its README says, with npm kept offline.
+    let (code, stdout, stderr) = run(Command::new("npm")
+        .current_dir(&dir)
+        .args(["run", "build", "--offline"])
+        .env("CRAWLHOST_JCO", &jco));
+    assert_eq!(code, 0, "npm run build failed:\n{stdout}\n{stderr}");
+    let wasm = dir.join("js_demo.wasm");
     assert!(wasm.is_file(), "{} not built", wasm.display());
     kit_passes(&bin, &wasm, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
