@@ -56,8 +56,9 @@ fn wasm(name: &str) -> PathBuf {
 }
 
 fn settings(dir: &Path, pooling: &str) -> Settings {
+    let keep = std::env::var("BENCH_KEEP_RESIDENT_MB").unwrap_or_else(|_| "16".into());
     let text = format!(
-        "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n[sandbox]\npooling = \"{pooling}\"\n",
+        "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n[sandbox]\npooling = \"{pooling}\"\nkeep_resident_mb = {keep}\n",
         plugins = dir.join("plugins").display(),
         data = dir.join("data").display(),
     );

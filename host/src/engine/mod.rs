@@ -256,7 +256,9 @@ impl PluginEngine {
             .total_memories(instances * sandbox::MEMORIES_PER_STORE)
             .total_tables(instances * sandbox::TABLES_PER_STORE)
             .total_stacks(instances)
-            .max_memory_size(sandbox.memory_limit_bytes);
+            .max_memory_size(sandbox.memory_limit_bytes)
+            .linear_memory_keep_resident(sandbox.keep_resident_bytes)
+            .table_keep_resident(sandbox.keep_resident_bytes.min(1 << 20));
         let mut cfg = base_config();
         cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         Engine::new(&cfg).map_err(|e| EngineError::Create(format!("{e:#}")))

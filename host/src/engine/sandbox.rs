@@ -370,6 +370,7 @@ mod many_modules {
             state_quota_bytes: 1 << 20,
             max_plugin_file_bytes: 1 << 20,
             pooling: Pooling::On,
+            keep_resident_bytes: 0,
         }
     }
 
