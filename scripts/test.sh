@@ -21,5 +21,12 @@ make --no-print-directory plugins guests script-plugins JOBS="$JOBS"
 log "building the host binary the CLI tests drive"
 cargo build -j"$JOBS" -p crawlhost --bins
 
+log "running the Python and JavaScript SDK and plugin unit tests"
+for dir in plugins/sdk-python plugins/oliveyoung-py; do
+  (cd "$dir" && ../../.venv/bin/python -m unittest discover -q -s tests -t .)
+done
+(cd plugins/sdk-js && node --import ./test/register.mjs --test test/*.test.js)
+(cd plugins/twitter-js && node --import ../sdk-js/test/register.mjs --test test/*.test.js)
+
 log "running the tests"
 cargo test -j"$JOBS" --workspace --exclude guest-wrong-world --exclude guest-future-contract --exclude guest-echo --exclude guest-hostile --exclude guest-ticker --exclude guest-fetcher --exclude guest-bad --exclude guest-parsebench --exclude guest-legacy-v01 --exclude guest-legacy-v02 --exclude guest-browser

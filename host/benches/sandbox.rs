@@ -11,7 +11,11 @@
 //!   Python (componentize-py, `tests/script-guests/ticker-py`) and in
 //!   JavaScript (componentize-js, `tests/script-guests/ticker-js`): what a
 //!   20 MB interpreter component costs per task, instantiated from its
-//!   build-time snapshot.
+//!   build-time snapshot. `BENCH_KEEP_RESIDENT_MB` sets
+//!   `sandbox.keep_resident_mb` (default 16, the host's default); this loop
+//!   runs one task at a time on one thread, where the kernel's page-fault
+//!   path is cheap, so it does not show what keeping pages resident saves
+//!   when tasks run on several threads at once (the crawl benchmark does).
 //! - `extraction/native_<page>` vs `extraction/wasm_<page>` vs
 //!   `extraction/guest_parser_<page>`: the oliveyoung plugin's parser on a
 //!   fixture page, called natively (the plugin crate's rlib), inside a

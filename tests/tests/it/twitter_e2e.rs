@@ -634,3 +634,129 @@ async fn wrong_token_fails_clearly() {
             .is_empty()
     );
 }
+
+/// The twitter plugin ported to JavaScript (`plugins/twitter-js`, jco and
+/// the JavaScript SDK) against the Rust plugin: the same brand records
+/// published to each one's own bus, consumed by each plugin in turn against
+/// the same X API fixture, must give the same tweets (value and timestamp),
+/// the same dead letters, the same `since_id` state, and the same requests;
+/// then a second round, which sends the stored `since_id`s, the same again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_js_port_writes_what_the_rust_plugin_writes() {
+    let (api, x_url) = x_api(None).await;
+    let brands = brands_with_tweets(&api, 40);
+    // One search request: (query, since_id, next_token).
+    type Search = (Option<String>, Option<String>, Option<String>);
+    // What each plugin landed: tweets, dead letters, state, requests (by
+    // round).
+    struct Landed {
+        tweets: BTreeMap<String, (serde_json::Value, i64)>,
+        dead: usize,
+        state: BTreeMap<String, Vec<u8>>,
+        requests: Vec<Vec<Search>>,
+        failed_plans: Vec<usize>,
+    }
+    let mut landed = Vec::new();
+    for (name, file) in [("twitter", "twitter"), ("twitter-js", "twitter-js")] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = config_text(dir.path(), "http://127.0.0.1:9", &x_url, "")
+            .replace("[http.plugins.twitter]", &format!("[http.plugins.{name}]"))
+            .replace("[plugins.twitter]", &format!("[plugins.{name}]"));
+        let mut settings = Config::parse(&text, Path::new("twitter-js.toml"))
+            .unwrap()
+            .validate()
+            .unwrap();
+        settings.http.secrets = Secrets(vec![
+            Secret::new(
+                &[x_url.trim_start_matches("http://")],
+                "authorization",
+                "Bearer ",
+                TOKEN,
+            )
+            .unwrap()
+            .allow_http(true),
+        ]);
+        let host = Host::open(settings).unwrap();
+        let plugin = Arc::new(host.run_context().engine.load(&wasm(file)).await.unwrap());
+        assert_eq!(plugin.manifest.name, name);
+        let mut requests = Vec::new();
+        let mut failed_plans = Vec::new();
+        for round in 0..2 {
+            publish(host.bus.as_ref(), &brands).await;
+            if round == 0 {
+                // A record no brand can be read from: a dead letter.
+                host.bus
+                    .produce(vec![ProduceRecord {
+                        topic: "oliveyoung".into(),
+                        key: Some(b"broken".to_vec()),
+                        value: b"{\"not\": \"a brand\"}".to_vec(),
+                        headers: Vec::new(),
+                        timestamp_ms: 1_724_097_600_000,
+                    }])
+                    .await
+                    .unwrap();
+            }
+            let report = consume(host.run_context(), plugin.clone(), 4, Until::CaughtUp)
+                .await
+                .unwrap();
+            // Only the broken record fails (each of its tries), and only
+            // as a parse error.
+            let fatal: Vec<_> = report
+                .summaries
+                .iter()
+                .filter_map(|s| s.fatal.clone())
+                .collect();
+            assert!(
+                fatal.iter().all(|f| f.contains("Parse")),
+                "{name}: {fatal:?}"
+            );
+            failed_plans.push(fatal.len());
+            let mut seen: Vec<_> = api
+                .take_requests()
+                .into_iter()
+                .map(|r| (r.query, r.since_id, r.next_token))
+                .collect();
+            seen.sort();
+            requests.push(seen);
+        }
+        let tweets = by_key(&common::read_topic(host.bus.as_ref(), "twitter").await);
+        let topics = host.bus.topics().await.unwrap();
+        let dead = match topics.iter().find(|(t, _)| t == "crawlhost.dead-letter") {
+            Some((t, _)) => common::read_topic(host.bus.as_ref(), t).await.len(),
+            None => 0,
+        };
+        drop(host);
+        let store =
+            crawlhost::state::StateStore::open(&dir.path().join("data/state.db"), 1 << 20).unwrap();
+        let state = store
+            .keys(name, "")
+            .unwrap()
+            .into_iter()
+            .map(|k| {
+                let v = store.get(name, &k).unwrap().unwrap();
+                (k, v)
+            })
+            .collect();
+        landed.push(Landed {
+            tweets,
+            dead,
+            state,
+            requests,
+            failed_plans,
+        });
+    }
+    let (rust, js) = (&landed[0], &landed[1]);
+    assert!(rust.tweets.len() > 100, "{} tweets", rust.tweets.len());
+    assert_eq!(js.tweets.len(), rust.tweets.len());
+    for (key, value) in &rust.tweets {
+        assert_eq!(js.tweets.get(key), Some(value), "tweet {key}");
+    }
+    assert_eq!((rust.dead, js.dead), (1, 1), "dead letters");
+    assert_eq!(js.failed_plans, rust.failed_plans, "plans failed, by round");
+    assert_eq!(rust.failed_plans[1], 0);
+    assert!(rust.state.len() >= 30, "{} state entries", rust.state.len());
+    assert_eq!(js.state, rust.state, "since_id state");
+    assert_eq!(js.requests, rust.requests, "requests to the API, by round");
+    // The second round sent a cursor for every brand.
+    assert!(rust.requests[1].iter().all(|(_, since, _)| since.is_some()));
+}
