@@ -2,6 +2,7 @@
 //! store, bus, engine). The CLI and the tests build a [`Host`] and hand out
 //! its parts; nothing here is global.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::bus::Bus;
@@ -114,11 +115,21 @@ impl Host {
         })
     }
 
-    /// An engine for checking and compiling plugin files (`plugin inspect`,
-    /// `plugin compile`, the kit's load): in-memory state, no data
-    /// directory; only the compile cache (`host.cache_dir`) is written, so a
-    /// later load of the same file skips compiling.
+    /// An engine for checking plugin files only (`plugin inspect`): nothing
+    /// is written (in-memory state, no compile cache, no data directory).
     pub fn inspect_engine(settings: &Settings) -> Result<PluginEngine, HostError> {
+        Self::file_engine(settings, None)
+    }
+
+    /// An engine for compiling plugin files into the compile cache
+    /// (`plugin compile`, the kit's load): in-memory state, no data
+    /// directory; only `host.cache_dir` is written, so a later load of the
+    /// same file skips compiling.
+    pub fn compile_engine(settings: &Settings) -> Result<PluginEngine, HostError> {
+        Self::file_engine(settings, Some(&settings.cache_dir))
+    }
+
+    fn file_engine(settings: &Settings, cache: Option<&Path>) -> Result<PluginEngine, HostError> {
         let services = Arc::new(HostServices {
             http: Arc::new(HttpClient::new(settings.http.clone())?),
             state: Arc::new(StateStore::in_memory(settings.sandbox.state_quota_bytes)?),
@@ -129,7 +140,7 @@ impl Host {
         Ok(PluginEngine::new(
             settings.sandbox.clone(),
             16,
-            Some(&settings.cache_dir),
+            cache,
             services,
         )?)
     }

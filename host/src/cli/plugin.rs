@@ -268,7 +268,7 @@ async fn compile(settings: Settings, files: Vec<PathBuf>) -> anyhow::Result<Exit
         println!("(no .wasm files in {})", settings.plugins_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let engine = Host::inspect_engine(&settings).context("cannot start the engine")?;
+    let engine = Host::compile_engine(&settings).context("cannot start the engine")?;
     let mut refused = false;
     for file in &files {
         let started = std::time::Instant::now();

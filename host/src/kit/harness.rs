@@ -155,7 +155,7 @@ pub async fn test_plugin(opts: &KitOptions) -> Result<Report, KitError> {
     let probe_dir = TempDir::new()?;
     let cache = probe_dir.0.join("cache");
     let probe = kit_settings(&probe_dir.0, opts, "probe", false, &cache)?;
-    let engine = Host::inspect_engine(&probe)?;
+    let engine = Host::compile_engine(&probe)?;
     let loaded = match engine.load(&opts.wasm).await {
         Ok(p) => p,
         Err(e) => {

@@ -99,6 +99,54 @@ async fn loads_the_oliveyoung_plugin_and_caches_the_compilation() {
     assert_eq!(first.hash, second.hash);
 }
 
+/// `crawlhost plugin compile`: the first time compiles into the compile
+/// cache, the second loads from it; a refused file exits 1 and the others
+/// are still compiled.
+#[test]
+fn plugin_compile_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let compile = |files: &[&std::path::Path]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+            .current_dir(dir.path())
+            .args(["plugin", "compile"])
+            .args(files)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let good = common::wasm("oliveyoung");
+    let (code, stdout, stderr) = compile(&[&good]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("compiled oliveyoung 0.1.0 ("),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cache: .crawlhost/cache"), "{stdout}");
+    let (code, stdout, _) = compile(&[&good]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.starts_with("cached   oliveyoung 0.1.0 ("),
+        "{stdout}"
+    );
+    let future = common::wasm("guest_future_contract");
+    let (code, stdout, stderr) = compile(&[&future, &good]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("crawlhost:plugin@1.0.0"), "{stderr}");
+    assert!(stdout.starts_with("cached   oliveyoung"), "{stdout}");
+    // Two entries, no temporary files: the refused component was compiled
+    // before its exports could be checked against the contract.
+    let entries: Vec<String> = std::fs::read_dir(dir.path().join(".crawlhost/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e.ends_with(".cwasm")), "{entries:?}");
+}
+
 /// The CLI form: `crawlhost plugin inspect` prints the manifest or the
 /// refusal, exits 0 or 1, and writes nothing in the working directory.
 #[test]

@@ -82,9 +82,14 @@ async fn only_the_broken_rule_fails() {
     assert_eq!(failing, ["records"], "{}", report.table());
 }
 
+/// Through the CLI: the table, exit status 1, and the plugin compiled into
+/// the configuration's compile cache (default `.crawlhost/cache` under the
+/// working directory), where a second `plugin test` finds it.
 #[test]
 fn the_command_prints_the_table_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+        .current_dir(dir.path())
         .args(["plugin", "test", "--max-tasks", "100"])
         .arg(common::wasm("bad-undeclared-host"))
         .output()
@@ -102,11 +107,19 @@ fn the_command_prints_the_table_and_exits_non_zero() {
     );
     assert!(stdout.contains("undeclared.example"), "{stdout}");
     assert!(stdout.contains("result: FAIL"), "{stdout}");
+    let cached: Vec<_> = std::fs::read_dir(dir.path().join(".crawlhost/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert!(cached[0].ends_with(".cwasm"), "{cached:?}");
 }
 
 #[test]
 fn a_missing_replay_directory_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+        .current_dir(dir.path())
         .args(["plugin", "test", "--replay", "/nonexistent/recording"])
         .arg(common::wasm("bad-nonjson"))
         .output()
