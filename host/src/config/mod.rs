@@ -88,7 +88,7 @@ pub struct HostConfig {
     /// Directory of compiled plugins: each `.wasm` is compiled to machine
     /// code once per file content and host build, and loads from here in
     /// milliseconds afterwards. `crawlhost plugin compile` fills it ahead of
-    /// time; `plugin inspect`, `plugin test` and every load fill it too.
+    /// time; `plugin test` and every load fill it too.
     /// Must be writable by the host's user only. Default `<data_dir>/cache`.
     pub cache_dir: Option<PathBuf>,
 }
