@@ -260,7 +260,7 @@ impl PluginEngine {
             // `sandbox.keep_resident_mb`: written pages stay in the slot and
             // are reset from the image (see the field). Tables are reset
             // with memset up to 1 MiB (a Python component's largest table,
-            // 5,708 entries, is 45 KiB), so no table reset needs madvise.
+            // 5,708 entries, is 45 KiB); `0` resets both with madvise.
             .linear_memory_keep_resident(sandbox.keep_resident_bytes)
             .table_keep_resident(sandbox.keep_resident_bytes.min(1 << 20));
         let mut cfg = base_config();
