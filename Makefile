@@ -14,7 +14,7 @@ GUESTS := guest-wrong-world guest-future-contract guest-echo guest-hostile guest
 # JavaScript (componentize-js), each a directory built into $(WASM_OUT) as
 # DIR-NAME.wasm. Not copied into ./plugins: oliveyoung-py writes the topics
 # oliveyoung writes. The toolchains come from scripts/install/.
-PY_DIRS := plugins/oliveyoung-py tests/script-guests/ticker-py
+PY_DIRS := plugins/oliveyoung-py plugins/oliveyoung-bs4 tests/script-guests/ticker-py
 JS_DIRS := plugins/twitter-js tests/script-guests/ticker-js
 PY_SDK := $(wildcard plugins/sdk-python/crawlhost/*.py)
 JS_SDK := $(wildcard plugins/sdk-js/*.js plugins/sdk-js/*.mjs)

@@ -32,7 +32,19 @@ mkdir -p "$(dirname "$OUT")"
 # VIRTUAL_ENV unset so it does not bundle the virtualenv's site-packages.
 SRC_ABS="$(cd "$SRC" && pwd)"
 OUT_ABS="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
+# A plugin that bundles third-party pure-Python libraries says so with a file
+# `uses-plugin-libs` in its directory: then the libraries installed by
+# scripts/install/componentize-py.sh (.venv/python-plugin-libs) are on the
+# path too. Other plugins get only the SDK and the standard library.
+LIBS=()
+if [ -f "$SRC_ABS/uses-plugin-libs" ]; then
+  if [ ! -d "$ROOT/.venv/python-plugin-libs" ]; then
+    echo "$ROOT/.venv/python-plugin-libs is missing: run scripts/install/componentize-py.sh" >&2
+    exit 1
+  fi
+  LIBS=(-p "$ROOT/.venv/python-plugin-libs")
+fi
 cd "$SRC_ABS"
 env -u VIRTUAL_ENV "$COMPONENTIZE_PY" --quiet -d "$ROOT/wit" -w plugin componentize \
-  -p "$SRC_ABS" -p "$ROOT/plugins/sdk-python" app -o "$OUT_ABS"
+  -p "$SRC_ABS" -p "$ROOT/plugins/sdk-python" "${LIBS[@]}" app -o "$OUT_ABS"
 echo "built $OUT ($(wc -c < "$OUT_ABS") bytes)"

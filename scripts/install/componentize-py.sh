@@ -9,6 +9,11 @@ cd "$(dirname "$0")/../.."
 
 VENV=.venv
 COMPONENTIZE_PY_VERSION=0.25.1
+# Pure-Python libraries a plugin may bundle (plugins/oliveyoung-bs4 runs the
+# original crawler's BeautifulSoup code), installed apart from the venv's own
+# packages so only they go into a component that asks for them.
+PLUGIN_LIBS="$VENV/python-plugin-libs"
+PLUGIN_LIB_SPECS=(beautifulsoup4==4.12.3 soupsieve==2.6)
 
 PYTHON="${PYTHON:-$(command -v python3 || true)}"
 if [ ! -x "$VENV/bin/python" ]; then
@@ -43,4 +48,15 @@ else
     "componentize-py==$COMPONENTIZE_PY_VERSION"
   "$VENV/bin/componentize-py" --version >/dev/null
   echo "installed componentize-py $COMPONENTIZE_PY_VERSION into $VENV"
+fi
+
+libs_stamp="$PLUGIN_LIBS/.installed"
+if [ -f "$libs_stamp" ] && [ "$(cat "$libs_stamp")" = "${PLUGIN_LIB_SPECS[*]}" ]; then
+  echo "plugin libraries already installed in $PLUGIN_LIBS"
+else
+  rm -rf "$PLUGIN_LIBS"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    --target "$PLUGIN_LIBS" "${PLUGIN_LIB_SPECS[@]}"
+  echo "${PLUGIN_LIB_SPECS[*]}" > "$libs_stamp"
+  echo "installed ${PLUGIN_LIB_SPECS[*]} into $PLUGIN_LIBS"
 fi

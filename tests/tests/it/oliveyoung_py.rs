@@ -4,7 +4,8 @@
 //! land the same records, field by field, with the same tasks failed. Not
 //! only on the fixture the plugins were written against: on every markup
 //! drift and on the three independent renditions of the site, so the port's
-//! tolerance is the Rust plugin's, not just its happy path.
+//! tolerance is the Rust plugin's, not just its happy path. Also: the
+//! original crawler's BeautifulSoup code runs inside a plugin.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -181,5 +182,46 @@ async fn the_python_port_lands_what_the_rust_plugin_lands_on_every_rendition() {
     );
     for (what, b, p) in table {
         eprintln!("{what:<32} {b:>7} {p:>9}");
+    }
+}
+
+/// The original crawler's BeautifulSoup code inside a plugin
+/// (`plugins/oliveyoung-bs4`: beautifulsoup4 with the pure-Python
+/// `html.parser`, bundled by componentize-py): against the fixture it reads
+/// every brand of the brand list with the names the ground truth gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_crawlers_beautifulsoup_code_runs_inside_a_plugin() {
+    let (url, _server) = spawn(Site::generate(SEED)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::open(settings(dir.path(), "oliveyoung-bs4", &url)).unwrap();
+    let plugin = host
+        .run_context()
+        .engine
+        .load(&wasm("oliveyoung-bs4.wasm"))
+        .await
+        .unwrap();
+    let summary = run_plugin(
+        host.run_context(),
+        Arc::new(plugin),
+        PlanInput::Scheduled,
+        &mut |_| {},
+    )
+    .await;
+    assert!(summary.fatal.is_none(), "{:?}", summary.fatal);
+    assert!(
+        summary.tasks_failed.is_empty(),
+        "{:?}",
+        summary.tasks_failed
+    );
+    let got = by_key(&read_topic(host.bus.as_ref(), "oliveyoung-bs4-brands").await);
+    let truth = Site::generate(SEED).ground_truth(&url, summary.started_at_ms);
+    assert_eq!(got.len(), truth.brands.len());
+    for (code, brand) in &truth.brands {
+        let want = serde_json::json!({
+            "code": code,
+            "name_ko": brand["brand"],
+            "name_en": brand["brand_name_en"],
+        });
+        assert_eq!(got.get(code), Some(&want), "brand {code}");
     }
 }
