@@ -147,6 +147,27 @@ fn plugin_compile_cli() {
     assert!(entries.iter().all(|e| e.ends_with(".cwasm")), "{entries:?}");
 }
 
+/// A reader that goes away (`crawlhost ... | head -1`) ends the command
+/// quietly with status 141, as shell tools do, not with a panic.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+        .current_dir(dir.path())
+        .args(["plugin", "compile"])
+        .arg(common::wasm("oliveyoung"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the command prints (it compiles first).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 /// The CLI form: `crawlhost plugin inspect` prints the manifest or the
 /// refusal, exits 0 or 1, and writes nothing in the working directory.
 #[test]
