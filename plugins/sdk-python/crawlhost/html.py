@@ -20,7 +20,51 @@ def collapse_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
-class Element:
+class _Queries:
+    """The queries a document and an element share, over their `raw`
+    resource: a document is searched whole, an element below itself."""
+
+    __slots__ = ()
+    raw: "_raw.Document | _raw.Element"
+
+    def select(self, css: str) -> List["Element"]:
+        """Elements matching `css`, in document order."""
+        try:
+            return [Element(e) for e in self.raw.select(css)]
+        except Err as e:
+            raise from_err(e) from None
+
+    def select_first(self, css: str) -> Optional["Element"]:
+        """The first element matching `css`."""
+        try:
+            found = self.raw.select_first(css)
+        except Err as e:
+            raise from_err(e) from None
+        return None if found is None else Element(found)
+
+    def texts(self, css: str) -> List[str]:
+        """The text of every element matching `css`, in one call."""
+        try:
+            return self.raw.texts(css)
+        except Err as e:
+            raise from_err(e) from None
+
+    def own_texts(self, css: str) -> List[str]:
+        """The own text of every element matching `css`, in one call."""
+        try:
+            return self.raw.own_texts(css)
+        except Err as e:
+            raise from_err(e) from None
+
+    def attr_values(self, css: str, name: str) -> List[Optional[str]]:
+        """Attribute `name` of every element matching `css` (`None` where absent), in one call."""
+        try:
+            return self.raw.attr_values(css, name)
+        except Err as e:
+            raise from_err(e) from None
+
+
+class Element(_Queries):
     """One element of a parsed document; it keeps its document alive."""
 
     __slots__ = ("raw",)
@@ -72,44 +116,8 @@ class Element:
         except Err as e:
             raise from_err(e) from None
 
-    def select(self, css: str) -> List["Element"]:
-        """Elements below this one matching `css`, in document order."""
-        try:
-            return [Element(e) for e in self.raw.select(css)]
-        except Err as e:
-            raise from_err(e) from None
 
-    def select_first(self, css: str) -> Optional["Element"]:
-        """The first element below this one matching `css`."""
-        try:
-            found = self.raw.select_first(css)
-        except Err as e:
-            raise from_err(e) from None
-        return None if found is None else Element(found)
-
-    def texts(self, css: str) -> List[str]:
-        """The text of every element below this one matching `css`, in one call."""
-        try:
-            return self.raw.texts(css)
-        except Err as e:
-            raise from_err(e) from None
-
-    def own_texts(self, css: str) -> List[str]:
-        """The own text of every element below this one matching `css`, in one call."""
-        try:
-            return self.raw.own_texts(css)
-        except Err as e:
-            raise from_err(e) from None
-
-    def attr_values(self, css: str, name: str) -> List[Optional[str]]:
-        """Attribute `name` of every element below this one matching `css` (`None` where absent)."""
-        try:
-            return self.raw.attr_values(css, name)
-        except Err as e:
-            raise from_err(e) from None
-
-
-class Document:
+class Document(_Queries):
     """A document the host parsed (HTML5 tree building: malformed markup is repaired)."""
 
     __slots__ = ("raw",)
@@ -122,41 +130,5 @@ class Document:
         """Parse a document or fragment; `Other` when it is over one of the host's caps."""
         try:
             return Document(_raw.Document.parse(text))
-        except Err as e:
-            raise from_err(e) from None
-
-    def select(self, css: str) -> List[Element]:
-        """Elements matching `css`, in document order."""
-        try:
-            return [Element(e) for e in self.raw.select(css)]
-        except Err as e:
-            raise from_err(e) from None
-
-    def select_first(self, css: str) -> Optional[Element]:
-        """The first element matching `css`."""
-        try:
-            found = self.raw.select_first(css)
-        except Err as e:
-            raise from_err(e) from None
-        return None if found is None else Element(found)
-
-    def texts(self, css: str) -> List[str]:
-        """The text of every element matching `css`, in one call."""
-        try:
-            return self.raw.texts(css)
-        except Err as e:
-            raise from_err(e) from None
-
-    def own_texts(self, css: str) -> List[str]:
-        """The own text of every element matching `css`, in one call."""
-        try:
-            return self.raw.own_texts(css)
-        except Err as e:
-            raise from_err(e) from None
-
-    def attr_values(self, css: str, name: str) -> List[Optional[str]]:
-        """Attribute `name` of every element matching `css` (`None` where absent), in one call."""
-        try:
-            return self.raw.attr_values(css, name)
         except Err as e:
             raise from_err(e) from None
