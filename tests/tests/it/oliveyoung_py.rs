@@ -67,7 +67,10 @@ struct Landed {
     topics: BTreeMap<&'static str, BTreeMap<String, Value>>,
 }
 
-async fn crawl(file: &str, name: &str, base_url: &str) -> Landed {
+/// One scheduled run of plugin `name` (file `file`) against `base_url` in
+/// a fresh data directory; the host is returned open so its bus can be
+/// read. The run must not be fatal.
+async fn run_once(file: &str, name: &str, base_url: &str) -> (tempfile::TempDir, Host, RunSummary) {
     let dir = tempfile::tempdir().unwrap();
     let host = Host::open(settings(dir.path(), name, base_url)).unwrap();
     let plugin = host.run_context().engine.load(&wasm(file)).await.unwrap();
@@ -80,6 +83,11 @@ async fn crawl(file: &str, name: &str, base_url: &str) -> Landed {
     )
     .await;
     assert!(summary.fatal.is_none(), "{name}: {:?}", summary.fatal);
+    (dir, host, summary)
+}
+
+async fn crawl(file: &str, name: &str, base_url: &str) -> Landed {
+    let (_dir, host, summary) = run_once(file, name, base_url).await;
     let mut topics = BTreeMap::new();
     for topic in TOPICS {
         let mut records = by_key(&read_topic(host.bus.as_ref(), topic).await);
@@ -192,22 +200,7 @@ async fn the_python_port_lands_what_the_rust_plugin_lands_on_every_rendition() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_crawlers_beautifulsoup_code_runs_inside_a_plugin() {
     let (url, _server) = spawn(Site::generate(SEED)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let host = Host::open(settings(dir.path(), "oliveyoung-bs4", &url)).unwrap();
-    let plugin = host
-        .run_context()
-        .engine
-        .load(&wasm("oliveyoung-bs4.wasm"))
-        .await
-        .unwrap();
-    let summary = run_plugin(
-        host.run_context(),
-        Arc::new(plugin),
-        PlanInput::Scheduled,
-        &mut |_| {},
-    )
-    .await;
-    assert!(summary.fatal.is_none(), "{:?}", summary.fatal);
+    let (_dir, host, summary) = run_once("oliveyoung-bs4.wasm", "oliveyoung-bs4", &url).await;
     assert!(
         summary.tasks_failed.is_empty(),
         "{:?}",
