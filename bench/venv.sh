@@ -11,22 +11,8 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import scrapy, bs4, confl
   echo "bench peers already installed in $VENV" >&2
   exit 0
 fi
-PYTHON="${PYTHON:-$(command -v python3 || true)}"
-if [ -z "$PYTHON" ]; then
-  echo "python3 not found: install Python 3 (with venv and pip) first" >&2
-  exit 1
-fi
-if [ ! -x "$VENV/bin/python" ]; then
-  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
-    if command -v apt-get >/dev/null 2>&1; then
-      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-      "$PYTHON" -m venv "$VENV"
-    else
-      echo "cannot create a virtualenv with $PYTHON (install python3-venv)" >&2
-      exit 1
-    fi
-  fi
-fi
+source scripts/lib/python-venv.sh
+ensure_venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q 'scrapy>=2.11,<3' 'beautifulsoup4>=4.12,<5'
 # The sink's Python peer (bench/peers/sink_python.py); the confluent-kafka

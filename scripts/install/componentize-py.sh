@@ -15,24 +15,8 @@ COMPONENTIZE_PY_VERSION=0.25.1
 PLUGIN_LIBS="$VENV/python-plugin-libs"
 PLUGIN_LIB_SPECS=(beautifulsoup4==4.12.3 soupsieve==2.6)
 
-PYTHON="${PYTHON:-$(command -v python3 || true)}"
-if [ ! -x "$VENV/bin/python" ]; then
-  if [ -z "$PYTHON" ]; then
-    echo "python3 not found: install Python 3 (with venv and pip) first" >&2
-    exit 1
-  fi
-  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
-    # Debian's python3 ships venv separately.
-    if command -v apt-get >/dev/null 2>&1; then
-      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-      "$PYTHON" -m venv "$VENV"
-    else
-      echo "cannot create a virtualenv with $PYTHON (install python3-venv)" >&2
-      exit 1
-    fi
-  fi
-  echo "created virtualenv $VENV"
-fi
+source scripts/lib/python-venv.sh
+ensure_venv "$VENV"
 
 # `pip show` prints the installed version; compare it with the pin.
 installed_version() {
