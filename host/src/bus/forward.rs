@@ -456,6 +456,14 @@ fn forwarded_positions(seqs: &[u64]) -> impl Iterator<Item = RecordPosition> + '
 
 #[async_trait]
 impl Bus for ForwardingBus {
+    fn backlog(&self) -> Option<super::Backlog> {
+        Some(super::Backlog {
+            forwarding: self.is_forwarding(),
+            pending_bytes: self.pending_bytes(),
+            forwarded: self.forwarded(),
+        })
+    }
+
     /// Deliver to Kafka, or store locally while the broker is away. Positions
     /// of locally stored records carry [`FORWARDED_PARTITION`] and their
     /// local sequence number.

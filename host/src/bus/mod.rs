@@ -168,4 +168,22 @@ pub trait Bus: Send + Sync {
     async fn flush(&self) -> Result<(), BusError> {
         Ok(())
     }
+
+    /// The local store-and-forward log in front of the broker, for the
+    /// operator's view; `None` for a backend without one (the embedded bus).
+    fn backlog(&self) -> Option<Backlog> {
+        None
+    }
+}
+
+/// The state of a store-and-forward log ([`forward`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Backlog {
+    /// Records go to the local log (the broker was unreachable, or the log
+    /// is still draining).
+    pub forwarding: bool,
+    /// Bytes waiting in the local log.
+    pub pending_bytes: u64,
+    /// Records delivered through the log since the process started.
+    pub forwarded: u64,
 }

@@ -57,6 +57,14 @@ pub async fn serve(
         )
         .await
         .map_err(|e| ServeError::Sink(crate::error_text::chain(&e)))?;
+        let handle = Arc::new(super::SinkHandle {
+            group: sink.settings().group.clone(),
+            topics: sink.settings().topics.clone(),
+            store: sink.store().describe().to_string(),
+            status: sink.status(),
+            error: Default::default(),
+        });
+        let _ = service.sink.set(handle.clone());
         let mut stop = service.stop.subscribe();
         tasks.spawn(async move {
             let result = sink
@@ -70,7 +78,11 @@ pub async fn serve(
                     objects = report.objects_written,
                     "Sink stopped."
                 ),
-                Err(e) => tracing::error!(error = %e, "Sink failed."),
+                Err(e) => {
+                    let why = crate::error_text::chain(&e);
+                    tracing::error!(error = %why, "Sink failed.");
+                    handle.failed(why);
+                }
             }
         });
     }

@@ -31,6 +31,8 @@
 pub mod admin;
 mod cron;
 mod lifecycle;
+pub mod overview;
+pub mod page;
 mod runs;
 mod swap;
 mod table;
@@ -88,6 +90,29 @@ pub struct Service {
     /// Wakes the scheduler when the table changed.
     changed: Notify,
     runs: tokio::sync::Mutex<JoinSet<()>>,
+    /// The sink, once `serve` started it (`[sink]` configured).
+    sink: std::sync::OnceLock<Arc<SinkHandle>>,
+}
+
+/// What the service knows of the sink it runs, for the operator's view.
+pub struct SinkHandle {
+    pub group: String,
+    pub topics: Vec<String>,
+    /// Where objects go, for people.
+    pub store: String,
+    pub status: Arc<crate::sink::status::Status>,
+    error: Mutex<Option<String>>,
+}
+
+impl SinkHandle {
+    /// Why the sink stopped, if it failed.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn failed(&self, why: String) {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+    }
 }
 
 impl Service {
@@ -100,6 +125,7 @@ impl Service {
             stop: Shutdown::new(),
             changed: Notify::new(),
             runs: tokio::sync::Mutex::new(JoinSet::new()),
+            sink: std::sync::OnceLock::new(),
         })
     }
 
@@ -128,6 +154,11 @@ impl Service {
             crate::coverage::store::CoverageStore::new(&self.host.settings.data_dir).reset(name)?;
         tracing::info!(plugin = %name, had_baseline = reset, "Coverage baseline reset; the next complete run sets a new one.");
         Ok(reset)
+    }
+
+    /// The sink `serve` runs, once started.
+    pub fn sink_handle(&self) -> Option<Arc<SinkHandle>> {
+        self.sink.get().cloned()
     }
 
     /// Ask every part to stop.

@@ -57,6 +57,8 @@ pub struct PluginInfo {
     /// drift alarms; `unhealthy: <reason>` after repeated failed runs.
     pub health: String,
     pub schedule: Option<String>,
+    /// When the schedule fires next (ms since the epoch).
+    pub next_tick_ms: Option<i64>,
     pub active_run: Option<String>,
     pub loaded_at_ms: i64,
     pub last_runs: Vec<RunBrief>,
@@ -114,6 +116,7 @@ impl Service {
                             .or(p.manifest.schedule.clone())
                             .unwrap_or_default()
                     }),
+                    next_tick_ms: s.next_tick.map(|t| t.timestamp_millis()),
                     active_run: s.active_run.clone(),
                     loaded_at_ms: s.loaded_at_ms,
                     last_runs: s.last_runs.iter().cloned().collect(),

@@ -23,6 +23,7 @@
 //! - [`marker`], [`writer`]: one partition's batches and the exactly-once
 //!   protocol.
 //! - [`runner`]: the loop over all partitions.
+//! - [`status`]: what the operator sees of a running sink.
 //! - [`log_check`]: whether the log is still the one the group's offsets
 //!   and objects belong to (a topic deleted and recreated stops the sink).
 //!
@@ -99,6 +100,7 @@ pub mod parquet_file;
 pub mod partitioner;
 pub mod rotation;
 pub mod runner;
+pub mod status;
 pub mod store;
 pub mod store_failure;
 pub mod timefmt;

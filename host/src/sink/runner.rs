@@ -21,6 +21,7 @@ use super::SinkError;
 use super::config::SinkSettings;
 use super::log_check::check_committed;
 use super::rotation::Reason;
+use super::status::{PartitionStatus, Status};
 use super::store::Store;
 use super::writer::{Clock, Core, PartitionWriter, bus_retry};
 use crate::bus::Bus;
@@ -107,9 +108,34 @@ impl Sink {
         })
     }
 
+    /// The settings it runs with.
+    pub fn settings(&self) -> &SinkSettings {
+        &self.core.settings
+    }
+
     /// The store objects go to.
     pub fn store(&self) -> &Store {
         &self.core.store
+    }
+
+    /// What the operator sees of this sink while it runs (shared: it stays
+    /// current after the sink moves into its task).
+    pub fn status(&self) -> Arc<Status> {
+        self.core.stats.clone()
+    }
+
+    /// Publish each partition's offsets and open batch to [`Sink::status`].
+    fn publish_status(&self) {
+        self.core.stats.set_partitions(self.writers.iter().map(|w| {
+            (
+                (w.topic().to_string(), w.partition()),
+                PartitionStatus {
+                    committed: w.committed(),
+                    position: w.position(),
+                    open_records: w.open_records(),
+                },
+            )
+        }));
     }
 
     /// Counters so far.
@@ -238,6 +264,7 @@ impl Sink {
                 }
                 last_sweep = Instant::now();
             }
+            self.publish_status();
             let done = match mode {
                 RunMode::Forever => false,
                 RunMode::UntilIdle => !fed.contains(&true) && self.caught_up().await?,
@@ -255,6 +282,7 @@ impl Sink {
                 for w in &mut self.writers {
                     w.rotate(&core, Reason::Drain).await?;
                 }
+                self.publish_status();
                 return Ok(());
             }
         }

@@ -36,6 +36,7 @@ use super::marker::{BatchMarker, MARKER_VERSION, MarkerFile, Run};
 use super::naming;
 use super::partitioner::{Partitioner, RecordView, TimestampExtractor};
 use super::rotation::{BatchClock, Reason};
+use super::status::Status;
 use super::store::{Store, WriteMode};
 use crate::backoff::Backoff;
 use crate::bus::{Bus, BusError, ConsumedRecord, ProduceRecord};
@@ -56,24 +57,14 @@ impl Clock for SystemClock {
     }
 }
 
-/// Counters over a sink's lifetime.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub records_written: AtomicU64,
-    pub objects_written: AtomicU64,
-    pub batches_committed: AtomicU64,
-    pub batches_recovered: AtomicU64,
-    pub dead_letters: AtomicU64,
-    pub nulls_skipped: AtomicU64,
-}
-
 /// What every partition writer shares.
 pub struct Core {
     pub settings: SinkSettings,
     pub store: Store,
     pub bus: Arc<dyn Bus>,
     pub clock: Arc<dyn Clock>,
-    pub stats: Stats,
+    /// Counters and the partition table the operator sees.
+    pub stats: Arc<Status>,
     spool_seq: AtomicU64,
 }
 
@@ -89,7 +80,7 @@ impl Core {
             store,
             bus,
             clock,
-            stats: Stats::default(),
+            stats: Arc::default(),
             spool_seq: AtomicU64::new(0),
         }
     }
@@ -675,6 +666,9 @@ impl PartitionWriter {
             .objects_written
             .fetch_add(keys.len() as u64, Ordering::Relaxed);
         core.stats.batches_committed.fetch_add(1, Ordering::Relaxed);
+        if let Some(key) = keys.last() {
+            core.stats.object_written(key, records, core.clock.now_ms());
+        }
         tracing::info!(
             topic = %self.topic, partition = self.partition, start = marker.start, end = marker.end,
             objects = keys.len(), records, reason = reason.map_or("recovery", Reason::as_str),
