@@ -1,14 +1,29 @@
 //! Process metrics in the Prometheus text format (`/metrics`).
 //!
-//! Counters per plugin are updated by the run loop as tasks finish (live),
-//! fetch counters when a run ends; histograms use fixed buckets. The
-//! exposition is written by hand: the format is small and stable, and this
-//! keeps the host free of a metrics framework.
+//! Counters per plugin are updated by the run loop as tasks finish (live);
+//! the fetch counters (requests, bytes, errors, responses by status class,
+//! retries, politeness wait, circuit and robots refusals) are added from the
+//! run's [`crate::http::FetchTotals`] when the run ends
+//! (`run::finish::count`), so a long crawl shows its fetches only once it
+//! ends: a run's `FetchStats` is created and owned by the run loop, and
+//! nothing registers it here while it runs. Histograms use fixed buckets.
+//! The process series (`process_*`, the names every exporter uses) are read
+//! from `/proc/self` at scrape time on Linux (see `process`).
+//!
+//! The exposition is written by hand: the format is small and stable, and
+//! this keeps the host free of a metrics framework. Every per-plugin series
+//! has a sample for every plugin seen since start, zero included, so a
+//! dashboard query never finds a family with only a `# HELP` line.
+
+mod process;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The `class` label of [`PluginMetrics::fetch_responses`], in index order.
+pub const STATUS_CLASSES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 pub const LATENCY_BUCKETS: [f64; 12] = [
@@ -18,7 +33,7 @@ pub const LATENCY_BUCKETS: [f64; 12] = [
 /// An extra gauge sample for [`Metrics::render`]: name, help, labels, value.
 pub type Gauge<'a> = (&'a str, &'a str, Vec<(&'a str, String)>, f64);
 
-type CounterRow = (&'static str, &'static str, fn(&PluginMetrics) -> u64);
+type CounterRow = (&'static str, &'static str, fn(&PluginMetrics) -> f64);
 type HistogramRow = (&'static str, &'static str, fn(&PluginMetrics) -> &Histogram);
 
 /// A fixed-bucket histogram.
@@ -65,6 +80,16 @@ pub struct PluginMetrics {
     pub fetch_requests: AtomicU64,
     pub fetch_bytes: AtomicU64,
     pub fetch_errors: AtomicU64,
+    /// Responses by status class: 2xx, 3xx, 4xx, 5xx (index 0..4).
+    pub fetch_responses: [AtomicU64; 4],
+    /// Fetch-level retries (inside the host, before the plugin saw anything).
+    pub fetch_retries: AtomicU64,
+    /// Milliseconds requests waited for a host's politeness gate.
+    pub politeness_wait_ms: AtomicU64,
+    /// Requests refused because a host's circuit was open.
+    pub fetch_circuit_rejections: AtomicU64,
+    /// Requests refused by robots.txt.
+    pub fetch_robots_denied: AtomicU64,
     /// Seconds per task attempt (fresh instance + crawl + produce).
     pub task_seconds: Histogram,
     /// Seconds per run.
@@ -161,62 +186,97 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let mut out = String::new();
-        let counters: [CounterRow; 10] = [
+        fn get(c: &AtomicU64) -> f64 {
+            c.load(Ordering::Relaxed) as f64
+        }
+        let counters: [CounterRow; 14] = [
             (
                 "crawlhost_runs_finished_total",
                 "Runs that completed.",
-                |m| m.runs_finished.load(Ordering::Relaxed),
+                |m| get(&m.runs_finished),
             ),
             (
                 "crawlhost_runs_failed_total",
                 "Runs that could not complete.",
-                |m| m.runs_failed.load(Ordering::Relaxed),
+                |m| get(&m.runs_failed),
             ),
             (
                 "crawlhost_tasks_done_total",
                 "Tasks done (records acknowledged by the bus).",
-                |m| m.tasks_done.load(Ordering::Relaxed),
+                |m| get(&m.tasks_done),
             ),
             (
                 "crawlhost_tasks_failed_total",
                 "Tasks that failed for good.",
-                |m| m.tasks_failed.load(Ordering::Relaxed),
+                |m| get(&m.tasks_failed),
             ),
             (
                 "crawlhost_task_retries_total",
                 "Task attempts that were retried.",
-                |m| m.task_retries.load(Ordering::Relaxed),
+                |m| get(&m.task_retries),
             ),
             (
                 "crawlhost_records_total",
                 "Records produced to the bus.",
-                |m| m.records.load(Ordering::Relaxed),
+                |m| get(&m.records),
             ),
             (
                 "crawlhost_dead_letters_total",
                 "Records sent to the dead-letter topic.",
-                |m| m.dead_letters.load(Ordering::Relaxed),
+                |m| get(&m.dead_letters),
             ),
             (
                 "crawlhost_fetch_requests_total",
                 "HTTP requests sent for the plugin.",
-                |m| m.fetch_requests.load(Ordering::Relaxed),
+                |m| get(&m.fetch_requests),
             ),
             (
                 "crawlhost_fetch_bytes_total",
                 "Response body bytes received for the plugin.",
-                |m| m.fetch_bytes.load(Ordering::Relaxed),
+                |m| get(&m.fetch_bytes),
             ),
             (
                 "crawlhost_fetch_errors_total",
                 "Fetches that failed.",
-                |m| m.fetch_errors.load(Ordering::Relaxed),
+                |m| get(&m.fetch_errors),
+            ),
+            (
+                "crawlhost_fetch_retries_total",
+                "Fetch-level retries (counted when the run ends).",
+                |m| get(&m.fetch_retries),
+            ),
+            (
+                "crawlhost_fetch_circuit_rejections_total",
+                "Requests refused because the host's circuit was open (counted when the run ends).",
+                |m| get(&m.fetch_circuit_rejections),
+            ),
+            (
+                "crawlhost_fetch_robots_denied_total",
+                "Requests refused by robots.txt (counted when the run ends).",
+                |m| get(&m.fetch_robots_denied),
+            ),
+            (
+                "crawlhost_politeness_wait_seconds_total",
+                "Seconds requests waited for a host's politeness gate, summed over requests (counted when the run ends).",
+                |m| get(&m.politeness_wait_ms) / 1000.0,
             ),
         ];
         for (name, help, get) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (plugin, m) in &plugins {
                 let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", escape(plugin), get(m));
+            }
+        }
+        let name = "crawlhost_fetch_responses_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} HTTP responses by status class (counted when the run ends).\n# TYPE {name} counter"
+        );
+        for (plugin, m) in &plugins {
+            let p = escape(plugin);
+            for (class, n) in STATUS_CLASSES.iter().zip(&m.fetch_responses) {
+                let n = n.load(Ordering::Relaxed);
+                let _ = writeln!(out, "{name}{{plugin=\"{p}\",class=\"{class}\"}} {n}");
             }
         }
         let histograms: [HistogramRow; 2] = [
@@ -286,6 +346,9 @@ impl Metrics {
             } else {
                 let _ = writeln!(out, "{name}{{{}}} {value}", labels.join(","));
             }
+        }
+        if let Some(sample) = process::read() {
+            process::render(&mut out, &sample);
         }
         out
     }
@@ -404,6 +467,40 @@ mod tests {
         );
         assert!(text.contains("crawlhost_task_duration_seconds_count{plugin=\"oliveyoung\"} 2"));
         assert!(text.contains("crawlhost_plugins_loaded 1"));
+    }
+
+    #[test]
+    fn renders_fetch_counters_per_plugin_and_status_class() {
+        let m = Metrics::default();
+        let p = m.plugin("shop");
+        p.fetch_responses[0].fetch_add(7, Ordering::Relaxed);
+        p.fetch_responses[3].fetch_add(2, Ordering::Relaxed);
+        p.fetch_retries.fetch_add(2, Ordering::Relaxed);
+        p.politeness_wait_ms.fetch_add(1_500, Ordering::Relaxed);
+        p.fetch_circuit_rejections.fetch_add(1, Ordering::Relaxed);
+        p.fetch_robots_denied.fetch_add(4, Ordering::Relaxed);
+        m.plugin("idle");
+        let text = m.render(&[]);
+        for line in [
+            "# TYPE crawlhost_fetch_responses_total counter",
+            "crawlhost_fetch_responses_total{plugin=\"shop\",class=\"2xx\"} 7",
+            "crawlhost_fetch_responses_total{plugin=\"shop\",class=\"3xx\"} 0",
+            "crawlhost_fetch_responses_total{plugin=\"shop\",class=\"4xx\"} 0",
+            "crawlhost_fetch_responses_total{plugin=\"shop\",class=\"5xx\"} 2",
+            "crawlhost_fetch_retries_total{plugin=\"shop\"} 2",
+            "crawlhost_politeness_wait_seconds_total{plugin=\"shop\"} 1.5",
+            "crawlhost_fetch_circuit_rejections_total{plugin=\"shop\"} 1",
+            "crawlhost_fetch_robots_denied_total{plugin=\"shop\"} 4",
+            // A plugin without fetches still has its samples, at zero.
+            "crawlhost_fetch_responses_total{plugin=\"idle\",class=\"2xx\"} 0",
+            "crawlhost_politeness_wait_seconds_total{plugin=\"idle\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        let families = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
+        let unique: std::collections::BTreeSet<&str> =
+            text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+        assert_eq!(families, unique.len(), "a family declared twice:\n{text}");
     }
 
     #[test]

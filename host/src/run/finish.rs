@@ -60,15 +60,26 @@ pub(super) fn conclude(
     );
 }
 
-/// The run's share of the plugin's `/metrics` counters.
+/// The run's share of the plugin's `/metrics` counters. The fetch counters
+/// arrive here, at the end of the run, from its totals: they are not live
+/// during a run (see [`crate::metrics`]).
 fn count(m: &PluginMetrics, summary: &RunSummary) {
     m.observe_coverage(&summary.coverage, &summary.drift);
-    m.fetch_requests
-        .fetch_add(summary.fetch.requests, Ordering::Relaxed);
-    m.fetch_bytes
-        .fetch_add(summary.fetch.bytes, Ordering::Relaxed);
-    m.fetch_errors
-        .fetch_add(summary.fetch.errors, Ordering::Relaxed);
+    let f = &summary.fetch;
+    let add = |c: &std::sync::atomic::AtomicU64, n: u64| {
+        c.fetch_add(n, Ordering::Relaxed);
+    };
+    add(&m.fetch_requests, f.requests);
+    add(&m.fetch_bytes, f.bytes);
+    add(&m.fetch_errors, f.errors);
+    let classes = [f.status_2xx, f.status_3xx, f.status_4xx, f.status_5xx];
+    for (c, n) in m.fetch_responses.iter().zip(classes) {
+        add(c, n);
+    }
+    add(&m.fetch_retries, f.retries);
+    add(&m.politeness_wait_ms, f.throttled_ms);
+    add(&m.fetch_circuit_rejections, f.circuit_rejections);
+    add(&m.fetch_robots_denied, f.robots_denied);
     m.run_seconds.observe(summary.duration_ms as f64 / 1000.0);
     let counter = if summary.fatal.is_some() {
         &m.runs_failed
@@ -155,6 +166,32 @@ mod tests {
         let keys: Vec<&str> = s.tasks_failed.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(keys, ["a", "b", "c"]);
         assert_eq!(s.fetch.requests, 0);
+    }
+
+    #[test]
+    fn a_finished_run_adds_its_fetch_totals_to_the_plugin_metrics() {
+        let m = PluginMetrics::default();
+        let mut s = summary();
+        s.fetch.requests = 12;
+        s.fetch.status_2xx = 8;
+        s.fetch.status_3xx = 1;
+        s.fetch.status_4xx = 2;
+        s.fetch.status_5xx = 1;
+        s.fetch.retries = 3;
+        s.fetch.throttled_ms = 2_500;
+        s.fetch.circuit_rejections = 4;
+        s.fetch.robots_denied = 5;
+        count(&m, &s);
+        count(&m, &s);
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        let classes: Vec<u64> = m.fetch_responses.iter().map(get).collect();
+        assert_eq!(classes, [16, 2, 4, 2]);
+        assert_eq!(get(&m.fetch_requests), 24);
+        assert_eq!(get(&m.fetch_retries), 6);
+        assert_eq!(get(&m.politeness_wait_ms), 5_000);
+        assert_eq!(get(&m.fetch_circuit_rejections), 8);
+        assert_eq!(get(&m.fetch_robots_denied), 10);
+        assert_eq!(get(&m.runs_finished), 2);
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod browser_driver;
 mod browser_plugin;
 mod contract;
 mod contract_v01;
+mod dashboard;
 mod http_client;
 mod http_plugin;
 mod http_rate;
