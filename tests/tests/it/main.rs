@@ -24,4 +24,5 @@ mod oliveyoung_e2e;
 mod oliveyoung_py;
 mod plugin_new;
 mod resume;
+mod status_page;
 mod twitter_e2e;

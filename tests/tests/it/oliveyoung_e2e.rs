@@ -19,13 +19,13 @@ use crawlhost_tests::oliveyoung::{Mutation, Site, spawn};
 
 const SEED: u64 = 7;
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
-fn plugin_wasm() -> PathBuf {
+pub(crate) fn plugin_wasm() -> PathBuf {
     let path = target_dir().join("wasm32-wasip2/release/oliveyoung.wasm");
     assert!(
         path.exists(),
@@ -36,7 +36,7 @@ fn plugin_wasm() -> PathBuf {
 }
 
 /// A config for the fixture at `base_url`, everything under `dir`.
-fn config_text(dir: &std::path::Path, base_url: &str) -> String {
+pub(crate) fn config_text(dir: &std::path::Path, base_url: &str) -> String {
     format!(
         "[host]\nplugins_dir = \"{plugins}\"\ndata_dir = \"{data}\"\n\
          [http]\nallow_private_addresses = true\n\
