@@ -1,6 +1,7 @@
 //! `crawlhost serve`: hot swap under load, refusal of a corrupt file while
 //! the good version keeps serving, cron firing without overlap, `/metrics`
-//! in the Prometheus format, admin token rules, graceful shutdown; field
+//! in the Prometheus format, admin token rules and the status page's
+//! sign-in, graceful shutdown; field
 //! coverage and drift alarms from run to run (`run_plugin`, `serve`'s health,
 //! metrics and admin API, `run --once` exit code 3, `coverage show|reset`).
 
@@ -937,8 +938,15 @@ value_env = "CRAWLHOST_TEST_BROWSER_SECRET"
     );
 }
 
-/// One raw HTTP/1.1 request with exactly these header lines; the status.
-async fn raw_status(addr: SocketAddr, method: &str, path: &str, headers: &[&str]) -> u16 {
+/// One raw HTTP/1.1 request with exactly these header lines and `body`;
+/// the status and the whole response as text.
+async fn raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut request = format!("{method} {path} HTTP/1.1\r\n");
@@ -946,15 +954,25 @@ async fn raw_status(addr: SocketAddr, method: &str, path: &str, headers: &[&str]
         request.push_str(h);
         request.push_str("\r\n");
     }
-    request.push_str("Content-Length: 0\r\nConnection: close\r\n\r\n");
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response);
-    text.split(' ')
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"))
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    (status, text)
+}
+
+/// [`raw`] without a body; the status.
+async fn raw_status(addr: SocketAddr, method: &str, path: &str, headers: &[&str]) -> u16 {
+    raw(addr, method, path, headers, "").await.0
 }
 
 /// Issue 15 item 10: the admin API on loopback without a token answers only
@@ -1067,8 +1085,9 @@ async fn admin_api_refuses_foreign_origins_and_hosts() {
         403
     );
 
-    // With a token a browser cannot authenticate by itself, so any name
-    // may be used (a public bind), but a foreign Origin is still refused.
+    // With a token any name may be used (a public bind): a browser's session
+    // cookie goes only to the name it signed in at. A foreign Origin is
+    // still refused.
     let public: SocketAddr = "0.0.0.0:7878".parse().unwrap();
     let router = admin::router_with(service.clone(), Some("s3cret".into()), public).unwrap();
     let listener = tokio::net::TcpListener::bind(local).await.unwrap();
@@ -1099,4 +1118,165 @@ async fn admin_api_refuses_foreign_origins_and_hosts() {
         .await,
         403
     );
+}
+
+/// Issue 18: with a token, the status page asks a browser for it once
+/// (`/login`) and then accepts the session cookie, on the page, the JSON
+/// endpoints and the buttons' POSTs; the cookie is not the token, and a
+/// wrong one, a foreign Origin or no cookie at all still get nothing. A
+/// button posted as a plain form (no script) answers with a redirect back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_signs_a_browser_in_with_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(dir.path(), "");
+    copy_plugin(
+        &common::wasm("ticker-1.0.0"),
+        &dir.path().join("plugins/ticker.wasm"),
+    );
+    let service = Service::new(Host::open(settings).unwrap());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(serve::serve(service.clone(), None, async {
+        let _ = stop_rx.await;
+    }));
+    wait_for(Duration::from_secs(30), "ticker to load", || {
+        service.plugins().iter().any(|p| p.name == "ticker")
+    })
+    .await;
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let router = admin::router_with(service.clone(), Some("s3cret".into()), local).unwrap();
+    let listener = tokio::net::TcpListener::bind(local).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let host = format!("Host: 127.0.0.1:{}", addr.port());
+    let origin = format!("Origin: http://127.0.0.1:{}", addr.port());
+    let form = "Content-Type: application/x-www-form-urlencoded";
+
+    // Not signed in: the sign-in form, not the page; the assets are public.
+    let (status, page) = raw(addr, "GET", "/", &[&host], "").await;
+    assert_eq!(status, 401);
+    assert!(page.contains("name=\"token\"") && !page.contains("data-plugin"));
+    let (status, css) = raw(addr, "GET", "/assets/page.js", &[&host], "").await;
+    assert_eq!(status, 200);
+    assert!(
+        css.to_ascii_lowercase()
+            .contains("content-type: text/javascript")
+    );
+    // A wrong token signs nothing in.
+    let (status, wrong) = raw(
+        addr,
+        "POST",
+        "/login",
+        &[&host, &origin, form],
+        "token=nope",
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(wrong.contains("That is not the token.") && !wrong.contains("set-cookie"));
+    // Sign-in from another origin is refused before it is checked.
+    assert_eq!(
+        raw(
+            addr,
+            "POST",
+            "/login",
+            &[&host, "Origin: http://evil.example", form],
+            "token=s3cret"
+        )
+        .await
+        .0,
+        403
+    );
+    // The right one: a session cookie, not the token, HttpOnly, SameSite=Strict.
+    let (status, signed) = raw(
+        addr,
+        "POST",
+        "/login",
+        &[&host, &origin, form],
+        "token=s3cret",
+    )
+    .await;
+    assert_eq!(status, 303, "{signed}");
+    let set_cookie = signed
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie in {signed}"));
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    assert!(!set_cookie.contains("s3cret"));
+    let pair = set_cookie
+        .split_once(':')
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let cookie = format!("Cookie: {pair}");
+
+    let (status, page) = raw(addr, "GET", "/", &[&host, &cookie], "").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-plugin=\"ticker\""));
+    let lower = page.to_ascii_lowercase();
+    assert!(lower.contains("content-security-policy: default-src 'none'"));
+    assert!(lower.contains("x-frame-options: deny"));
+    assert_eq!(
+        raw_status(addr, "GET", "/metrics", &[&host, &cookie]).await,
+        200
+    );
+    assert_eq!(
+        raw_status(
+            addr,
+            "GET",
+            "/metrics",
+            &[&host, "Cookie: crawlhost_session=forged"]
+        )
+        .await,
+        401
+    );
+    // The buttons: the page's script asks for JSON, a plain form for HTML.
+    let html = "Accept: text/html,application/xhtml+xml";
+    let (status, paused) = raw(
+        addr,
+        "POST",
+        "/plugins/ticker/pause",
+        &[&host, &origin, &cookie, html],
+        "",
+    )
+    .await;
+    assert_eq!(status, 303, "{paused}");
+    assert!(paused.to_ascii_lowercase().contains("location: /\r\n"));
+    assert!(service.plugins()[0].paused);
+    let (status, resumed) = raw(
+        addr,
+        "POST",
+        "/plugins/ticker/resume",
+        &[&host, &origin, &cookie, "Accept: application/json"],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(resumed.contains("{\"resumed\":\"ticker\"}"));
+    // A plain form for a plugin that is not there: the reason, as a page.
+    let (status, missing) = raw(
+        addr,
+        "POST",
+        "/plugins/nope/run",
+        &[&host, &origin, &cookie, html],
+        "",
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("no plugin named `nope` is loaded"));
+    // The cookie does not make a foreign page's POST acceptable.
+    assert_eq!(
+        raw_status(
+            addr,
+            "POST",
+            "/plugins/ticker/run",
+            &[&host, "Origin: http://evil.example", &cookie]
+        )
+        .await,
+        403
+    );
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }
