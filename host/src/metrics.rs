@@ -2,11 +2,9 @@
 //!
 //! Counters per plugin are updated by the run loop as tasks finish (live);
 //! the fetch counters (requests, bytes, errors, responses by status class,
-//! retries, politeness wait, circuit and robots refusals) are added from the
-//! run's [`crate::http::FetchTotals`] when the run ends
-//! (`run::finish::count`), so a long crawl shows its fetches only once it
-//! ends: a run's `FetchStats` is created and owned by the run loop, and
-//! nothing registers it here while it runs. Histograms use fixed buckets.
+//! retries, politeness wait, circuit and robots refusals) are read from the
+//! runs in progress at scrape time and kept from the finished ones
+//! ([`fetch`]), so they are live too. Histograms use fixed buckets.
 //! The process series (`process_*`, the names every exporter uses) are read
 //! from `/proc/self` at scrape time on Linux (see `process`).
 //!
@@ -15,6 +13,7 @@
 //! has a sample for every plugin seen since start, zero included, so a
 //! dashboard query never finds a family with only a `# HELP` line.
 
+pub mod fetch;
 mod process;
 
 use std::collections::BTreeMap;
@@ -22,7 +21,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The `class` label of [`PluginMetrics::fetch_responses`], in index order.
+/// The `class` label of [`fetch::FetchSums::responses`], in index order.
 pub const STATUS_CLASSES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
 
 /// Upper bounds (seconds) of the latency histogram buckets.
@@ -33,7 +32,11 @@ pub const LATENCY_BUCKETS: [f64; 12] = [
 /// An extra gauge sample for [`Metrics::render`]: name, help, labels, value.
 pub type Gauge<'a> = (&'a str, &'a str, Vec<(&'a str, String)>, f64);
 
-type CounterRow = (&'static str, &'static str, fn(&PluginMetrics) -> f64);
+type CounterRow = (
+    &'static str,
+    &'static str,
+    fn(&PluginMetrics, &fetch::FetchSums) -> f64,
+);
 type HistogramRow = (&'static str, &'static str, fn(&PluginMetrics) -> &Histogram);
 
 /// A fixed-bucket histogram.
@@ -77,19 +80,8 @@ pub struct PluginMetrics {
     pub task_retries: AtomicU64,
     pub records: AtomicU64,
     pub dead_letters: AtomicU64,
-    pub fetch_requests: AtomicU64,
-    pub fetch_bytes: AtomicU64,
-    pub fetch_errors: AtomicU64,
-    /// Responses by status class: 2xx, 3xx, 4xx, 5xx (index 0..4).
-    pub fetch_responses: [AtomicU64; 4],
-    /// Fetch-level retries (inside the host, before the plugin saw anything).
-    pub fetch_retries: AtomicU64,
-    /// Milliseconds requests waited for a host's politeness gate.
-    pub politeness_wait_ms: AtomicU64,
-    /// Requests refused because a host's circuit was open.
-    pub fetch_circuit_rejections: AtomicU64,
-    /// Requests refused by robots.txt.
-    pub fetch_robots_denied: AtomicU64,
+    /// HTTP fetches, live (see [`fetch`]).
+    pub fetch: fetch::FetchCounters,
     /// Seconds per task attempt (fresh instance + crawl + produce).
     pub task_seconds: Histogram,
     /// Seconds per run.
@@ -193,89 +185,91 @@ impl Metrics {
             (
                 "crawlhost_runs_finished_total",
                 "Runs that completed.",
-                |m| get(&m.runs_finished),
+                |m, _| get(&m.runs_finished),
             ),
             (
                 "crawlhost_runs_failed_total",
                 "Runs that could not complete.",
-                |m| get(&m.runs_failed),
+                |m, _| get(&m.runs_failed),
             ),
             (
                 "crawlhost_tasks_done_total",
                 "Tasks done (records acknowledged by the bus).",
-                |m| get(&m.tasks_done),
+                |m, _| get(&m.tasks_done),
             ),
             (
                 "crawlhost_tasks_failed_total",
                 "Tasks that failed for good.",
-                |m| get(&m.tasks_failed),
+                |m, _| get(&m.tasks_failed),
             ),
             (
                 "crawlhost_task_retries_total",
                 "Task attempts that were retried.",
-                |m| get(&m.task_retries),
+                |m, _| get(&m.task_retries),
             ),
             (
                 "crawlhost_records_total",
                 "Records produced to the bus.",
-                |m| get(&m.records),
+                |m, _| get(&m.records),
             ),
             (
                 "crawlhost_dead_letters_total",
                 "Records sent to the dead-letter topic.",
-                |m| get(&m.dead_letters),
+                |m, _| get(&m.dead_letters),
             ),
             (
                 "crawlhost_fetch_requests_total",
                 "HTTP requests sent for the plugin.",
-                |m| get(&m.fetch_requests),
+                |_, f| f.requests as f64,
             ),
             (
                 "crawlhost_fetch_bytes_total",
                 "Response body bytes received for the plugin.",
-                |m| get(&m.fetch_bytes),
+                |_, f| f.bytes as f64,
             ),
             (
                 "crawlhost_fetch_errors_total",
                 "Fetches that failed.",
-                |m| get(&m.fetch_errors),
+                |_, f| f.errors as f64,
             ),
             (
                 "crawlhost_fetch_retries_total",
-                "Fetch-level retries (counted when the run ends).",
-                |m| get(&m.fetch_retries),
+                "Fetch-level retries.",
+                |_, f| f.retries as f64,
             ),
             (
                 "crawlhost_fetch_circuit_rejections_total",
-                "Requests refused because the host's circuit was open (counted when the run ends).",
-                |m| get(&m.fetch_circuit_rejections),
+                "Requests refused because the host's circuit was open.",
+                |_, f| f.circuit_rejections as f64,
             ),
             (
                 "crawlhost_fetch_robots_denied_total",
-                "Requests refused by robots.txt (counted when the run ends).",
-                |m| get(&m.fetch_robots_denied),
+                "Requests refused by robots.txt.",
+                |_, f| f.robots_denied as f64,
             ),
             (
                 "crawlhost_politeness_wait_seconds_total",
-                "Seconds requests waited for a host's politeness gate, summed over requests (counted when the run ends).",
-                |m| get(&m.politeness_wait_ms) / 1000.0,
+                "Seconds requests waited for a host's politeness gate, summed over requests.",
+                |_, f| f.throttled_ms as f64 / 1000.0,
             ),
         ];
+        let fetches: BTreeMap<&String, fetch::FetchSums> =
+            plugins.iter().map(|(p, m)| (p, m.fetch.sums())).collect();
         for (name, help, get) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (plugin, m) in &plugins {
-                let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", escape(plugin), get(m));
+                let value = get(m, &fetches[plugin]);
+                let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {value}", escape(plugin));
             }
         }
         let name = "crawlhost_fetch_responses_total";
         let _ = writeln!(
             out,
-            "# HELP {name} HTTP responses by status class (counted when the run ends).\n# TYPE {name} counter"
+            "# HELP {name} HTTP responses by status class.\n# TYPE {name} counter"
         );
-        for (plugin, m) in &plugins {
+        for plugin in plugins.keys() {
             let p = escape(plugin);
-            for (class, n) in STATUS_CLASSES.iter().zip(&m.fetch_responses) {
-                let n = n.load(Ordering::Relaxed);
+            for (class, n) in STATUS_CLASSES.iter().zip(fetches[plugin].responses) {
                 let _ = writeln!(out, "{name}{{plugin=\"{p}\",class=\"{class}\"}} {n}");
             }
         }
@@ -473,12 +467,18 @@ mod tests {
     fn renders_fetch_counters_per_plugin_and_status_class() {
         let m = Metrics::default();
         let p = m.plugin("shop");
-        p.fetch_responses[0].fetch_add(7, Ordering::Relaxed);
-        p.fetch_responses[3].fetch_add(2, Ordering::Relaxed);
-        p.fetch_retries.fetch_add(2, Ordering::Relaxed);
-        p.politeness_wait_ms.fetch_add(1_500, Ordering::Relaxed);
-        p.fetch_circuit_rejections.fetch_add(1, Ordering::Relaxed);
-        p.fetch_robots_denied.fetch_add(4, Ordering::Relaxed);
+        let stats = std::sync::Arc::new(crate::http::FetchStats::default());
+        // A run in progress: its counts show before it ends.
+        let _run = fetch::FetchCounters::track(&p, stats.clone());
+        let add = |c: &AtomicU64, n| {
+            c.fetch_add(n, Ordering::Relaxed);
+        };
+        add(&stats.status_2xx, 7);
+        add(&stats.status_5xx, 2);
+        add(&stats.retries, 2);
+        add(&stats.throttled_ms, 1_500);
+        add(&stats.circuit_rejections, 1);
+        add(&stats.robots_denied, 4);
         m.plugin("idle");
         let text = m.render(&[]);
         for line in [

@@ -60,26 +60,10 @@ pub(super) fn conclude(
     );
 }
 
-/// The run's share of the plugin's `/metrics` counters. The fetch counters
-/// arrive here, at the end of the run, from its totals: they are not live
-/// during a run (see [`crate::metrics`]).
+/// The run's share of the plugin's `/metrics` counters (its fetches are
+/// counted live, see [`crate::metrics::fetch`]).
 fn count(m: &PluginMetrics, summary: &RunSummary) {
     m.observe_coverage(&summary.coverage, &summary.drift);
-    let f = &summary.fetch;
-    let add = |c: &std::sync::atomic::AtomicU64, n: u64| {
-        c.fetch_add(n, Ordering::Relaxed);
-    };
-    add(&m.fetch_requests, f.requests);
-    add(&m.fetch_bytes, f.bytes);
-    add(&m.fetch_errors, f.errors);
-    let classes = [f.status_2xx, f.status_3xx, f.status_4xx, f.status_5xx];
-    for (c, n) in m.fetch_responses.iter().zip(classes) {
-        add(c, n);
-    }
-    add(&m.fetch_retries, f.retries);
-    add(&m.politeness_wait_ms, f.throttled_ms);
-    add(&m.fetch_circuit_rejections, f.circuit_rejections);
-    add(&m.fetch_robots_denied, f.robots_denied);
     m.run_seconds.observe(summary.duration_ms as f64 / 1000.0);
     let counter = if summary.fatal.is_some() {
         &m.runs_failed
@@ -169,29 +153,15 @@ mod tests {
     }
 
     #[test]
-    fn a_finished_run_adds_its_fetch_totals_to_the_plugin_metrics() {
+    fn a_finished_run_counts_as_finished_or_failed() {
         let m = PluginMetrics::default();
-        let mut s = summary();
-        s.fetch.requests = 12;
-        s.fetch.status_2xx = 8;
-        s.fetch.status_3xx = 1;
-        s.fetch.status_4xx = 2;
-        s.fetch.status_5xx = 1;
-        s.fetch.retries = 3;
-        s.fetch.throttled_ms = 2_500;
-        s.fetch.circuit_rejections = 4;
-        s.fetch.robots_denied = 5;
-        count(&m, &s);
-        count(&m, &s);
-        let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-        let classes: Vec<u64> = m.fetch_responses.iter().map(get).collect();
-        assert_eq!(classes, [16, 2, 4, 2]);
-        assert_eq!(get(&m.fetch_requests), 24);
-        assert_eq!(get(&m.fetch_retries), 6);
-        assert_eq!(get(&m.politeness_wait_ms), 5_000);
-        assert_eq!(get(&m.fetch_circuit_rejections), 8);
-        assert_eq!(get(&m.fetch_robots_denied), 10);
-        assert_eq!(get(&m.runs_finished), 2);
+        count(&m, &summary());
+        count(&m, &summary());
+        let mut failed = summary();
+        failed.fatal = Some("plan failed".into());
+        count(&m, &failed);
+        assert_eq!(m.runs_finished.load(Ordering::Relaxed), 2);
+        assert_eq!(m.runs_failed.load(Ordering::Relaxed), 1);
     }
 
     #[test]

@@ -144,6 +144,11 @@ pub async fn execute_run(
     let resumed = matches!(start, Start::Resume(_));
     let mut summary = RunSummary::empty(&manifest, run_id, started_at_ms, resumed);
     let stats = Arc::new(FetchStats::default());
+    // `/metrics` counts the run's fetches while it runs, and once after.
+    let _live_fetches = request
+        .metrics
+        .as_ref()
+        .map(|m| crate::metrics::fetch::FetchCounters::track(m, stats.clone()));
     let shared = match run_shared(&ctx, &request, &manifest, &summary, &stats, journal.clone()) {
         Ok(shared) => shared,
         Err(fatal) => {
