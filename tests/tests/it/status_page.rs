@@ -108,20 +108,39 @@ fn output_dir() -> PathBuf {
     dir
 }
 
+/// Read every match of `css` in one script call: the page replaces its
+/// content every few seconds, so elements found in one WebDriver call can
+/// be stale by the next.
+async fn read_all(c: &Client, css: &str, what: &str) -> Vec<String> {
+    let js = "const [css, what] = arguments; \
+              return [...document.querySelectorAll(css)].map(e => \
+                what === '#text' ? e.innerText : (e.getAttribute(what) || ''));";
+    let value = c.execute(js, vec![css.into(), what.into()]).await.unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
 async fn texts(c: &Client, css: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c.find_all(Locator::Css(css)).await.unwrap() {
-        out.push(e.text().await.unwrap());
-    }
-    out
+    read_all(c, css, "#text").await
 }
 
 async fn attrs(c: &Client, css: &str, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c.find_all(Locator::Css(css)).await.unwrap() {
-        out.push(e.attr(name).await.unwrap().unwrap_or_default());
+    read_all(c, css, name).await
+}
+
+/// Click the first match of `css`, again if a refresh replaced it between
+/// finding and clicking.
+async fn click(c: &Client, css: &str) {
+    for _ in 0..5 {
+        match c.find(Locator::Css(css)).await {
+            Ok(e) => match e.click().await {
+                Ok(()) => return,
+                Err(err) => eprintln!("click on {css} retried: {err}"),
+            },
+            Err(err) => eprintln!("{css} not found yet: {err}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    out
+    panic!("could not click {css}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,20 +289,17 @@ async fn the_status_page_in_a_browser() {
     assert_eq!(records, vec![first.records.to_string()]);
     let run_text = texts(&c, "table.runs[data-plugin=oliveyoung] tr.run").await;
     assert!(run_text[0].contains("oliveyoung-products:"), "{run_text:?}");
-    let failures = c
-        .find_all(Locator::Css("details.failures tr.failure"))
-        .await
-        .unwrap();
+    let failures = texts(&c, "details.failures tr.failure").await;
     assert_eq!(failures.len(), first.tasks_failed);
     // Coverage: a chart per topic, a cell per field.
     let charts = attrs(&c, "figure.coverage[data-plugin=oliveyoung]", "data-topic").await;
     assert_eq!(charts, vec!["oliveyoung", "oliveyoung-products"]);
-    let cells = c
-        .find_all(Locator::Css(
-            "figure.coverage[data-topic=oliveyoung-products] svg rect.cell",
-        ))
-        .await
-        .unwrap();
+    let cells = attrs(
+        &c,
+        "figure.coverage[data-topic=oliveyoung-products] svg rect.cell",
+        "fill",
+    )
+    .await;
     assert!(cells.len() >= 10, "{} cells", cells.len());
     // Sink: the partitions, caught up.
     let lags = texts(&c, "table.sink tr.partition td.lag").await;
@@ -296,22 +312,11 @@ async fn the_status_page_in_a_browser() {
     eprintln!("screenshot: {}", shot.display());
 
     // "Run" starts a run that then appears on the page by itself.
-    c.find(Locator::Css("tr.plugin[data-plugin=oliveyoung] button.run"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "tr.plugin[data-plugin=oliveyoung] button.run").await;
     let notice = wait_until(Duration::from_secs(10), "the notice", || {
         let c = c.clone();
         async move {
-            let t = c
-                .find(Locator::Id("notice"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
+            let t = texts(&c, "#notice").await.pop()?;
             (!t.is_empty()).then_some(t)
         }
     })
@@ -340,12 +345,12 @@ async fn the_status_page_in_a_browser() {
         "ok"
     };
     assert_eq!(outcomes, vec![want, want]);
-    let columns = c
-        .find_all(Locator::Css(
-            "figure.coverage[data-topic=oliveyoung-products] svg rect.bar",
-        ))
-        .await
-        .unwrap();
+    let columns = attrs(
+        &c,
+        "figure.coverage[data-topic=oliveyoung-products] svg rect.bar",
+        "height",
+    )
+    .await;
     assert_eq!(columns.len(), 2, "one bar per run");
     let shot = output_dir().join("after-second-run.png");
     std::fs::write(&shot, c.screenshot().await.unwrap()).unwrap();
