@@ -533,6 +533,14 @@ impl Bus for ForwardingBus {
         self.shared.kafka.stream_reader()
     }
 
+    fn group_reader(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Option<Box<dyn PartitionReader>>, BusError> {
+        self.shared.kafka.group_reader(group, topics)
+    }
+
     async fn end_offset(&self, topic: &str, partition: u32) -> Result<u64, BusError> {
         self.shared.kafka.end_offset(topic, partition).await
     }

@@ -81,6 +81,10 @@ pub enum BusError {
     /// The caller asked for something invalid (empty topic name, ...).
     #[error("invalid bus request: {0}")]
     Invalid(String),
+    /// A group member asked to commit for a partition the group no longer
+    /// assigns to it.
+    #[error("not the partition's owner: {0}")]
+    NotOwner(String),
 }
 
 /// A record transport with Kafka's log semantics.
@@ -137,6 +141,20 @@ pub trait Bus: Send + Sync {
     /// backend whose fetch is a local query (the embedded bus).
     /// [`reader::open_reader`] picks.
     fn stream_reader(&self) -> Result<Option<Box<dyn reader::PartitionReader>>, BusError> {
+        Ok(None)
+    }
+
+    /// A reader that joins consumer group `group` for `topics`, so that
+    /// every process reading with the same group gets its share of the
+    /// partitions ([`reader::GroupMember`]). `None` (the default) for a
+    /// backend without group membership: the embedded bus lives in one
+    /// process's data directory, so one process reads it.
+    fn group_reader(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Option<Box<dyn reader::PartitionReader>>, BusError> {
+        let _ = (group, topics);
         Ok(None)
     }
 

@@ -7,6 +7,9 @@
 //! assignment whose prefetch is bounded in total, [`super::kafka::stream`])
 //! and otherwise [`FetchReader`], which walks the partitions round-robin with
 //! [`Bus::fetch`] (the embedded bus, where a fetch is a local query).
+//!
+//! A [`GroupMember`] reader ([`Bus::group_reader`], Kafka only) is a member
+//! of a consumer group: the group assigns it partitions instead.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -40,6 +43,48 @@ pub trait PartitionReader: Send + Sync {
     /// end offset, asked of the broker now. The sink checks its committed
     /// offset against them when it starts a partition.
     async fn watermarks(&self, topic: &str, partition: u32) -> Result<(u64, u64), BusError>;
+
+    /// The group membership behind this reader, when it is a member of a
+    /// consumer group ([`Bus::group_reader`]): then the group, not the
+    /// caller, decides which partitions it reads.
+    fn group(&self) -> Option<&dyn GroupMember> {
+        None
+    }
+}
+
+/// A change of a group member's assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupChange {
+    /// These partitions are now this member's.
+    Assigned(Vec<(String, u32)>),
+    /// These partitions are no longer this member's: their open work is
+    /// dropped (it cannot be committed any more).
+    Revoked(Vec<(String, u32)>),
+}
+
+/// A reader that is one member of a consumer group: it reports assignment
+/// changes and reads and commits the group's offsets as the member, so a
+/// member that lost a partition cannot move its position (on Apache Kafka;
+/// see [`super::kafka::group`]).
+#[async_trait]
+pub trait GroupMember: Send + Sync {
+    /// The changes since the last call, in order.
+    fn take_changes(&self) -> Vec<GroupChange>;
+    /// Whether the partition is assigned to this member now.
+    fn owns(&self, topic: &str, partition: u32) -> bool;
+    /// Rebalances that assigned this member partitions, since it joined.
+    fn rebalances(&self) -> u64;
+    /// The group's session timeout: how soon a dead member is noticed.
+    fn session_timeout(&self) -> Duration;
+    /// The group's committed position of a partition, if any.
+    async fn committed(&self, topic: &str, partition: u32) -> Result<Option<u64>, BusError>;
+    /// Commit the group's position of a partition this member owns;
+    /// [`BusError::NotOwner`] when it no longer does.
+    async fn commit(&self, topic: &str, partition: u32, next_offset: u64) -> Result<(), BusError>;
+    /// Leave and join again, so the group assigns every partition anew.
+    async fn rejoin(&self) -> Result<(), BusError>;
+    /// Leave the group (revoking this member's partitions).
+    async fn leave(&self);
 }
 
 /// The backend's stream reader, or a [`FetchReader`] over `bus`.

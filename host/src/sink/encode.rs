@@ -70,6 +70,13 @@ impl FileEncoder {
     /// Close the spool file and produce the object's bytes in the encoding;
     /// returns their path (for Parquet and compressed NDJSON a second file
     /// next to the spool file, which is removed).
+    /// Drop the spool file unfinished (its batch was given up).
+    pub fn discard(self) {
+        let path = self.path.clone();
+        drop(self.file);
+        let _ = std::fs::remove_file(path);
+    }
+
     pub fn finish(self) -> Result<PathBuf, EncodeError> {
         finish_file(self.file)?;
         let encoding = self.encoding;

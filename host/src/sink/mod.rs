@@ -136,6 +136,28 @@ pub enum SinkError {
     /// The local spool directory failed.
     #[error("sink spool: {0}")]
     Spool(String),
+    /// This sink no longer owns the partition: the consumer group gave it
+    /// to another member (a rebalance), which re-reads from the committed
+    /// offset. The runner drops the partition's open batch and goes on.
+    #[error("{topic}/{partition} moved to another sink of the group: {reason}")]
+    PartitionLost {
+        topic: String,
+        partition: u32,
+        reason: String,
+    },
+    /// Another sink of the same group (not a group member: the embedded
+    /// bus, or a process sharing its data directory) committed this
+    /// partition while this one was writing it.
+    #[error(
+        "{topic}/{partition}: another sink of group {group} committed offset {found} while this one was writing the batch from {start}; run one sink per group on this bus"
+    )]
+    ConcurrentSink {
+        topic: String,
+        partition: u32,
+        group: String,
+        start: u64,
+        found: u64,
+    },
     /// A batch marker could not be read.
     #[error("batch marker {key} is unusable: {reason}")]
     Marker { key: String, reason: String },

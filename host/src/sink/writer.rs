@@ -39,6 +39,7 @@ use super::rotation::{BatchClock, Reason};
 use super::status::Status;
 use super::store::{Store, WriteMode};
 use crate::backoff::Backoff;
+use crate::bus::reader::PartitionReader;
 use crate::bus::{Bus, BusError, ConsumedRecord, ProduceRecord};
 
 /// The wall clock, injectable for tests.
@@ -62,6 +63,9 @@ pub struct Core {
     pub settings: SinkSettings,
     pub store: Store,
     pub bus: Arc<dyn Bus>,
+    /// Where records come from; when it is a consumer group member, offsets
+    /// are read and committed through it (as the member).
+    pub reader: Arc<dyn PartitionReader>,
     pub clock: Arc<dyn Clock>,
     /// Counters and the partition table the operator sees.
     pub stats: Arc<Status>,
@@ -73,15 +77,74 @@ impl Core {
         settings: SinkSettings,
         store: Store,
         bus: Arc<dyn Bus>,
+        reader: Arc<dyn PartitionReader>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             settings,
             store,
             bus,
+            reader,
             clock,
             stats: Arc::default(),
             spool_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The group's committed offset of a partition: through the group
+    /// member when there is one, else from the bus.
+    pub async fn committed_offset(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<Option<u64>, SinkError> {
+        match self.reader.group() {
+            Some(member) => {
+                bus_retry("reading the committed offset", || {
+                    member.committed(topic, partition)
+                })
+                .await
+            }
+            None => {
+                bus_retry("reading the committed offset", || {
+                    self.bus.committed(&self.settings.group, topic, partition)
+                })
+                .await
+            }
+        }
+    }
+
+    /// Commit a partition's position: as the group member when there is
+    /// one ([`SinkError::PartitionLost`] when the group took the partition
+    /// away), else on the bus.
+    async fn commit_offset(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+    ) -> Result<(), SinkError> {
+        let done = match self.reader.group() {
+            Some(member) => {
+                bus_retry("committing the offset", || {
+                    member.commit(topic, partition, offset)
+                })
+                .await
+            }
+            None => {
+                bus_retry("committing the offset", || {
+                    self.bus
+                        .commit(&self.settings.group, topic, partition, offset)
+                })
+                .await
+            }
+        };
+        match done {
+            Err(SinkError::Bus(BusError::NotOwner(reason))) => Err(SinkError::PartitionLost {
+                topic: topic.to_string(),
+                partition,
+                reason,
+            }),
+            other => other,
         }
     }
 
@@ -162,11 +225,7 @@ impl PartitionWriter {
     /// none), picking up a pending batch marker if the last run crashed
     /// while making a batch visible.
     pub async fn open(core: &Core, topic: &str, partition: u32) -> Result<Self, SinkError> {
-        let group = core.settings.group.clone();
-        let committed = bus_retry("reading the committed offset", || {
-            core.bus.committed(&group, topic, partition)
-        })
-        .await?;
+        let committed = core.committed_offset(topic, partition).await?;
         let stored_commit = committed;
         let committed = committed.unwrap_or(0);
         let key = core.marker_key(topic, partition, committed);
@@ -544,13 +603,19 @@ impl PartitionWriter {
     }
 
     async fn commit(&mut self, core: &Core, offset: u64) -> Result<(), SinkError> {
-        let group = &core.settings.group;
-        bus_retry("committing the offset", || {
-            core.bus.commit(group, &self.topic, self.partition, offset)
-        })
-        .await?;
+        core.commit_offset(&self.topic, self.partition, offset)
+            .await?;
         self.committed = offset;
         Ok(())
+    }
+
+    /// Give the partition up without committing: the open batch's spool
+    /// files are removed and nothing of it was visible (its marker, if it
+    /// wrote one, stays for the next owner, who finishes that batch).
+    pub fn abandon(self) {
+        for f in self.files {
+            f.encoder.discard();
+        }
     }
 
     /// Steps 1-5 of the module docs for `marker`'s batch.
@@ -617,6 +682,38 @@ impl PartitionWriter {
                 self.rewound = true;
                 self.replay = Some(other);
                 return Ok(());
+            }
+            // The marker is this batch's. If the group's position moved
+            // meanwhile, another sink wrote and committed this batch (and
+            // removed its marker) while this one was reading: a member the
+            // group has since replaced, or, on a broker that does not fence
+            // old generations, one that still thinks it owns the partition.
+            // Its objects are visible; this batch must not add its own.
+            let now = core.committed_offset(&self.topic, self.partition).await?;
+            if now != Some(marker.start) && !(now.is_none() && marker.start == 0) {
+                core.store.delete(&marker_key).await?;
+                for path in &finished {
+                    let _ = std::fs::remove_file(path);
+                }
+                let found = now.unwrap_or(0);
+                return Err(if core.reader.group().is_some() {
+                    SinkError::PartitionLost {
+                        topic: self.topic.clone(),
+                        partition: self.partition,
+                        reason: format!(
+                            "the group's offset moved from {} to {found} while this sink read the batch",
+                            marker.start
+                        ),
+                    }
+                } else {
+                    SinkError::ConcurrentSink {
+                        topic: self.topic.clone(),
+                        partition: self.partition,
+                        group: core.settings.group.clone(),
+                        start: marker.start,
+                        found,
+                    }
+                });
             }
         }
         if mode == WriteMode::Overwrite {

@@ -275,9 +275,12 @@ pub fn read_topic(brokers: &str, topic: &str) -> Vec<Read> {
     out
 }
 
-/// The `[kafka]` section for a broker, plus extra lines.
+/// The `[kafka]` section for a broker, plus extra lines. Consumer groups
+/// use eager assignment (`range`): tansu 0.6's incremental rebalancing
+/// leaves partitions owned twice or by nobody (issue 20's repro:
+/// docs/operations.md, "Scaling out").
 pub fn kafka_section(brokers: &str, extra: &str) -> String {
-    format!("[kafka]\nbootstrap_servers = \"{brokers}\"\n{extra}\n")
+    format!("[kafka]\nbootstrap_servers = \"{brokers}\"\ngroup_assignment = \"range\"\n{extra}\n")
 }
 
 /// Copy the echo guest into a plugins directory.

@@ -807,7 +807,14 @@ async fn late_marker_from_a_killed_run_wins() {
         .unwrap();
     std::fs::create_dir_all(&settings.spool_dir).unwrap();
     let store = Store::open(&settings.store, settings.limits).unwrap();
-    let core = Core::new(settings, store.clone(), bus.clone(), Arc::new(SystemClock));
+    let reader = Arc::from(crawlhost::bus::reader::open_reader(bus.clone()).unwrap());
+    let core = Core::new(
+        settings,
+        store.clone(),
+        bus.clone(),
+        reader,
+        Arc::new(SystemClock),
+    );
     let mut w = PartitionWriter::open(&core, "t", 0).await.unwrap();
     // Too late for `open`: the killed run's marker (records 0..2 in one file).
     let earlier = BatchMarker {

@@ -194,7 +194,11 @@ fn kill_nine_loop_over_kafka_every_record_exactly_once() {
     let _cpu = crate::cpu::busy_blocking();
     let tansu = kafka_support::Tansu::start();
     let tmp = tempfile::tempdir().unwrap();
-    let kafka = kafka_support::kafka_section(&tansu.brokers(), "delivery_timeout_ms = 10000");
+    // A short session: a killed sink's partitions go to the next one sooner.
+    let kafka = kafka_support::kafka_section(
+        &tansu.brokers(),
+        "delivery_timeout_ms = 10000\nsession_timeout_ms = 3000",
+    );
     let settings = KafkaConfig::for_brokers(&tansu.brokers())
         .check(&|_| None)
         .unwrap();

@@ -117,6 +117,14 @@ pub struct KafkaConfig {
     /// how soon the tasks of a host that died move to the others. Default
     /// 10000.
     pub session_timeout_ms: u64,
+    /// How a consumer group splits partitions between its members (the
+    /// sinks of one `[sink] group`): `cooperative-sticky` (default: a
+    /// rebalance moves only the partitions that must move, the others keep
+    /// being read), `range` or `roundrobin` (eager: every rebalance takes
+    /// every partition from every member and hands them out again). Use an
+    /// eager one on brokers whose incremental rebalancing is broken (tansu
+    /// 0.6; docs/operations.md "Scaling out").
+    pub group_assignment: String,
     /// How long the coordinator of a distributed run waits for the outcome
     /// of one attempt before it dispatches the task again (to a partition
     /// a worker is known to consume), in seconds. Default: three task
@@ -198,11 +206,15 @@ impl Default for KafkaConfig {
             results_topic: "crawlhost.task-results".into(),
             claims_topic: "crawlhost.run-claims".into(),
             session_timeout_ms: 10_000,
+            group_assignment: "cooperative-sticky".into(),
             result_timeout_secs: None,
             properties: Properties::default(),
         }
     }
 }
+
+/// The values `group_assignment` takes (librdkafka's names).
+pub const GROUP_ASSIGNMENTS: [&str; 3] = ["cooperative-sticky", "range", "roundrobin"];
 
 /// Pass-through properties that would undo the delivery guarantee or that
 /// the backend sets per client itself.
@@ -217,6 +229,7 @@ const RESERVED: &[&str] = &[
     "enable.auto.offset.store",
     "group.id",
     "partitioner",
+    "partition.assignment.strategy",
 ];
 
 /// The checked `[kafka]` section. `Debug` hides secret property values.
@@ -235,6 +248,8 @@ pub struct KafkaSettings {
     pub results_topic: String,
     pub claims_topic: String,
     pub session_timeout: Duration,
+    /// librdkafka's `partition.assignment.strategy` for group members.
+    pub group_assignment: String,
     /// `result_timeout_secs`, when set.
     pub result_timeout: Option<Duration>,
     /// Properties shared by every client (connection, security, pass-through).
@@ -259,6 +274,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("results_topic", &self.results_topic)
             .field("claims_topic", &self.claims_topic)
             .field("session_timeout", &self.session_timeout)
+            .field("group_assignment", &self.group_assignment)
             .field("result_timeout", &self.result_timeout)
             .field("common", &redacted_list(&self.common))
             .field("producer", &redacted_list(&self.producer))
@@ -341,6 +357,16 @@ impl KafkaConfig {
             return Err(invalid(
                 "session_timeout_ms",
                 "must be between 1000 and 600000",
+            ));
+        }
+        if !GROUP_ASSIGNMENTS.contains(&self.group_assignment.as_str()) {
+            return Err(invalid(
+                "group_assignment",
+                format!(
+                    "`{}` is not one of {}",
+                    self.group_assignment,
+                    GROUP_ASSIGNMENTS.join(", ")
+                ),
             ));
         }
         if self.result_timeout_secs == Some(0) {
@@ -517,6 +543,7 @@ impl KafkaConfig {
             results_topic: self.results_topic.clone(),
             claims_topic: self.claims_topic.clone(),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
+            group_assignment: self.group_assignment.clone(),
             result_timeout: self.result_timeout_secs.map(Duration::from_secs),
             common,
             producer,

@@ -46,6 +46,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 pub mod client;
 pub mod config;
+pub mod group;
 pub mod properties;
 pub mod stream;
 
@@ -385,6 +386,7 @@ fn clone_err(e: &BusError) -> BusError {
             partition: *partition,
         },
         BusError::Invalid(m) => BusError::Invalid(m.clone()),
+        BusError::NotOwner(m) => BusError::NotOwner(m.clone()),
     }
 }
 
@@ -589,6 +591,20 @@ impl Bus for KafkaBus {
 
     fn stream_reader(&self) -> Result<Option<Box<dyn PartitionReader>>, BusError> {
         Ok(Some(Box::new(KafkaStream::connect(&self.settings)?)))
+    }
+
+    fn group_reader(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Option<Box<dyn PartitionReader>>, BusError> {
+        let strategy = self.settings.group_assignment.clone();
+        Ok(Some(Box::new(group::GroupReader::join(
+            &self.settings,
+            group,
+            topics,
+            &strategy,
+        )?)))
     }
 
     async fn end_offset(&self, topic: &str, partition: u32) -> Result<u64, BusError> {
