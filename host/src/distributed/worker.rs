@@ -1,9 +1,31 @@
 //! The worker's side: consume the tasks topic in the workers group, run
 //! each task here under this host's own plugin config ([`worker_config`]),
 //! publish its outcome to the coordinator, and only then commit its offset.
+//!
+//! **Politeness is the group's.** `[http.politeness]` limits are what the
+//! whole group may send to a host. A task carries no URL, so the group cannot
+//! route a host's traffic to one worker; instead each worker enforces the
+//! part of every limit that matches its part of the tasks topic: owning `k`
+//! of its `n` partitions, `k/n` ([`Share`]). The coordinator spreads attempts
+//! over the partitions, so the shares add up to the configured rate. After
+//! every rebalance the worker recomputes its share from its assignment
+//! ([`WorkerContext::post_rebalance`], [`share_of`]) and sets it on the
+//! process's [`crate::http::politeness::FleetShare`]; every host's gate uses
+//! it from its next request on. When the worker stops, the process is back
+//! to the whole.
+//!
+//! Between an eager rebalance's revoke and assign a worker owns nothing and
+//! keeps one partition's share (its tasks in flight finish, slowly). During a
+//! rebalance two members may briefly both enforce a share of the same
+//! partitions: on Apache Kafka the eager protocol revokes everywhere before
+//! it assigns, so this lasts no longer than the callbacks; tansu 0.6 has no
+//! join barrier and a follower gets its new set about 3 s after the leader
+//! (`/tmp/tansu-groups/REPORT.md`, shortfall B), so there the group may run
+//! above its rate for up to a heartbeat interval after a member joins.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, ConsumerContext, Rebalance, StreamConsumer};
@@ -16,6 +38,7 @@ use crate::bus::ProduceRecord;
 use crate::bus::kafka::{ClientRole, client_config};
 use crate::contract::RunInfo;
 use crate::engine::LoadedPlugin;
+use crate::http::politeness::{FleetShare, Share};
 use crate::run::{RunContext, TaskOutcome, execute_task};
 use crate::trigger::OffsetTracker;
 
@@ -27,25 +50,88 @@ use crate::time::now_ms;
 const RESULT_RETRY: crate::backoff::Backoff =
     crate::backoff::Backoff::doubling(Duration::from_millis(100), Duration::from_secs(5));
 
-/// Logs partition assignments, so operators (and tests) see the split.
-struct WorkerContext;
+/// How long a rebalance callback waits for the tasks topic's metadata when
+/// it was assigned a partition beyond the count it knew.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The worker's politeness share when it owns `owned` of the tasks topic's
+/// partitions and last knew the topic to have `known`: a partition id at or
+/// past `known` means partitions were added, and the count is at least the
+/// highest id plus one.
+pub fn share_of(owned: &[i32], known: usize) -> Share {
+    Share::of_partitions(owned.len(), partition_count(owned, known))
+}
+
+fn partition_count(owned: &[i32], known: usize) -> usize {
+    let seen = owned
+        .iter()
+        .map(|p| (*p).max(0) as usize + 1)
+        .max()
+        .unwrap_or(0);
+    known.max(seen)
+}
+
+/// Logs partition assignments, so operators (and tests) see the split, and
+/// keeps this process's politeness share in step with them.
+struct WorkerContext {
+    tasks_topic: String,
+    /// The tasks topic's partitions as last known (0: unknown).
+    partitions: AtomicUsize,
+    fleet: FleetShare,
+}
+
+impl WorkerContext {
+    /// Recompute the share from the assignment now in force (after the
+    /// callback's assign, unassign or incremental change).
+    fn update_share(&self, base: &rdkafka::consumer::BaseConsumer<Self>) {
+        let owned: Vec<i32> = match base.assignment() {
+            Ok(tpl) => tpl
+                .elements_for_topic(&self.tasks_topic)
+                .iter()
+                .map(|e| e.partition())
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "Worker cannot read its assignment; its politeness share stays.");
+                return;
+            }
+        };
+        let mut known = self.partitions.load(Ordering::Relaxed);
+        if partition_count(&owned, known) > known {
+            // Partitions were added (or the count was never read): ask.
+            if let Ok(meta) = base.fetch_metadata(Some(&self.tasks_topic), METADATA_TIMEOUT)
+                && let Some(t) = meta.topics().iter().find(|t| t.name() == self.tasks_topic)
+            {
+                known = known.max(t.partitions().len());
+            }
+            known = partition_count(&owned, known);
+            self.partitions.store(known, Ordering::Relaxed);
+        }
+        let share = share_of(&owned, known);
+        if share != self.fleet.get() {
+            tracing::info!(owned = owned.len(), partitions = known, share = %share, "Worker enforces its share of every host's politeness limits.");
+        }
+        self.fleet.set(share);
+    }
+}
 
 impl ClientContext for WorkerContext {}
 
 impl ConsumerContext for WorkerContext {
     fn post_rebalance(
         &self,
-        _base: &rdkafka::consumer::BaseConsumer<Self>,
+        base: &rdkafka::consumer::BaseConsumer<Self>,
         rebalance: &Rebalance<'_>,
     ) {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
                 tracing::info!(partitions = ?parts, "Worker assigned task partitions.");
+                self.update_share(base);
             }
             Rebalance::Revoke(tpl) => {
                 let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
                 tracing::info!(partitions = ?parts, "Worker task partitions revoked.");
+                self.update_share(base);
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "Worker rebalance failed."),
         }
@@ -69,6 +155,19 @@ pub async fn run_worker(
         .max(300_000)
         .to_string();
     let group = kafka.workers_group();
+    let fleet = ctx.settings.http.politeness.fleet.clone();
+    let partitions = ctx
+        .bus
+        .topics()
+        .await?
+        .into_iter()
+        .find(|(t, _)| *t == kafka.tasks_topic)
+        .map_or(0, |(_, n)| n as usize);
+    let worker_context = WorkerContext {
+        tasks_topic: kafka.tasks_topic.clone(),
+        partitions: AtomicUsize::new(partitions),
+        fleet: fleet.clone(),
+    };
     let consumer: StreamConsumer<WorkerContext> = client_config(
         &kafka,
         ClientRole::Consumer,
@@ -79,7 +178,7 @@ pub async fn run_worker(
             ("max.poll.interval.ms", max_poll.as_str()),
         ],
     )
-    .create_with_context(WorkerContext)
+    .create_with_context(worker_context)
     .map_err(|e| DistributedError::Consumer(e.to_string()))?;
     consumer
         .subscribe(&[kafka.tasks_topic.as_str()])
@@ -199,6 +298,10 @@ pub async fn run_worker(
         );
     }
     consumer.unsubscribe();
+    // Closing the consumer runs its last revoke; after that this process is
+    // no longer a member and enforces the whole limits again.
+    drop(consumer);
+    fleet.set(Share::WHOLE);
     Ok(done)
 }
 
@@ -331,6 +434,26 @@ async fn work_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20, item 5: the share follows the assignment.
+    #[test]
+    fn the_politeness_share_follows_the_assignment() {
+        let parts = |s: Share| s.parts();
+        // A third of 12 partitions; all of them; none (between an eager
+        // revoke and the next assign: one partition's worth).
+        assert_eq!(parts(share_of(&[0, 1, 2, 3], 12)), (1, 3));
+        assert_eq!(share_of(&(0..12).collect::<Vec<_>>(), 12), Share::WHOLE);
+        assert_eq!(parts(share_of(&[], 12)), (1, 12));
+        // Partitions added since the count was read: at least the highest
+        // id plus one.
+        assert_eq!(parts(share_of(&[12, 13], 12)), (1, 7));
+        // Count unknown and nothing owned: the whole (not a worker yet).
+        assert_eq!(share_of(&[], 0), Share::WHOLE);
+        // Three members of any split add up to the whole.
+        let split = [vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8], vec![9, 10, 11]];
+        let sum: f64 = split.iter().map(|p| share_of(p, 12).fraction()).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+    }
 
     /// Issue 15, item 6: the worker's own config, and only when the
     /// message's copy agrees with it.

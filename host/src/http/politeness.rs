@@ -14,8 +14,19 @@
 //! pending) and forgotten once it is idle: a new gate for that host is then
 //! the same as the old one (a full burst, no pause). At most
 //! `http.politeness.max_hosts` idle gates are kept ([`super::evict`]).
+//!
+//! **Limits hold for a whole group of workers.** The configured figures are
+//! the group's: a `crawlhost worker` that owns `k` of the tasks topic's `n`
+//! partitions enforces `k/n` of them ([`Share`]), so the workers of one
+//! `--distributed` run together stay within the configured rate, burst and
+//! concurrency whatever the split. The worker learns its share from its
+//! partition assignment ([`crate::distributed::worker`]) and publishes it
+//! through the [`FleetShare`] handle in the checked settings; every gate picks
+//! it up at its next request. A process that is not a worker keeps
+//! [`Share::WHOLE`].
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,6 +121,115 @@ pub struct PolitenessSettings {
     pub auto_throttle: Option<(f64, Duration)>,
     /// Most host gates kept that are not pinned by a pending delay.
     pub max_hosts: usize,
+    /// This process's share of the limits above (not configuration: the
+    /// distributed worker sets it from its partition assignment). Every clone
+    /// of the settings holds the same handle, so the worker and the HTTP
+    /// client built from the same settings meet here.
+    pub fleet: FleetShare,
+}
+
+/// The part of the group's politeness limits one process enforces: it owns
+/// `owned` of the tasks topic's `total` partitions. Tasks spread evenly over
+/// partitions, so the members' shares add up to the configured limits and
+/// the group as a whole runs at the configured rate; a member with fewer
+/// tasks than its share runs slower, never faster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    owned: u32,
+    total: u32,
+}
+
+impl Share {
+    /// All of the configured limits: a process alone, or not a worker.
+    pub const WHOLE: Share = Share { owned: 1, total: 1 };
+
+    /// The share of a member owning `owned` of `total` partitions, in lowest
+    /// terms. A member
+    /// that owns none (between an eager revoke and its next assignment, or
+    /// one worker too many for the partitions) still finishes the tasks it
+    /// holds, at one partition's share: its partitions' new owners may run
+    /// those tasks again, and a stalled task would report a failure first.
+    /// No partitions at all (unknown) is the whole.
+    pub fn of_partitions(owned: usize, total: usize) -> Share {
+        if total == 0 {
+            return Share::WHOLE;
+        }
+        let total = u32::try_from(total).unwrap_or(u32::MAX);
+        let owned = u32::try_from(owned).unwrap_or(u32::MAX).clamp(1, total);
+        let gcd = gcd(owned, total);
+        Share {
+            owned: owned / gcd,
+            total: total / gcd,
+        }
+    }
+
+    /// `(owned, total)`.
+    pub fn parts(&self) -> (u32, u32) {
+        (self.owned, self.total)
+    }
+
+    /// The share as a fraction in (0, 1].
+    pub fn fraction(&self) -> f64 {
+        f64::from(self.owned) / f64::from(self.total)
+    }
+
+    /// `limits` cut to this share: the rate exactly (the interval between
+    /// requests stretched by `total/owned`), burst and concurrency rounded
+    /// down so the members' sum never exceeds the configured figure, but at
+    /// least 1 (a member must be able to send at all; with fewer slots than
+    /// members the group may then hold more than the figure, one each).
+    pub fn apply(&self, limits: Limits) -> Limits {
+        if *self == Share::WHOLE {
+            return limits;
+        }
+        let cut = |n: u64| (n * u64::from(self.owned) / u64::from(self.total)).max(1);
+        Limits {
+            period: limits.period.saturating_mul(self.total) / self.owned,
+            burst: cut(u64::from(limits.burst)) as u32,
+            concurrency: cut(limits.concurrency as u64) as usize,
+        }
+    }
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
+}
+
+impl std::fmt::Display for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owned, self.total)
+    }
+}
+
+/// A handle on a process's current [`Share`], shared by every clone (one
+/// atomic word: `owned << 32 | total`). Starts as the whole.
+#[derive(Debug, Clone)]
+pub struct FleetShare(Arc<AtomicU64>);
+
+impl Default for FleetShare {
+    fn default() -> Self {
+        Self(Arc::new(AtomicU64::new(Self::pack(Share::WHOLE))))
+    }
+}
+
+impl FleetShare {
+    fn pack(s: Share) -> u64 {
+        (u64::from(s.owned) << 32) | u64::from(s.total)
+    }
+
+    /// The share now.
+    pub fn get(&self) -> Share {
+        let v = self.0.load(Ordering::Acquire);
+        Share::of_partitions((v >> 32) as usize, (v & 0xffff_ffff) as usize)
+    }
+
+    /// Enforce `share` from the next request of every host on.
+    pub fn set(&self, share: Share) {
+        self.0.store(Self::pack(share), Ordering::Release);
+    }
 }
 
 fn check_rate(field: &str, rps: f64) -> Result<Duration, (String, String)> {
@@ -195,6 +315,7 @@ impl PolitenessConfig {
             jitter: Duration::from_millis(self.jitter_ms),
             auto_throttle,
             max_hosts: self.max_hosts,
+            fleet: FleetShare::default(),
         })
     }
 }
@@ -246,9 +367,23 @@ pub fn throttle_step(
     next.clamp(floor, max.max(floor))
 }
 
+/// The limits a gate enforces now, and what they were cut from.
+struct Applied {
+    /// The host's own limits: configured, or slowed by `Crawl-delay`.
+    base: Limits,
+    /// The share `limits` was cut to.
+    share: Share,
+    /// `base` cut to `share`: what the rate limiter and the semaphore hold.
+    limits: Limits,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    /// Slots to take out of the semaphore after a shrink that found them in
+    /// flight: each is forgotten when a request next acquires it.
+    retire: usize,
+}
+
 /// The state of one host.
 pub struct HostGate {
-    limiter: Mutex<(Arc<DefaultDirectRateLimiter>, Limits)>,
+    applied: Mutex<Applied>,
     semaphore: Arc<Semaphore>,
     pause_until: Mutex<Option<Instant>>,
     /// Auto-throttle: the current spacing and when the next request may go.
@@ -266,15 +401,69 @@ fn limiter(limits: Limits) -> DefaultDirectRateLimiter {
     RateLimiter::direct(quota)
 }
 
+/// How a semaphore of `old` slots, `retire` of them still to be taken out,
+/// becomes one of `new`: `(add, take_out, retire)`: slots to add now, slots
+/// to take out (those available at once, the rest as they come back), and
+/// what is still to retire before those. A grow cancels slots still to
+/// retire before it adds any.
+pub fn resize_slots(old: usize, new: usize, retire: usize) -> (usize, usize, usize) {
+    if new >= old {
+        let grow = new - old;
+        (grow.saturating_sub(retire), 0, retire.saturating_sub(grow))
+    } else {
+        (0, old - new, retire)
+    }
+}
+
 impl HostGate {
-    fn new(limits: Limits) -> Self {
+    fn new(base: Limits, share: Share) -> Self {
+        let limits = share.apply(base);
         Self {
-            limiter: Mutex::new((Arc::new(limiter(limits)), limits)),
+            applied: Mutex::new(Applied {
+                base,
+                share,
+                limits,
+                limiter: Arc::new(limiter(limits)),
+                retire: 0,
+            }),
             semaphore: Arc::new(Semaphore::new(limits.concurrency)),
             pause_until: Mutex::new(None),
             throttle: Mutex::new((Duration::ZERO, Instant::now())),
             last_sent: Mutex::new(None),
         }
+    }
+
+    /// The limits enforced now.
+    pub fn limits(&self) -> Limits {
+        lock(&self.applied).limits
+    }
+
+    /// Cut `base` to `share` when either changed: a new rate limiter when
+    /// the rate or burst moved (it starts with its burst), the semaphore
+    /// grown or shrunk to the new concurrency. Requests in flight keep their
+    /// slots; a shrink retires them as they come back.
+    fn reapply(&self, a: &mut Applied, base: Limits, share: Share) {
+        if a.base == base && a.share == share {
+            return;
+        }
+        let limits = share.apply(base);
+        if (limits.period, limits.burst) != (a.limits.period, a.limits.burst) {
+            a.limiter = Arc::new(limiter(limits));
+        }
+        let (add, take_out, retire) =
+            resize_slots(a.limits.concurrency, limits.concurrency, a.retire);
+        self.semaphore.add_permits(add);
+        let gone = self.semaphore.forget_permits(take_out);
+        a.retire = retire + (take_out - gone);
+        (a.base, a.share, a.limits) = (base, share, limits);
+    }
+
+    /// The rate limiter for `share` (re-cut first if the share changed).
+    fn limiter_for(&self, share: Share) -> Arc<DefaultDirectRateLimiter> {
+        let mut a = lock(&self.applied);
+        let base = a.base;
+        self.reapply(&mut a, base, share);
+        a.limiter.clone()
     }
 }
 
@@ -285,11 +474,14 @@ impl Relevance for Arc<HostGate> {
     /// `period` per request of the burst). Otherwise idle: a new gate would
     /// behave the same.
     fn keep(&self, now: Instant) -> Keep {
-        let limits = lock(&self.limiter).1;
+        let (limits, retire) = {
+            let a = lock(&self.applied);
+            (a.limits, a.retire)
+        };
         let refilled = lock(&self.last_sent)
             .is_none_or(|at| now >= at + limits.period.saturating_mul(limits.burst.max(1)));
         let busy = Arc::strong_count(self) > 1
-            || self.semaphore.available_permits() < limits.concurrency
+            || self.semaphore.available_permits() < limits.concurrency + retire
             || lock(&self.pause_until).is_some_and(|t| t > now)
             || lock(&self.throttle).1 > now
             || !refilled;
@@ -325,7 +517,10 @@ impl Politeness {
     pub fn gate_at(&self, url: &Url, now: Instant) -> Arc<HostGate> {
         lock(&self.gates)
             .get_or_insert_with(&host_key(url), now, || {
-                Arc::new(HostGate::new(self.settings.limits_for(url)))
+                Arc::new(HostGate::new(
+                    self.settings.limits_for(url),
+                    self.settings.fleet.get(),
+                ))
             })
             .clone()
     }
@@ -336,16 +531,28 @@ impl Politeness {
     }
 
     /// Wait for this host's turn: a concurrency slot, the end of any pause,
-    /// the rate limiter, auto-throttle spacing and jitter. Returns the slot
-    /// (hold it until the body is read) and the time spent waiting.
+    /// the rate limiter, auto-throttle spacing and jitter, all cut to this
+    /// process's [`Share`]. Returns the slot (hold it until the body is read)
+    /// and the time spent waiting.
     pub async fn acquire(&self, gate: &HostGate) -> (OwnedSemaphorePermit, Duration) {
         let start = Instant::now();
-        let permit = gate
-            .semaphore
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("host semaphores are never closed");
+        // Resize the semaphore to the share before queueing on it.
+        gate.limiter_for(self.settings.fleet.get());
+        let permit = loop {
+            let permit = gate
+                .semaphore
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("host semaphores are never closed");
+            let mut a = lock(&gate.applied);
+            if a.retire == 0 {
+                break permit;
+            }
+            // A slot the last shrink could not take out while it was in use.
+            a.retire -= 1;
+            permit.forget();
+        };
         loop {
             let until = *lock(&gate.pause_until);
             match until {
@@ -353,7 +560,7 @@ impl Politeness {
                 _ => break,
             }
         }
-        let limiter = lock(&gate.limiter).0.clone();
+        let limiter = gate.limiter_for(self.settings.fleet.get());
         limiter.until_ready().await;
         *lock(&gate.last_sent) = Some(Instant::now());
         if self.settings.auto_throttle.is_some() {
@@ -383,23 +590,27 @@ impl Politeness {
     }
 
     /// Never go faster than one request per `interval` (robots.txt
-    /// `Crawl-delay`); a slower configured rate is kept.
+    /// `Crawl-delay`); a slower configured rate is kept. Like the configured
+    /// rate, the delay is the group's: a member waits `interval / share`.
     pub fn slow_down(&self, gate: &HostGate, interval: Duration) {
-        let mut l = lock(&gate.limiter);
-        if interval > l.1.period {
-            let limits = Limits {
+        let mut a = lock(&gate.applied);
+        if interval > a.base.period {
+            let base = Limits {
                 period: interval,
                 burst: 1,
-                ..l.1
+                ..a.base
             };
-            *l = (Arc::new(limiter(limits)), limits);
+            let share = a.share;
+            gate.reapply(&mut a, base, share);
         }
     }
 
-    /// Feed one response's latency to auto-throttle.
+    /// Feed one response's latency to auto-throttle. The target concurrency
+    /// is the group's too: a member aims at its share of it.
     pub fn observe(&self, gate: &HostGate, latency: Duration, failed: bool) {
         if let Some((target, max)) = self.settings.auto_throttle {
-            let floor = lock(&gate.limiter).1.period;
+            let floor = gate.limits().period;
+            let target = target * self.settings.fleet.get().fraction();
             let mut t = lock(&gate.throttle);
             t.0 = throttle_step(t.0, latency, target, floor, max, failed);
         }
@@ -581,5 +792,159 @@ mod tests {
             throttle_step(ms(1000), ms(10), 1.0, ms(100), ms(5000), true),
             ms(1000)
         );
+    }
+
+    fn limits(rps: f64, burst: u32, concurrency: usize) -> Limits {
+        Limits {
+            period: Duration::from_secs_f64(1.0 / rps),
+            burst,
+            concurrency,
+        }
+    }
+
+    /// Issue 20, item 5: whatever the split of the partitions, the members'
+    /// shares add up to the configured rate, and their bursts and slots never
+    /// exceed the configured ones (while each has at least one).
+    #[test]
+    fn shares_of_any_split_add_up_to_the_group_limits() {
+        let group = limits(20.0, 6, 12);
+        for total in 1..=24usize {
+            for members in 1..=total {
+                // Range-assignor-like split: the first `total % members`
+                // members get one partition more.
+                let split: Vec<usize> = (0..members)
+                    .map(|i| total / members + usize::from(i < total % members))
+                    .collect();
+                assert_eq!(split.iter().sum::<usize>(), total);
+                let cut: Vec<Limits> = split
+                    .iter()
+                    .map(|&k| Share::of_partitions(k, total).apply(group))
+                    .collect();
+                let rate: f64 = cut.iter().map(|l| 1.0 / l.period.as_secs_f64()).sum();
+                assert!(
+                    (rate - 20.0).abs() < 1e-6,
+                    "{split:?} of {total}: {rate} requests/s"
+                );
+                assert!(cut.iter().all(|l| l.burst >= 1 && l.concurrency >= 1));
+                if cut.iter().all(|l| l.concurrency > 1) || members == 1 {
+                    assert!(cut.iter().map(|l| l.concurrency).sum::<usize>() <= 12);
+                }
+                if split.iter().all(|&k| k * 12 >= total) {
+                    // Every member's exact share is at least one slot: the
+                    // floors never add up to more than the whole.
+                    assert!(
+                        cut.iter().map(|l| l.concurrency).sum::<usize>() <= 12,
+                        "{split:?} of {total}"
+                    );
+                }
+                if split.iter().all(|&k| k * 6 >= total) {
+                    assert!(cut.iter().map(|l| l.burst).sum::<u32>() <= 6);
+                }
+            }
+        }
+        // Three members of 12 partitions: a third each.
+        let third = Share::of_partitions(4, 12).apply(group);
+        assert_eq!(third, limits(20.0 / 3.0, 2, 4));
+        assert_eq!(third.period, Duration::from_millis(150));
+    }
+
+    #[test]
+    fn whole_none_and_unknown_shares() {
+        let group = limits(20.0, 6, 12);
+        assert_eq!(Share::of_partitions(12, 12), Share::WHOLE);
+        assert_eq!(Share::WHOLE.apply(group), group);
+        // Unknown partition count: the whole; more owned than exist (a stale
+        // count): the whole.
+        assert_eq!(Share::of_partitions(0, 0), Share::WHOLE);
+        assert_eq!(Share::of_partitions(13, 12), Share::WHOLE);
+        // None owned: one partition's worth, to finish the tasks held.
+        assert_eq!(Share::of_partitions(0, 12).parts(), (1, 12));
+        assert_eq!(Share::of_partitions(0, 12).to_string(), "1/12");
+        // Fewer slots than members: one each all the same.
+        assert_eq!(
+            Share::of_partitions(1, 12)
+                .apply(limits(1.0, 1, 2))
+                .concurrency,
+            1
+        );
+    }
+
+    #[test]
+    fn the_share_handle_is_shared_by_every_clone_of_the_settings() {
+        let settings = PolitenessSettings::default();
+        let copy = settings.clone();
+        assert_eq!(copy.fleet.get(), Share::WHOLE);
+        settings.fleet.set(Share::of_partitions(2, 6));
+        assert_eq!(copy.fleet.get().parts(), (1, 3));
+        // Separately checked settings do not share it.
+        assert_eq!(PolitenessSettings::default().fleet.get(), Share::WHOLE);
+    }
+
+    #[test]
+    fn slots_resize_and_retire_what_is_in_flight() {
+        // Grow: add the difference, less what was still to retire.
+        assert_eq!(resize_slots(2, 6, 0), (4, 0, 0));
+        assert_eq!(resize_slots(2, 6, 1), (3, 0, 0));
+        assert_eq!(resize_slots(2, 3, 5), (0, 0, 4));
+        // Shrink: take the difference out.
+        assert_eq!(resize_slots(6, 2, 0), (0, 4, 0));
+        assert_eq!(resize_slots(6, 2, 1), (0, 4, 1));
+        assert_eq!(resize_slots(3, 3, 0), (0, 0, 0));
+    }
+
+    /// A share set while requests are in flight applies to the host's next
+    /// request: the rate is cut at once, and the slots held are retired as
+    /// they come back, so the host never has more in flight than the share.
+    #[tokio::test]
+    async fn a_new_share_reaches_existing_gates() {
+        let cfg = PolitenessConfig {
+            requests_per_second: 1000.0,
+            burst: 100,
+            concurrency: 6,
+            jitter_ms: 0,
+            ..PolitenessConfig::default()
+        };
+        let settings = cfg.check().unwrap();
+        let fleet = settings.fleet.clone();
+        let p = Politeness::new(settings);
+        let gate = p.gate(&url("https://site.example/"));
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(p.acquire(&gate).await.0);
+        }
+        fleet.set(Share::of_partitions(4, 12));
+        // Four in flight, two allowed: the next request waits.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), p.acquire(&gate))
+                .await
+                .is_err(),
+            "a request got a slot while more than the share were in flight"
+        );
+        assert_eq!(
+            gate.limits(),
+            Share::of_partitions(1, 3).apply(limits(1000.0, 100, 6))
+        );
+        assert_eq!(gate.limits().concurrency, 2);
+        // The two free slots were taken out; two of those in flight are
+        // retired as they come back.
+        assert_eq!(gate.semaphore.available_permits(), 0);
+        assert_eq!(lock(&gate.applied).retire, 2);
+        held.clear();
+        let a = p.acquire(&gate).await.0;
+        let b = p.acquire(&gate).await.0;
+        assert_eq!(lock(&gate.applied).retire, 0);
+        assert_eq!(gate.semaphore.available_permits(), 0, "two slots in all");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), p.acquire(&gate))
+                .await
+                .is_err(),
+            "a third request got a slot"
+        );
+        // Back to the whole: six slots.
+        fleet.set(Share::WHOLE);
+        drop((a, b));
+        let _c = p.acquire(&gate).await.0;
+        assert_eq!(gate.limits(), limits(1000.0, 100, 6));
+        assert_eq!(gate.semaphore.available_permits(), 5);
     }
 }

@@ -27,6 +27,7 @@ mod http_plugin;
 mod http_rate;
 mod kafka_bus;
 mod kafka_distributed;
+mod kafka_fleet_rate;
 mod kafka_outage;
 mod kafka_stream;
 mod kafka_trigger;
