@@ -47,7 +47,20 @@ fn write_config(
     sink: &str,
     kafka: &str,
 ) -> PathBuf {
-    let path = dir.join(format!("{name}.toml"));
+    write_config_in(dir, name, name, moto, bucket, sink, kafka)
+}
+
+/// [`write_config`] for config file `file` with sink group `name`.
+fn write_config_in(
+    dir: &Path,
+    file: &str,
+    name: &str,
+    moto: &Moto,
+    bucket: &str,
+    sink: &str,
+    kafka: &str,
+) -> PathBuf {
+    let path = dir.join(format!("{file}.toml"));
     let text = format!(
         "[host]\ndata_dir = \"{data}\"\nplugins_dir = \"{data}/plugins\"\n[bus]\npartitions = {PARTITIONS}\n\
          {kafka}\n[sink]\ntopics = [\"stream\"]\ngroup = \"{name}\"\npoll_interval_ms = 20\nretry_backoff_ms = 50\n\
@@ -122,6 +135,17 @@ fn kill_loop(
 
 /// Every record exactly once under `prefix`; object names match offsets.
 async fn verify(bus: &dyn Bus, store: &Arc<dyn object_store::ObjectStore>, gzip: bool) -> usize {
+    verify_n(bus, store, gzip, RECORDS, PARTITIONS).await
+}
+
+/// [`verify`] for `records` records over `partitions` partitions.
+async fn verify_n(
+    bus: &dyn Bus,
+    store: &Arc<dyn object_store::ObjectStore>,
+    gzip: bool,
+    records: u64,
+    partitions: u32,
+) -> usize {
     let objects = read_all(store, "topics").await;
     let mut seen: HashMap<u64, String> = HashMap::new();
     for (key, bytes) in &objects {
@@ -153,7 +177,7 @@ async fn verify(bus: &dyn Bus, store: &Arc<dyn object_store::ObjectStore>, gzip:
             let id = v["id"].as_u64().unwrap();
             let k = v["k"].as_str().unwrap();
             assert_eq!(
-                partition_for(k.as_bytes(), PARTITIONS),
+                partition_for(k.as_bytes(), partitions),
                 partition,
                 "record {id} in {key}"
             );
@@ -173,10 +197,10 @@ async fn verify(bus: &dyn Bus, store: &Arc<dyn object_store::ObjectStore>, gzip:
             }
         }
     }
-    for id in 0..RECORDS {
+    for id in 0..records {
         assert!(seen.contains_key(&id), "record {id} is missing");
     }
-    assert_eq!(seen.len() as u64, RECORDS);
+    assert_eq!(seen.len() as u64, records);
     objects.len()
 }
 
@@ -309,4 +333,192 @@ fn kill_nine_loop(dir: &Path, bus: Arc<dyn Bus>, kafka: &str) {
                 .count()
         );
     }
+}
+
+const GROUP_RECORDS: u64 = 200_000;
+const GROUP_PARTITIONS: u32 = 12;
+const GROUP_SINKS: usize = 3;
+const GROUP_KILLS: usize = 20;
+
+/// Issue 20: three `crawlhost sink` processes in one group share a
+/// 12-partition topic through a Kafka consumer group (tansu) while 200k
+/// records arrive; every few seconds one of them is SIGKILLed and started
+/// again, 20 times. Then the three finish with `--once` (each ends when the
+/// group has committed the end of every partition). Every record is in S3
+/// exactly once, every partition's committed offset is at its end, and the
+/// object keys and contents are those a single sink writes alone (flush
+/// size rotation: batch boundaries are a function of the records).
+#[test]
+fn three_sinks_in_one_group_through_twenty_kills_write_what_one_sink_writes() {
+    let _cpu = crate::cpu::busy_blocking();
+    let tansu = kafka_support::Tansu::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let kafka = kafka_support::kafka_section(
+        &tansu.brokers(),
+        "delivery_timeout_ms = 10000\nsession_timeout_ms = 3000",
+    );
+    let settings = KafkaConfig::for_brokers(&tansu.brokers())
+        .check(&|_| None)
+        .unwrap();
+    let bus: Arc<dyn Bus> = Arc::new(KafkaBus::connect(settings).unwrap());
+    let moto = Moto::start();
+    moto.create_bucket("group");
+    moto.create_bucket("alone");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(bus.ensure_topic("stream", GROUP_PARTITIONS))
+        .unwrap();
+    let sink = "flush_size = 2000";
+    // One config per process (same group, same bucket): each has its own
+    // data directory, as separate hosts would.
+    let configs: Vec<PathBuf> = (0..GROUP_SINKS)
+        .map(|i| {
+            let d = dir.join(format!("host-{i}"));
+            std::fs::create_dir_all(&d).unwrap();
+            write_config_in(&d, "sink", "the-group", &moto, "group", sink, &kafka)
+        })
+        .collect();
+    let logs: Vec<PathBuf> = (0..GROUP_SINKS)
+        .map(|i| dir.join(format!("sink-{i}.log")))
+        .collect();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("group kill loop seed {seed}");
+    let started = Instant::now();
+
+    let producer = {
+        let bus = bus.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let batch = 1000;
+            for start in (0..GROUP_RECORDS).step_by(batch) {
+                let records = (start..start + batch as u64)
+                    .map(|id| {
+                        let k = format!("k{}", id % 997);
+                        ProduceRecord {
+                            topic: "stream".into(),
+                            key: Some(k.clone().into_bytes()),
+                            value: format!("{{\"id\":{id},\"k\":\"{k}\"}}").into_bytes(),
+                            headers: vec![],
+                            timestamp_ms: T0 + id as i64,
+                        }
+                    })
+                    .collect();
+                rt.block_on(bus.produce(records)).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let mut children: Vec<Child> = configs
+        .iter()
+        .zip(&logs)
+        .map(|(c, l)| spawn_sink(c, l, &[]))
+        .collect();
+    let mut rng = XorShift(seed);
+    for _ in 0..GROUP_KILLS {
+        std::thread::sleep(Duration::from_millis(1500 + rng.below(2000)));
+        let victim = rng.below(GROUP_SINKS as u64) as usize;
+        children[victim].kill().unwrap(); // SIGKILL
+        children[victim].wait().unwrap();
+        children[victim] = spawn_sink(&configs[victim], &logs[victim], &[]);
+    }
+    producer.join().unwrap();
+    let kill_phase = started.elapsed();
+    // Stop the three (SIGTERM: open batches are re-read later), then let
+    // three `--once` members finish the group's work together.
+    for c in &mut children {
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+    }
+    for c in &mut children {
+        c.wait().unwrap();
+    }
+    let mut finals: Vec<Child> = configs
+        .iter()
+        .zip(&logs)
+        .map(|(c, l)| spawn_sink(c, l, &["--once"]))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    for (i, f) in finals.iter_mut().enumerate() {
+        loop {
+            if let Some(status) = f.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "final sink {i} failed; see {}",
+                    logs[i].display()
+                );
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = f.kill();
+                panic!("final sink {i} did not finish:\n{}", tail(&logs[i]));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let group_done = started.elapsed();
+
+    let objects = rt.block_on(verify_n(
+        &*bus,
+        &moto.client("group"),
+        false,
+        GROUP_RECORDS,
+        GROUP_PARTITIONS,
+    ));
+    for p in 0..GROUP_PARTITIONS {
+        let end = rt.block_on(bus.end_offset("stream", p)).unwrap();
+        assert_eq!(
+            rt.block_on(bus.committed("the-group", "stream", p))
+                .unwrap(),
+            Some(end),
+            "partition {p} is not served to its end"
+        );
+    }
+
+    // The same records by one sink alone, into another bucket.
+    let alone = write_config_in(&dir, "alone", "alone", &moto, "alone", sink, &kafka);
+    let log = dir.join("alone.log");
+    let status = spawn_sink(&alone, &log, &["--once"]).wait().unwrap();
+    assert!(
+        status.success(),
+        "the single sink failed; see {}",
+        log.display()
+    );
+    let group_objects = rt.block_on(read_all(&moto.client("group"), "topics"));
+    let alone_objects = rt.block_on(read_all(&moto.client("alone"), "topics"));
+    assert_eq!(
+        group_objects.keys().collect::<Vec<_>>(),
+        alone_objects.keys().collect::<Vec<_>>(),
+        "the group wrote other keys than one sink"
+    );
+    assert!(group_objects == alone_objects, "same keys, other contents");
+
+    let all_logs: String = logs
+        .iter()
+        .map(|l| std::fs::read_to_string(l).unwrap_or_default())
+        .collect();
+    eprintln!(
+        "{GROUP_RECORDS} records over {GROUP_PARTITIONS} partitions exactly once in {objects} objects, \
+         keys equal to one sink's; {GROUP_KILLS} kills over {:.0} s, done after {:.0} s; \
+         {} partitions given up, {} batches finished from a marker, {} rejoins for orphaned partitions",
+        kill_phase.as_secs_f64(),
+        group_done.as_secs_f64(),
+        all_logs.matches("sink partition given up").count(),
+        all_logs
+            .matches("finishing a batch a previous run was making visible")
+            .count(),
+        all_logs.matches("rejoining the group").count(),
+    );
+}
+
+/// The last 40 lines of a log, for a failure message (the directory is
+/// gone after the test).
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
