@@ -2,6 +2,23 @@
 //! tick appends a claim to the claims topic (one partition) and reads the
 //! partition back; the claim with the lowest offset wins. See the
 //! [module documentation](super) for the limits.
+//!
+//! **Spreading the ticks.** Who wins is who appends first, so hosts that
+//! fire at the same instant would leave it to network noise, and a host that
+//! is always a little faster would run every tick. `serve` therefore waits
+//! [`claim_delay`] before claiming: a stable pseudo-random share of a short
+//! spread, hashed from the host id and the tick's key. For each tick every
+//! host draws its own delay and the smallest one claims first: rendezvous
+//! hashing, with the claims log instead of a membership list as the judge,
+//! so the winners spread evenly over however many hosts are alive (each wins
+//! about 1/N of the ticks) and nobody has to know the others. Clock skew
+//! between hosts and the broker's latency only blur the draw; they cannot
+//! make a tick run twice, which the log alone decides.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
 
 use crate::bus::{Bus, BusError, ProduceRecord};
 
@@ -9,6 +26,43 @@ use crate::time::now_ms;
 
 /// How far back in the claims partition a claim looks for an earlier one.
 pub const CLAIM_WINDOW: u64 = 10_000;
+
+/// The longest a host waits before claiming a tick ([`claim_delay`]).
+pub const CLAIM_SPREAD: Duration = Duration::from_secs(1);
+
+/// The claim key of a cron tick: `<plugin>@<tick as RFC 3339 UTC>`, e.g.
+/// `oliveyoung@2026-01-01T03:00:00Z`. Every host computes the same tick
+/// times from the same schedule, so their keys for one tick agree.
+pub fn tick_key(plugin: &str, tick: DateTime<Utc>) -> String {
+    format!(
+        "{plugin}@{}",
+        tick.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    )
+}
+
+/// The spread of claim delays for a schedule whose ticks are `interval`
+/// apart: [`CLAIM_SPREAD`], but at most a quarter of the interval, so a
+/// per-second schedule still starts its runs well before the next tick.
+pub fn claim_spread(interval: Duration) -> Duration {
+    CLAIM_SPREAD.min(interval / 4)
+}
+
+/// How long `host` waits after a tick before claiming `key`: a share of
+/// `spread` drawn from a hash of both, the same on every call (see the
+/// module documentation: the host with the smallest delay claims first).
+pub fn claim_delay(host: &str, key: &str, spread: Duration) -> Duration {
+    let digest = Sha256::new()
+        .chain_update(host.as_bytes())
+        .chain_update([0u8])
+        .chain_update(key.as_bytes())
+        .finalize();
+    let draw = u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 32 bytes"));
+    let micros = spread.as_micros() as u64;
+    if micros == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_micros(draw % micros)
+}
 
 /// Who won a claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +156,52 @@ mod tests {
         assert_eq!(claim_winner(claims, "a@1"), Some("h1"));
         assert_eq!(claim_winner(claims, "b@1"), Some("h2"));
         assert_eq!(claim_winner(claims, "c@1"), None);
+    }
+
+    #[test]
+    fn tick_keys_name_the_tick_in_utc() {
+        use chrono::TimeZone;
+        let tick = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 2).unwrap();
+        assert_eq!(tick_key("ticker", tick), "ticker@2026-01-01T03:00:02Z");
+        let odd = tick + chrono::Duration::milliseconds(250);
+        assert_eq!(tick_key("ticker", odd), "ticker@2026-01-01T03:00:02.250Z");
+    }
+
+    #[test]
+    fn the_spread_is_a_quarter_of_a_short_interval() {
+        assert_eq!(claim_spread(Duration::from_secs(3600)), CLAIM_SPREAD);
+        assert_eq!(
+            claim_spread(Duration::from_secs(2)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(claim_spread(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn claim_delays_are_stable_and_spread_the_ticks_over_the_hosts() {
+        let spread = Duration::from_millis(500);
+        assert_eq!(
+            claim_delay("h1", "p@1", spread),
+            claim_delay("h1", "p@1", spread)
+        );
+        assert_eq!(claim_delay("h1", "p@1", Duration::ZERO), Duration::ZERO);
+        // Three hosts, 3000 ticks: each claims first about a third of them.
+        let hosts = [
+            "web-1-17-0a1b2c3d",
+            "web-2-17-99aa0011",
+            "web-3-4242-deadbeef",
+        ];
+        let mut wins = [0usize; 3];
+        for t in 0..3000 {
+            let key = format!("p@{t}");
+            let delays: Vec<_> = hosts.iter().map(|h| claim_delay(h, &key, spread)).collect();
+            assert!(delays.iter().all(|d| *d < spread));
+            let first = (0..3).min_by_key(|&i| delays[i]).unwrap();
+            wins[first] += 1;
+        }
+        for w in wins {
+            assert!((900..=1100).contains(&w), "{wins:?}");
+        }
     }
 
     #[tokio::test]

@@ -29,6 +29,7 @@ mod kafka_bus;
 mod kafka_distributed;
 mod kafka_fleet_rate;
 mod kafka_outage;
+mod kafka_serve_group;
 mod kafka_stream;
 mod kafka_trigger;
 mod kit;
