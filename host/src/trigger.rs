@@ -26,10 +26,10 @@
 //! depend on how many trigger records the pass found. Record counts do, so
 //! a pass raises no volume alarm.
 //!
-//! The consumer works on any [`Bus`](crate::bus::Bus) (the embedded log or Kafka) through
-//! its fetch/commit calls. It does not join a Kafka group rebalance: run the
-//! triggers of one plugin on one host at a time (several hosts would each
-//! plan every record).
+//! On Kafka the consumer is a member of the plugin's trigger group, so
+//! consumers of one plugin on several hosts share the trigger partitions
+//! (see [`consume`]); on the embedded bus one consumer reads every
+//! partition through fetch/commit calls.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
+use crate::bus::reader::{GroupChange, GroupMember, PartitionReader};
 use crate::bus::{BusError, ConsumedRecord, ProduceRecord};
 use crate::contract::{BusRecord, PlanInput};
 use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
@@ -201,7 +202,21 @@ pub enum Until {
     Forever,
 }
 
+/// Per trigger partition this consumer reads: the tracker of its records
+/// in flight and the next offset to read.
+type Partitions = BTreeMap<(String, u32), (OffsetTracker, u64)>;
+
 /// Run `plugin`'s triggers: `concurrency` runs at once.
+///
+/// On Kafka the consumer is a member of the plugin's trigger group
+/// ([`crate::bus::Bus::group_reader`]): consumers of one plugin on several
+/// hosts split the trigger partitions, each record is planned by the member
+/// that owns its partition, and positions are committed as that member. A
+/// partition taken away mid-run is re-planned from its committed position
+/// by its next owner (at least once: the runs in flight at the rebalance
+/// may run twice). `--once` ([`Until::CaughtUp`]) ends when the whole group
+/// has committed the end offsets present at start. On the embedded bus one
+/// consumer reads every partition.
 pub async fn consume(
     ctx: RunContext,
     plugin: Arc<LoadedPlugin>,
@@ -219,26 +234,52 @@ pub async fn consume(
         plugin: name.clone(),
         source,
     };
+    let member = bus
+        .group_reader(&group, &plugin.manifest.triggers)
+        .map_err(bus_err)?;
+    let result = consume_with(&ctx, &plugin, &group, member.as_deref(), concurrency, until).await;
+    if let Some(m) = member.as_deref().and_then(|r| r.group()) {
+        m.leave().await;
+    }
+    result
+}
+
+async fn consume_with(
+    ctx: &RunContext,
+    plugin: &Arc<LoadedPlugin>,
+    group: &str,
+    reader: Option<&dyn PartitionReader>,
+    concurrency: usize,
+    until: Until,
+) -> Result<TriggerReport, TriggerError> {
+    let name = plugin.manifest.name.clone();
+    let bus = ctx.bus.clone();
+    let bus_err = |source| TriggerError::Bus {
+        plugin: name.clone(),
+        source,
+    };
+    let member = reader.and_then(|r| r.group());
     let mut report = TriggerReport {
         plugin: name.clone(),
-        group: group.clone(),
+        group: group.to_string(),
         ..TriggerReport::default()
     };
     let started_at_ms = crate::time::now_ms();
 
-    // Per (topic, partition): the tracker and the next offset to read.
-    let mut partitions: BTreeMap<(String, u32), (OffsetTracker, u64)> = BTreeMap::new();
-    // Where `CaughtUp` stops: the end offsets when the consumer started.
+    let mut partitions: Partitions = BTreeMap::new();
+    // Where `CaughtUp` stops: the end offsets when the consumer started
+    // (every partition's, in group mode).
     let mut stop_at: BTreeMap<(String, u32), u64> = BTreeMap::new();
     let mut known_topics: BTreeSet<String> = BTreeSet::new();
     let mut running: JoinSet<(ConsumedRecord, u32, RunSummary)> = JoinSet::new();
     let mut waiting: Vec<(ConsumedRecord, u32)> = Vec::new();
     let concurrency = concurrency.max(1);
     let mut first_pass = true;
+    let mut last_group_check: Option<std::time::Instant> = None;
 
     loop {
         // Discover trigger topics (they may appear later) and their
-        // partitions.
+        // partitions: all of them, or (group mode) their ends for `--once`.
         if known_topics.len() < plugin.manifest.triggers.len() {
             let topics = bus.topics().await.map_err(bus_err)?;
             for trigger in &plugin.manifest.triggers {
@@ -252,49 +293,84 @@ pub async fn consume(
                     continue;
                 };
                 for p in 0..*count {
-                    let committed = bus.committed(&group, trigger, p).await.map_err(bus_err)?;
-                    let position = committed.unwrap_or(0);
                     let end = bus.end_offset(trigger, p).await.map_err(bus_err)?;
-                    partitions.insert(
-                        (trigger.clone(), p),
-                        (OffsetTracker::new(position), position),
-                    );
                     if first_pass {
                         stop_at.insert((trigger.clone(), p), end);
+                    }
+                    if member.is_none() {
+                        let committed = bus.committed(group, trigger, p).await.map_err(bus_err)?;
+                        let position = committed.unwrap_or(0);
+                        partitions.insert(
+                            (trigger.clone(), p),
+                            (OffsetTracker::new(position), position),
+                        );
                     }
                 }
                 known_topics.insert(trigger.clone());
             }
         }
         first_pass = false;
+        if let (Some(reader), Some(m)) = (reader, member) {
+            apply_changes(reader, m, &mut partitions, &mut waiting)
+                .await
+                .map_err(bus_err)?;
+        }
 
         // Read more when there is room.
         let mut read_any = false;
         if waiting.len() < concurrency {
-            for ((topic, p), (_, next)) in partitions.iter_mut() {
-                let limit = match until {
-                    Until::CaughtUp => stop_at.get(&(topic.clone(), *p)).copied().unwrap_or(0),
-                    Until::Forever => u64::MAX,
-                };
-                if *next >= limit {
-                    continue;
-                }
-                let batch = bus
-                    .fetch(topic, *p, *next, FETCH_MAX)
-                    .await
-                    .map_err(bus_err)?;
-                if until == Until::CaughtUp && batch.first().is_none_or(|r| r.offset >= limit) {
-                    // No record is left below the end taken at start: what
-                    // remains there are transaction markers (not records).
-                    *next = (*next).max(limit);
-                }
-                for r in batch {
-                    if r.offset >= limit {
-                        break;
+            let limit_of = |topic: &str, p: u32| match until {
+                Until::CaughtUp => stop_at.get(&(topic.to_string(), p)).copied().unwrap_or(0),
+                Until::Forever => u64::MAX,
+            };
+            match reader {
+                Some(reader) if member.is_some() => {
+                    let wait = if running.is_empty() {
+                        POLL_INTERVAL / 5
+                    } else {
+                        Duration::ZERO
+                    };
+                    let batch = reader.poll(FETCH_MAX, wait).await.map_err(bus_err)?;
+                    for r in batch {
+                        let key = (r.topic.clone(), r.partition);
+                        let Some((_, next)) = partitions.get_mut(&key) else {
+                            continue;
+                        };
+                        if r.offset >= limit_of(&r.topic, r.partition) {
+                            continue;
+                        }
+                        *next = r.offset + 1;
+                        waiting.push((r, 1));
+                        read_any = true;
                     }
-                    *next = r.offset + 1;
-                    waiting.push((r, 1));
-                    read_any = true;
+                }
+                _ => {
+                    for ((topic, p), (_, next)) in partitions.iter_mut() {
+                        let limit = limit_of(topic, *p);
+                        if *next >= limit {
+                            continue;
+                        }
+                        let batch = bus
+                            .fetch(topic, *p, *next, FETCH_MAX)
+                            .await
+                            .map_err(bus_err)?;
+                        if until == Until::CaughtUp
+                            && batch.first().is_none_or(|r| r.offset >= limit)
+                        {
+                            // No record is left below the end taken at
+                            // start: what remains there are transaction
+                            // markers (not records).
+                            *next = (*next).max(limit);
+                        }
+                        for r in batch {
+                            if r.offset >= limit {
+                                break;
+                            }
+                            *next = r.offset + 1;
+                            waiting.push((r, 1));
+                            read_any = true;
+                        }
+                    }
                 }
             }
         }
@@ -319,15 +395,26 @@ pub async fn consume(
 
         let idle = running.is_empty() && waiting.is_empty();
         if idle {
-            let caught_up = partitions
-                .iter()
-                .all(|(k, (_, next))| *next >= stop_at.get(k).copied().unwrap_or(0));
+            let caught_up = match member {
+                None => partitions
+                    .iter()
+                    .all(|(k, (_, next))| *next >= stop_at.get(k).copied().unwrap_or(0)),
+                Some(m) => {
+                    let due = last_group_check.is_none_or(|t| t.elapsed() >= POLL_INTERVAL);
+                    until == Until::CaughtUp && m.rebalances() > 0 && due && {
+                        last_group_check = Some(std::time::Instant::now());
+                        group_caught_up(bus.as_ref(), m, &stop_at)
+                            .await
+                            .map_err(bus_err)?
+                    }
+                }
+            };
             // A trigger topic that does not exist has nothing to catch up on.
             if until == Until::CaughtUp && caught_up {
-                check_drift(&ctx, &plugin, started_at_ms, &mut report);
+                check_drift(ctx, plugin, started_at_ms, &mut report);
                 return Ok(report);
             }
-            if !read_any {
+            if !read_any && member.is_none() {
                 tokio::time::sleep(POLL_INTERVAL).await;
             }
             continue;
@@ -346,18 +433,23 @@ pub async fn consume(
                 ))));
             }
         };
+        let key = (record.topic.clone(), record.partition);
         let handled = if let Some(fatal) = &summary.fatal {
-            if attempt < MAX_TRIGGER_ATTEMPTS {
+            if attempt < MAX_TRIGGER_ATTEMPTS && partitions.contains_key(&key) {
                 tracing::warn!(plugin = %name, offset = record.offset, attempt, error = %fatal, "Triggered run failed; trying again.");
                 // Still in flight for its tracker: the position holds.
                 waiting.push((record.clone(), attempt + 1));
                 false
-            } else {
-                dead_letter(&ctx, &record, &name, fatal)
+            } else if partitions.contains_key(&key) {
+                dead_letter(ctx, &record, &name, fatal)
                     .await
                     .map_err(bus_err)?;
                 report.dead_letters += 1;
                 true
+            } else {
+                // The partition went to another member, which plans the
+                // record again from the committed position.
+                false
             }
         } else {
             true
@@ -366,16 +458,86 @@ pub async fn consume(
         report.summaries.push(summary);
         if handled {
             report.records += 1;
-            if let Some((tracker, _)) =
-                partitions.get_mut(&(record.topic.clone(), record.partition))
+            if let Some((tracker, _)) = partitions.get_mut(&key)
                 && let Some(position) = tracker.finish(record.offset)
             {
-                bus.commit(&group, &record.topic, record.partition, position)
-                    .await
-                    .map_err(bus_err)?;
+                let committed = match member {
+                    Some(m) => m.commit(&record.topic, record.partition, position).await,
+                    None => {
+                        bus.commit(group, &record.topic, record.partition, position)
+                            .await
+                    }
+                };
+                match committed {
+                    Ok(()) => {}
+                    Err(BusError::NotOwner(why)) => {
+                        tracing::info!(plugin = %name, topic = %record.topic, partition = record.partition, reason = %why, "Trigger position not committed: the partition moved to another consumer.");
+                    }
+                    Err(e) => return Err(bus_err(e)),
+                }
             }
         }
     }
+}
+
+/// Group mode: take the group's assignment changes. An assigned partition
+/// is read from the group's committed position; a revoked one is dropped
+/// with the records still waiting for it (its runs in flight finish, but
+/// their positions are not committed here any more).
+async fn apply_changes(
+    reader: &dyn PartitionReader,
+    member: &dyn GroupMember,
+    partitions: &mut Partitions,
+    waiting: &mut Vec<(ConsumedRecord, u32)>,
+) -> Result<(), BusError> {
+    for change in member.take_changes() {
+        match change {
+            GroupChange::Revoked(gone) => {
+                for key in gone {
+                    partitions.remove(&key);
+                    waiting.retain(|(r, _)| {
+                        (r.topic.as_str(), r.partition) != (key.0.as_str(), key.1)
+                    });
+                }
+            }
+            GroupChange::Assigned(given) => {
+                for (topic, p) in given {
+                    if partitions.contains_key(&(topic.clone(), p)) {
+                        continue;
+                    }
+                    let position = member.committed(&topic, p).await?.unwrap_or(0);
+                    match reader.seek(&topic, p, position).await {
+                        Ok(()) => {}
+                        // Revoked again meanwhile.
+                        Err(_) if !member.owns(&topic, p) => continue,
+                        Err(e) => return Err(e),
+                    }
+                    partitions.insert((topic, p), (OffsetTracker::new(position), position));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Group mode, `--once`: whether the group has committed, for every trigger
+/// partition, the end offset it had at start (or has only non-records left
+/// below it, such as transaction markers).
+async fn group_caught_up(
+    bus: &dyn crate::bus::Bus,
+    member: &dyn GroupMember,
+    stop_at: &BTreeMap<(String, u32), u64>,
+) -> Result<bool, BusError> {
+    for ((topic, p), &end) in stop_at {
+        let committed = member.committed(topic, *p).await?.unwrap_or(0);
+        if committed < end {
+            let left = bus.fetch(topic, *p, committed, 1).await?;
+            if left.first().is_some_and(|r| r.offset < end) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Compare a finished `--once` pass with the plugin's baseline (when it

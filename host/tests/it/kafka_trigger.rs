@@ -245,3 +245,140 @@ async fn triggers_need_the_operators_grant() {
         }
     }
 }
+
+/// Issue 20: two `crawlhost triggers` processes (two hosts, own data
+/// directories) of one plugin share the trigger partitions through the
+/// plugin's consumer group: once the group has settled, each of 40 trigger
+/// records is planned exactly once, and both hosts plan some.
+#[test]
+fn two_trigger_consumers_of_one_plugin_plan_each_record_once() {
+    use std::process::{Command, Stdio};
+    let tansu = Tansu::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kafka = kafka_section(
+        &tansu.brokers(),
+        "partitions = 4\nsession_timeout_ms = 6000",
+    );
+    let hosts: Vec<(std::path::PathBuf, std::path::PathBuf)> = (0..2)
+        .map(|i| {
+            let d = dir.path().join(format!("host-{i}"));
+            let settings = common::settings(&d, &format!("{kafka}{ALLOW_ECHO}"));
+            install_echo(&settings.plugins_dir);
+            let config = d.join("crawlhost.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "[host]\nplugins_dir = \"{}\"\ndata_dir = \"{}\"\n[http]\nallow_private_addresses = true\n{kafka}{ALLOW_ECHO}",
+                    settings.plugins_dir.display(),
+                    settings.data_dir.display()
+                ),
+            )
+            .unwrap();
+            (config, d.join("triggers.log"))
+        })
+        .collect();
+    // The trigger topic exists before the consumers subscribe.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let producer = rt.block_on(async {
+        let settings = common::settings(&dir.path().join("producer"), &kafka);
+        Host::open(settings).unwrap()
+    });
+    rt.block_on(producer.bus.ensure_topic("oliveyoung", 4))
+        .unwrap();
+    let spawn = |(config, log): &(std::path::PathBuf, std::path::PathBuf)| {
+        Command::new(env!("CARGO_BIN_EXE_crawlhost"))
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--log",
+                "crawlhost=info",
+                "triggers",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let assigned = |log: &std::path::Path| {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("partitions assigned"))
+            .next_back()
+            .is_some_and(|l| l.contains("oliveyoung"))
+    };
+    let mut a = spawn(&hosts[0]);
+    let start = std::time::Instant::now();
+    while !assigned(&hosts[0].1) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the first consumer got no partition"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut b = spawn(&hosts[1]);
+    // Settled: the second has partitions, and the group's last rebalance
+    // is a few heartbeats old.
+    while !assigned(&hosts[1].1) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the second consumer got no partition"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+
+    let brands: Vec<String> = (0..40).map(|i| format!("G{i:03}")).collect();
+    rt.block_on(
+        producer
+            .bus
+            .produce(brands.iter().map(|b| brand(b)).collect()),
+    )
+    .unwrap();
+    rt.block_on(producer.bus.flush()).unwrap();
+    let echo = |brokers: &str| read_topic(brokers, "echo");
+    while echo(&tansu.brokers()).len() < 40 {
+        assert!(
+            start.elapsed() < Duration::from_secs(150),
+            "the 40 records were not all planned"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Anything planned twice would show up now.
+    std::thread::sleep(Duration::from_secs(3));
+    for c in [&mut a, &mut b] {
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        c.wait().unwrap();
+    }
+    let read = echo(&tansu.brokers());
+    let planned: BTreeSet<(u64, u64)> = read
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_str(&r.value).unwrap();
+            (
+                v["trigger_partition"].as_u64().unwrap(),
+                v["trigger_offset"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(read.len(), 40, "a trigger record was planned twice");
+    assert_eq!(planned.len(), 40);
+    let per_host: Vec<usize> = hosts
+        .iter()
+        .map(|(_, log)| {
+            std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .matches("Trigger record: planning a run.")
+                .count()
+        })
+        .collect();
+    assert_eq!(per_host.iter().sum::<usize>(), 40, "{per_host:?}");
+    assert!(
+        per_host.iter().all(|&n| n > 0),
+        "one host planned everything: {per_host:?}"
+    );
+    eprintln!("40 trigger records planned once each, split {per_host:?} between two hosts");
+}
