@@ -372,3 +372,150 @@ fn example_config_commented_settings_are_told_from_prose() {
     ));
     assert!(!is_commented_setting("  key = value  an active setting"));
 }
+
+/// The `<name>.toml: |` literal blocks of a YAML text (a Kubernetes
+/// ConfigMap's files), with their key: the lines after the key indented
+/// deeper than it, blank lines kept, the block's own indentation removed.
+/// Enough YAML for manifests this repository writes, with no YAML parser.
+fn yaml_toml_blocks(yaml: &str) -> Vec<(String, String)> {
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut blocks = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(key) = line.trim().strip_suffix(": |") else {
+            continue;
+        };
+        if !key.ends_with(".toml") {
+            continue;
+        }
+        let body: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|l| l.trim().is_empty() || indent(l) > indent(line))
+            .copied()
+            .collect();
+        let depth = body
+            .iter()
+            .find(|l| !l.trim().is_empty())
+            .map_or(0, |l| indent(l));
+        let text: Vec<&str> = body.iter().map(|l| l.get(depth..).unwrap_or("")).collect();
+        blocks.push((key.to_string(), text.join("\n")));
+    }
+    blocks
+}
+
+/// Every crawlhost configuration under `deploy/`, with where it is: the
+/// `*.toml` files, and the `*.toml` entries of the Kubernetes manifests in
+/// `deploy/kubernetes/` (`file:key`).
+fn deploy_configs() -> Vec<(String, String)> {
+    let mut configs = Vec::new();
+    for dir in ["deploy", "deploy/kubernetes"] {
+        let mut names: Vec<String> = std::fs::read_dir(repo_path(dir))
+            .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            let file = format!("{dir}/{name}");
+            if name.ends_with(".toml") {
+                configs.push((file.clone(), read(&file)));
+            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+                for (key, text) in yaml_toml_blocks(&read(&file)) {
+                    configs.push((format!("{file}:{key}"), text));
+                }
+            }
+        }
+    }
+    configs
+}
+
+#[test]
+fn example_config_every_deploy_config_parses_and_checks() {
+    let configs = deploy_configs();
+    for (origin, text) in &configs {
+        let settings = parse(text, origin)
+            .validate_with(&no_env)
+            .unwrap_or_else(|e| panic!("{origin} does not check: {e}"));
+        if let Some(sink) = &settings.sink {
+            sink.validate(&settings.data_dir)
+                .unwrap_or_else(|e| panic!("{origin}: [sink] does not check: {e}"));
+        }
+    }
+    // The walk found every kind of file (a renamed file or ConfigMap key
+    // must not silently leave the test with nothing to check).
+    let origins: Vec<&str> = configs.iter().map(|(o, _)| o.as_str()).collect();
+    for expected in [
+        "deploy/crawlhost.docker.toml",
+        "deploy/crawlhost.compose.toml",
+        "deploy/crawlhost.compose-sink.toml",
+        "deploy/kubernetes/01-configmap.yaml:crawlhost.toml",
+        "deploy/kubernetes/01-configmap.yaml:crawlhost-sink.toml",
+    ] {
+        assert!(origins.contains(&expected), "{expected} not in {origins:?}");
+    }
+}
+
+#[test]
+fn example_config_deploy_files_name_configs_that_exist() {
+    // docker-compose.yml mounts `./<config>.toml` files; with a tansu broker
+    // every one that talks to Kafka needs eager assignment (tansu's
+    // cooperative-sticky rebalancing hands a partition to two members at
+    // once: /tmp/tansu-groups/REPORT.md, and `group_assignment`'s doc).
+    let compose = read("deploy/docker-compose.yml");
+    let mounted: BTreeSet<&str> = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- ./"))
+        .filter_map(|l| l.split_once(':').map(|(file, _)| file))
+        .filter(|file| file.ends_with(".toml"))
+        .collect();
+    assert!(mounted.len() >= 2, "compose mounts only {mounted:?}");
+    let tansu = compose.contains("tansu");
+    for file in mounted {
+        let path = format!("deploy/{file}");
+        let config = parse(&read(&path), &path);
+        if let (true, Some(kafka)) = (tansu, &config.kafka) {
+            assert_eq!(
+                kafka.group_assignment, "range",
+                "{path}: the compose broker is tansu, which needs group_assignment = \"range\""
+            );
+        }
+    }
+    // Every ConfigMap key a Kubernetes manifest mounts is one of the
+    // checked configurations.
+    let keys: BTreeSet<String> = deploy_configs()
+        .into_iter()
+        .filter_map(|(origin, _)| Some(origin.split_once(".yaml:")?.1.to_string()))
+        .collect();
+    let mut mounts = 0;
+    for name in std::fs::read_dir(repo_path("deploy/kubernetes")).unwrap() {
+        let name = name.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".yaml") {
+            continue;
+        }
+        let text = read(&format!("deploy/kubernetes/{name}"));
+        for key in text
+            .split("key: ")
+            .skip(1)
+            .filter_map(|rest| rest.split([',', '}', '\n']).next())
+            .filter(|key| key.ends_with(".toml"))
+        {
+            mounts += 1;
+            assert!(
+                keys.contains(key),
+                "deploy/kubernetes/{name} mounts ConfigMap key {key}, which is not in {keys:?}"
+            );
+        }
+    }
+    assert!(mounts >= 4, "only {mounts} ConfigMap keys mounted");
+}
+
+#[test]
+fn example_config_yaml_toml_blocks_end_at_the_next_key() {
+    let yaml = "data:\n  a.toml: |\n    [host]\n\n    x = 1\n  b.txt: |\n    no\n  c.toml: |\n    y = \"z\"\nkind: X\n";
+    assert_eq!(
+        yaml_toml_blocks(yaml),
+        vec![
+            ("a.toml".to_string(), "[host]\n\nx = 1".to_string()),
+            ("c.toml".to_string(), "y = \"z\"".to_string()),
+        ]
+    );
+}
