@@ -134,6 +134,30 @@ async fn run_once(
     Ok(ExitCode::from(worst))
 }
 
+/// A coordinator another host took the run over from stops at once: its
+/// copy of the run is abandoned (not replicated), so the two never
+/// dispatch the run side by side for longer than a heartbeat.
+fn spawn_fence_watch(
+    fenced: crate::distributed::failover::Fenced,
+    journal: Arc<crate::run::journal::Journal>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let why = fenced
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if let Some(why) = why {
+                journal.set_mirror(None);
+                eprintln!("error: {why}; this host stops coordinating it");
+                tracing::error!(reason = %why, "Fenced: another host took the run over.");
+                std::process::exit(1);
+            }
+        }
+    });
+}
+
 /// `run --once --distributed`: coordinate the runs here, share the tasks
 /// with the workers group (this process works too while its runs last).
 async fn run_distributed(
@@ -143,26 +167,91 @@ async fn run_distributed(
     quiet: bool,
     claim_key: Option<String>,
 ) -> anyhow::Result<ExitCode> {
+    use crate::distributed::failover::{self, Replicator, Standby};
     use crate::distributed::{self, Claim, Dispatcher};
     let host = open_host(settings)?;
     let base = host.run_context();
     let kafka = distributed::kafka_settings(&base)?;
     let host_id = distributed::new_host_id();
+    let journal = host.journal.clone();
+    // Plugins whose run under the claim already ended (a takeover skips them).
+    let mut done_elsewhere: Vec<String> = Vec::new();
+    let mut replicator = None;
+    let fenced: failover::Fenced = Default::default();
     if let Some(key) = &claim_key {
-        match distributed::claim(host.bus.as_ref(), &kafka.claims_topic, key, &host_id).await? {
+        host.bus.ensure_topic(&kafka.journal_topic, 1).await?;
+        let from = host.bus.end_offset(&kafka.journal_topic, 0).await?;
+        let (claimed, winner_from) = distributed::claims::claim_noting(
+            host.bus.as_ref(),
+            &kafka.claims_topic,
+            key,
+            &host_id,
+            Some(from),
+        )
+        .await?;
+        let mut takeover = None;
+        match claimed {
             Claim::Won => eprintln!("claimed `{key}` for this host ({host_id})"),
             Claim::Lost { by } => {
-                eprintln!("`{key}` was already claimed by {by}; nothing to do here");
-                return Ok(ExitCode::SUCCESS);
+                eprintln!(
+                    "`{key}` was already claimed by {by}; standing by to take the run over if it stops"
+                );
+                let standby = failover::stand_by(
+                    host.bus.as_ref(),
+                    &kafka.journal_topic,
+                    &kafka.claims_topic,
+                    key,
+                    &host_id,
+                    winner_from.unwrap_or(0),
+                    failover::takeover_after(kafka.session_timeout),
+                )
+                .await?;
+                match standby {
+                    Standby::Finished => {
+                        eprintln!("the run of `{key}` finished on {by}; nothing to do here");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    Standby::TakeOver(state) => {
+                        for run in state.unfinished() {
+                            let row = run.run.clone().expect("unfinished runs started");
+                            let (done, failed, queued) = run.counts();
+                            eprintln!(
+                                "taking run {} of `{}` over: {done} tasks done, {failed} failed, {queued} to run (again)",
+                                row.run_id, row.plugin
+                            );
+                            journal
+                                .adopt(&row, &run.adopted())
+                                .map_err(|e| anyhow::anyhow!("cannot adopt the run: {e}"))?;
+                            takeover = Some((row.run_id.clone(), state.takeovers));
+                        }
+                        done_elsewhere = state.ended_plugins();
+                    }
+                }
             }
         }
+        let from = host.bus.end_offset(&kafka.journal_topic, 0).await?;
+        let r = Replicator::start(
+            host.bus.clone(),
+            kafka.journal_topic.clone(),
+            key.clone(),
+            host_id.clone(),
+            failover::heartbeat_interval(kafka.session_timeout),
+            from,
+            fenced.clone(),
+        );
+        if let Some((run_id, generation)) = takeover {
+            r.takeover(run_id, generation);
+        }
+        journal.set_mirror(Some(r.mirror()));
+        replicator = Some(r);
+        spawn_fence_watch(fenced.clone(), journal.clone());
     }
     let scan = host.scan_plugins().await?;
     warn_refused(&scan);
     let selected = select_plugins(&host, &scan, only.as_deref(), |p| {
-        p.manifest.triggers.is_empty()
+        p.manifest.triggers.is_empty() && !done_elsewhere.contains(&p.manifest.name)
     })?;
-    if selected.is_empty() {
+    if selected.is_empty() && done_elsewhere.is_empty() {
         bail!(
             "no plugins to run in {}",
             host.settings.plugins_dir.display()
@@ -203,6 +292,10 @@ async fn run_distributed(
         Ok(Ok(n)) => tracing::info!(tasks = n, "This host's worker ran its share."),
         Ok(Err(e)) => eprintln!("warning: this host's worker stopped: {e}"),
         Err(e) => eprintln!("warning: this host's worker crashed: {e}"),
+    }
+    if let Some(r) = replicator {
+        journal.set_mirror(None);
+        r.finish().await;
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);

@@ -415,6 +415,7 @@ pub fn internal_topics(settings: &Settings) -> Vec<&str> {
             k.tasks_topic.as_str(),
             k.results_topic.as_str(),
             k.claims_topic.as_str(),
+            k.journal_topic.as_str(),
         ]);
     }
     topics

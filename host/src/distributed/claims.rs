@@ -90,7 +90,28 @@ pub async fn claim(
     key: &str,
     host: &str,
 ) -> Result<Claim, BusError> {
+    Ok(claim_noting(bus, claims_topic, key, host, None).await?.0)
+}
+
+/// The header a claim may carry a position in with [`claim_noting`].
+const NOTE_HEADER: &str = "crawlhost-note";
+
+/// [`claim`], with `note` (a log position, e.g. where the claimant's run
+/// journal will start) carried on the claim record; returns the winning
+/// claim's note too, so a host that lost learns where the winner's records
+/// begin.
+pub async fn claim_noting(
+    bus: &dyn Bus,
+    claims_topic: &str,
+    key: &str,
+    host: &str,
+    note: Option<u64>,
+) -> Result<(Claim, Option<u64>), BusError> {
     bus.ensure_topic(claims_topic, 1).await?;
+    let mut headers = vec![("crawlhost-host".to_string(), host.as_bytes().to_vec())];
+    if let Some(n) = note {
+        headers.push((NOTE_HEADER.to_string(), n.to_string().into_bytes()));
+    }
     let mine = bus
         .produce(vec![ProduceRecord {
             topic: claims_topic.into(),
@@ -98,7 +119,7 @@ pub async fn claim(
             value: serde_json::json!({ "claim": key, "host": host })
                 .to_string()
                 .into_bytes(),
-            headers: vec![("crawlhost-host".into(), host.as_bytes().to_vec())],
+            headers,
             timestamp_ms: now_ms(),
         }])
         .await?;
@@ -112,7 +133,8 @@ pub async fn claim(
         ));
     };
     let mut offset = mine.offset.saturating_sub(CLAIM_WINDOW);
-    let mut claims: Vec<(String, String)> = Vec::new();
+    // (key, host, note) of every claim up to this host's, in offset order.
+    let mut claims: Vec<(String, String, Option<u64>)> = Vec::new();
     while offset <= mine.offset {
         let batch = bus
             .fetch(claims_topic, mine.partition, offset, 1000)
@@ -126,22 +148,29 @@ pub async fn claim(
                 break;
             }
             let k = String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned();
-            let h = r
-                .headers
-                .iter()
-                .find(|(n, _)| n == "crawlhost-host")
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default();
-            claims.push((k, h));
+            let header = |name: &str| {
+                r.headers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            };
+            let h = header("crawlhost-host").unwrap_or_default();
+            let note = header(NOTE_HEADER).and_then(|n| n.parse().ok());
+            claims.push((k, h, note));
         }
     }
-    let winner = claim_winner(claims.iter().map(|(k, h)| (k.as_str(), h.as_str())), key)
+    let winner = claim_winner(claims.iter().map(|(k, h, _)| (k.as_str(), h.as_str())), key)
         .unwrap_or(host)
         .to_string();
+    let winner_note = claims
+        .iter()
+        .find(|(k, _, _)| k == key)
+        .and_then(|(_, _, n)| *n)
+        .or(note.filter(|_| winner == host));
     Ok(if winner == host {
-        Claim::Won
+        (Claim::Won, winner_note)
     } else {
-        Claim::Lost { by: winner }
+        (Claim::Lost { by: winner }, winner_note)
     })
 }
 

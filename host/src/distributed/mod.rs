@@ -22,9 +22,13 @@
 //! summary; its records may have been published twice (at-least-once), the
 //! set of records is the same.
 //!
-//! Not covered: the coordinator itself dying. Its run stops; tasks already
-//! dispatched finish on the workers. A scheduled run with the journal
-//! resumes on the coordinator's next start, like a local run.
+//! **The coordinator dying** ([`failover`]): with `--claim KEY`, the
+//! coordinator replicates its run journal to the journal topic, and the
+//! hosts that lost the claim stand by; when the coordinator falls silent
+//! for two session timeouts one of them takes the run over and finishes it
+//! (tasks in flight at the failure run again). Without `--claim` a run
+//! stops with its coordinator and resumes on that host's next start, like a
+//! local run.
 //!
 //! **Cron ticks fire once across the group** by claiming: every host that
 //! wants to fire tick `T` of plugin `P` appends a claim keyed `P@T` to the
@@ -41,11 +45,14 @@
 //!   group, runs each task under this host's own plugin config, publishes
 //!   the outcome, commits.
 //! - [`claims`]: [`claim`]: one host per cron tick across the group.
+//! - [`failover`]: the run journal replicated to Kafka, standing by, taking
+//!   a run over.
 //! - here: what the roles share: the messages on the tasks and results
 //!   topics, the checked Kafka settings, host ids, the topics.
 
 pub mod claims;
 pub mod coordinator;
+pub mod failover;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};

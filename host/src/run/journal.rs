@@ -13,12 +13,52 @@
 //! `<run>/<task>`, which the embedded bus refuses to append a second time.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::contract::Task;
-use crate::run::TaskFailure;
+use crate::run::{TaskFailure, TaskSpec};
+
+/// A change of the journal, as handed to its [`Mirror`] once it is
+/// committed locally: enough to rebuild a run's frontier elsewhere
+/// (`--distributed` runs replicate it to Kafka so another host can take a
+/// run over; see [`crate::distributed::failover`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JournalEvent {
+    Start {
+        run_id: String,
+        plugin: String,
+        plugin_hash: String,
+        started_at_ms: i64,
+        seeds: Vec<TaskSpec>,
+    },
+    Done {
+        run_id: String,
+        key: String,
+        follow_ups: Vec<TaskSpec>,
+    },
+    Failed {
+        run_id: String,
+        failure: TaskFailure,
+    },
+    End {
+        run_id: String,
+        status: String,
+    },
+}
+
+/// Where committed journal changes are handed on.
+pub type Mirror = Arc<dyn Fn(JournalEvent) + Send + Sync>;
+
+/// A task's state in a run being adopted ([`Journal::adopt`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdoptedTask {
+    Queued(TaskSpec),
+    Done(TaskSpec),
+    Failed(TaskSpec, TaskFailure),
+}
 
 /// Errors of the journal's storage.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +101,7 @@ pub struct Unfinished {
 /// The journal.
 pub struct Journal {
     conn: Mutex<Connection>,
+    mirror: Mutex<Option<Mirror>>,
 }
 
 impl Journal {
@@ -107,7 +148,66 @@ impl Journal {
         .map_err(|e| JournalError(crate::error_text::chain(&e)))??;
         Ok(Self {
             conn: Mutex::new(conn),
+            mirror: Mutex::new(None),
         })
+    }
+
+    /// Hand every committed change to `mirror` from now on (`None`: stop).
+    pub fn set_mirror(&self, mirror: Option<Mirror>) {
+        *self.mirror.lock().unwrap_or_else(|p| p.into_inner()) = mirror;
+    }
+
+    fn mirror(&self, event: impl FnOnce() -> JournalEvent) {
+        let m = self
+            .mirror
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(m) = m {
+            m(event());
+        }
+    }
+
+    /// Take over a run another host journaled: record it as `running` with
+    /// its tasks in their order and states, so the next run of the plugin
+    /// (same build) resumes it ([`Journal::unfinished`]).
+    pub fn adopt(&self, run: &RunRow, tasks: &[AdoptedTask]) -> Result<(), JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO runs (run_id, plugin, plugin_hash, started_at_ms, status) VALUES (?1, ?2, ?3, ?4, 'running')",
+            params![run.run_id, run.plugin, run.plugin_hash, run.started_at_ms],
+        )?;
+        tx.execute("DELETE FROM tasks WHERE run_id = ?1", params![run.run_id])?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO tasks (run_id, key, seq, kind, payload, phase, status, failure)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (i, t) in tasks.iter().enumerate() {
+                let (spec, status, failure) = match t {
+                    AdoptedTask::Queued(s) => (s, "queued", None),
+                    AdoptedTask::Done(s) => (s, "done", None),
+                    AdoptedTask::Failed(s, f) => (
+                        s,
+                        "failed",
+                        Some(serde_json::to_string(f).map_err(|e| JournalError(e.to_string()))?),
+                    ),
+                };
+                stmt.execute(params![
+                    run.run_id,
+                    spec.key,
+                    i as i64 + 1,
+                    spec.kind,
+                    spec.payload,
+                    spec.phase,
+                    status,
+                    failure
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -133,6 +233,14 @@ impl Journal {
         )?;
         insert_tasks(&tx, run_id, seeds)?;
         tx.commit()?;
+        drop(conn);
+        self.mirror(|| JournalEvent::Start {
+            run_id: run_id.to_string(),
+            plugin: plugin.to_string(),
+            plugin_hash: plugin_hash.to_string(),
+            started_at_ms,
+            seeds: seeds.iter().cloned().map(TaskSpec::from).collect(),
+        });
         Ok(())
     }
 
@@ -151,6 +259,12 @@ impl Journal {
         )?;
         insert_tasks(&tx, run_id, follow_ups)?;
         tx.commit()?;
+        drop(conn);
+        self.mirror(|| JournalEvent::Done {
+            run_id: run_id.to_string(),
+            key: key.to_string(),
+            follow_ups: follow_ups.iter().cloned().map(TaskSpec::from).collect(),
+        });
         Ok(())
     }
 
@@ -162,6 +276,10 @@ impl Journal {
             "UPDATE tasks SET status = 'failed', failure = ?3 WHERE run_id = ?1 AND key = ?2",
             params![run_id, failure.key, json],
         )?;
+        self.mirror(|| JournalEvent::Failed {
+            run_id: run_id.to_string(),
+            failure: failure.clone(),
+        });
         Ok(())
     }
 
@@ -178,6 +296,11 @@ impl Journal {
             tx.execute("DELETE FROM tasks WHERE run_id = ?1", params![run_id])?;
         }
         tx.commit()?;
+        drop(conn);
+        self.mirror(|| JournalEvent::End {
+            run_id: run_id.to_string(),
+            status: status.to_string(),
+        });
         Ok(())
     }
 

@@ -396,3 +396,190 @@ async fn a_worker_refuses_a_task_message_with_a_forged_config() {
     // The honest task's page (and robots.txt) came from the operator's site.
     assert!(site.served() >= 1);
 }
+
+/// Issue 20: the coordinator of a `--distributed --claim` run is SIGKILLed
+/// mid-run. The host that lost the claim stood by on the replicated run
+/// journal; it takes the run over (same run id), finishes it with a worker,
+/// and the topic holds exactly the expected record set (duplicates only
+/// from tasks in flight at the failure).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standby_host_takes_the_run_over_when_the_coordinator_is_killed() {
+    let _cpu = crate::cpu::busy().await;
+    let tansu = Arc::new(tokio::task::spawn_blocking(Tansu::start).await.unwrap());
+    tansu.create_topic("echo", 3).await;
+    // The worker ("host-w") gets some tasks through and then waits, so the
+    // run is mid-way when the coordinator ("host-a") dies; the coordinator's
+    // own worker never finishes a task (its tasks are in flight at the kill).
+    const DONE_BEFORE_KILL: usize = 12;
+    let gate = Gate::start(|agent, _, served| match agent {
+        "host-a" => GateRule::Hold,
+        "host-w" if served >= DONE_BEFORE_KILL => GateRule::Hold,
+        _ => GateRule::Pass,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    install_echo(&dir.path().join("plugins"));
+    let brokers = tansu.brokers();
+    let config = |name| write_config(dir.path(), name, &brokers, &gate.base_url);
+    let (config_a, config_b, config_w) = (config("host-a"), config("host-b"), config("host-w"));
+    let (log_a, log_b, log_w) = (
+        dir.path().join("a.log"),
+        dir.path().join("b.log"),
+        dir.path().join("w.log"),
+    );
+    let run_args = [
+        "run",
+        "--once",
+        "--distributed",
+        "--claim",
+        "echo@failover",
+        "--plugin",
+        "echo",
+        "--json",
+        "--quiet",
+    ];
+    let mut worker = spawn(&config_w, &log_w, &["worker"]);
+    wait_for(
+        "the worker to be assigned task partitions",
+        Duration::from_secs(60),
+        || read(&log_w).contains("Worker assigned task partitions"),
+    )
+    .await;
+    let mut a = spawn(&config_a, &log_a, &run_args);
+    wait_for("host-a to claim the run", Duration::from_secs(60), || {
+        read(&log_a).contains("claimed `echo@failover` for this host")
+    })
+    .await;
+    let mut b = spawn(&config_b, &log_b, &run_args);
+    wait_for("host-b to stand by", Duration::from_secs(60), || {
+        read(&log_b).contains("standing by to take the run over")
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !(gate.served_by("host-w").len() >= DONE_BEFORE_KILL && gate.held_by("host-w") > 0) {
+        assert!(
+            Instant::now() < deadline,
+            "the run never got mid-way; served w={:?}\nA:\n{}\nW:\n{}",
+            gate.served_by("host-w"),
+            read(&log_a),
+            read(&log_w)
+        );
+        assert!(
+            a.try_wait().unwrap().is_none(),
+            "host-a exited early:\n{}",
+            read(&log_a)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "killing the coordinator at {:?}",
+        std::time::SystemTime::now()
+    );
+    let killed_at = Instant::now();
+    a.kill().unwrap();
+    a.wait().unwrap();
+    gate.release();
+
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = b.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "host-b did not finish the run:\nB:\n{}\nW:\n{}",
+            read(&log_b),
+            read(&log_w)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = killed_at.elapsed();
+    let mut out = String::new();
+    b.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(
+        status.success(),
+        "exit {status}\n{out}\nB:\n{}",
+        read(&log_b)
+    );
+    assert!(read(&log_b).contains("taking run"), "{}", read(&log_b));
+    let summaries: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let summary = &summaries[0];
+    assert_eq!(summary["resumed"], true, "{summary:#}");
+    assert_eq!(
+        summary["tasks_failed"].as_array().unwrap().len(),
+        0,
+        "{summary:#}"
+    );
+    let run_id = summary["run_id"].as_str().unwrap().to_string();
+    let tasks = SEEDS + CHILDREN;
+    assert_eq!(summary["tasks_done"], tasks as u64, "{summary:#}");
+
+    let read_back = tokio::task::spawn_blocking({
+        let b = brokers.clone();
+        move || read_topic(&b, "echo")
+    })
+    .await
+    .unwrap();
+    let keys: BTreeSet<String> = read_back.iter().map(|r| r.key.clone().unwrap()).collect();
+    let expected: BTreeSet<String> = (0..SEEDS)
+        .map(|i| format!("t{i}"))
+        .chain((0..CHILDREN).map(|c| format!("c{c}")))
+        .flat_map(|t| (0..PER_TASK).map(move |j| format!("{t}-r{j}")))
+        .collect();
+    assert_eq!(
+        keys, expected,
+        "the record set differs from the expected one"
+    );
+    for r in &read_back {
+        assert_eq!(r.headers["crawlhost-run"], run_id, "one run, continued");
+    }
+    let mut per_task: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in &read_back {
+        let key = r.key.clone().unwrap();
+        let task = key
+            .rsplit_once("-r")
+            .map(|(t, _)| t.to_string())
+            .unwrap_or(key);
+        *per_task.entry(task).or_default() += 1;
+    }
+    let twice: Vec<(&String, usize)> = per_task
+        .iter()
+        .filter(|(_, n)| **n > PER_TASK)
+        .map(|(t, n)| (t, n / PER_TASK))
+        .collect();
+    eprintln!("tasks whose records were published more than once (times): {twice:?}");
+    // Duplicates come only from attempts the dead coordinator had in
+    // flight (at most its window: 12 task partitions x concurrency 2 = 24
+    // tasks), each run at most by its old attempt(s) still in the tasks
+    // topic and once more by the new coordinator.
+    let window = 12 * 2;
+    assert!(
+        twice.len() <= window,
+        "{} tasks ran more than once",
+        twice.len()
+    );
+    assert!(
+        read_back.len() <= expected.len() + 2 * PER_TASK * window,
+        "{} records for {} expected",
+        read_back.len(),
+        expected.len()
+    );
+    eprintln!(
+        "B: {}",
+        read(&log_b)
+            .lines()
+            .filter(|l| l.contains("taking run"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    eprintln!(
+        "coordinator killed after {} worker fetches; host-b took over and finished {:.0} s later; \
+         {} records on the topic for {} expected",
+        DONE_BEFORE_KILL,
+        took.as_secs_f64(),
+        read_back.len(),
+        expected.len()
+    );
+    let _ = worker.kill();
+    let _ = worker.wait();
+}

@@ -304,8 +304,7 @@ fn two_trigger_consumers_of_one_plugin_plan_each_record_once() {
         std::fs::read_to_string(log)
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.contains("partitions assigned"))
-            .next_back()
+            .rfind(|l| l.contains("partitions assigned"))
             .is_some_and(|l| l.contains("oliveyoung"))
     };
     let mut a = spawn(&hosts[0]);

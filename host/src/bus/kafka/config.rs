@@ -113,6 +113,12 @@ pub struct KafkaConfig {
     /// Topic where hosts claim runs (one claim wins per run id, so a cron
     /// tick fires once across the group). Default `crawlhost.run-claims`.
     pub claims_topic: String,
+    /// Topic where the coordinator of a `--distributed --claim` run
+    /// replicates its run journal (tasks queued, done, failed) and its
+    /// heartbeat, so a host that lost the claim can take the run over if
+    /// the coordinator stops. Default `crawlhost.run-journal`; keep its
+    /// retention longer than your longest run.
+    pub journal_topic: String,
     /// Session timeout of the distributed workers group, in milliseconds:
     /// how soon the tasks of a host that died move to the others. Default
     /// 10000.
@@ -205,6 +211,7 @@ impl Default for KafkaConfig {
             tasks_partitions: 12,
             results_topic: "crawlhost.task-results".into(),
             claims_topic: "crawlhost.run-claims".into(),
+            journal_topic: "crawlhost.run-journal".into(),
             session_timeout_ms: 10_000,
             group_assignment: "cooperative-sticky".into(),
             result_timeout_secs: None,
@@ -247,6 +254,7 @@ pub struct KafkaSettings {
     pub tasks_partitions: u32,
     pub results_topic: String,
     pub claims_topic: String,
+    pub journal_topic: String,
     pub session_timeout: Duration,
     /// librdkafka's `partition.assignment.strategy` for group members.
     pub group_assignment: String,
@@ -273,6 +281,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("tasks_partitions", &self.tasks_partitions)
             .field("results_topic", &self.results_topic)
             .field("claims_topic", &self.claims_topic)
+            .field("journal_topic", &self.journal_topic)
             .field("session_timeout", &self.session_timeout)
             .field("group_assignment", &self.group_assignment)
             .field("result_timeout", &self.result_timeout)
@@ -382,6 +391,7 @@ impl KafkaConfig {
             ("tasks_topic", &self.tasks_topic),
             ("results_topic", &self.results_topic),
             ("claims_topic", &self.claims_topic),
+            ("journal_topic", &self.journal_topic),
         ] {
             crate::bus::topic::validate_topic(topic).map_err(|e| invalid(field, e.to_string()))?;
         }
@@ -542,6 +552,7 @@ impl KafkaConfig {
             tasks_partitions: self.tasks_partitions,
             results_topic: self.results_topic.clone(),
             claims_topic: self.claims_topic.clone(),
+            journal_topic: self.journal_topic.clone(),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             group_assignment: self.group_assignment.clone(),
             result_timeout: self.result_timeout_secs.map(Duration::from_secs),
