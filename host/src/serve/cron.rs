@@ -167,12 +167,19 @@ impl Service {
                 claimed_by = %by,
                 "Scheduled tick claimed by another host; skipped here."
             ),
-            Err(e) => tracing::warn!(
-                plugin = %due.plugin,
-                tick = %key,
-                error = %crate::error_text::chain(&e),
-                "Scheduled tick skipped: its claim was not acknowledged, and running it unclaimed could run it twice."
-            ),
+            // The broker is away: run the tick unclaimed rather than lose
+            // it. The host crawls on through an outage (its records wait
+            // in the forward log); the cost is that every host whose claim
+            // failed runs this tick (at least once, never zero times).
+            Err(e) => {
+                tracing::warn!(
+                    plugin = %due.plugin,
+                    tick = %key,
+                    error = %crate::error_text::chain(&e),
+                    "Tick claim not acknowledged (broker unreachable); running the tick unclaimed: other hosts may run it too."
+                );
+                self.fire(&due.plugin, None).await;
+            }
         }
     }
 
