@@ -12,9 +12,19 @@
 //! this keeps the host free of a metrics framework. Every per-plugin series
 //! has a sample for every plugin seen since start, zero included, so a
 //! dashboard query never finds a family with only a `# HELP` line.
+//!
+//! Beside the per-plugin counters: [`series`] writes the series more than
+//! one exposition shares (sink, forward log, group membership, triggers,
+//! worker); [`member`] is what a group consumer updates as its share
+//! changes; [`roles`] is what `crawlhost sink`, `triggers` and `worker`
+//! export; [`listen`] serves it on `--metrics-listen`.
 
 pub mod fetch;
+pub mod listen;
+pub mod member;
 mod process;
+pub mod roles;
+pub mod series;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

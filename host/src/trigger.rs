@@ -42,7 +42,7 @@ use crate::bus::{BusError, ConsumedRecord, ProduceRecord};
 use crate::contract::{BusRecord, PlanInput};
 use crate::coverage::{DriftAlarm, DriftCheck, RunCoverage};
 use crate::engine::LoadedPlugin;
-use crate::run::{RunContext, RunSummary, run_plugin};
+use crate::run::{CurrentPlugin, RunContext, RunRequest, RunSummary, execute_run};
 
 /// Runs a trigger record gets before it goes to the dead-letter topic.
 pub const MAX_TRIGGER_ATTEMPTS: u32 = 3;
@@ -223,6 +223,28 @@ pub async fn consume(
     concurrency: usize,
     until: Until,
 ) -> Result<TriggerReport, TriggerError> {
+    consume_observed(ctx, plugin, concurrency, until, Observe::default()).await
+}
+
+/// What a trigger consumer reports while it runs, for `crawlhost triggers
+/// --metrics-listen` ([`crate::metrics::roles::TriggersRole`]).
+#[derive(Debug, Clone, Default)]
+pub struct Observe {
+    /// The trigger partitions it holds and its group's rebalances, updated
+    /// on every pass of the loop.
+    pub member: Arc<crate::metrics::member::MemberStatus>,
+    /// The triggered runs' counters (runs, tasks, fetches, coverage).
+    pub metrics: Option<Arc<crate::metrics::PluginMetrics>>,
+}
+
+/// [`consume`], reporting to `observe` as it goes.
+pub async fn consume_observed(
+    ctx: RunContext,
+    plugin: Arc<LoadedPlugin>,
+    concurrency: usize,
+    until: Until,
+    observe: Observe,
+) -> Result<TriggerReport, TriggerError> {
     let name = plugin.manifest.name.clone();
     if plugin.manifest.triggers.is_empty() {
         return Err(TriggerError::NoTriggers(name));
@@ -237,10 +259,20 @@ pub async fn consume(
     let member = bus
         .group_reader(&group, &plugin.manifest.triggers)
         .map_err(bus_err)?;
-    let result = consume_with(&ctx, &plugin, &group, member.as_deref(), concurrency, until).await;
+    let result = consume_with(
+        &ctx,
+        &plugin,
+        &group,
+        member.as_deref(),
+        concurrency,
+        until,
+        &observe,
+    )
+    .await;
     if let Some(m) = member.as_deref().and_then(|r| r.group()) {
         m.leave().await;
     }
+    observe.member.set_assigned([]);
     result
 }
 
@@ -251,6 +283,7 @@ async fn consume_with(
     reader: Option<&dyn PartitionReader>,
     concurrency: usize,
     until: Until,
+    observe: &Observe,
 ) -> Result<TriggerReport, TriggerError> {
     let name = plugin.manifest.name.clone();
     let bus = ctx.bus.clone();
@@ -314,7 +347,9 @@ async fn consume_with(
             apply_changes(reader, m, &mut partitions, &mut waiting)
                 .await
                 .map_err(bus_err)?;
+            observe.member.set_rebalances(m.rebalances());
         }
+        observe.member.set_assigned(partitions.keys().cloned());
 
         // Read more when there is room.
         let mut read_any = false;
@@ -383,12 +418,17 @@ async fn consume_with(
             {
                 tracker.start(record.offset);
             }
-            let (ctx, plugin) = (ctx.clone(), plugin.clone());
+            let (ctx, plugin, metrics) = (ctx.clone(), plugin.clone(), observe.metrics.clone());
             report.runs += 1;
             running.spawn(async move {
                 tracing::info!(plugin = %plugin.manifest.name, topic = %record.topic, partition = record.partition, offset = record.offset, attempt, "Trigger record: planning a run.");
-                let input = PlanInput::Trigger(to_bus_record(&record));
-                let summary = run_plugin(ctx, plugin, input, &mut |_| {}).await;
+                let request = RunRequest {
+                    plugin: CurrentPlugin::new(plugin),
+                    input: PlanInput::Trigger(to_bus_record(&record)),
+                    shutdown: None,
+                    metrics,
+                };
+                let summary = execute_run(ctx, request, &mut |_| {}).await;
                 (record, attempt, summary)
             });
         }

@@ -50,6 +50,7 @@ pub use serve::ServeArgs;
 pub use sink::SinkArgs;
 pub use tail::TailArgs;
 pub use triggers::TriggersArgs;
+pub use worker::WorkerArgs;
 
 /// Exit code: a run could not complete.
 pub const EXIT_FATAL: u8 = 1;
@@ -106,7 +107,7 @@ pub enum Command {
     /// Join the distributed workers group and run tasks of any host's
     /// distributed run until SIGTERM/SIGINT (then finish the tasks in
     /// flight and leave the group). Needs `[kafka]`.
-    Worker,
+    Worker(WorkerArgs),
     /// Run plugins on records of their trigger topics: one `plan` per
     /// record, committed to the plugin's consumer group once its run's
     /// tasks are done.
@@ -163,7 +164,7 @@ impl Command {
     pub fn fetches(&self) -> bool {
         match self {
             Command::Run(_)
-            | Command::Worker
+            | Command::Worker(_)
             | Command::Triggers(_)
             | Command::Serve(_)
             | Command::Config { .. } => true,
@@ -197,7 +198,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = checked.validate()?;
     match cli.command {
         Command::Run(args) => run::run(settings, args).await,
-        Command::Worker => worker::worker(settings).await,
+        Command::Worker(args) => worker::worker(settings, args).await,
         Command::Triggers(args) => triggers::triggers(settings, args).await,
         Command::Serve(args) => serve::serve(settings, args).await,
         Command::Plugins { command } => plugin::plugins(settings, command).await,
@@ -347,7 +348,7 @@ mod tests {
         assert_eq!(cli.log_format, LogFormat::Json);
         let cli = parse(&["worker", "--log", "crawlhost=debug"]).unwrap();
         assert_eq!(cli.log, "crawlhost=debug");
-        assert!(matches!(cli.command, Command::Worker));
+        assert!(matches!(cli.command, Command::Worker(_)));
     }
 
     #[test]

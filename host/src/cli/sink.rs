@@ -2,6 +2,7 @@
 //! semantics) to S3 or a local directory, configured by `[sink]` or by a
 //! Kafka Connect connector config, until a signal, once, or until idle.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::config::Settings;
+use crate::metrics::listen::MetricsServer;
+use crate::metrics::roles::SinkRole;
 use crate::shutdown::Shutdown;
 use crate::sink::connect_config::ConnectConfig;
 use crate::sink::{RunMode, Sink, SinkReport, SystemClock};
@@ -32,6 +35,12 @@ pub struct SinkArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Serve `GET /metrics` (Prometheus text: partitions, lag, rebalances)
+    /// and `GET /healthz` on this address, e.g. 127.0.0.1:9101 (default:
+    /// off). No token: read-only, it shows counts and topic and group names;
+    /// bind a loopback address to keep it off the network.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `crawlhost sink`.
@@ -67,8 +76,25 @@ pub(super) async fn sink(settings: Settings, args: SinkArgs) -> anyhow::Result<E
         "sink: {topics} -> {} (group {group})",
         sink.store().describe()
     );
+    let shutdown = Shutdown::on_signals();
+    let role = || {
+        Arc::new(SinkRole {
+            group: group.clone(),
+            status: sink.status(),
+            reader: sink.reader(),
+            bus: host.bus.clone(),
+        }) as _
+    };
+    let metrics = MetricsServer::start_if(args.metrics_listen, role, shutdown.clone()).await?;
+    if let Some(m) = &metrics {
+        eprintln!("metrics on http://{}/metrics", m.local_addr());
+    }
     let mode = run_mode(args.once, args.until_idle);
-    let report = sink.run(mode, Shutdown::on_signals().cancelled()).await?;
+    let report = sink.run(mode, shutdown.cancelled()).await;
+    if let Some(m) = metrics {
+        m.stop().await;
+    }
+    let report = report?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -123,13 +149,23 @@ mod tests {
     #[test]
     fn the_sink_runs_until_a_signal_unless_told_once_or_until_idle() {
         let a = sink_args(&[]).unwrap();
-        assert!(a.connect_config.is_none() && !a.json);
+        assert!(a.connect_config.is_none() && !a.json && a.metrics_listen.is_none());
         assert_eq!(run_mode(a.once, a.until_idle), RunMode::Forever);
         let a = sink_args(&["--once"]).unwrap();
         assert_eq!(run_mode(a.once, a.until_idle), RunMode::Once);
         let a = sink_args(&["--until-idle", "--connect-config", "c.json"]).unwrap();
         assert_eq!(run_mode(a.once, a.until_idle), RunMode::UntilIdle);
         assert_eq!(a.connect_config, Some(PathBuf::from("c.json")));
+    }
+
+    #[test]
+    fn metrics_listen_takes_an_address_and_port() {
+        let a = sink_args(&["--metrics-listen", "127.0.0.1:9101"]).unwrap();
+        assert_eq!(a.metrics_listen, Some("127.0.0.1:9101".parse().unwrap()));
+        let a = sink_args(&["--metrics-listen", "[::1]:0"]).unwrap();
+        assert_eq!(a.metrics_listen.unwrap().port(), 0);
+        let err = sink_args(&["--metrics-listen", "9101"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ValueValidation);
     }
 
     #[test]

@@ -3,13 +3,20 @@
 //! up; each run's summary, then a line and the coverage of each plugin's
 //! pass.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::config::Settings;
-use crate::trigger::{TriggerReport, Until, consume};
+use crate::metrics::Metrics;
+use crate::metrics::listen::MetricsServer;
+use crate::metrics::roles::{TriggerConsumer, TriggersRole};
+use crate::shutdown::Shutdown;
+use crate::trigger::{Observe, TriggerReport, Until, consume_observed, trigger_group};
 
 use super::report::{coverage_text, summary_text};
 use super::{
@@ -32,6 +39,13 @@ pub struct TriggersArgs {
     /// Print the reports as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Serve `GET /metrics` (Prometheus text: trigger partitions held per
+    /// plugin, their lag, rebalances, run counters) and `GET /healthz` on
+    /// this address, e.g. 127.0.0.1:9101 (default: off). No token:
+    /// read-only, it shows counts and topic and group names; bind a loopback
+    /// address to keep it off the network.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `crawlhost triggers`: consume the trigger topics of triggered plugins.
@@ -53,10 +67,48 @@ pub(super) async fn triggers(settings: Settings, args: TriggersArgs) -> anyhow::
     } else {
         Until::Forever
     };
+    // The triggered runs count into `metrics`; each consumer reports its
+    // share of its plugin's trigger group for `--metrics-listen`.
+    let metrics = Arc::new(Metrics::default());
+    metrics
+        .plugins_refused
+        .store(scan.refused.len() as u64, Ordering::Relaxed);
     let mut consumers = tokio::task::JoinSet::new();
+    let mut observed = Vec::new();
     for plugin in selected {
         let ctx = host.run_context();
-        consumers.spawn(consume(ctx, plugin, args.concurrency, until));
+        let name = plugin.manifest.name.clone();
+        let observe = Observe {
+            member: Arc::default(),
+            metrics: Some(metrics.plugin(&name)),
+        };
+        observed.push(TriggerConsumer {
+            group: trigger_group(&ctx, &name),
+            plugin: name,
+            member: observe.member.clone(),
+        });
+        consumers.spawn(consume_observed(
+            ctx,
+            plugin,
+            args.concurrency,
+            until,
+            observe,
+        ));
+    }
+    let role = || {
+        Arc::new(TriggersRole {
+            consumers: observed,
+            metrics,
+            bus: host.bus.clone(),
+        }) as _
+    };
+    // No graceful stop here (a signal ends the process, and the runs in
+    // flight are planned again from the committed positions), so the
+    // endpoint's stop flag is never set: it stops when the passes are over,
+    // or with the process.
+    let endpoint = MetricsServer::start_if(args.metrics_listen, role, Shutdown::new()).await?;
+    if let Some(m) = &endpoint {
+        eprintln!("metrics on http://{}/metrics", m.local_addr());
     }
     let mut reports = Vec::new();
     let mut worst = 0u8;
@@ -67,6 +119,9 @@ pub(super) async fn triggers(settings: Settings, args: TriggersArgs) -> anyhow::
             print!("{}", report_text(&report));
         }
         reports.push(report);
+    }
+    if let Some(m) = endpoint {
+        m.stop().await;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
@@ -128,7 +183,7 @@ mod tests {
     #[test]
     fn triggers_wait_for_records_four_runs_at_a_time_by_default() {
         let a = triggers_args(&[]);
-        assert!(!a.once && !a.json && a.plugin.is_none());
+        assert!(!a.once && !a.json && a.plugin.is_none() && a.metrics_listen.is_none());
         assert_eq!(a.concurrency, 4);
         let a = triggers_args(&["--once", "--concurrency", "1", "--plugin", "twitter"]);
         assert!(a.once);

@@ -39,6 +39,7 @@ use crate::bus::kafka::{ClientRole, client_config};
 use crate::contract::RunInfo;
 use crate::engine::LoadedPlugin;
 use crate::http::politeness::{FleetShare, Share};
+use crate::metrics::member::WorkerStatus;
 use crate::run::{RunContext, TaskOutcome, execute_task};
 use crate::trigger::OffsetTracker;
 
@@ -78,6 +79,8 @@ struct WorkerContext {
     /// The tasks topic's partitions as last known (0: unknown).
     partitions: AtomicUsize,
     fleet: FleetShare,
+    /// What `crawlhost worker --metrics-listen` shows.
+    status: Arc<WorkerStatus>,
 }
 
 impl WorkerContext {
@@ -106,6 +109,11 @@ impl WorkerContext {
             known = partition_count(&owned, known);
             self.partitions.store(known, Ordering::Relaxed);
         }
+        self.status.member.set_assigned(
+            owned
+                .iter()
+                .map(|p| (self.tasks_topic.clone(), (*p).max(0) as u32)),
+        );
         let share = share_of(&owned, known);
         if share != self.fleet.get() {
             tracing::info!(owned = owned.len(), partitions = known, share = %share, "Worker enforces its share of every host's politeness limits.");
@@ -126,6 +134,7 @@ impl ConsumerContext for WorkerContext {
             Rebalance::Assign(tpl) => {
                 let parts: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
                 tracing::info!(partitions = ?parts, "Worker assigned task partitions.");
+                self.status.member.add_rebalance();
                 self.update_share(base);
             }
             Rebalance::Revoke(tpl) => {
@@ -144,7 +153,19 @@ pub async fn run_worker(
     ctx: RunContext,
     plugins: BTreeMap<String, Arc<LoadedPlugin>>,
     host_id: String,
+    shutdown: watch::Receiver<bool>,
+) -> Result<u64, DistributedError> {
+    run_worker_observed(ctx, plugins, host_id, shutdown, Arc::default()).await
+}
+
+/// [`run_worker`], reporting its assignment, rebalances and attempts to
+/// `status` (for `crawlhost worker --metrics-listen`).
+pub async fn run_worker_observed(
+    ctx: RunContext,
+    plugins: BTreeMap<String, Arc<LoadedPlugin>>,
+    host_id: String,
     mut shutdown: watch::Receiver<bool>,
+    status: Arc<WorkerStatus>,
 ) -> Result<u64, DistributedError> {
     let kafka = kafka_settings(&ctx)?;
     ensure_topics(ctx.bus.as_ref(), &kafka).await?;
@@ -167,6 +188,7 @@ pub async fn run_worker(
         tasks_topic: kafka.tasks_topic.clone(),
         partitions: AtomicUsize::new(partitions),
         fleet: fleet.clone(),
+        status: status.clone(),
     };
     let consumer: StreamConsumer<WorkerContext> = client_config(
         &kafka,
@@ -207,11 +229,12 @@ pub async fn run_worker(
             let Some((partition, offset, payload)) = queued.pop_front() else {
                 break;
             };
-            let (wctx, plugins, host_id, results_topic) = (
+            let (wctx, plugins, host_id, results_topic, status) = (
                 worker_ctx.clone(),
                 plugins.clone(),
                 host_id.clone(),
                 kafka.results_topic.clone(),
+                status.clone(),
             );
             running.spawn(async move {
                 work_one(
@@ -221,6 +244,7 @@ pub async fn run_worker(
                     &results_topic,
                     partition,
                     &payload,
+                    &status,
                 )
                 .await;
                 (partition, offset)
@@ -360,6 +384,7 @@ async fn work_one(
     results_topic: &str,
     partition: i32,
     payload: &[u8],
+    status: &WorkerStatus,
 ) {
     let msg: TaskMessage = match serde_json::from_slice(payload) {
         Ok(m) => m,
@@ -406,6 +431,7 @@ async fn work_one(
             }
         }
     };
+    status.task_finished(&msg.plugin, matches!(outcome, TaskOutcome::Done { .. }));
     let result = ResultMessage {
         attempt_id: msg.attempt_id,
         coordinator: msg.coordinator.clone(),

@@ -137,6 +137,13 @@ impl Sink {
         self.core.stats.clone()
     }
 
+    /// The reader it consumes through (shared, like [`Sink::status`]); its
+    /// [`PartitionReader::group`] is the sink's group membership, if any
+    /// (`crawlhost sink --metrics-listen` shows its rebalances).
+    pub fn reader(&self) -> Arc<dyn PartitionReader> {
+        self.core.reader.clone()
+    }
+
     /// Publish each partition's offsets and open batch to [`Sink::status`].
     fn publish_status(&self) {
         self.core.stats.set_partitions(self.writers.iter().map(|w| {

@@ -33,6 +33,7 @@ mod kafka_serve_group;
 mod kafka_stream;
 mod kafka_trigger;
 mod kit;
+mod metrics_listen;
 mod sandbox_hostile;
 mod serve;
 mod sink_confluent;
