@@ -634,24 +634,38 @@ fn orphan_limit(session_timeout: Duration) -> Duration {
     (session_timeout * 3).max(Duration::from_secs(10))
 }
 
-/// Make this process's spool directory `<spool_dir>/<group>/p<pid>`
-/// (emptied: its files are scratch) and remove the ones of processes that
-/// are gone, so sinks of one group on one machine keep out of each other's
-/// files. Updates `spool_dir` to it.
+/// Make this process's spool directory `<spool_dir>/<group>/<host>.p<pid>`
+/// (emptied: its files are scratch) and remove the ones of this host's
+/// processes that are gone, so sinks of one group sharing a disk keep out
+/// of each other's files (containers all run as pid 1, hence the host
+/// name). Updates `spool_dir` to it.
 fn prepare_spool(spool_dir: &mut std::path::PathBuf) -> Result<(), SinkError> {
+    prepare_spool_for(spool_dir, &host_name(), std::process::id())
+}
+
+fn prepare_spool_for(
+    spool_dir: &mut std::path::PathBuf,
+    host: &str,
+    pid: u32,
+) -> Result<(), SinkError> {
     let base = spool_dir.clone();
     let err = |what: &str, p: &std::path::Path, e: std::io::Error| {
         SinkError::Spool(format!("cannot {what} {}: {e}", p.display()))
     };
     std::fs::create_dir_all(&base).map_err(|e| err("create", &base, e))?;
-    let mine = format!("p{}", std::process::id());
+    let mine = format!("{host}.p{pid}");
     for entry in std::fs::read_dir(&base).map_err(|e| err("read", &base, e))? {
         let Ok(entry) = entry else { continue };
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        let stale = match name.strip_prefix('p').and_then(|p| p.parse::<u32>().ok()) {
-            Some(pid) => pid == std::process::id() || !process_alive(pid),
-            // The layout before per-process directories: scratch too.
+        let stale = match name.rsplit_once(".p") {
+            // Another machine's (or container's) directory: not ours to judge.
+            Some((h, _)) if h != host => false,
+            Some((_, p)) => match p.parse::<u32>() {
+                Ok(p) => p == pid || !process_alive(p),
+                Err(_) => true,
+            },
+            // The layouts before per-process directories: scratch too.
             None => true,
         };
         if stale {
@@ -667,6 +681,32 @@ fn prepare_spool(spool_dir: &mut std::path::PathBuf) -> Result<(), SinkError> {
     std::fs::create_dir_all(&own).map_err(|e| err("create", &own, e))?;
     *spool_dir = own;
     Ok(())
+}
+
+/// This machine's name (`$HOSTNAME`, else `/etc/hostname`), made safe for
+/// a directory name.
+fn host_name() -> String {
+    let raw = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .unwrap_or_else(|| "host".into());
+    let clean: String = raw
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.is_empty() {
+        "host".into()
+    } else {
+        clean
+    }
 }
 
 /// Whether a process with this id runs (Linux: `/proc/<pid>`; elsewhere
@@ -699,15 +739,31 @@ mod group_tests {
     fn spool_directories_are_per_process_and_the_dead_ones_go() {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("g");
-        std::fs::create_dir_all(base.join("p1")).unwrap(); // pid 1 lives
-        std::fs::create_dir_all(base.join("p4000000")).unwrap(); // beyond pid_max
+        let me = std::process::id();
+        std::fs::create_dir_all(base.join("h1.p1")).unwrap(); // pid 1 lives
+        std::fs::create_dir_all(base.join("h1.p4000000")).unwrap(); // beyond pid_max
+        std::fs::create_dir_all(base.join("other.p4000000")).unwrap(); // another machine's
+        std::fs::create_dir_all(base.join("p4000000")).unwrap(); // the first layout
         std::fs::write(base.join("old-layout.spool"), b"x").unwrap();
         let mut spool = base.clone();
-        prepare_spool(&mut spool).unwrap();
-        assert_eq!(spool, base.join(format!("p{}", std::process::id())));
+        prepare_spool_for(&mut spool, "h1", me).unwrap();
+        assert_eq!(spool, base.join(format!("h1.p{me}")));
         assert!(spool.is_dir());
-        assert!(base.join("p1").exists(), "a live process keeps its files");
+        assert!(
+            base.join("h1.p1").exists(),
+            "a live process keeps its files"
+        );
+        assert!(
+            base.join("other.p4000000").exists(),
+            "another host's are not judged"
+        );
+        assert!(!base.join("h1.p4000000").exists());
         assert!(!base.join("p4000000").exists());
         assert!(!base.join("old-layout.spool").exists());
+        // Containers: the same pid on two hosts sharing a disk.
+        let mut other = base.clone();
+        prepare_spool_for(&mut other, "h2", me).unwrap();
+        assert!(spool.is_dir() && other.is_dir() && spool != other);
+        assert!(!host_name().is_empty());
     }
 }
