@@ -290,25 +290,37 @@ impl Replicator {
                         Entry::Heartbeat
                     }
                 };
-                let record = JournalRecord {
-                    claim: claim.clone(),
-                    host: host.clone(),
-                    at_ms: now_ms(),
-                    entry,
-                };
-                let value = serde_json::to_vec(&record).unwrap_or_default();
-                let mut wait = Duration::from_millis(100);
-                loop {
-                    let sent = bus
-                        .produce(vec![ProduceRecord {
+                // Everything queued goes in one produce: a burst of task
+                // completions reaches the topic in one round trip.
+                let mut entries = vec![entry];
+                while entries.len() < 500 {
+                    match rx.try_recv() {
+                        Ok(e) => entries.push(e),
+                        Err(_) => break,
+                    }
+                }
+                let at_ms = now_ms();
+                let records: Vec<ProduceRecord> = entries
+                    .into_iter()
+                    .map(|entry| {
+                        let record = JournalRecord {
+                            claim: claim.clone(),
+                            host: host.clone(),
+                            at_ms,
+                            entry,
+                        };
+                        ProduceRecord {
                             topic: topic.clone(),
                             key: Some(claim.as_bytes().to_vec()),
-                            value: value.clone(),
+                            value: serde_json::to_vec(&record).unwrap_or_default(),
                             headers: vec![],
-                            timestamp_ms: record.at_ms,
-                        }])
-                        .await;
-                    match sent {
+                            timestamp_ms: at_ms,
+                        }
+                    })
+                    .collect();
+                let mut wait = Duration::from_millis(100);
+                loop {
+                    match bus.produce(records.clone()).await {
                         Ok(_) => break,
                         Err(e) => {
                             tracing::warn!(error = %e, "Cannot replicate the run journal; retrying.");
