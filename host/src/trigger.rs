@@ -235,6 +235,11 @@ pub struct Observe {
     pub member: Arc<crate::metrics::member::MemberStatus>,
     /// The triggered runs' counters (runs, tasks, fetches, coverage).
     pub metrics: Option<Arc<crate::metrics::PluginMetrics>>,
+    /// Stop gracefully once this is set: no new record is read or started,
+    /// the runs in flight finish and are committed, the consumer leaves its
+    /// group and returns its report. Records read but not started are not
+    /// committed, so they are planned later (by this plugin's next consumer).
+    pub stop: Option<crate::shutdown::Shutdown>,
 }
 
 /// [`consume`], reporting to `observe` as it goes.
@@ -351,9 +356,21 @@ async fn consume_with(
         }
         observe.member.set_assigned(partitions.keys().cloned());
 
+        let stopping = observe.stop.as_ref().is_some_and(|s| s.is_cancelled());
+        if stopping {
+            if !waiting.is_empty() {
+                tracing::info!(plugin = %name, records = waiting.len(), "Stopping: trigger records read but not started are left uncommitted for the next consumer.");
+                waiting.clear();
+            }
+            if running.is_empty() {
+                tracing::info!(plugin = %name, "Trigger consumer stopped.");
+                return Ok(report);
+            }
+        }
+
         // Read more when there is room.
         let mut read_any = false;
-        if waiting.len() < concurrency {
+        if !stopping && waiting.len() < concurrency {
             let limit_of = |topic: &str, p: u32| match until {
                 Until::CaughtUp => stop_at.get(&(topic.to_string(), p)).copied().unwrap_or(0),
                 Until::Forever => u64::MAX,

@@ -73,6 +73,9 @@ pub(super) async fn triggers(settings: Settings, args: TriggersArgs) -> anyhow::
     metrics
         .plugins_refused
         .store(scan.refused.len() as u64, Ordering::Relaxed);
+    // SIGINT/SIGTERM: runs in flight finish and are committed, then each
+    // consumer leaves its group (see `trigger::Observe::stop`).
+    let stop = Shutdown::on_signals();
     let mut consumers = tokio::task::JoinSet::new();
     let mut observed = Vec::new();
     for plugin in selected {
@@ -81,6 +84,7 @@ pub(super) async fn triggers(settings: Settings, args: TriggersArgs) -> anyhow::
         let observe = Observe {
             member: Arc::default(),
             metrics: Some(metrics.plugin(&name)),
+            stop: Some(stop.clone()),
         };
         observed.push(TriggerConsumer {
             group: trigger_group(&ctx, &name),
@@ -106,7 +110,7 @@ pub(super) async fn triggers(settings: Settings, args: TriggersArgs) -> anyhow::
     // flight are planned again from the committed positions), so the
     // endpoint's stop flag is never set: it stops when the passes are over,
     // or with the process.
-    let endpoint = MetricsServer::start_if(args.metrics_listen, role, Shutdown::new()).await?;
+    let endpoint = MetricsServer::start_if(args.metrics_listen, role, stop.clone()).await?;
     if let Some(m) = &endpoint {
         eprintln!("metrics on http://{}/metrics", m.local_addr());
     }

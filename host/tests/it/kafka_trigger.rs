@@ -249,7 +249,8 @@ async fn triggers_need_the_operators_grant() {
 /// Issue 20: two `crawlhost triggers` processes (two hosts, own data
 /// directories) of one plugin share the trigger partitions through the
 /// plugin's consumer group: once the group has settled, each of 40 trigger
-/// records is planned exactly once, and both hosts plan some.
+/// records is planned exactly once, and both hosts plan some; SIGTERM stops
+/// each gracefully (exit 0).
 #[test]
 fn two_trigger_consumers_of_one_plugin_plan_each_record_once() {
     use std::process::{Command, Stdio};
@@ -346,11 +347,15 @@ fn two_trigger_consumers_of_one_plugin_plan_each_record_once() {
     }
     // Anything planned twice would show up now.
     std::thread::sleep(Duration::from_secs(3));
-    for c in [&mut a, &mut b] {
+    // SIGTERM: each consumer leaves its group and exits 0.
+    for (c, (_, log)) in [&mut a, &mut b].into_iter().zip(&hosts) {
         let _ = Command::new("kill")
             .args(["-TERM", &c.id().to_string()])
             .status();
-        c.wait().unwrap();
+        let status = c.wait().unwrap();
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(status.success(), "{status}:\n{text}");
+        assert!(text.contains("Trigger consumer stopped."), "{text}");
     }
     let read = echo(&tansu.brokers());
     let planned: BTreeSet<(u64, u64)> = read
