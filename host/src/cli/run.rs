@@ -295,6 +295,7 @@ async fn run_distributed(
     }
     if let Some(r) = replicator {
         journal.set_mirror(None);
+        r.complete();
         r.finish().await;
     }
     if json {

@@ -14,7 +14,8 @@
 //! **Standing by** ([`stand_by`]). A host that lost the claim reads the
 //! topic from where the winner's records begin (the winner notes the
 //! topic's end on its claim: [`super::claims::claim_noting`]) and folds
-//! them into a [`RunState`]. When the run ends it exits. When nothing of
+//! them into a [`RunState`]. When the coordinator says every run of the
+//! claim ended ([`Entry::Complete`]) it exits. When nothing of
 //! the run arrived for two session timeouts, it claims `KEY#takeover-N`; the
 //! host that wins writes the rebuilt frontier into its own journal
 //! ([`crate::run::journal::Journal::adopt`]) and resumes the run with the
@@ -66,6 +67,8 @@ pub enum Entry {
     Heartbeat,
     /// `host` took the run over (the `generation`-th takeover).
     Takeover { run_id: String, generation: u32 },
+    /// Every run of the claim ended: standbys can go.
+    Complete,
 }
 
 /// How often the coordinator says it is alive.
@@ -143,6 +146,8 @@ pub struct RunState {
     pub coordinator: Option<String>,
     /// Takeovers so far.
     pub takeovers: u32,
+    /// The coordinator said every run of the claim ended.
+    pub complete: bool,
 }
 
 impl RunState {
@@ -160,6 +165,7 @@ impl RunState {
         self.coordinator = Some(r.host.clone());
         match &r.entry {
             Entry::Heartbeat => {}
+            Entry::Complete => self.complete = true,
             Entry::Takeover { generation, .. } => {
                 self.takeovers = self.takeovers.max(*generation);
             }
@@ -342,6 +348,11 @@ impl Replicator {
         })
     }
 
+    /// Say that every run of the claim ended (the last record).
+    pub fn complete(&self) {
+        let _ = self.tx.send(Entry::Complete);
+    }
+
     /// Append a takeover record (before resuming the run).
     pub fn takeover(&self, run_id: String, generation: u32) {
         let _ = self.tx.send(Entry::Takeover { run_id, generation });
@@ -386,8 +397,8 @@ pub async fn stand_by(
             state.apply(&rec);
             last_alive = Instant::now();
         }
-        let started = !state.runs.is_empty();
-        if started && state.unfinished().next().is_none() {
+        // Not when one run ended: the claim may run several plugins in turn.
+        if state.complete {
             return Ok(Standby::Finished);
         }
         if last_alive.elapsed() >= takeover_after {
@@ -514,6 +525,10 @@ mod tests {
         ));
         assert!(s.unfinished().next().is_none());
         assert_eq!(s.ended_plugins(), ["p"]);
+        // One run ended is not the claim's end: another plugin may follow.
+        assert!(!s.complete);
+        s.apply(&rec("b", Entry::Complete));
+        assert!(s.complete);
     }
 
     #[test]
