@@ -210,15 +210,6 @@ impl Service {
             .slots
             .get(name)
             .ok_or_else(|| StartError::Unknown(name.to_string()))?;
-        if slot.paused {
-            return Err(StartError::Paused(name.to_string()));
-        }
-        if let Some(run) = &slot.active_run {
-            return Err(StartError::Busy {
-                plugin: name.to_string(),
-                run: run.clone(),
-            });
-        }
-        Ok(())
+        super::runs::startable(slot, name)
     }
 }

@@ -123,20 +123,13 @@ impl SinkOverview {
     pub async fn gather(service: &Service) -> Option<SinkOverview> {
         let h = service.sink_handle()?;
         let status = h.status.view();
-        let mut ends = Vec::with_capacity(status.partitions.len());
-        for (topic, partition, _) in &status.partitions {
-            // Bounded: a broker that does not answer must not hold the page
-            // (or a scrape) for its full timeout.
-            let end = tokio::time::timeout(
-                std::time::Duration::from_secs(2),
-                service.host().bus.end_offset(topic, *partition),
-            )
-            .await;
-            ends.push(match end {
-                Ok(Ok(e)) => Some(e),
-                _ => None,
-            });
-        }
+        // Bounded and asked together: a broker that does not answer must
+        // not hold the page (or a scrape) for its full timeout.
+        let ends = crate::metrics::roles::partition_ends(
+            service.host().bus.as_ref(),
+            status.partitions.iter().map(|(t, p, _)| (t.as_str(), *p)),
+        )
+        .await;
         Some(SinkOverview {
             group: h.group.clone(),
             topics: h.topics.clone(),

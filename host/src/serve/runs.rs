@@ -50,6 +50,20 @@ impl From<&RunSummary> for RunBrief {
     }
 }
 
+/// Whether the plugin in `slot` may start a run: not paused, none active.
+pub(super) fn startable(slot: &super::table::Slot, name: &str) -> Result<(), StartError> {
+    if slot.paused {
+        return Err(StartError::Paused(name.to_string()));
+    }
+    if let Some(run) = &slot.active_run {
+        return Err(StartError::Busy {
+            plugin: name.to_string(),
+            run: run.clone(),
+        });
+    }
+    Ok(())
+}
+
 impl Service {
     /// Start a run of `name` in the background.
     pub async fn start_run(self: &Arc<Self>, name: &str) -> Result<String, StartError> {
@@ -62,15 +76,7 @@ impl Service {
                 .slots
                 .get_mut(name)
                 .ok_or_else(|| StartError::Unknown(name.to_string()))?;
-            if slot.paused {
-                return Err(StartError::Paused(name.to_string()));
-            }
-            if let Some(run) = &slot.active_run {
-                return Err(StartError::Busy {
-                    plugin: name.to_string(),
-                    run: run.clone(),
-                });
-            }
+            startable(slot, name)?;
             let label = format!("{name}@{}", now_ms());
             slot.active_run = Some(label.clone());
             (slot.current.clone(), label)

@@ -54,6 +54,16 @@ fn spawn(config: &Path, log: &Path, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// The record keys the echo plugin's run writes: every seed and child
+/// task, `PER_TASK` records each.
+fn expected_keys() -> BTreeSet<String> {
+    (0..SEEDS)
+        .map(|i| format!("t{i}"))
+        .chain((0..CHILDREN).map(|c| format!("c{c}")))
+        .flat_map(|t| (0..PER_TASK).map(move |j| format!("{t}-r{j}")))
+        .collect()
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -223,11 +233,7 @@ async fn two_hosts_split_a_run_and_survive_one_being_killed() {
     .await
     .unwrap();
     let keys: BTreeSet<String> = read_back.iter().map(|r| r.key.clone().unwrap()).collect();
-    let expected: BTreeSet<String> = (0..SEEDS)
-        .map(|i| format!("t{i}"))
-        .chain((0..CHILDREN).map(|c| format!("c{c}")))
-        .flat_map(|t| (0..PER_TASK).map(move |j| format!("{t}-r{j}")))
-        .collect();
+    let expected = expected_keys();
     assert_eq!(
         keys, expected,
         "the record set differs from the expected one"
@@ -521,11 +527,7 @@ async fn a_standby_host_takes_the_run_over_when_the_coordinator_is_killed() {
     .await
     .unwrap();
     let keys: BTreeSet<String> = read_back.iter().map(|r| r.key.clone().unwrap()).collect();
-    let expected: BTreeSet<String> = (0..SEEDS)
-        .map(|i| format!("t{i}"))
-        .chain((0..CHILDREN).map(|c| format!("c{c}")))
-        .flat_map(|t| (0..PER_TASK).map(move |j| format!("{t}-r{j}")))
-        .collect();
+    let expected = expected_keys();
     assert_eq!(
         keys, expected,
         "the record set differs from the expected one"

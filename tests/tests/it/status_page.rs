@@ -127,6 +127,22 @@ async fn attrs(c: &Client, css: &str, name: &str) -> Vec<String> {
     read_all(c, css, name).await
 }
 
+/// Type `token` into the sign-in form and send it.
+async fn submit_token(c: &Client, token: &str) {
+    c.find(Locator::Css("input[name=token]"))
+        .await
+        .unwrap()
+        .send_keys(token)
+        .await
+        .unwrap();
+    c.find(Locator::Css("main.login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Click the first match of `css`, again if a refresh replaced it between
 /// finding and clicking.
 async fn click(c: &Client, css: &str) {
@@ -221,18 +237,7 @@ async fn the_status_page_in_a_browser() {
 
     // Without the session the page asks for the token.
     c.goto(&page).await.unwrap();
-    c.find(Locator::Css("input[name=token]"))
-        .await
-        .unwrap()
-        .send_keys("wrong")
-        .await
-        .unwrap();
-    c.find(Locator::Css("main.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_token(&c, "wrong").await;
     let refused_sign_in = c
         .wait()
         .at_most(Duration::from_secs(10))
@@ -243,18 +248,7 @@ async fn the_status_page_in_a_browser() {
         refused_sign_in.text().await.unwrap(),
         "That is not the token."
     );
-    c.find(Locator::Css("input[name=token]"))
-        .await
-        .unwrap()
-        .send_keys(TOKEN)
-        .await
-        .unwrap();
-    c.find(Locator::Css("main.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_token(&c, TOKEN).await;
     c.wait()
         .for_element(Locator::Css("main#content"))
         .await

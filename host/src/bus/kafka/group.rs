@@ -31,10 +31,10 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use super::client::{client_config, kafka_err};
+use super::client::{client_config, consumed, kafka_err, positions};
 use super::config::{ClientRole, KafkaSettings};
 use crate::bus::reader::{GroupChange, GroupMember, PartitionReader};
 use crate::bus::{BusError, ConsumedRecord};
@@ -281,23 +281,7 @@ impl Inner {
                 continue;
             }
             *next = offset + 1;
-            let headers = m
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(ConsumedRecord {
-                topic: key.0,
-                partition: key.1,
-                offset,
-                key: m.key().map(<[u8]>::to_vec),
-                value: m.payload().unwrap_or_default().to_vec(),
-                headers,
-                timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-            });
+            out.push(consumed(&m));
         }
         // Records of partitions revoked after they were read.
         out.retain(|r| self.positions.contains_key(&(r.topic.clone(), r.partition)));
@@ -314,14 +298,7 @@ impl Inner {
         let Ok(assigned) = self.consumer.position() else {
             return;
         };
-        for e in assigned.elements() {
-            let Offset::Offset(at) = e.offset() else {
-                continue;
-            };
-            let (Ok(at), Ok(partition)) = (u64::try_from(at), u32::try_from(e.partition())) else {
-                continue;
-            };
-            let key = (e.topic().to_owned(), partition);
+        for (key, at) in positions(&assigned) {
             if self.pending_seeks.contains(&key) {
                 continue;
             }

@@ -40,7 +40,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -457,24 +457,8 @@ fn read_partition(
                 if m.topic() != topic || m.partition() != p || (m.offset() as u64) < start {
                     continue;
                 }
-                let headers = m
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
                 let last = m.offset() as u64 + 1 >= high;
-                out.push(ConsumedRecord {
-                    topic: topic.to_owned(),
-                    partition,
-                    offset: m.offset() as u64,
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: m.payload().unwrap_or_default().to_vec(),
-                    headers,
-                    timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-                });
+                out.push(client::consumed(&m));
                 if last {
                     break Ok(());
                 }

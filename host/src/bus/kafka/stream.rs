@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::client::{client_config, kafka_err};
+use super::client::{client_config, consumed, kafka_err, positions};
 use super::config::{ClientRole, KafkaSettings};
 use crate::bus::reader::PartitionReader;
 use crate::bus::{BusError, ConsumedRecord};
@@ -144,23 +144,7 @@ impl Inner {
             if !self.moved.is_empty() {
                 self.moved.remove(&(m.topic().to_owned(), partition));
             }
-            let headers = m
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(ConsumedRecord {
-                topic: m.topic().to_owned(),
-                partition,
-                offset,
-                key: m.key().map(<[u8]>::to_vec),
-                value: m.payload().unwrap_or_default().to_vec(),
-                headers,
-                timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-            });
+            out.push(consumed(&m));
         }
         if out.len() < max {
             self.step_past_markers();
@@ -177,21 +161,14 @@ impl Inner {
         let Ok(assigned) = self.consumer.position() else {
             return;
         };
-        for e in assigned.elements() {
-            let Offset::Offset(at) = e.offset() else {
-                continue;
-            };
-            let (Ok(at), Ok(partition)) = (u64::try_from(at), u32::try_from(e.partition())) else {
-                continue;
-            };
-            let key = (e.topic().to_owned(), partition);
+        for (key, at) in positions(&assigned) {
             if self.moved.contains(&key) {
                 continue;
             }
             let next = self
                 .positions
-                .get(e.topic())
-                .and_then(|t| t.get(&partition))
+                .get(&key.0)
+                .and_then(|t| t.get(&key.1))
                 .copied();
             if next.is_some_and(|next| at > next) {
                 self.beyond.insert(key, at);

@@ -61,21 +61,7 @@ pub(super) async fn pause(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return *r;
-    }
-    let result = state.service.set_paused(&name, true);
-    if wants_html(&headers) {
-        return form_answer(
-            result
-                .map(|()| name)
-                .map_err(|e| (start_status(&e), e.to_string())),
-        );
-    }
-    match result {
-        Ok(()) => Json(serde_json::json!({ "paused": name })).into_response(),
-        Err(e) => start_error(e),
-    }
+    set_paused(&state, &headers, name, true)
 }
 
 pub(super) async fn resume(
@@ -83,19 +69,26 @@ pub(super) async fn resume(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
+    set_paused(&state, &headers, name, false)
+}
+
+/// Pause or resume `name`: `{"paused": name}` / `{"resumed": name}`, or
+/// the page's answer to a plain form.
+fn set_paused(state: &AppState, headers: &HeaderMap, name: String, paused: bool) -> Response {
+    if let Err(r) = authorized(state, headers) {
         return *r;
     }
-    let result = state.service.set_paused(&name, false);
-    if wants_html(&headers) {
+    let result = state.service.set_paused(&name, paused);
+    if wants_html(headers) {
         return form_answer(
             result
                 .map(|()| name)
                 .map_err(|e| (start_status(&e), e.to_string())),
         );
     }
+    let verb = if paused { "paused" } else { "resumed" };
     match result {
-        Ok(()) => Json(serde_json::json!({ "resumed": name })).into_response(),
+        Ok(()) => Json(serde_json::json!({ verb: name })).into_response(),
         Err(e) => start_error(e),
     }
 }
